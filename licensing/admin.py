@@ -1,0 +1,442 @@
+"""The TTO's workplace. Staff see only their institution's rows (scoped querysets, so other
+rows 404); state changes go through the service buttons in admin_actions, never the form."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import admin_actions, selectors
+from .models import (
+    Enterprise,
+    EquityConversion,
+    Installment,
+    Institution,
+    InsuranceClaim,
+    InsurancePolicy,
+    License,
+    Offer,
+    Patent,
+    Payment,
+    StaffProfile,
+)
+
+admin.site.site_header = _("Patent licensing: try before you pay")
+admin.site.site_title = _("TTO licensing")
+admin.site.index_title = _("Technology transfer office")
+
+
+class InstitutionScopedAdmin(admin.ModelAdmin):
+    """Rows of the staff member's own institution only; superusers see all."""
+
+    institution_path: str = ""
+
+    def get_queryset(self, request):
+        return selectors.scope_to_user(super().get_queryset(request), request.user, self.institution_path)
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        if request.user.is_superuser:
+            filters.append((self.institution_path, admin.RelatedOnlyFieldListFilter))
+        return filters
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related is Institution and not request.user.is_superuser:
+            kwargs["queryset"] = Institution.objects.filter(staff__user=request.user)
+        elif related in selectors.INSTITUTION_PATH:
+            kwargs["queryset"] = selectors.scope_to_user(
+                related.objects.all(), request.user, selectors.INSTITUTION_PATH[related]
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ServiceActionsAdmin(InstitutionScopedAdmin):
+    """Adds one button per service action on the change page, each with its own small form."""
+
+    service_actions: list[admin_actions.ServiceAction] = []
+    change_form_template = "admin/licensing/service_actions_change_form.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/act/<str:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="{}_{}_act".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def available_actions(self, obj):
+        return [a for a in self.service_actions if a.available(obj)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        extra_context = extra_context or {}
+        if obj is not None and self.has_change_permission(request, obj):
+            extra_context["service_actions"] = self.available_actions(obj)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def action_view(self, request, object_id, action):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        spec = next((a for a in self.available_actions(obj) if a.name == action), None)
+        if spec is None:
+            raise Http404
+        form_kwargs = {"obj": obj} if spec.takes_obj else {}
+        form = spec.form(request.POST or None, **form_kwargs)
+        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                spec.perform(obj, request.user, form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc) if not hasattr(exc, "error_dict") else _add_field_errors(form, exc)
+            else:
+                self.message_user(request, gettext("Done: %(action)s.") % {"action": spec.label}, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": f"{spec.label}: {obj}",
+            "form": form,
+            "action": spec,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/licensing/service_action.html", context)
+
+
+def _add_field_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class NextDueFilter(admin.SimpleListFilter):
+    """Filters on the next unpaid due date (an aggregate, so it filters in HAVING, exactly)."""
+
+    title = _("next installment due")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("Overdue")),
+            ("7", _("Within 7 days")),
+            ("30", _("Within 30 days")),
+            ("none", _("Nothing due")),
+        ]
+
+    def queryset(self, request, queryset):
+        from datetime import timedelta
+
+        from .models import today
+
+        value, now = self.value(), today()
+        if value == "overdue":
+            return queryset.filter(next_due_date__lt=now)
+        if value in ("7", "30"):
+            return queryset.filter(next_due_date__gte=now, next_due_date__lte=now + timedelta(days=int(value)))
+        if value == "none":
+            return queryset.filter(next_due_date__isnull=True)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class InstallmentInline(ReadOnlyInline):
+    model = Installment
+    fields = ["kind", "sequence", "amount", "due_date", "paid_amount", "state"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = ["amount", "paid_on", "reference", "recorded_by", "recorded_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("recorded_by")
+
+
+class PolicyInline(ReadOnlyInline):
+    model = InsurancePolicy
+    fields = ["kind", "insurer", "policy_number", "coverage_ratio", "premium", "starts_on", "ends_on"]
+    readonly_fields = fields
+    show_change_link = False
+
+
+class ClaimInline(ReadOnlyInline):
+    model = InsuranceClaim
+    fields = ["state", "filed_on", "outstanding_at_filing", "claimed_amount", "paid_amount"]
+    readonly_fields = fields
+
+
+class EquityInline(ReadOnlyInline):
+    model = EquityConversion
+    fields = ["state", "share", "converted_amount", "valuation", "stake", "proposed_on", "executed_on"]
+    readonly_fields = fields
+
+
+class TransitionLogMixin:
+    """Shows the object's transition log (who, when, from, to, why) on its change page."""
+
+    @admin.display(description=_("History of state changes"))
+    def history(self, obj):
+        from django.template.loader import render_to_string
+
+        if obj is None or obj.pk is None:
+            return "-"
+        state_labels = dict(obj._meta.get_field("state").flatchoices)
+        rows = [
+            {
+                "timestamp": log.timestamp,
+                "by": log.by,
+                "source": state_labels.get(log.source_state, log.source_state),
+                "target": state_labels.get(log.state, log.state),
+                "transition": log.transition,
+                "description": log.description,
+            }
+            for log in selectors.transition_log(obj)
+        ]
+        return render_to_string("admin/licensing/transition_log.html", {"rows": rows})
+
+
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "contact_email", "patent_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).annotate(patent_count=Count("patents"))
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(staff__user=request.user)
+
+    @admin.display(description=_("patents"), ordering="patent_count")
+    def patent_count(self, obj):
+        return obj.patent_count
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "institution"]
+    list_select_related = ["user", "institution"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(admin.ModelAdmin):
+    list_display = ["name", "uscc", "industry", "employees", "annual_revenue", "size_class", "high_tech"]
+    list_filter = ["size_class", "industry", "high_tech"]
+    search_fields = ["name", "uscc"]
+    readonly_fields = ["size_class"]
+
+
+@admin.register(Patent)
+class PatentAdmin(InstitutionScopedAdmin):
+    institution_path = "owner"
+    list_display = [
+        "number",
+        "title",
+        "patent_type",
+        "ipc_class",
+        "owner",
+        "filing_date",
+        "expiry_date",
+        "legal_status",
+    ]
+    list_filter = ["patent_type", "legal_status", "expiry_date"]
+    list_select_related = ["owner"]
+    search_fields = ["number", "title", "ipc_class"]
+    readonly_fields = ["patent_type"]
+    date_hierarchy = "filing_date"
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        institution = selectors.institution_of(request.user)
+        if institution:
+            initial["owner"] = institution
+        return initial
+
+
+@admin.register(Offer)
+class OfferAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    institution_path = "patent__owner"
+    service_actions = admin_actions.OFFER_ACTIONS
+    list_display = [
+        "patent",
+        "state",
+        "trial_months",
+        "trial_fee",
+        "price",
+        "exclusive",
+        "equity_allowed",
+        "insurance_required",
+    ]
+    list_filter = ["state", "exclusive", "equity_allowed", "insurance_required"]
+    list_select_related = ["patent"]
+    search_fields = ["patent__number", "patent__title"]
+    autocomplete_fields = ["patent"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["state"]
+        if obj.state == Offer.State.DRAFT:
+            return ["state", "history"]
+        # Published terms are what licensees applied on: they no longer change.
+        return [f.name for f in Offer._meta.fields if f.editable] + ["history"]
+
+
+@admin.register(License)
+class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    institution_path = "offer__patent__owner"
+    service_actions = admin_actions.LICENSE_ACTIONS
+    list_display = [
+        "__str__",
+        "patent_number",
+        "enterprise",
+        "size_class",
+        "state",
+        "trial_end",
+        "next_due",
+        "outstanding",
+    ]
+    list_filter = ["state", "enterprise__size_class", NextDueFilter, "trial_end", "offer__exclusive"]
+    search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
+    inlines = [InstallmentInline, PaymentInline, PolicyInline, ClaimInline, EquityInline]
+    readonly_fields = [
+        "offer",
+        "enterprise",
+        "state",
+        "applied_at",
+        "intended_use",
+        "price",
+        "trial_fee",
+        "trial_start",
+        "trial_end",
+        "plan",
+        "purchased_on",
+        "defaulted_on",
+        "history",
+    ]
+    fields = readonly_fields
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return selectors.licenses_with_balances(super().get_queryset(request))
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, _may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        return queryset, False  # searched fields are all to-one: no duplicate rows
+
+    def has_add_permission(self, request):
+        return False  # applications come from the portal or the `apply` action on an offer
+
+    @admin.display(description=_("patent"), ordering="offer__patent__number")
+    def patent_number(self, obj):
+        return obj.offer.patent.number
+
+    @admin.display(description=_("size class"), ordering="enterprise__size_class")
+    def size_class(self, obj):
+        return obj.enterprise.get_size_class_display()
+
+    @admin.display(description=_("next due"), ordering="next_due_date")
+    def next_due(self, obj):
+        return obj.next_due_date
+
+    @admin.display(description=_("outstanding (CNY)"), ordering="outstanding_amount")
+    def outstanding(self, obj):
+        return obj.outstanding_amount
+
+
+@admin.register(Payment)
+class PaymentAdmin(InstitutionScopedAdmin):
+    """Payments are recorded from the license page (service `record_payment`), never edited."""
+
+    institution_path = "license__offer__patent__owner"
+    list_display = ["paid_on", "amount", "reference", "license", "enterprise", "recorded_by", "recorded_at"]
+    list_filter = ["paid_on"]
+    list_select_related = ["license__enterprise", "recorded_by"]
+    search_fields = ["reference", "license__enterprise__name", "license__offer__patent__number"]
+    date_hierarchy = "paid_on"
+
+    @admin.display(description=_("enterprise"))
+    def enterprise(self, obj):
+        return obj.license.enterprise
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InsuranceClaim)
+class InsuranceClaimAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    institution_path = "license__offer__patent__owner"
+    service_actions = admin_actions.CLAIM_ACTIONS
+    list_display = ["__str__", "license", "policy", "state", "filed_on", "claimed_amount", "paid_amount"]
+    list_filter = ["state", "filed_on"]
+    list_select_related = ["license", "policy"]
+    readonly_fields = [
+        "license",
+        "policy",
+        "state",
+        "outstanding_at_filing",
+        "claimed_amount",
+        "paid_amount",
+        "filed_on",
+        "history",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(EquityConversion)
+class EquityConversionAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    institution_path = "license__offer__patent__owner"
+    service_actions = admin_actions.EQUITY_ACTIONS
+    list_display = ["__str__", "license", "state", "share", "converted_amount", "valuation", "stake", "proposed_on"]
+    list_filter = ["state"]
+    list_select_related = ["license"]
+    readonly_fields = [
+        "license",
+        "state",
+        "share",
+        "converted_amount",
+        "valuation",
+        "stake",
+        "proposed_on",
+        "executed_on",
+        "history",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,280 @@
+"""The buttons TTO staff press on an object's admin page. Each is a small form whose clean
+data goes to one service; the service decides whether the action is allowed.
+
+(django-fsm-2's FSMAdminMixin would call transitions and save() directly, outside the services
+and their transaction; these buttons replace it.)
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed
+
+from . import services
+from .models import Enterprise, InsurancePolicy, License, today
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class RequiredReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ApproveForm(ReasonForm):
+    start = forms.DateField(label=_("Trial start"), initial=today, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PurchaseForm(forms.Form):
+    plan = forms.ChoiceField(label=_("Payment plan"), choices=License.Plan.choices)
+    on = forms.DateField(label=_("Purchase date"), initial=today, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, obj: License, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [(p, License.Plan(p).label) for p in obj.offer.plans]
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
+    paid_on = forms.DateField(label=_("Paid on"), initial=today, widget=forms.DateInput(attrs={"type": "date"}))
+    reference = forms.CharField(label=_("Bank reference"), max_length=100)
+    # Generated when the form is shown, so a double submit records the payment once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, obj: License, **kwargs):
+        kwargs.setdefault("initial", {})["idempotency_key"] = uuid.uuid4().hex
+        super().__init__(*args, **kwargs)
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = InsurancePolicy
+        fields = [
+            "kind",
+            "insurer",
+            "insurer_email",
+            "policy_number",
+            "coverage_ratio",
+            "premium",
+            "starts_on",
+            "ends_on",
+        ]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, obj: License, **kwargs):
+        kwargs.setdefault("initial", {}).update(coverage_ratio=obj.offer.coverage_ratio)
+        super().__init__(*args, **kwargs)
+
+
+class EquityForm(forms.Form):
+    share = forms.DecimalField(
+        label=_("Share of the remaining fee"),
+        max_digits=5,
+        decimal_places=4,
+        min_value=0,
+        max_value=1,
+        help_text=_("A fraction: 0.3 converts 30% of what remains to be paid."),
+    )
+    valuation = forms.DecimalField(label=_("Agreed valuation of the enterprise (CNY)"), max_digits=14, decimal_places=2)
+
+
+class ApplicationForm(forms.Form):
+    """An application registered by TTO staff on behalf of an SME (e.g. from a paper form)."""
+
+    enterprise = forms.ModelChoiceField(label=_("Enterprise"), queryset=Enterprise.objects.all())
+    intended_use = forms.CharField(label=_("Intended use"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class ClaimPaidForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount paid by the insurer (CNY)"), max_digits=14, decimal_places=2)
+
+
+@dataclass(frozen=True)
+class ServiceAction:
+    name: str
+    label: str
+    form: type[forms.BaseForm]
+    perform: Callable  # (obj, user, cleaned_data) -> None
+    available: Callable  # (obj) -> bool
+    takes_obj: bool = False  # the form's __init__ needs the object (choices, defaults)
+
+
+def _transition_possible(method_name: str) -> Callable:
+    return lambda obj: can_proceed(getattr(obj, method_name), check_conditions=False)
+
+
+LICENSE_ACTIONS = [
+    ServiceAction(
+        "approve",
+        _("Approve trial"),
+        ApproveForm,
+        lambda lic, by, d: services.approve_trial(license_id=lic.pk, by=by, **d),
+        _transition_possible("approve"),
+    ),
+    ServiceAction(
+        "reject",
+        _("Reject"),
+        RequiredReasonForm,
+        lambda lic, by, d: services.reject_application(license_id=lic.pk, by=by, **d),
+        _transition_possible("reject"),
+    ),
+    ServiceAction(
+        "register_policy",
+        _("Register insurance or guarantee"),
+        PolicyForm,
+        lambda lic, by, d: services.register_policy(license_id=lic.pk, by=by, **d),
+        lambda lic: lic.state in (License.State.APPLIED, *License.PAYABLE_STATES) and not lic.is_insured(),
+        takes_obj=True,
+    ),
+    ServiceAction(
+        "purchase",
+        _("Purchase"),
+        PurchaseForm,
+        lambda lic, by, d: services.purchase(license_id=lic.pk, by=by, **d),
+        _transition_possible("purchase"),
+        takes_obj=True,
+    ),
+    ServiceAction(
+        "return_patent",
+        _("Return"),
+        ReasonForm,
+        lambda lic, by, d: services.return_patent(license_id=lic.pk, by=by, **d),
+        _transition_possible("return_patent"),
+    ),
+    ServiceAction(
+        "expire",
+        _("Expire trial"),
+        forms.Form,
+        lambda lic, by, d: services.expire_trial(license_id=lic.pk, by=by),
+        _transition_possible("expire"),
+    ),
+    ServiceAction(
+        "record_payment",
+        _("Record payment"),
+        PaymentForm,
+        lambda lic, by, d: services.record_payment(license_id=lic.pk, by=by, **d),
+        lambda lic: lic.state in License.PAYABLE_STATES,
+        takes_obj=True,
+    ),
+    ServiceAction(
+        "mark_overdue",
+        _("Check for overdue installments"),
+        forms.Form,
+        lambda lic, by, d: services.mark_overdue(license_id=lic.pk, by=by),
+        lambda lic: lic.state == License.State.PURCHASED,
+    ),
+    ServiceAction(
+        "declare_default",
+        _("Declare default"),
+        ReasonForm,
+        lambda lic, by, d: services.declare_default(license_id=lic.pk, by=by, **d),
+        _transition_possible("declare_default"),
+    ),
+    ServiceAction(
+        "file_claim",
+        _("File insurance claim"),
+        ReasonForm,
+        lambda lic, by, d: services.file_claim(license_id=lic.pk, by=by, **d),
+        _transition_possible("file_claim"),
+    ),
+    ServiceAction(
+        "propose_equity",
+        _("Propose equity conversion"),
+        EquityForm,
+        lambda lic, by, d: services.propose_equity_conversion(license_id=lic.pk, by=by, **d),
+        lambda lic: lic.offer.equity_allowed and lic.state in (License.State.PURCHASED, License.State.IN_ARREARS),
+    ),
+    ServiceAction(
+        "write_off",
+        _("Write off"),
+        RequiredReasonForm,
+        lambda lic, by, d: services.write_off(license_id=lic.pk, by=by, **d),
+        _transition_possible("write_off"),
+    ),
+    ServiceAction(
+        "terminate",
+        _("Terminate"),
+        RequiredReasonForm,
+        lambda lic, by, d: services.terminate(license_id=lic.pk, by=by, **d),
+        _transition_possible("terminate"),
+    ),
+]
+
+OFFER_ACTIONS = [
+    ServiceAction(
+        "apply",
+        _("Register an application"),
+        ApplicationForm,
+        lambda offer, by, d: services.apply_for_trial(offer_id=offer.pk, by=by, **d),
+        lambda offer: offer.state == offer.State.PUBLISHED,
+    ),
+    ServiceAction(
+        "publish",
+        _("Publish"),
+        forms.Form,
+        lambda offer, by, d: services.publish_offer(offer_id=offer.pk, by=by),
+        _transition_possible("publish"),
+    ),
+    ServiceAction(
+        "withdraw",
+        _("Withdraw"),
+        RequiredReasonForm,
+        lambda offer, by, d: services.withdraw_offer(offer_id=offer.pk, by=by, **d),
+        _transition_possible("withdraw"),
+    ),
+]
+
+CLAIM_ACTIONS = [
+    ServiceAction(
+        "approve",
+        _("Approve claim"),
+        ReasonForm,
+        lambda claim, by, d: services.approve_claim(claim_id=claim.pk, by=by, **d),
+        _transition_possible("approve"),
+    ),
+    ServiceAction(
+        "record_paid",
+        _("Record claim paid"),
+        ClaimPaidForm,
+        lambda claim, by, d: services.record_claim_paid(claim_id=claim.pk, by=by, **d),
+        _transition_possible("record_paid"),
+    ),
+    ServiceAction(
+        "reject",
+        _("Reject claim"),
+        RequiredReasonForm,
+        lambda claim, by, d: services.reject_claim(claim_id=claim.pk, by=by, **d),
+        _transition_possible("reject"),
+    ),
+]
+
+EQUITY_ACTIONS = [
+    ServiceAction(
+        "approve",
+        _("Approve"),
+        ReasonForm,
+        lambda conv, by, d: services.approve_equity_conversion(conversion_id=conv.pk, by=by, **d),
+        _transition_possible("approve"),
+    ),
+    ServiceAction(
+        "execute",
+        _("Execute"),
+        forms.Form,
+        lambda conv, by, d: services.execute_equity_conversion(conversion_id=conv.pk, by=by),
+        _transition_possible("execute"),
+    ),
+    ServiceAction(
+        "reject",
+        _("Reject"),
+        RequiredReasonForm,
+        lambda conv, by, d: services.reject_equity_conversion(conversion_id=conv.pk, by=by, **d),
+        _transition_possible("reject"),
+    ),
+]

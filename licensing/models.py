@@ -1,0 +1,724 @@
+"""Domain models. Each lifecycle is an FSM field; @transition methods check conditions and set
+fields only. Services (services.py) run them inside a transaction and save.
+
+The full License lifecycle (one place, drawn in the README by `manage.py state_table`):
+
+    applied -> trial | rejected
+    trial -> purchased | returned | expired | terminated
+    purchased -> paid_up | in_arrears | terminated
+    in_arrears -> purchased (cured) | paid_up | defaulted | terminated
+    defaulted -> claim_filed | written_off
+    claim_filed -> compensated | written_off (claim rejected)
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from django_fsm_log.decorators import fsm_log_by, fsm_log_description
+
+from . import identifiers, size_class
+from .money import ZERO, add_months, cny
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+FRACTION = {
+    "max_digits": 5,
+    "decimal_places": 4,
+    "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+}
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def audited(func):
+    """Let a transition take `by=` (who) and `description=` (why) for the transition log."""
+    return fsm_log_by(fsm_log_description(func))
+
+
+def transition_label(method) -> str:
+    """The human label of a transition method (one label per method, whatever the source)."""
+    meta = method._django_fsm
+    return next(iter(meta.transitions.values())).custom.get("label", meta.field.name)
+
+
+class Institution(models.Model):
+    class Kind(models.TextChoices):
+        UNIVERSITY = "university", _("University")
+        INSTITUTE = "institute", _("Research institute")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    contact_email = models.EmailField(_("TTO contact email"), blank=True)
+
+    class Meta:
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StaffProfile(models.Model):
+    """Ties a TTO staff user to the one institution whose data they work on."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="staff", verbose_name=_("institution")
+    )
+
+    class Meta:
+        verbose_name = _("TTO staff member")
+        verbose_name_plural = _("TTO staff members")
+
+    def __str__(self):
+        return f"{self.user} @ {self.institution}"
+
+
+class Enterprise(models.Model):
+    class Industry(models.TextChoices):
+        INDUSTRY = "industry", _("Industry")
+        SOFTWARE_IT = "software_it", _("Software and IT services")
+        WHOLESALE = "wholesale", _("Wholesale")
+        RETAIL = "retail", _("Retail")
+
+    class SizeClass(models.TextChoices):
+        MICRO = "micro", _("Micro")
+        SMALL = "small", _("Small")
+        MEDIUM = "medium", _("Medium")
+        LARGE = "large", _("Large")
+
+    name = models.CharField(_("name"), max_length=200)
+    uscc = models.CharField(
+        _("Unified Social Credit Code"),
+        max_length=18,
+        unique=True,
+        validators=[identifiers.normalize_uscc],
+    )
+    industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices)
+    employees = models.PositiveIntegerField(_("employees"))
+    annual_revenue = models.DecimalField(
+        _("annual revenue (CNY 10,000)"),
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    size_class = models.CharField(
+        _("size class"), max_length=10, choices=SizeClass.choices, editable=False, db_index=True
+    )
+    high_tech = models.BooleanField(_("national high-tech enterprise"), default=False)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+
+    class Meta:
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.uscc:
+            self.uscc = identifiers.normalize_uscc(self.uscc)
+
+    def save(self, *args, **kwargs):
+        # Stored, not computed per query, so reports can group by it in SQL.
+        self.size_class = size_class.classify(self.industry, self.employees, self.annual_revenue)
+        super().save(*args, **kwargs)
+
+
+class Patent(models.Model):
+    class Type(models.TextChoices):
+        INVENTION = "invention", _("Invention")
+        UTILITY_MODEL = "utility_model", _("Utility model")
+        DESIGN = "design", _("Design")
+
+    class LegalStatus(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        VALID = "valid", _("Valid")
+        LAPSED = "lapsed", _("Lapsed (fees unpaid)")
+        INVALIDATED = "invalidated", _("Invalidated")
+        EXPIRED = "expired", _("Expired")
+
+    # Protection terms in years from filing (Patent Law art. 42, as amended 2020).
+    TERM_YEARS = {"invention": 20, "utility_model": 10, "design": 15}
+
+    number = models.CharField(_("application number"), max_length=16, unique=True)
+    patent_type = models.CharField(_("patent type"), max_length=20, choices=Type.choices, editable=False)
+    title = models.CharField(_("title"), max_length=300)
+    ipc_class = models.CharField(_("IPC class"), max_length=20, help_text=_("For example G06F 16/33"))
+    owner = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="patents", verbose_name=_("owner"))
+    filing_date = models.DateField(_("filing date"))
+    expiry_date = models.DateField(
+        _("expiry date"), blank=True, help_text=_("Left empty, it is computed from the filing date.")
+    )
+    legal_status = models.CharField(
+        _("legal status"), max_length=20, choices=LegalStatus.choices, default=LegalStatus.VALID
+    )
+
+    class Meta:
+        verbose_name = _("patent")
+        verbose_name_plural = _("patents")
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def ipc_section(self) -> str:
+        return self.ipc_class[:1].upper()
+
+    def clean(self):
+        if self.number:
+            self.number = identifiers.normalize_patent_number(self.number)
+        if self.filing_date and self.expiry_date and self.expiry_date <= self.filing_date:
+            raise ValidationError({"expiry_date": _("The expiry date must be after the filing date.")})
+
+    def save(self, *args, **kwargs):
+        self.patent_type = identifiers.patent_type_of(self.number)
+        if not self.expiry_date:
+            self.expiry_date = add_months(self.filing_date, 12 * self.TERM_YEARS[self.patent_type])
+        super().save(*args, **kwargs)
+
+    def is_in_force(self, on: date) -> bool:
+        return self.legal_status == self.LegalStatus.VALID and self.expiry_date >= on
+
+
+class Offer(FSMModelMixin, models.Model):
+    """The published try-before-you-pay terms of one patent (like an open-licence declaration)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="offers", verbose_name=_("patent"))
+    state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
+    trial_months = models.PositiveSmallIntegerField(
+        _("trial length (months)"), validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    trial_fee = models.DecimalField(_("trial fee (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO)], **MONEY)
+    price = models.DecimalField(_("purchase price (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    lump_sum_allowed = models.BooleanField(_("lump sum allowed"), default=True)
+    installment_count = models.PositiveSmallIntegerField(
+        _("number of installments"),
+        default=0,
+        help_text=_("0 when the price cannot be paid in installments."),
+        validators=[MaxValueValidator(120)],
+    )
+    installment_interval_months = models.PositiveSmallIntegerField(
+        _("months between installments"), default=3, validators=[MinValueValidator(1)]
+    )
+    first_due_months = models.PositiveSmallIntegerField(_("months from purchase to first payment"), default=0)
+    grace_days = models.PositiveSmallIntegerField(_("grace days before default"), default=90)
+    exclusive = models.BooleanField(_("exclusive"), default=False)
+    equity_allowed = models.BooleanField(_("equity conversion allowed"), default=False)
+    equity_max_share = models.DecimalField(
+        _("maximum share of the fee convertible to equity"), default=ZERO, **FRACTION
+    )
+    insurance_required = models.BooleanField(_("insurance or guarantee required"), default=False)
+    coverage_ratio = models.DecimalField(_("insurance coverage ratio"), default=Decimal("0.8000"), **FRACTION)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.patent.number} · {self.get_state_display()}"
+
+    def clean(self):
+        errors = {}
+        if not self.lump_sum_allowed and not self.installment_count:
+            errors["installment_count"] = _(
+                "Allow a lump sum or set a number of installments: an offer needs a payment plan."
+            )
+        if self.equity_allowed and not self.equity_max_share:
+            errors["equity_max_share"] = _("Set the maximum share when equity conversion is allowed.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def plans(self) -> list[str]:
+        return [
+            plan
+            for plan, allowed in (
+                (License.Plan.LUMP_SUM, self.lump_sum_allowed),
+                (License.Plan.INSTALLMENTS, self.installment_count > 0),
+            )
+            if allowed
+        ]
+
+    @audited
+    @transition(field=state, source=State.DRAFT, target=State.PUBLISHED, custom={"label": _("Publish")})
+    def publish(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=State.PUBLISHED, target=State.WITHDRAWN, custom={"label": _("Withdraw")})
+    def withdraw(self, by=None, description=None):
+        pass
+
+
+class LicenseQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(state__in=License.LIVE_STATES)
+
+    def for_institution(self, institution):
+        return self.filter(offer__patent__owner=institution)
+
+
+class License(ConcurrentTransitionMixin, models.Model):
+    """One SME's agreement on one offer, from application to the last payment (or default)."""
+
+    class State(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+        TRIAL = "trial", _("In trial")
+        RETURNED = "returned", _("Returned")
+        EXPIRED = "expired", _("Expired")
+        PURCHASED = "purchased", _("Purchased")
+        IN_ARREARS = "in_arrears", _("In arrears")
+        PAID_UP = "paid_up", _("Paid up")
+        DEFAULTED = "defaulted", _("Defaulted")
+        CLAIM_FILED = "claim_filed", _("Claim filed")
+        COMPENSATED = "compensated", _("Compensated")
+        WRITTEN_OFF = "written_off", _("Written off")
+        TERMINATED = "terminated", _("Terminated")
+
+    class Plan(models.TextChoices):
+        LUMP_SUM = "lump_sum", _("Lump sum")
+        INSTALLMENTS = "installments", _("Installments")
+
+    # States in which the licensee holds (or is about to hold) the patent: exclusivity counts these.
+    LIVE_STATES = (
+        State.APPLIED,
+        State.TRIAL,
+        State.PURCHASED,
+        State.IN_ARREARS,
+        State.PAID_UP,
+        State.DEFAULTED,
+        State.CLAIM_FILED,
+    )
+    # States in which money is owed and payments are accepted.
+    PAYABLE_STATES = (State.TRIAL, State.PURCHASED, State.IN_ARREARS)
+
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("offer"))
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("enterprise")
+    )
+    state = FSMField(_("state"), default=State.APPLIED, choices=State.choices, protected=True, db_index=True)
+    applied_at = models.DateTimeField(_("applied at"), default=timezone.now)
+    intended_use = models.TextField(_("intended use"), blank=True)
+    # Terms copied from the offer when applying, so later offer edits never change a contract.
+    price = models.DecimalField(_("purchase price (CNY)"), **MONEY)
+    trial_fee = models.DecimalField(_("trial fee (CNY)"), **MONEY)
+    trial_start = models.DateField(_("trial start"), null=True, blank=True)
+    trial_end = models.DateField(_("trial end"), null=True, blank=True, db_index=True)
+    plan = models.CharField(_("payment plan"), max_length=20, choices=Plan.choices, blank=True)
+    purchased_on = models.DateField(_("purchased on"), null=True, blank=True)
+    defaulted_on = models.DateField(_("defaulted on"), null=True, blank=True)
+
+    objects = LicenseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("license")
+        verbose_name_plural = _("licenses")
+        ordering = ["-applied_at"]
+        indexes = [models.Index(fields=["offer", "state"])]
+
+    def __str__(self):
+        return _("License #%(id)s") % {"id": self.pk}
+
+    # -- facts the conditions read (from the installments already loaded by the service) --
+
+    def _installments(self):
+        return list(self.installments.all())
+
+    @property
+    def outstanding(self) -> Decimal:
+        return sum((i.outstanding for i in self._installments()), ZERO)
+
+    def oldest_overdue_due_date(self, on: date | None = None) -> date | None:
+        on = on or today()
+        overdue = [i.due_date for i in self._installments() if i.outstanding and i.due_date < on]
+        return min(overdue, default=None)
+
+    def is_overdue(self) -> bool:
+        return self.oldest_overdue_due_date() is not None
+
+    def is_settled(self) -> bool:
+        return self.outstanding == ZERO
+
+    def grace_exceeded(self) -> bool:
+        oldest = self.oldest_overdue_due_date()
+        return oldest is not None and (today() - oldest).days > self.offer.grace_days
+
+    def trial_has_ended(self) -> bool:
+        return self.trial_end is not None and today() > self.trial_end
+
+    def is_insured(self) -> bool:
+        return hasattr(self, "insurance_policy")
+
+    def has_rejected_claim_only(self) -> bool:
+        return not self.claims.exclude(state=InsuranceClaim.State.REJECTED).exists()
+
+    def insurance_in_place_if_required(self) -> bool:
+        return not self.offer.insurance_required or self.is_insured()
+
+    # -- transitions --
+
+    @audited
+    @transition(field=state, source=State.APPLIED, target=State.TRIAL, custom={"label": _("Approve trial")})
+    def approve(self, start: date, by=None, description=None):
+        self.trial_start = start
+        self.trial_end = add_months(start, self.offer.trial_months)
+
+    @audited
+    @transition(field=state, source=State.APPLIED, target=State.REJECTED, custom={"label": _("Reject")})
+    def reject(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.TRIAL,
+        target=State.PURCHASED,
+        conditions=[insurance_in_place_if_required],
+        custom={"label": _("Purchase")},
+    )
+    def purchase(self, plan: str, on: date, by=None, description=None):
+        self.plan = plan
+        self.purchased_on = on
+
+    @audited
+    @transition(field=state, source=State.TRIAL, target=State.RETURNED, custom={"label": _("Return")})
+    def return_patent(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.TRIAL,
+        target=State.EXPIRED,
+        conditions=[trial_has_ended],
+        custom={"label": _("Expire trial")},
+    )
+    def expire(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.PURCHASED, State.IN_ARREARS],
+        target=State.PAID_UP,
+        conditions=[is_settled],
+        custom={"label": _("Mark paid up")},
+    )
+    def settle(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.PURCHASED,
+        target=State.IN_ARREARS,
+        conditions=[is_overdue],
+        custom={"label": _("Mark in arrears")},
+    )
+    def fall_into_arrears(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.IN_ARREARS,
+        target=State.PURCHASED,
+        conditions=[lambda self: not self.is_overdue()],
+        custom={"label": _("Cure arrears")},
+    )
+    def cure(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.IN_ARREARS,
+        target=State.DEFAULTED,
+        conditions=[grace_exceeded],
+        custom={"label": _("Declare default")},
+    )
+    def declare_default(self, on: date, by=None, description=None):
+        self.defaulted_on = on
+
+    @audited
+    @transition(
+        field=state,
+        source=State.DEFAULTED,
+        target=State.CLAIM_FILED,
+        conditions=[is_insured],
+        custom={"label": _("File insurance claim")},
+    )
+    def file_claim(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=State.CLAIM_FILED, target=State.COMPENSATED, custom={"label": _("Compensate")})
+    def compensate(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.DEFAULTED, State.CLAIM_FILED],
+        target=State.WRITTEN_OFF,
+        conditions=[has_rejected_claim_only],
+        custom={"label": _("Write off")},
+    )
+    def write_off(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.TRIAL, State.PURCHASED, State.IN_ARREARS],
+        target=State.TERMINATED,
+        custom={"label": _("Terminate")},
+    )
+    def terminate(self, by=None, description=None):
+        pass
+
+
+class Installment(FSMModelMixin, models.Model):
+    class Kind(models.TextChoices):
+        TRIAL_FEE = "trial_fee", _("Trial fee")
+        PURCHASE = "purchase", _("Purchase installment")
+
+    class State(models.TextChoices):
+        DUE = "due", _("Due")
+        OVERDUE = "overdue", _("Overdue")
+        PAID = "paid", _("Paid")
+
+    license = models.ForeignKey(
+        License, on_delete=models.CASCADE, related_name="installments", verbose_name=_("license")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    sequence = models.PositiveSmallIntegerField(_("number"))
+    amount = models.DecimalField(_("amount (CNY)"), **MONEY)
+    due_date = models.DateField(_("due date"), db_index=True)
+    paid_amount = models.DecimalField(_("paid (CNY)"), default=ZERO, **MONEY)
+    state = FSMField(_("state"), default=State.DUE, choices=State.choices, protected=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+        ordering = ["due_date", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["license", "kind", "sequence"], name="installment_unique_number"),
+            models.CheckConstraint(
+                condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=models.F("amount")),
+                name="installment_paid_within_amount",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.sequence} · {self.amount} · {self.due_date}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+    @audited
+    @transition(field=state, source=State.DUE, target=State.OVERDUE)
+    def mark_overdue(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.DUE, State.OVERDUE],
+        target=State.PAID,
+        conditions=[lambda self: self.outstanding == ZERO],
+    )
+    def mark_paid(self, by=None, description=None):
+        pass
+
+
+class Payment(models.Model):
+    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="payments", verbose_name=_("license"))
+    amount = models.DecimalField(_("amount (CNY)"), **MONEY)
+    paid_on = models.DateField(_("paid on"))
+    reference = models.CharField(_("bank reference"), max_length=100)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-paid_on", "-recorded_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
+
+    def __str__(self):
+        return f"{self.amount} · {self.paid_on} · {self.reference}"
+
+
+class InsurancePolicy(models.Model):
+    """Patent-implementation insurance, or a financing guarantee, covering one license."""
+
+    class Kind(models.TextChoices):
+        INSURANCE = "insurance", _("Patent-implementation insurance")
+        GUARANTEE = "guarantee", _("Financing guarantee")
+
+    license = models.OneToOneField(
+        License, on_delete=models.CASCADE, related_name="insurance_policy", verbose_name=_("license")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.INSURANCE)
+    insurer = models.CharField(_("insurer or guarantor"), max_length=200)
+    insurer_email = models.EmailField(_("insurer contact email"), blank=True)
+    policy_number = models.CharField(_("policy number"), max_length=100)
+    coverage_ratio = models.DecimalField(_("coverage ratio"), **FRACTION)
+    premium = models.DecimalField(_("premium (CNY)"), default=ZERO, **MONEY)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+
+    class Meta:
+        verbose_name = _("insurance policy")
+        verbose_name_plural = _("insurance policies")
+
+    def __str__(self):
+        return f"{self.insurer} {self.policy_number}"
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
+            raise ValidationError({"ends_on": _("The policy must end after it starts.")})
+
+
+class InsuranceClaim(FSMModelMixin, models.Model):
+    class State(models.TextChoices):
+        FILED = "filed", _("Filed")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+        REJECTED = "rejected", _("Rejected")
+
+    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="claims", verbose_name=_("license"))
+    policy = models.ForeignKey(
+        InsurancePolicy, on_delete=models.PROTECT, related_name="claims", verbose_name=_("policy")
+    )
+    state = FSMField(_("state"), default=State.FILED, choices=State.choices, protected=True, db_index=True)
+    outstanding_at_filing = models.DecimalField(_("outstanding at filing (CNY)"), **MONEY)
+    claimed_amount = models.DecimalField(_("claimed amount (CNY)"), **MONEY)
+    paid_amount = models.DecimalField(_("paid by insurer (CNY)"), null=True, blank=True, **MONEY)
+    filed_on = models.DateField(_("filed on"))
+
+    class Meta:
+        verbose_name = _("insurance claim")
+        verbose_name_plural = _("insurance claims")
+        ordering = ["-filed_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["license"],
+                condition=~Q(state="rejected"),
+                name="one_open_claim_per_license",
+            )
+        ]
+
+    def __str__(self):
+        return _("Claim #%(id)s") % {"id": self.pk}
+
+    @staticmethod
+    def amount_for(policy: InsurancePolicy, outstanding: Decimal) -> Decimal:
+        return cny(policy.coverage_ratio * outstanding)
+
+    @audited
+    @transition(field=state, source=State.FILED, target=State.APPROVED, custom={"label": _("Approve claim")})
+    def approve(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=State.APPROVED, target=State.PAID, custom={"label": _("Record claim paid")})
+    def record_paid(self, amount: Decimal, by=None, description=None):
+        self.paid_amount = amount
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.FILED, State.APPROVED],
+        target=State.REJECTED,
+        custom={"label": _("Reject claim")},
+    )
+    def reject(self, by=None, description=None):
+        pass
+
+
+class EquityConversion(FSMModelMixin, models.Model):
+    """'Transfer then equity': part of the remaining fee becomes a stake in the SME."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        EXECUTED = "executed", _("Executed")
+        REJECTED = "rejected", _("Rejected")
+
+    license = models.ForeignKey(
+        License, on_delete=models.PROTECT, related_name="equity_conversions", verbose_name=_("license")
+    )
+    state = FSMField(_("state"), default=State.PROPOSED, choices=State.choices, protected=True)
+    share = models.DecimalField(_("share of the remaining fee converted"), **FRACTION)
+    converted_amount = models.DecimalField(_("converted amount (CNY)"), **MONEY)
+    valuation = models.DecimalField(
+        _("agreed valuation of the enterprise (CNY)"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        **MONEY,
+    )
+    stake = models.DecimalField(_("resulting stake"), max_digits=7, decimal_places=6)
+    proposed_on = models.DateField(_("proposed on"))
+    executed_on = models.DateField(_("executed on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("equity conversion")
+        verbose_name_plural = _("equity conversions")
+        ordering = ["-proposed_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["license"],
+                condition=Q(state__in=["proposed", "approved"]),
+                name="one_pending_conversion_per_license",
+            )
+        ]
+
+    def __str__(self):
+        return _("Equity conversion #%(id)s") % {"id": self.pk}
+
+    @audited
+    @transition(field=state, source=State.PROPOSED, target=State.APPROVED, custom={"label": _("Approve")})
+    def approve(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=State.APPROVED, target=State.EXECUTED, custom={"label": _("Execute")})
+    def execute(self, on: date, by=None, description=None):
+        self.executed_on = on
+
+    @audited
+    @transition(
+        field=state, source=[State.PROPOSED, State.APPROVED], target=State.REJECTED, custom={"label": _("Reject")}
+    )
+    def reject(self, by=None, description=None):
+        pass

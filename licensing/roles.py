@@ -1,0 +1,26 @@
+"""The 'TTO staff' group and its permissions, kept in sync after every migrate."""
+
+from django.contrib.auth.models import Group, Permission
+
+TTO_STAFF_GROUP = "TTO staff"
+
+# model -> actions the staff may take through the admin (state changes go through services).
+TTO_STAFF_PERMISSIONS = {
+    "institution": ["view"],
+    "enterprise": ["view", "add", "change"],
+    "patent": ["view", "add", "change"],
+    "offer": ["view", "add", "change"],
+    "license": ["view", "change"],
+    "installment": ["view"],
+    "payment": ["view"],
+    "insurancepolicy": ["view"],
+    "insuranceclaim": ["view", "change"],
+    "equityconversion": ["view", "change"],
+}
+
+
+def sync_tto_staff_group(**kwargs) -> Group:
+    group, _ = Group.objects.get_or_create(name=TTO_STAFF_GROUP)
+    codenames = [f"{action}_{model}" for model, actions in TTO_STAFF_PERMISSIONS.items() for action in actions]
+    group.permissions.set(Permission.objects.filter(content_type__app_label="licensing", codename__in=codenames))
+    return group

@@ -1,0 +1,80 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+
+from licensing import services
+
+from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory, UserFactory
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture
+def clock():
+    """Move the clock: clock("2026-03-01") sets local (Asia/Shanghai) noon of that day."""
+    travellers = []
+
+    def move(day: str):
+        if travellers:
+            travellers.pop().stop()
+        traveller = time_machine.travel(dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=SHANGHAI), tick=False)
+        traveller.start()
+        travellers.append(traveller)
+
+    yield move
+    for traveller in travellers:
+        traveller.stop()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffProfileFactory().user
+
+
+@pytest.fixture
+def institution(staff):
+    return staff.staff_profile.institution
+
+
+@pytest.fixture
+def superuser(db):
+    return UserFactory(is_superuser=True)
+
+
+@pytest.fixture
+def enterprise(db):
+    return EnterpriseFactory()
+
+
+@pytest.fixture
+def offer(institution):
+    return OfferFactory(patent__owner=institution)
+
+
+@pytest.fixture
+def make_license(staff, enterprise):
+    """A license driven through the services to the state a test needs."""
+
+    def make(offer, state="applied", *, start="2026-01-31", plan="installments", enterprise=enterprise):
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
+        if state == "applied":
+            return lic
+        lic = services.approve_trial(license_id=lic.pk, by=staff, start=dt.date.fromisoformat(start))
+        if state == "trial":
+            return lic
+        return services.purchase(license_id=lic.pk, plan=plan, by=staff, on=lic.trial_end)
+
+    return make
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+
+
+def money(value: str) -> Decimal:
+    return Decimal(value)

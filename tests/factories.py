@@ -1,0 +1,75 @@
+from datetime import date
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from licensing.models import Enterprise, Institution, Offer, Patent, StaffProfile
+from licensing.testing import make_patent_number, make_uscc
+
+
+class InstitutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Institution
+
+    name = factory.Sequence(lambda n: f"University {n}")
+    kind = Institution.Kind.UNIVERSITY
+    contact_email = factory.Sequence(lambda n: f"tto{n}@univ.example")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-Secret-123")
+
+
+class StaffProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StaffProfile
+
+    user = factory.SubFactory(UserFactory)
+    institution = factory.SubFactory(InstitutionFactory)
+
+
+class EnterpriseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Enterprise
+
+    name = factory.Sequence(lambda n: f"Enterprise {n} Co., Ltd.")
+    uscc = factory.Sequence(lambda n: make_uscc(10_000_000 + n))
+    industry = Enterprise.Industry.INDUSTRY
+    employees = 50
+    annual_revenue = Decimal("1000")
+
+
+class PatentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patent
+
+    number = factory.Sequence(lambda n: make_patent_number(2019, 100_000 + n))
+    title = factory.Sequence(lambda n: f"Method for catalytic process {n}")
+    ipc_class = "C07C 1/00"
+    owner = factory.SubFactory(InstitutionFactory)
+    filing_date = date(2019, 3, 1)
+    legal_status = Patent.LegalStatus.VALID
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Offer
+
+    patent = factory.SubFactory(PatentFactory)
+    state = Offer.State.PUBLISHED
+    trial_months = 6
+    trial_fee = Decimal("0.00")
+    price = Decimal("100000.00")
+    lump_sum_allowed = True
+    installment_count = 3
+    installment_interval_months = 6
+    first_due_months = 12
+    grace_days = 90
+    exclusive = False

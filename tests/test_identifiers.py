@@ -1,0 +1,60 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from licensing.identifiers import normalize_patent_number, normalize_uscc, patent_type_of
+from licensing.testing import make_uscc
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["ZL 2017 1 0601862.3", "CN201710601862.3", "201710601862.3", "2017106018623", "zl201710601862.3"],
+)
+def test_common_written_forms_normalise_to_one(written):
+    assert normalize_patent_number(written) == "201710601862.3"
+
+
+def test_wrong_check_digit_is_refused_with_a_clear_message():
+    with pytest.raises(ValidationError) as excinfo:
+        normalize_patent_number("ZL 2017 1 0601862.4")
+    assert excinfo.value.code == "check_digit"
+    assert "check digit" in excinfo.value.messages[0]
+
+
+def test_eight_digit_numbers_before_2003_use_weights_two_to_nine():
+    # 93 1 00001: 9*2+3*3+1*4+0+0+0+0+1*9 = 40, 40 % 11 = 7
+    assert normalize_patent_number("ZL 93 1 00001.7") == "93100001.7"
+    assert patent_type_of("93100001.7") == "invention"
+
+
+def test_remainder_ten_is_written_x():
+    # 2020 2 0000005: 2*2+0+2*4+0+2*6+0+0+0+0+0+0+5*5 = 49 % 11 = 5 -> find one giving 10
+    from licensing.identifiers import patent_check_digit
+
+    digits = next(f"2020200{n:05d}" for n in range(100) if patent_check_digit(f"2020200{n:05d}") == "X")
+    assert normalize_patent_number(f"ZL {digits}.x") == f"{digits}.X"
+
+
+@pytest.mark.parametrize(
+    ("type_digit", "kind"),
+    [("1", "invention"), ("2", "utility_model"), ("3", "design"), ("8", "invention"), ("9", "utility_model")],
+)
+def test_type_digit_gives_the_patent_type(type_digit, kind):
+    from licensing.testing import make_patent_number
+
+    assert patent_type_of(make_patent_number(2021, 1234, type_digit)) == kind
+
+
+@pytest.mark.parametrize("bad", ["", "ZL 2017", "201710601862", "ABCDEFGHIJKLM", "2017 4 0601862.3"])
+def test_malformed_numbers_are_refused(bad):
+    with pytest.raises(ValidationError):
+        normalize_patent_number(bad)
+
+
+def test_uscc_with_correct_check_character_is_accepted():
+    assert normalize_uscc("91110108551385082Q") == "91110108551385082Q"
+    assert normalize_uscc(make_uscc(12345678)) == make_uscc(12345678)
+
+
+def test_uscc_with_wrong_check_character_is_refused():
+    with pytest.raises(ValidationError, match="Unified Social Credit Code"):
+        normalize_uscc("91110108551385082A")
