@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
@@ -33,14 +32,21 @@ from .money import CENT, ZERO, add_months, cny, split_evenly, split_proportional
 
 
 def _lock_license(license_id: int) -> License:
-    """Lock the license and its schedule; the schedule stays in the prefetch cache that the
-    transition conditions read."""
+    """Lock the license row and load its schedule into the cache the transition conditions read.
+    Every service that touches a schedule locks its license first, so that one lock serialises
+    all changes to the license, its installments and its payments."""
     return (
         License.objects.select_for_update(of=("self",))
         .select_related("offer__patent")
-        .prefetch_related(Prefetch("installments", queryset=Installment.objects.select_for_update()))
+        .prefetch_related("installments")
         .get(pk=license_id)
     )
+
+
+def _without_stale_schedule(lic: License) -> License:
+    """Forget the schedule locked before installments were added, so callers read the new one."""
+    lic._prefetched_objects_cache.pop("installments", None)
+    return lic
 
 
 def _refused(message: str) -> ValidationError:
@@ -137,7 +143,7 @@ def approve_trial(*, license_id: int, by, start: date | None = None, reason: str
         Installment.objects.create(
             license=lic, kind=Installment.Kind.TRIAL_FEE, sequence=1, amount=lic.trial_fee, due_date=start
         )
-    return lic
+    return _without_stale_schedule(lic)
 
 
 @transaction.atomic
@@ -189,7 +195,7 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
         Installment(license=lic, kind=Installment.Kind.PURCHASE, sequence=n, amount=amount, due_date=due)
         for n, (amount, due) in enumerate(build_schedule(lic.offer, lic.price, plan, on), start=1)
     )
-    return lic
+    return _without_stale_schedule(lic)
 
 
 def _settle_license_if_done(lic: License, by) -> None:

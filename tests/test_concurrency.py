@@ -1,0 +1,133 @@
+"""Two conflicting operations on one license at once, on real PostgreSQL connections: they never
+both apply and a recorded payment is never lost."""
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
+from django_fsm import ConcurrentTransition
+
+from licensing import services
+from licensing.models import License, Payment
+
+from .factories import EnterpriseFactory, OfferFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
+
+
+def race(*calls):
+    """Start all calls at the same instant, each on its own database connection."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            outcomes[i] = call()
+        except Exception as exc:  # the outcome is what we assert on
+            outcomes[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return outcomes
+
+
+def license_past_grace(offer, staff, enterprise, clock):
+    clock("2026-01-31")
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+    services.purchase(license_id=lic.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
+    clock("2027-11-15")  # first installment (2027-07-31) overdue for more than 90 days
+    return services.mark_overdue(license_id=lic.pk)
+
+
+@pytest.mark.parametrize("round_", range(8))
+def test_default_and_payment_at_once_never_both_apply_nor_lose_the_payment(offer, staff, clock, round_):
+    lic = license_past_grace(offer, staff, EnterpriseFactory(), clock)
+
+    paid, defaulted = race(
+        lambda: services.record_payment(
+            license_id=lic.pk,
+            amount=Decimal("33333.33"),
+            paid_on=dt.date(2027, 11, 15),
+            reference="RACE",
+            idempotency_key=f"race-{round_}",
+            by=staff,
+        ),
+        lambda: services.declare_default(license_id=lic.pk, by=staff),
+    )
+
+    lic.refresh_from_db()
+    payments = list(Payment.objects.filter(license=lic))
+    paid_on_schedule = sum(i.paid_amount for i in lic.installments.all())
+    if isinstance(paid, Payment):
+        # the payment came first: it cured the arrears, so the default was refused
+        assert isinstance(defaulted, ValidationError), defaulted
+        assert lic.state == License.State.PURCHASED
+        assert [p.pk for p in payments] == [paid.pk]
+    else:
+        # the default came first: the payment was refused with a clear error, nothing half-written
+        assert isinstance(paid, ValidationError) and "Defaulted" in paid.messages[0], paid
+        assert isinstance(defaulted, License)
+        assert lic.state == License.State.DEFAULTED
+        assert payments == []
+    assert paid_on_schedule == sum((p.amount for p in payments), Decimal("0"))
+
+
+def test_same_payment_submitted_twice_at_once_is_recorded_once(offer, staff, clock):
+    lic = license_past_grace(offer, staff, EnterpriseFactory(), clock)
+
+    outcomes = race(
+        *[
+            lambda: services.record_payment(
+                license_id=lic.pk,
+                amount=Decimal("500.00"),
+                paid_on=dt.date(2027, 11, 15),
+                reference="DOUBLE",
+                idempotency_key="double-click",
+                by=staff,
+            )
+        ]
+        * 2
+    )
+
+    assert all(isinstance(o, Payment) for o in outcomes), outcomes
+    assert Payment.objects.count() == 1
+    assert sum(i.paid_amount for i in lic.installments.order_by("pk")) == Decimal("500.00")
+
+
+def test_two_applications_for_an_exclusive_patent_at_once_let_one_through(institution, staff):
+    offer = OfferFactory(patent__owner=institution, exclusive=True)
+    first, second = EnterpriseFactory(), EnterpriseFactory()
+
+    outcomes = race(
+        lambda: services.apply_for_trial(offer_id=offer.pk, enterprise=first),
+        lambda: services.apply_for_trial(offer_id=offer.pk, enterprise=second),
+    )
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["License", "ValidationError"]
+    assert License.objects.count() == 1
+
+
+def test_stale_instance_cannot_overwrite_a_newer_state(offer, staff, enterprise):
+    """The second guard: ConcurrentTransitionMixin refuses a save from a stale copy."""
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
+    stale = License.objects.get(pk=lic.pk)
+    services.reject_application(license_id=lic.pk, by=staff, reason="Too late")
+
+    stale.approve(dt.date(2026, 12, 1))
+    with pytest.raises(ConcurrentTransition):
+        stale.save()
+    assert License.objects.get(pk=lic.pk).state == License.State.REJECTED
+
+
+def test_postgres_is_the_database_under_test():
+    assert connection.vendor == "postgresql"
