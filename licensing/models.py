@@ -357,6 +357,9 @@ class License(ConcurrentTransitionMixin, models.Model):
     def is_overdue(self) -> bool:
         return self.oldest_overdue_due_date() is not None
 
+    def nothing_overdue(self) -> bool:
+        return not self.is_overdue()
+
     def is_settled(self) -> bool:
         return self.outstanding == ZERO
 
@@ -444,7 +447,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.IN_ARREARS,
         target=State.PURCHASED,
-        conditions=[lambda self: not self.is_overdue()],
+        conditions=[nothing_overdue],
         custom={"label": _("Cure arrears")},
     )
     def cure(self, by=None, description=None):

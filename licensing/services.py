@@ -90,7 +90,7 @@ def publish_offer(*, offer_id: int, by) -> Offer:
     offer = Offer.objects.select_for_update().select_related("patent").get(pk=offer_id)
     if not offer.patent.is_in_force(today()):
         raise _refused(_("Patent %(number)s is not in force: it cannot be offered.") % {"number": offer.patent.number})
-    offer.full_clean()
+    offer.full_clean(exclude=["state"])  # the protected FSM field is not re-assigned
     _run(offer, "publish", by=by)
     return offer
 

@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` (set up and run the app) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1:8000
+
+.PHONY: run test check install messages bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## Set up (virtualenv, packages, database, demo data) and run the app on http://$(HOST)/
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "  TTO admin:  http://$(HOST)/admin/   (admin / tto_jinghua / tto_hailan / tto_nanling, password demo-pass-2026)"
+	@echo ""
+	$(BIN)/python manage.py runserver $(HOST)
+
+## Run the test suite (SQLite by default; set DATABASE_URL for PostgreSQL, as CI does)
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Lint, formatting, migrations in sync with the models, README state table up to date
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## Regenerate and compile the zh_Hans translation catalogue (needs gettext)
+messages: install
+	cd licensing && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete --add-location file
+	cd licensing && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
+
+clean:
+	rm -rf $(VENV) db.sqlite3

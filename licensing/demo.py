@@ -1,0 +1,382 @@
+"""Demo data: a small realistic book driven through the services (so every state has its audit
+trail), and a large synthetic book bulk-inserted for benchmarks."""
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from . import services
+from .models import Enterprise, Installment, Institution, License, Offer, Patent, StaffProfile
+from .money import add_months, split_evenly
+from .roles import TTO_STAFF_GROUP
+from .testing import make_patent_number, make_uscc
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+INSTITUTIONS = [
+    ("京华科技大学", Institution.Kind.UNIVERSITY, "tto@jinghua.example.edu.cn", "tto_jinghua"),
+    ("海澜材料研究院", Institution.Kind.INSTITUTE, "transfer@hailan.example.ac.cn", "tto_hailan"),
+    ("南岭农业大学", Institution.Kind.UNIVERSITY, "kjc@nanling.example.edu.cn", "tto_nanling"),
+]
+
+# name, industry, employees, revenue (CNY 10,000), high-tech: two of each size class at least.
+ENTERPRISES = [
+    ("北京清源智造科技有限公司", "industry", 420, Decimal("26000"), True),  # medium
+    ("苏州微纳传感有限公司", "industry", 85, Decimal("4200"), True),  # small
+    ("杭州云栖数据服务有限公司", "software_it", 150, Decimal("3200"), True),  # medium
+    ("成都蓉芯软件有限公司", "software_it", 28, Decimal("600"), False),  # small
+    ("深圳小禾智能有限公司", "software_it", 6, Decimal("40"), False),  # micro
+    ("合肥绿能新材料有限公司", "industry", 12, Decimal("180"), False),  # micro
+    ("广州南方医药批发有限公司", "wholesale", 60, Decimal("8000"), False),  # medium
+    ("武汉楚天仪器贸易有限公司", "wholesale", 8, Decimal("1500"), False),  # small
+    ("长沙湘味农品零售有限公司", "retail", 4, Decimal("60"), False),  # micro
+    ("青岛海晟装备制造集团有限公司", "industry", 2600, Decimal("120000"), True),  # large
+    ("西安秦岭光电有限公司", "industry", 230, Decimal("9000"), True),  # small (Y < 300)
+    ("南京紫金生物科技有限公司", "industry", 35, Decimal("900"), True),  # small
+]
+
+PATENTS = [
+    ("一种高通量微流控芯片的制备方法", "B01L 3/00", "1"),
+    ("基于深度学习的工业缺陷检测方法及系统", "G06T 7/00", "1"),
+    ("一种锂离子电池硅碳负极材料及其制备方法", "H01M 4/36", "1"),
+    ("一种水稻抗旱基因及其应用", "C12N 15/82", "1"),
+    ("一种可降解聚乳酸复合包装材料", "C08L 67/04", "1"),
+    ("一种智能温室环境监测装置", "A01G 9/26", "2"),
+    ("一种柔性压力传感器", "G01L 1/18", "2"),
+    ("基于区块链的数据确权方法", "G06F 21/64", "1"),
+    ("一种低能耗海水淡化膜组件", "C02F 1/44", "1"),
+    ("一种中药提取物的纯化工艺", "A61K 36/00", "1"),
+    ("一种光伏组件清洁机器人", "H02S 40/10", "2"),
+    ("一种高强铝合金焊接工艺", "B23K 9/23", "1"),
+]
+
+
+def _staff_user(username, institution):
+    user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+        StaffProfile.objects.create(user=user, institution=institution)
+    return user
+
+
+@transaction.atomic
+def seed_demo(stdout=None) -> dict:
+    """Create the demo book once; running it again changes nothing."""
+    if Institution.objects.filter(name=INSTITUTIONS[0][0]).exists():
+        return {"created": False}
+    rng = random.Random(2024)
+    today = timezone.localdate()
+    admin = get_user_model().objects.filter(username="admin").first()
+    if admin is None:
+        admin = get_user_model().objects.create_superuser("admin", "admin@tto.example", DEMO_PASSWORD)
+
+    institutions, staff = [], {}
+    for name, kind, email, username in INSTITUTIONS:
+        inst = Institution.objects.create(name=name, kind=kind, contact_email=email)
+        institutions.append(inst)
+        staff[inst.pk] = _staff_user(username, inst)
+
+    enterprises = [
+        Enterprise.objects.create(
+            name=name,
+            uscc=make_uscc(55_000_000 + i * 7919),
+            industry=industry,
+            employees=employees,
+            annual_revenue=revenue,
+            high_tech=high_tech,
+            contact_email=f"ip{i}@sme.example.cn",
+        )
+        for i, (name, industry, employees, revenue, high_tech) in enumerate(ENTERPRISES)
+    ]
+
+    offers = []
+    for i, (title, ipc, type_digit) in enumerate(PATENTS):
+        owner = institutions[i % len(institutions)]
+        patent = Patent.objects.create(
+            number=make_patent_number(2016 + i % 7, 210_000 + i * 137, type_digit),
+            title=title,
+            ipc_class=ipc,
+            owner=owner,
+            filing_date=dt.date(2016 + i % 7, 1 + i % 12, 10),
+        )
+        offer = Offer.objects.create(
+            patent=patent,
+            trial_months=6 + 6 * (i % 2),
+            trial_fee=Decimal("0") if i % 3 else Decimal("5000"),
+            price=Decimal(rng.choice([80000, 150000, 300000, 500000, 1200000])),
+            lump_sum_allowed=True,
+            installment_count=rng.choice([4, 6, 8]),
+            installment_interval_months=3,
+            first_due_months=1,
+            grace_days=90,
+            exclusive=i % 4 == 0,
+            equity_allowed=i % 2 == 0,
+            equity_max_share=Decimal("0.5") if i % 2 == 0 else Decimal("0"),
+            insurance_required=False,
+            coverage_ratio=Decimal("0.8"),
+        )
+        if i != len(PATENTS) - 1:  # the last one stays a draft
+            services.publish_offer(offer_id=offer.pk, by=staff[owner.pk])
+        offers.append(offer)
+
+    counts = {}
+    pairs = iter((offers[i % (len(offers) - 1)], enterprises[j]) for i in range(40) for j in range(len(enterprises)))
+    used = set()
+
+    def next_pair(fits):
+        for offer, ent in pairs:
+            if (offer.patent_id, ent.pk) in used or offer.exclusive or not fits(offer):
+                continue
+            used.add((offer.patent_id, ent.pk))
+            return offer, ent
+        raise RuntimeError("demo ran out of offer/enterprise pairs")
+
+    def make(state):
+        offer, ent = next_pair(lambda o: o.equity_allowed or state != "equity")
+        by = staff[offer.patent.owner_id]
+        lic = _drive(state, offer, ent, by, today)
+        counts[lic.state] = counts.get(lic.state, 0) + 1
+        return lic
+
+    for state in [
+        "applied",
+        "applied",
+        "rejected",
+        "trial",
+        "trial_ending",
+        "returned",
+        "expired",
+        "terminated",
+        "purchased",
+        "purchased",
+        "partly_paid",
+        "paid_up",
+        "in_arrears",
+        "defaulted",
+        "claim_filed",
+        "compensated",
+        "written_off",
+        "equity",
+    ]:
+        make(state)
+    # An exclusive offer in trial, so the portal and admin show a patent that is taken.
+    exclusive = next(o for o in offers if o.exclusive)
+    lic = _drive("trial", exclusive, enterprises[0], staff[exclusive.patent.owner_id], today)
+    counts[lic.state] = counts.get(lic.state, 0) + 1
+    return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS]}
+
+
+def _drive(state, offer, enterprise, by, today):
+    """Take a new application to `state` through the services, with dates in the past."""
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
+    if state == "applied":
+        return lic
+    if state == "rejected":
+        return services.reject_application(license_id=lic.pk, by=by, reason="申请材料不完整")
+    months = offer.trial_months
+    starts = {
+        "trial": today - dt.timedelta(days=40),
+        "trial_ending": add_months(today, -months) + dt.timedelta(days=6),
+        "returned": today - dt.timedelta(days=100),
+        "terminated": today - dt.timedelta(days=60),
+        "expired": add_months(today, -months) - dt.timedelta(days=12),
+    }
+    start = starts.get(state, add_months(today, -months - 14))
+    if state in ("defaulted", "claim_filed", "compensated", "written_off"):
+        start = add_months(today, -months - 9)
+    if state == "in_arrears":
+        start = add_months(today, -months - 1) - dt.timedelta(days=25)
+    lic = services.approve_trial(license_id=lic.pk, by=by, start=start)
+    if state in ("trial", "trial_ending"):
+        return lic
+    if state == "returned":
+        return services.return_patent(license_id=lic.pk, by=by, reason="技术路线调整")
+    if state == "terminated":
+        return services.terminate(license_id=lic.pk, by=by, reason="企业注销")
+    if state == "expired":
+        return services.expire_trial(license_id=lic.pk)
+    _pay_trial_fee(lic, by, start)
+    if state in ("claim_filed", "compensated"):
+        services.register_policy(
+            license_id=lic.pk,
+            by=by,
+            kind="insurance",
+            insurer="中国人民财产保险股份有限公司",
+            insurer_email="claims@picc.example.cn",
+            policy_number=f"PICC-ZL-{lic.pk:06d}",
+            coverage_ratio=Decimal("0.8"),
+            premium=Decimal("3000"),
+            starts_on=start,
+            ends_on=add_months(start, 60),
+        )
+    plan = "lump_sum" if state == "paid_up" else "installments"
+    lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
+    if state == "paid_up":
+        _pay(lic, by, lic.price, lic.trial_end + dt.timedelta(days=20), "full")
+    elif state == "partly_paid":
+        first = lic.installments.filter(kind=Installment.Kind.PURCHASE).order_by("sequence").first()
+        _pay(lic, by, first.amount, first.due_date, "first")
+    elif state == "equity":
+        first = lic.installments.filter(kind=Installment.Kind.PURCHASE).order_by("sequence").first()
+        _pay(lic, by, first.amount, first.due_date, "first")
+        conv = services.propose_equity_conversion(license_id=lic.pk, share="0.4", valuation="20000000", by=by)
+        services.approve_equity_conversion(conversion_id=conv.pk, by=by, reason="董事会批准")
+        services.execute_equity_conversion(conversion_id=conv.pk, by=by)
+    elif state in ("in_arrears", "defaulted", "claim_filed", "compensated", "written_off"):
+        lic = services.mark_overdue(license_id=lic.pk)
+    if state in ("defaulted", "claim_filed", "compensated", "written_off"):
+        lic = services.declare_default(license_id=lic.pk, by=by, reason="逾期超过宽限期，催告无果")
+    if state in ("claim_filed", "compensated"):
+        claim = services.file_claim(license_id=lic.pk, by=by)
+        if state == "compensated":
+            services.approve_claim(claim_id=claim.pk, by=by)
+            services.record_claim_paid(claim_id=claim.pk, amount=claim.claimed_amount, by=by)
+    if state == "written_off":
+        services.write_off(license_id=lic.pk, by=by, reason="企业破产清算，无可执行财产")
+    lic.refresh_from_db()
+    return lic
+
+
+def _pay(lic, by, amount, on, tag):
+    on = min(on, timezone.localdate())
+    services.record_payment(
+        license_id=lic.pk,
+        amount=amount,
+        paid_on=on,
+        reference=f"ICBC-{lic.pk}-{tag}",
+        idempotency_key=f"demo-{lic.pk}-{tag}",
+        by=by,
+    )
+
+
+def _pay_trial_fee(lic, by, start):
+    fee = lic.installments.filter(kind=Installment.Kind.TRIAL_FEE).first()
+    if fee:
+        _pay(lic, by, fee.amount, start, "trialfee")
+
+
+# -- large synthetic book for benchmarks --------------------------------------------------------
+
+BULK_STATES = [  # (state, weight): a book a few years into the programme
+    ("applied", 3),
+    ("rejected", 2),
+    ("trial", 10),
+    ("returned", 8),
+    ("expired", 5),
+    ("terminated", 1),
+    ("purchased", 45),
+    ("in_arrears", 6),
+    ("paid_up", 15),
+    ("defaulted", 2),
+    ("claim_filed", 1),
+    ("compensated", 1),
+    ("written_off", 1),
+]
+INSTALLMENTS_PER_PURCHASE = 12
+
+
+def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) -> dict:
+    """Bulk-insert a synthetic book: `licenses` licenses, ~12 installments each when purchased.
+
+    It bypasses the services for speed (the book is for benchmarks), so it writes no audit rows;
+    every row respects the model's invariants (amounts sum to the price, states are reachable).
+    """
+    rng = random.Random(seed)
+    today = timezone.localdate()
+    tag = f"{timezone.now():%H%M%S}{rng.randrange(1000):03d}"
+    institutions = [
+        Institution.objects.get_or_create(name=f"Bench University {i}", defaults={"kind": "university"})[0]
+        for i in range(5)
+    ]
+    n_patents, n_enterprises = max(10, licenses // 50), max(10, licenses // 20)
+    base_serial = 5_000_000 + rng.randrange(1_000_000)
+    patents = Patent.objects.bulk_create(
+        Patent(
+            number=make_patent_number(2020, (base_serial + i) % 10_000_000),
+            title=f"Bench patent {tag}-{i}",
+            ipc_class=rng.choice("ABCDEFGH") + "01B 1/00",
+            owner=institutions[i % 5],
+            patent_type="invention",
+            filing_date=dt.date(2020, 1, 1),
+            expiry_date=dt.date(2040, 1, 1),
+        )
+        for i in range(n_patents)
+    )
+    offers = Offer.objects.bulk_create(
+        Offer(
+            patent=p,
+            state="published",
+            trial_months=6,
+            price=Decimal(rng.choice([60000, 120000, 480000])),
+            installment_count=INSTALLMENTS_PER_PURCHASE,
+            installment_interval_months=1,
+            first_due_months=0,
+        )
+        for p in patents
+    )
+    classes = ["micro", "small", "medium", "large"]
+    enterprises = Enterprise.objects.bulk_create(
+        Enterprise(
+            name=f"Bench SME {tag}-{i}",
+            uscc=make_uscc(rng.randrange(10**8, 10**9), "310115"),
+            industry="industry",
+            employees=10,
+            annual_revenue=Decimal(100),
+            size_class=classes[i % 4],
+        )
+        for i in range(n_enterprises)
+    )
+    states, weights = zip(*BULK_STATES, strict=True)
+    done = 0
+    while done < licenses:
+        size = min(batch, licenses - done)
+        with transaction.atomic():
+            rows = []
+            for _ in range(size):
+                offer = rng.choice(offers)
+                state = rng.choices(states, weights)[0]
+                start = today - dt.timedelta(days=rng.randrange(30, 900))
+                purchased = state not in ("applied", "rejected", "trial", "returned", "expired", "terminated")
+                rows.append(
+                    License(
+                        offer=offer,
+                        enterprise=rng.choice(enterprises),
+                        state=state,
+                        price=offer.price,
+                        trial_fee=Decimal("0"),
+                        trial_start=None if state in ("applied", "rejected") else start,
+                        trial_end=None if state in ("applied", "rejected") else add_months(start, 6),
+                        plan="installments" if purchased else "",
+                        purchased_on=add_months(start, 6) if purchased else None,
+                    )
+                )
+            created = License.objects.bulk_create(rows)
+            Installment.objects.bulk_create(
+                (inst for lic in created if lic.purchased_on for inst in _bulk_schedule(lic, today)), batch_size=5000
+            )
+        done += size
+        if progress:
+            progress(size)
+    return {"licenses": licenses, "patents": n_patents, "enterprises": n_enterprises}
+
+
+def _bulk_schedule(lic: License, today: dt.date):
+    for n, amount in enumerate(split_evenly(lic.price, INSTALLMENTS_PER_PURCHASE), start=1):
+        due = add_months(lic.purchased_on, n - 1)
+        paid = lic.state in ("paid_up",) or (due < today and lic.state == "purchased")
+        yield Installment(
+            license=lic,
+            kind="purchase",
+            sequence=n,
+            amount=amount,
+            due_date=due,
+            paid_amount=amount if paid else Decimal("0"),
+            state="paid" if paid else ("overdue" if due < today else "due"),
+        )

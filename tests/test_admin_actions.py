@@ -1,0 +1,139 @@
+"""The buttons on the license page call the services; bad input gets a clear, translated error
+and writes nothing."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+
+from licensing.models import License, Payment
+from licensing.roles import TTO_STAFF_GROUP
+from licensing.selectors import transition_log
+
+
+@pytest.fixture
+def officer(staff, client):
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    return staff
+
+
+def act(client, lic, action, data=None, language="en"):
+    url = reverse("admin:licensing_license_act", args=[lic.pk, action])
+    return client.post(url, data or {}, headers={"accept-language": language})
+
+
+def test_license_page_shows_the_buttons_the_state_allows(client, officer, offer, make_license):
+    lic = make_license(offer, "applied")
+
+    response = client.get(reverse("admin:licensing_license_change", args=[lic.pk]), headers={"accept-language": "en"})
+
+    names = [a.name for a in response.context["service_actions"]]
+    assert names == ["approve", "reject", "register_policy"]
+
+
+def test_approve_button_starts_the_trial_through_the_service(client, officer, offer, make_license):
+    lic = make_license(offer, "applied")
+
+    response = act(client, lic, "approve", {"start": "2026-03-01", "reason": "Strong pilot plan"})
+
+    assert response.url == reverse("admin:licensing_license_change", args=[lic.pk])
+    lic.refresh_from_db()
+    assert (lic.state, lic.trial_end) == (License.State.TRIAL, dt.date(2026, 9, 1))
+    log = transition_log(lic).get()
+    assert (log.by, log.description) == (officer, "Strong pilot plan")
+
+
+def test_record_payment_button_and_double_submit(client, officer, offer, make_license, clock):
+    clock("2026-08-01")
+    lic = make_license(offer, "purchased", start="2026-01-31")
+    data = {"amount": "1000.00", "paid_on": "2026-08-01", "reference": "ICBC-1", "idempotency_key": "form-123"}
+
+    assert act(client, lic, "record_payment", data).status_code == 302
+    assert act(client, lic, "record_payment", data).status_code == 302  # the same form posted again
+
+    assert Payment.objects.get().amount == Decimal("1000.00")
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "is more than the 100000.00 outstanding on this license"),
+        ("zh-hans", "超过了本许可尚欠的 100000.00"),
+    ],
+)
+def test_overpayment_is_refused_in_the_users_language_and_nothing_written(
+    client, officer, offer, make_license, clock, language, message
+):
+    clock("2026-08-01")
+    lic = make_license(offer, "purchased", start="2026-01-31")
+    data = {"amount": "200000.00", "paid_on": "2026-08-01", "reference": "X", "idempotency_key": "k"}
+
+    response = act(client, lic, "record_payment", data, language)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "message"), [("en", "This field is required."), ("zh-hans", "这个字段是必填项。")]
+)
+def test_reject_without_reason_shows_the_form_error(client, officer, offer, make_license, language, message):
+    lic = make_license(offer, "applied")
+
+    response = act(client, lic, "reject", {"reason": ""}, language)
+
+    assert message in response.content.decode()
+    lic.refresh_from_db()
+    assert lic.state == License.State.APPLIED
+
+
+def test_button_for_a_transition_the_state_forbids_is_not_found(client, officer, offer, make_license):
+    lic = make_license(offer, "applied")
+
+    assert act(client, lic, "purchase", {"plan": "lump_sum", "on": "2026-01-01"}).status_code == 404
+    lic.refresh_from_db()
+    assert lic.state == License.State.APPLIED
+
+
+def test_staff_registers_an_application_from_the_offer_page(client, officer, offer, enterprise):
+    url = reverse("admin:licensing_offer_act", args=[offer.pk, "apply"])
+
+    response = client.post(url, {"enterprise": enterprise.pk, "intended_use": "Battery pilot"})
+
+    assert response.status_code == 302
+    assert License.objects.get().enterprise == enterprise
+
+
+def test_claim_paid_button_compensates_the_license(client, officer, offer, make_license, clock):
+    from licensing import services
+
+    clock("2026-01-31")
+    lic = make_license(offer, "trial", start="2026-01-31")
+    services.register_policy(
+        license_id=lic.pk,
+        by=officer,
+        insurer="PICC",
+        policy_number="1",
+        coverage_ratio=Decimal("0.8"),
+        starts_on=dt.date(2026, 1, 31),
+        ends_on=dt.date(2030, 1, 1),
+    )
+    services.purchase(license_id=lic.pk, plan="lump_sum", by=officer, on=dt.date(2026, 1, 31))
+    clock("2027-06-01")
+    services.mark_overdue(license_id=lic.pk)
+    services.declare_default(license_id=lic.pk, by=officer)
+    claim = services.file_claim(license_id=lic.pk, by=officer)
+    services.approve_claim(claim_id=claim.pk, by=officer)
+    client.force_login(officer)  # the session from before the clock moved has expired
+
+    response = client.post(
+        reverse("admin:licensing_insuranceclaim_act", args=[claim.pk, "record_paid"]), {"amount": "80000.00"}
+    )
+
+    assert response.url == reverse("admin:licensing_insuranceclaim_change", args=[claim.pk])
+    lic.refresh_from_db()
+    assert lic.state == License.State.COMPENSATED

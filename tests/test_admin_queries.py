@@ -1,0 +1,58 @@
+"""Admin pages cost a fixed number of queries, whatever the number of rows."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from licensing import services
+from licensing.models import License
+
+from .factories import EnterpriseFactory, OfferFactory
+
+
+def add_licenses(institution, staff, n):
+    for _ in range(n):
+        offer = OfferFactory(patent__owner=institution)
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+        services.purchase(license_id=lic.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
+
+
+LICENSE_LIST_QUERIES = 6
+LICENSE_PAGE_QUERIES = 30
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_license_list_queries_do_not_grow_with_rows(
+    admin_client, institution, staff, rows, django_assert_max_num_queries
+):
+    add_licenses(institution, staff, rows)
+
+    with django_assert_max_num_queries(LICENSE_LIST_QUERIES):
+        response = admin_client.get(reverse("admin:licensing_license_changelist"))
+    assert len(response.context["cl"].result_list) == rows
+
+
+@pytest.mark.parametrize("payments", [1, 12])
+def test_license_page_queries_do_not_grow_with_payments(
+    admin_client, institution, staff, payments, clock, django_assert_max_num_queries
+):
+    from decimal import Decimal
+
+    clock("2026-08-01")
+    add_licenses(institution, staff, 1)
+    lic = License.objects.get()
+    for i in range(payments):
+        services.record_payment(
+            license_id=lic.pk,
+            amount=Decimal("10.00"),
+            paid_on=dt.date(2026, 8, 1),
+            reference=f"R{i}",
+            idempotency_key=f"k{i}",
+            by=staff,
+        )
+
+    with django_assert_max_num_queries(LICENSE_PAGE_QUERIES):
+        response = admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk]))
+    assert response.status_code == 200

@@ -1,0 +1,138 @@
+"""Staff of one institution see and change only their institution's rows; superusers see all."""
+
+import pytest
+from django.urls import reverse
+
+from licensing import services
+from licensing.models import Installment, License, Offer, Patent, Payment
+from licensing.roles import TTO_STAFF_GROUP
+
+from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory
+
+
+@pytest.fixture
+def two_institutions(db, clock):
+    """Institution A and B, each with a staff member, an offer and a purchased, part-paid license."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.contrib.auth.models import Group
+
+    clock("2026-08-01")
+    group = Group.objects.get(name=TTO_STAFF_GROUP)
+    sides = {}
+    for side in "AB":
+        user = StaffProfileFactory(institution__name=f"Institution {side}").user
+        user.groups.add(group)
+        offer = OfferFactory(patent__owner=user.staff_profile.institution, patent__title=f"Patent of {side}")
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory(name=f"SME of {side}"))
+        services.approve_trial(license_id=lic.pk, by=user, start=dt.date(2026, 1, 31))
+        services.purchase(license_id=lic.pk, plan="installments", by=user, on=dt.date(2026, 7, 31))
+        services.record_payment(
+            license_id=lic.pk,
+            amount=Decimal("100.00"),
+            paid_on=dt.date(2026, 8, 1),
+            reference=f"REF-{side}",
+            idempotency_key=f"key-{side}",
+            by=user,
+        )
+        sides[side] = {
+            "user": user,
+            "offer": offer,
+            "patent": offer.patent,
+            "license": lic,
+            "payment": Payment.objects.get(license=lic),
+        }
+    return sides
+
+
+CHANGELISTS = ["patent", "offer", "license", "payment"]
+
+
+@pytest.mark.parametrize("model", CHANGELISTS)
+def test_changelist_shows_only_own_institution(client, two_institutions, model):
+    client.force_login(two_institutions["A"]["user"])
+
+    response = client.get(reverse(f"admin:licensing_{model}_changelist"))
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+    own = two_institutions["A"][model]
+    assert list(response.context["cl"].result_list) == [own]
+
+
+@pytest.mark.parametrize("model", CHANGELISTS)
+def test_another_institutions_object_is_not_found(client, two_institutions, model):
+    client.force_login(two_institutions["A"]["user"])
+    other = two_institutions["B"][model]
+
+    response = client.get(reverse(f"admin:licensing_{model}_change", args=[other.pk]))
+
+    # Django's admin answers a missing object with a redirect to the index and a message
+    assert response.status_code == 302 and response.url == reverse("admin:index")
+
+
+def test_service_button_on_another_institutions_license_is_not_found(client, two_institutions):
+    client.force_login(two_institutions["A"]["user"])
+    other = two_institutions["B"]["license"]
+
+    response = client.post(reverse("admin:licensing_license_act", args=[other.pk, "terminate"]), {"reason": "x"})
+
+    assert response.status_code == 404
+    other.refresh_from_db()
+    assert other.state == License.State.PURCHASED
+
+
+def test_superuser_sees_every_institution(admin_client, two_institutions):
+    response = admin_client.get(reverse("admin:licensing_license_changelist"))
+    assert response.context["cl"].result_count == 2
+
+
+def test_offer_form_offers_only_own_patents(client, two_institutions):
+    client.force_login(two_institutions["A"]["user"])
+
+    response = client.get(reverse("admin:licensing_offer_add"))
+    form_patents = response.context["adminform"].form.fields["patent"].queryset
+
+    assert list(form_patents) == [two_institutions["A"]["patent"]]
+
+
+def test_patent_autocomplete_returns_only_own_patents(client, two_institutions):
+    client.force_login(two_institutions["A"]["user"])
+
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {
+            "app_label": "licensing",
+            "model_name": "offer",
+            "field_name": "patent",
+            "term": "Patent",
+        },
+    )
+
+    assert [r["text"] for r in response.json()["results"]] == [str(two_institutions["A"]["patent"])]
+
+
+def test_staff_without_an_institution_sees_nothing(client, two_institutions):
+    from django.contrib.auth.models import Group
+
+    from .factories import UserFactory
+
+    loner = UserFactory()
+    loner.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(loner)
+
+    response = client.get(reverse("admin:licensing_license_changelist"))
+    assert response.context["cl"].result_count == 0
+
+
+def test_staff_cannot_edit_payments_or_installments_directly(client, two_institutions):
+    client.force_login(two_institutions["A"]["user"])
+    payment = two_institutions["A"]["payment"]
+
+    response = client.post(reverse("admin:licensing_payment_change", args=[payment.pk]), {"amount": "1.00"})
+
+    assert response.status_code == 403
+    assert Payment.objects.get(pk=payment.pk).amount == payment.amount
+    assert Installment.objects.filter(license=two_institutions["A"]["license"]).count() == 3
+    assert Offer.objects.count() == Patent.objects.count() == 2
