@@ -37,8 +37,8 @@ check: install
 
 ## Regenerate and compile the zh_Hans translation catalogue (needs gettext)
 messages: install
-	cd licensing && ../$(BIN)/python ../manage.py makemessages -l zh_Hans --no-obsolete --add-location file
-	cd licensing && ../$(BIN)/python ../manage.py compilemessages -l zh_Hans
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file --ignore=.venv --ignore=tests --ignore=bench
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
 clean:
 	rm -rf $(VENV) db.sqlite3

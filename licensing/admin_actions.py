@@ -80,7 +80,7 @@ class EquityForm(forms.Form):
         decimal_places=4,
         min_value=0,
         max_value=1,
-        help_text=_("A fraction: 0.3 converts 30% of what remains to be paid."),
+        help_text=_("A fraction of what remains to be paid: 0.3 converts three tenths of it."),
     )
     valuation = forms.DecimalField(label=_("Agreed valuation of the enterprise (CNY)"), max_digits=14, decimal_places=2)
 

@@ -4,12 +4,21 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.db import connection
+from django.utils import translation
 
 from licensing import services
 
 from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory, UserFactory
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Service calls outside a request speak English in tests, so assertions read plainly;
+    requests choose their own language (LocaleMiddleware), tested in both languages."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
