@@ -128,7 +128,7 @@ class Enterprise(models.Model):
 
     def clean(self):
         if self.uscc:
-            self.uscc = identifiers.normalize_uscc(self.uscc)
+            self.uscc = identifiers.normalize_uscc(self.uscc)  # upper case, no spaces
 
     def save(self, *args, **kwargs):
         # Stored, not computed per query, so reports can group by it in SQL.
@@ -152,7 +152,8 @@ class Patent(models.Model):
     # Protection terms in years from filing (Patent Law art. 42, as amended 2020).
     TERM_YEARS = {"invention": 20, "utility_model": 10, "design": 15}
 
-    number = models.CharField(_("application number"), max_length=16, unique=True)
+    # Wide enough for written forms such as "ZL 2017 1 0601862.3"; stored normalised.
+    number = models.CharField(_("application number"), max_length=30, unique=True)
     patent_type = models.CharField(_("patent type"), max_length=20, choices=Type.choices, editable=False)
     title = models.CharField(_("title"), max_length=300)
     ipc_class = models.CharField(_("IPC class"), max_length=20, help_text=_("For example G06F 16/33"))
@@ -179,7 +180,10 @@ class Patent(models.Model):
 
     def clean(self):
         if self.number:
-            self.number = identifiers.normalize_patent_number(self.number)
+            try:
+                self.number = identifiers.normalize_patent_number(self.number)
+            except ValidationError as exc:
+                raise ValidationError({"number": exc}) from exc
         if self.filing_date and self.expiry_date and self.expiry_date <= self.filing_date:
             raise ValidationError({"expiry_date": _("The expiry date must be after the filing date.")})
 

@@ -1,0 +1,41 @@
+"""The demo book: every license state, every size class, realistic and idempotent; the bulk book."""
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from licensing.models import Enterprise, Installment, License
+from licensing.selectors import transition_log
+
+
+def test_demo_book_has_every_license_state_and_size_class(db):
+    call_command("seed_demo", verbosity=0)
+
+    assert set(License.objects.values_list("state", flat=True)) == set(License.State.values)
+    assert set(Enterprise.objects.values_list("size_class", flat=True)) == set(Enterprise.SizeClass.values)
+    defaulted = License.objects.get(state="written_off")
+    assert [log.state for log in transition_log(defaulted)][:2] == ["written_off", "defaulted"]
+
+
+def test_demo_book_loads_once(db, capsys):
+    call_command("seed_demo")
+    count = License.objects.count()
+    call_command("seed_demo")
+
+    assert License.objects.count() == count
+    assert "nothing changed" in capsys.readouterr().out
+
+
+def test_bulk_book_splits_every_price_exactly(db):
+    call_command("seed_demo", licenses=300, batch=120, verbosity=0)
+
+    bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
+    assert bulk.count() == 300
+    for lic in bulk.exclude(purchased_on=None)[:50]:
+        assert sum(i.amount for i in lic.installments.all()) == lic.price
+    assert Installment.objects.filter(license__in=bulk).count() >= 12 * bulk.exclude(purchased_on=None).count()
+
+
+def test_bad_arguments_are_refused(db):
+    with pytest.raises(CommandError, match="--licenses must be 0 or more"):
+        call_command("seed_demo", licenses=-1)
+    assert not License.objects.exists()
