@@ -18,8 +18,15 @@ def officer(staff, client):
 
 
 def patent_form(institution, number):
-    return {"number": number, "title": "一种柔性压力传感器", "ipc_class": "G01L 1/18", "owner": institution.pk,
-            "filing_date": "2021-05-10", "expiry_date": "", "legal_status": "valid"}
+    return {
+        "number": number,
+        "title": "一种柔性压力传感器",
+        "ipc_class": "G01L 1/18",
+        "owner": institution.pk,
+        "filing_date": "2021-05-10",
+        "expiry_date": "",
+        "legal_status": "valid",
+    }
 
 
 def test_patent_number_is_normalised_and_type_and_expiry_derived(client, officer, institution):
@@ -32,12 +39,17 @@ def test_patent_number_is_normalised_and_type_and_expiry_derived(client, officer
 
 @pytest.mark.parametrize(
     ("language", "message"),
-    [("en", "The check digit of patent number ZL 2017 1 0601862.4 is wrong."),
-     ("zh-hans", "专利号 ZL 2017 1 0601862.4 的校验位不正确。")],
+    [
+        ("en", "The check digit of patent number ZL 2017 1 0601862.4 is wrong."),
+        ("zh-hans", "专利号 ZL 2017 1 0601862.4 的校验位不正确。"),
+    ],
 )
 def test_wrong_patent_check_digit_is_refused_in_the_users_language(client, officer, institution, language, message):
-    response = client.post(reverse("admin:licensing_patent_add"), patent_form(institution, "ZL 2017 1 0601862.4"),
-                           headers={"accept-language": language})
+    response = client.post(
+        reverse("admin:licensing_patent_add"),
+        patent_form(institution, "ZL 2017 1 0601862.4"),
+        headers={"accept-language": language},
+    )
 
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["number"] == [message]
@@ -48,16 +60,23 @@ def test_staff_cannot_file_a_patent_under_another_institution(client, officer, i
     from .factories import InstitutionFactory
 
     other = InstitutionFactory()
-    response = client.post(reverse("admin:licensing_patent_add"), {**patent_form(institution, "201710601862.3"),
-                                                                    "owner": other.pk})
+    response = client.post(
+        reverse("admin:licensing_patent_add"), {**patent_form(institution, "201710601862.3"), "owner": other.pk}
+    )
 
     assert "owner" in response.context["adminform"].form.errors
     assert not Patent.objects.exists()
 
 
 def enterprise_form(uscc):
-    return {"name": "苏州微纳传感有限公司", "uscc": uscc, "industry": "software_it", "employees": "120",
-            "annual_revenue": "3000", "contact_email": "ip@sme.example.cn"}
+    return {
+        "name": "苏州微纳传感有限公司",
+        "uscc": uscc,
+        "industry": "software_it",
+        "employees": "120",
+        "annual_revenue": "3000",
+        "contact_email": "ip@sme.example.cn",
+    }
 
 
 def test_enterprise_gets_its_size_class_from_the_miit_thresholds(client, officer):
@@ -69,13 +88,15 @@ def test_enterprise_gets_its_size_class_from_the_miit_thresholds(client, officer
 
 
 @pytest.mark.parametrize(
-    ("language", "message"), [("en", "is not a valid Unified Social Credit Code"), ("zh-hans", "不是有效的统一社会信用代码")]
+    ("language", "message"),
+    [("en", "is not a valid Unified Social Credit Code"), ("zh-hans", "不是有效的统一社会信用代码")],
 )
 def test_bad_uscc_is_refused_in_the_users_language(client, officer, language, message):
     bad = make_uscc(4242)[:-1] + ("A" if make_uscc(4242)[-1] != "A" else "B")
 
-    response = client.post(reverse("admin:licensing_enterprise_add"), enterprise_form(bad),
-                           headers={"accept-language": language})
+    response = client.post(
+        reverse("admin:licensing_enterprise_add"), enterprise_form(bad), headers={"accept-language": language}
+    )
 
     assert message in response.context["adminform"].form.errors["uscc"][0]
     assert not Enterprise.objects.exists()
