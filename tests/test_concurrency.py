@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
+from django.utils import translation
 from django_fsm import ConcurrentTransition
 
 from licensing import services
@@ -26,7 +27,8 @@ def race(*calls):
     def run(i, call):
         try:
             barrier.wait()
-            outcomes[i] = call()
+            with translation.override("en"):  # activation is per thread
+                outcomes[i] = call()
         except Exception as exc:  # the outcome is what we assert on
             outcomes[i] = exc
         finally:
