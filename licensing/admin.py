@@ -367,7 +367,7 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
 
     @admin.display(description=_("outstanding (CNY)"), ordering="outstanding_amount")
     def outstanding(self, obj):
-        return obj.outstanding_amount
+        return f"{obj.outstanding_amount:,.2f}"
 
 
 @admin.register(Payment)

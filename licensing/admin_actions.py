@@ -106,8 +106,10 @@ class ServiceAction:
     takes_obj: bool = False  # the form's __init__ needs the object (choices, defaults)
 
 
-def _transition_possible(method_name: str) -> Callable:
-    return lambda obj: can_proceed(getattr(obj, method_name), check_conditions=False)
+def _transition_possible(method_name: str, check_conditions: bool = False) -> Callable:
+    """Offer the button when the state allows the transition; its conditions are left to the
+    service, which explains a refusal (e.g. how many grace days remain)."""
+    return lambda obj: can_proceed(getattr(obj, method_name), check_conditions=check_conditions)
 
 
 LICENSE_ACTIONS = [
@@ -153,7 +155,7 @@ LICENSE_ACTIONS = [
         _("Expire trial"),
         forms.Form,
         lambda lic, by, d: services.expire_trial(license_id=lic.pk, by=by),
-        _transition_possible("expire"),
+        _transition_possible("expire", check_conditions=True),
     ),
     ServiceAction(
         "record_payment",

@@ -127,7 +127,13 @@ def seed_demo(stdout=None) -> dict:
         offers.append(offer)
 
     counts = {}
-    pairs = iter((offers[i % (len(offers) - 1)], enterprises[j]) for i in range(40) for j in range(len(enterprises)))
+    # 11 published offers and 12 enterprises are coprime: walking both together visits every pair,
+    # spreading the licenses over all institutions.
+    published = offers[:-1]
+    pairs = iter(
+        (published[k % len(published)], enterprises[k % len(enterprises)])
+        for k in range(len(published) * len(enterprises))
+    )
     used = set()
 
     def next_pair(fits):

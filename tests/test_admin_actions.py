@@ -137,3 +137,17 @@ def test_claim_paid_button_compensates_the_license(client, officer, offer, make_
     assert response.url == reverse("admin:licensing_insuranceclaim_change", args=[claim.pk])
     lic.refresh_from_db()
     assert lic.state == License.State.COMPENSATED
+
+
+def test_expire_button_appears_only_once_the_trial_has_ended(client, officer, offer, make_license, clock):
+    clock("2026-01-31")
+    lic = make_license(offer, "trial", start="2026-01-31")  # ends 2026-07-31
+    page = reverse("admin:licensing_license_change", args=[lic.pk])
+
+    clock("2026-07-31")
+    client.force_login(officer)
+    assert "expire" not in [a.name for a in client.get(page).context["service_actions"]]
+
+    clock("2026-08-01")
+    client.force_login(officer)
+    assert "expire" in [a.name for a in client.get(page).context["service_actions"]]

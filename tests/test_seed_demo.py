@@ -39,3 +39,15 @@ def test_bad_arguments_are_refused(db):
     with pytest.raises(CommandError, match="--licenses must be 0 or more"):
         call_command("seed_demo", licenses=-1)
     assert not License.objects.exists()
+
+
+def test_every_institution_has_a_varied_book(db):
+    from django.db.models import Count
+
+    call_command("seed_demo", verbosity=0)
+
+    states_per_institution = License.objects.values("offer__patent__owner").annotate(
+        states=Count("state", distinct=True)
+    )
+    assert len(states_per_institution) == 3
+    assert min(row["states"] for row in states_per_institution) >= 4
