@@ -60,6 +60,7 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
     """Adds one button per service action on the change page, each with its own small form."""
 
     service_actions: list[admin_actions.ServiceAction] = []
+    changes_only_through_actions = True  # every field read-only: no Save button
     change_form_template = "admin/licensing/service_actions_change_form.html"
 
     def get_urls(self):
@@ -81,6 +82,8 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
         extra_context = extra_context or {}
         if obj is not None and self.has_change_permission(request, obj):
             extra_context["service_actions"] = self.available_actions(obj)
+        if self.changes_only_through_actions:
+            extra_context.update(show_save=False, show_save_and_continue=False, show_delete=False)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def action_view(self, request, object_id, action):
@@ -232,7 +235,7 @@ class InstitutionAdmin(admin.ModelAdmin):
             return qs
         return qs.filter(staff__user=request.user)
 
-    @admin.display(description=_("patents"), ordering="patent_count")
+    @admin.display(description=_("number of patents"), ordering="patent_count")
     def patent_count(self, obj):
         return obj.patent_count
 
@@ -283,6 +286,7 @@ class PatentAdmin(InstitutionScopedAdmin):
 class OfferAdmin(TransitionLogMixin, ServiceActionsAdmin):
     institution_path = "patent__owner"
     service_actions = admin_actions.OFFER_ACTIONS
+    changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [
         "patent",
         "state",

@@ -151,3 +151,14 @@ def test_expire_button_appears_only_once_the_trial_has_ended(client, officer, of
     clock("2026-08-01")
     client.force_login(officer)
     assert "expire" in [a.name for a in client.get(page).context["service_actions"]]
+
+
+def test_license_page_has_no_save_button_because_state_changes_only_through_services(
+    client, officer, offer, make_license
+):
+    lic = make_license(offer, "trial")
+
+    body = client.get(reverse("admin:licensing_license_change", args=[lic.pk])).content.decode()
+
+    assert 'name="_save"' not in body
+    assert "service-action" in body
