@@ -322,7 +322,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         Enterprise, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("enterprise")
     )
     state = FSMField(_("state"), default=State.APPLIED, choices=State.choices, protected=True, db_index=True)
-    applied_at = models.DateTimeField(_("applied at"), default=timezone.now)
+    applied_at = models.DateTimeField(_("applied at"), default=timezone.now, db_index=True)
     intended_use = models.TextField(_("intended use"), blank=True)
     # Terms copied from the offer when applying, so later offer edits never change a contract.
     price = models.DecimalField(_("purchase price (CNY)"), **MONEY)

@@ -1,6 +1,6 @@
 """Reads. Anything a page or report needs that goes beyond one object lives here, in SQL."""
 
-from django.db.models import DecimalField, F, Min, Q, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django_fsm_log.models import StateLog
 
@@ -38,19 +38,41 @@ def scope_to_user(queryset, user, path: str):
     return queryset.filter(**{path: institution})
 
 
+def unpaid_installments():
+    """Installments of the outer license (OuterRef) that still have something to pay."""
+    return Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"))
+
+
 def licenses_with_balances(queryset=None):
-    """Licenses annotated with what is outstanding and the next unpaid due date, in one query."""
+    """Licenses with what is outstanding and the next unpaid due date. Correlated subqueries, not
+    a GROUP BY: the database computes them only for the rows of the page shown."""
     queryset = License.objects.all() if queryset is None else queryset
-    return queryset.select_related("offer__patent__owner", "enterprise").annotate(
-        outstanding_amount=Coalesce(
-            Sum(F("installments__amount") - F("installments__paid_amount"), output_field=_MONEY),
-            Value(ZERO, output_field=_MONEY),
-        ),
-        next_due_date=Min(
-            "installments__due_date",
-            filter=Q(installments__paid_amount__lt=F("installments__amount")),
-        ),
+    outstanding = (
+        unpaid_installments()
+        .order_by()
+        .values("license")
+        .annotate(total=Sum(F("amount") - F("paid_amount"), output_field=_MONEY))
+        .values("total")
     )
+    next_due = unpaid_installments().order_by("due_date").values("due_date")[:1]
+    return queryset.select_related("offer__patent__owner", "enterprise").annotate(
+        outstanding_amount=Coalesce(Subquery(outstanding, output_field=_MONEY), Value(ZERO, output_field=_MONEY)),
+        next_due_date=Subquery(next_due),
+    )
+
+
+def with_installment_due(queryset, start=None, end=None):
+    """Licenses with an unpaid installment due between start and end (either may be open)."""
+    due = unpaid_installments()
+    if start is not None:
+        due = due.filter(due_date__gte=start)
+    if end is not None:
+        due = due.filter(due_date__lte=end)
+    return queryset.filter(Exists(due))
+
+
+def without_anything_due(queryset):
+    return queryset.filter(~Exists(unpaid_installments()))
 
 
 def transition_log(obj):

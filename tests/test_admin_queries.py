@@ -19,8 +19,8 @@ def add_licenses(institution, staff, n):
         services.purchase(license_id=lic.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
 
 
-LICENSE_LIST_QUERIES = 6
-LICENSE_PAGE_QUERIES = 30
+LICENSE_LIST_QUERIES = 5  # session, user, count, rows, institution filter
+LICENSE_PAGE_QUERIES = 11
 
 
 @pytest.mark.parametrize("rows", [1, 30])
@@ -56,3 +56,23 @@ def test_license_page_queries_do_not_grow_with_payments(
     with django_assert_max_num_queries(LICENSE_PAGE_QUERIES):
         response = admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk]))
     assert response.status_code == 200
+
+
+STAFF_LIST_QUERIES = 8  # + the staff profile and group permissions
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_staff_license_list_queries_do_not_grow_with_rows(
+    client, institution, staff, rows, django_assert_max_num_queries
+):
+    from django.contrib.auth.models import Group
+
+    from licensing.roles import TTO_STAFF_GROUP
+
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    add_licenses(institution, staff, rows)
+
+    with django_assert_max_num_queries(STAFF_LIST_QUERIES):
+        response = client.get(reverse("admin:licensing_license_changelist"))
+    assert len(response.context["cl"].result_list) == rows
