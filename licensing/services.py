@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
@@ -235,14 +235,18 @@ def record_payment(*, license_id: int, amount, paid_on: date, reference: str, id
                 % {"amount": amount, "outstanding": outstanding}
             }
         )
-    payment = Payment.objects.create(
-        license=lic,
-        amount=amount,
-        paid_on=paid_on,
-        reference=reference.strip(),
-        idempotency_key=idempotency_key,
-        recorded_by=by,
-    )
+    try:
+        with transaction.atomic():  # savepoint: a key taken meanwhile on another license
+            payment = Payment.objects.create(
+                license=lic,
+                amount=amount,
+                paid_on=paid_on,
+                reference=reference.strip(),
+                idempotency_key=idempotency_key,
+                recorded_by=by,
+            )
+    except IntegrityError as exc:
+        raise _refused(_("This idempotency key was already used for a different payment.")) from exc
     remaining = amount
     for inst in lic.installments.all():
         if not remaining:

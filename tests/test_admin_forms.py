@@ -100,3 +100,38 @@ def test_bad_uscc_is_refused_in_the_users_language(client, officer, language, me
 
     assert message in response.context["adminform"].form.errors["uscc"][0]
     assert not Enterprise.objects.exists()
+
+
+def test_published_offer_terms_cannot_be_edited(client, officer, offer):
+    response = client.get(reverse("admin:licensing_offer_change", args=[offer.pk]))
+    form_fields = response.context["adminform"].form.fields
+
+    assert "price" not in form_fields and "trial_months" not in form_fields
+    client.post(reverse("admin:licensing_offer_change", args=[offer.pk]), {"price": "1.00"})
+    offer.refresh_from_db()
+    assert offer.price == 100000
+
+
+def test_draft_offer_with_no_payment_plan_is_refused(client, officer, institution):
+    from .factories import PatentFactory
+
+    patent = PatentFactory(owner=institution)
+    data = {
+        "patent": patent.pk,
+        "trial_months": "6",
+        "trial_fee": "0",
+        "price": "50000",
+        "installment_count": "0",
+        "installment_interval_months": "3",
+        "first_due_months": "0",
+        "grace_days": "90",
+        "equity_max_share": "0",
+        "coverage_ratio": "0.8",
+    }  # lump sum unchecked, no installments
+
+    response = client.post(reverse("admin:licensing_offer_add"), data)
+
+    assert "要约至少需要一种付款方式" in response.context["adminform"].form.errors["installment_count"][0]
+    from licensing.models import Offer
+
+    assert not Offer.objects.exists()

@@ -102,3 +102,14 @@ def test_trial_fee_is_paid_like_an_installment(institution, make_license, staff,
     assert lic.installments.get().state == "paid"
     lic.refresh_from_db()
     assert lic.state == License.State.TRIAL
+
+
+def test_idempotency_key_of_another_license_is_refused(offer, make_license, purchased, staff):
+    from .factories import EnterpriseFactory
+
+    other = make_license(offer, "purchased", start="2026-01-31", enterprise=EnterpriseFactory())
+    pay(purchased, "5000.00", "shared-key", staff)
+
+    with pytest.raises(ValidationError, match="different payment"):
+        pay(other, "5000.00", "shared-key", staff)
+    assert Payment.objects.count() == 1
