@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import services
+from . import services, workdays
 from .models import Enterprise, Installment, Institution, License, Offer, Patent, StaffProfile
 from .money import add_months, split_evenly
 from .roles import TTO_STAFF_GROUP
@@ -359,6 +359,9 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                         trial_fee=Decimal("0"),
                         trial_start=None if state in ("applied", "rejected") else start,
                         trial_end=None if state in ("applied", "rejected") else add_months(start, 6),
+                        trial_end_effective=None
+                        if state in ("applied", "rejected")
+                        else workdays.effective_date(add_months(start, 6)),
                         plan="installments" if purchased else "",
                         purchased_on=add_months(start, 6) if purchased else None,
                     )
@@ -388,6 +391,7 @@ def _bulk_schedule(lic: License, today: dt.date):
             sequence=n,
             amount=amount,
             due_date=due,
+            effective_due_date=workdays.effective_date(due),
             paid_amount=amount if paid else Decimal("0"),
             state="paid" if paid else ("overdue" if due < today else "due"),
         )

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
-from . import identifiers, size_class
+from . import identifiers, size_class, workdays
 from .money import ZERO, add_months, cny
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -117,6 +117,7 @@ class Enterprise(models.Model):
     )
     high_tech = models.BooleanField(_("national high-tech enterprise"), default=False)
     contact_email = models.EmailField(_("contact email"), blank=True)
+    language = models.CharField(_("language for emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
 
     class Meta:
         verbose_name = _("enterprise")
@@ -328,7 +329,9 @@ class License(ConcurrentTransitionMixin, models.Model):
     price = models.DecimalField(_("purchase price (CNY)"), **MONEY)
     trial_fee = models.DecimalField(_("trial fee (CNY)"), **MONEY)
     trial_start = models.DateField(_("trial start"), null=True, blank=True)
-    trial_end = models.DateField(_("trial end"), null=True, blank=True, db_index=True)
+    trial_end = models.DateField(_("trial end"), null=True, blank=True)
+    # The contractual end moved to the next working day (weekends, statutory holidays).
+    trial_end_effective = models.DateField(_("trial end (effective)"), null=True, blank=True, db_index=True)
     plan = models.CharField(_("payment plan"), max_length=20, choices=Plan.choices, blank=True)
     purchased_on = models.DateField(_("purchased on"), null=True, blank=True)
     defaulted_on = models.DateField(_("defaulted on"), null=True, blank=True)
@@ -354,8 +357,9 @@ class License(ConcurrentTransitionMixin, models.Model):
         return sum((i.outstanding for i in self._installments()), ZERO)
 
     def oldest_overdue_due_date(self, on: date | None = None) -> date | None:
+        """The effective due date of the oldest unpaid installment past it (grace counts from it)."""
         on = on or today()
-        overdue = [i.due_date for i in self._installments() if i.outstanding and i.due_date < on]
+        overdue = [i.effective_due_date for i in self._installments() if i.outstanding and i.effective_due_date < on]
         return min(overdue, default=None)
 
     def is_overdue(self) -> bool:
@@ -372,7 +376,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         return oldest is not None and (today() - oldest).days > self.offer.grace_days
 
     def trial_has_ended(self) -> bool:
-        return self.trial_end is not None and today() > self.trial_end
+        return self.trial_end_effective is not None and today() > self.trial_end_effective
 
     def is_insured(self) -> bool:
         return hasattr(self, "insurance_policy")
@@ -390,6 +394,7 @@ class License(ConcurrentTransitionMixin, models.Model):
     def approve(self, start: date, by=None, description=None):
         self.trial_start = start
         self.trial_end = add_months(start, self.offer.trial_months)
+        self.trial_end_effective = workdays.effective_date(self.trial_end)
 
     @audited
     @transition(field=state, source=State.APPLIED, target=State.REJECTED, custom={"label": _("Reject")})
@@ -522,7 +527,9 @@ class Installment(FSMModelMixin, models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     sequence = models.PositiveSmallIntegerField(_("number"))
     amount = models.DecimalField(_("amount (CNY)"), **MONEY)
-    due_date = models.DateField(_("due date"), db_index=True)
+    due_date = models.DateField(_("due date"))
+    # The contractual due date moved to the next working day; deadlines and reminders use this.
+    effective_due_date = models.DateField(_("due date (effective)"), db_index=True)
     paid_amount = models.DecimalField(_("paid (CNY)"), default=ZERO, **MONEY)
     state = FSMField(_("state"), default=State.DUE, choices=State.choices, protected=True, db_index=True)
 
@@ -544,6 +551,11 @@ class Installment(FSMModelMixin, models.Model):
     @property
     def outstanding(self) -> Decimal:
         return self.amount - self.paid_amount
+
+    def save(self, *args, **kwargs):
+        if self.effective_due_date is None:
+            self.effective_due_date = workdays.effective_date(self.due_date)
+        super().save(*args, **kwargs)
 
     @audited
     @transition(field=state, source=State.DUE, target=State.OVERDUE)
@@ -729,3 +741,112 @@ class EquityConversion(FSMModelMixin, models.Model):
     )
     def reject(self, by=None, description=None):
         pass
+
+
+def _offsets_validator(value: str) -> None:
+    try:
+        days = [int(part) for part in value.split(",")]
+    except ValueError as exc:
+        raise ValidationError(_("Enter whole numbers of days separated by commas, e.g. 30,7,1.")) from exc
+    if any(d < 0 or d > 365 for d in days):
+        raise ValidationError(_("Each offset must be between 0 and 365 days."))
+
+
+class ReminderSchedule(models.Model):
+    """When an institution's reminders go out, in days relative to each deadline."""
+
+    DEFAULTS = {"trial_ending_days": "30,7,1", "installment_due_days": "14,3,0", "overdue_days": "1,7,30"}
+
+    institution = models.OneToOneField(
+        Institution, on_delete=models.CASCADE, related_name="reminder_schedule", verbose_name=_("institution")
+    )
+    trial_ending_days = models.CharField(
+        _("days before the trial ends"),
+        max_length=60,
+        default=DEFAULTS["trial_ending_days"],
+        validators=[_offsets_validator],
+    )
+    installment_due_days = models.CharField(
+        _("days before an installment is due"),
+        max_length=60,
+        default=DEFAULTS["installment_due_days"],
+        validators=[_offsets_validator],
+    )
+    overdue_days = models.CharField(
+        _("days after an installment is overdue"),
+        max_length=60,
+        default=DEFAULTS["overdue_days"],
+        validators=[_offsets_validator],
+    )
+
+    class Meta:
+        verbose_name = _("reminder schedule")
+        verbose_name_plural = _("reminder schedules")
+
+    def __str__(self):
+        return str(self.institution)
+
+    @staticmethod
+    def parse(value: str) -> list[int]:
+        return sorted({int(part) for part in value.split(",")})
+
+
+class Reminder(FSMModelMixin, models.Model):
+    """The ledger of notices: one row per (what, which object, which offset), claimed before
+    sending, so each notice goes out once however often the sweep runs."""
+
+    class Kind(models.TextChoices):
+        TRIAL_ENDING = "trial_ending", _("Trial ending")
+        INSTALLMENT_DUE = "installment_due", _("Installment due")
+        OVERDUE = "overdue", _("Installment overdue")
+        CLAIM_FILED = "claim_filed", _("Default and insurance claim")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    key = models.CharField(_("key"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("license"))
+    installment = models.ForeignKey(
+        Installment, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("installment")
+    )
+    offset_days = models.SmallIntegerField(_("offset (days)"))
+    deadline = models.DateField(_("deadline"))
+    state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    recipients = models.TextField(_("recipients"), blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="reminder_pending_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.license} · {self.offset_days}"
+
+    @staticmethod
+    def key_for(kind: str, obj, offset: int) -> str:
+        return f"{kind}:{obj._meta.model_name}:{obj.pk}:{offset}"
+
+    @transition(field=state, source=State.PENDING, target=State.SENT)
+    def mark_sent(self, recipients: list[str], at):
+        self.sent_at = at
+        self.recipients = ", ".join(recipients)
+
+    @transition(field=state, source=State.PENDING, target=State.CANCELLED)
+    def cancel(self, why: str):
+        self.last_error = why
+
+    def record_failure(self, error: str, retry_at) -> None:
+        self.attempts += 1
+        self.last_error = error[:2000]
+        self.next_attempt_at = retry_at

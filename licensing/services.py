@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from . import workdays
 from .models import (
     Enterprise,
     EquityConversion,
@@ -192,7 +193,14 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
         raise _refused(_("This offer requires insurance or a guarantee: register the policy before the purchase."))
     _run(lic, "purchase", plan, on, by=by)
     Installment.objects.bulk_create(
-        Installment(license=lic, kind=Installment.Kind.PURCHASE, sequence=n, amount=amount, due_date=due)
+        Installment(
+            license=lic,
+            kind=Installment.Kind.PURCHASE,
+            sequence=n,
+            amount=amount,
+            due_date=due,
+            effective_due_date=workdays.effective_date(due),
+        )
         for n, (amount, due) in enumerate(build_schedule(lic.offer, lic.price, plan, on), start=1)
     )
     return _without_stale_schedule(lic)
@@ -269,7 +277,7 @@ def mark_overdue(*, license_id: int, by=None, on: date | None = None) -> License
     lic = _lock_license(license_id)
     on = on or today()
     for inst in lic.installments.all():
-        if inst.state == Installment.State.DUE and inst.outstanding and inst.due_date < on:
+        if inst.state == Installment.State.DUE and inst.outstanding and inst.effective_due_date < on:
             inst.mark_overdue(by=by)
             inst.save()
     if lic.state == License.State.PURCHASED and lic.is_overdue():

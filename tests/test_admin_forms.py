@@ -76,6 +76,7 @@ def enterprise_form(uscc):
         "employees": "120",
         "annual_revenue": "3000",
         "contact_email": "ip@sme.example.cn",
+        "language": "en",
     }
 
 

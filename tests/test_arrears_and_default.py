@@ -13,14 +13,16 @@ from licensing.models import License
 @pytest.fixture
 def purchased(offer, make_license, clock):
     clock("2026-01-31")
-    return make_license(offer, "purchased", start="2026-01-31")  # first 33,333.33 due 2027-07-31
+    # first 33,333.33 due Saturday 2027-07-31: effective due date Monday 2027-08-02
+    return make_license(offer, "purchased", start="2026-01-31")
 
 
-def test_installment_is_overdue_only_the_day_after_its_due_date(purchased, staff, clock):
-    clock("2027-07-31")
+def test_installment_is_overdue_only_the_day_after_its_effective_due_date(purchased, staff, clock):
+    assert purchased.installments.first().effective_due_date == dt.date(2027, 8, 2)
+    clock("2027-08-02")
     assert services.mark_overdue(license_id=purchased.pk).state == License.State.PURCHASED
 
-    clock("2027-08-01")
+    clock("2027-08-03")
     lic = services.mark_overdue(license_id=purchased.pk)
     assert lic.state == License.State.IN_ARREARS
     assert list(lic.installments.values_list("state", flat=True)) == ["overdue", "due", "due"]
@@ -60,22 +62,22 @@ def test_partial_payment_does_not_cure(purchased, staff, clock):
 
 
 def test_default_is_refused_within_the_grace_days_and_allowed_after(purchased, staff, clock):
-    clock("2027-08-01")
+    clock("2027-08-03")
     services.mark_overdue(license_id=purchased.pk)
 
-    clock("2027-10-29")  # 90 days after 2027-07-31
+    clock("2027-10-31")  # 90 days after the effective due date 2027-08-02
     with pytest.raises(ValidationError, match="grace period of 90 days"):
         services.declare_default(license_id=purchased.pk, by=staff)
 
-    clock("2027-10-30")
+    clock("2027-11-01")
     lic = services.declare_default(license_id=purchased.pk, by=staff, reason="No answer to three letters")
-    assert (lic.state, lic.defaulted_on) == (License.State.DEFAULTED, dt.date(2027, 10, 30))
+    assert (lic.state, lic.defaulted_on) == (License.State.DEFAULTED, dt.date(2027, 11, 1))
 
 
 def test_defaulted_license_accepts_no_more_payments(purchased, staff, clock):
-    clock("2027-08-01")
+    clock("2027-08-05")
     services.mark_overdue(license_id=purchased.pk)
-    clock("2027-11-01")
+    clock("2027-11-05")
     services.declare_default(license_id=purchased.pk, by=staff)
 
     with pytest.raises(ValidationError, match="Defaulted"):
@@ -90,9 +92,9 @@ def test_defaulted_license_accepts_no_more_payments(purchased, staff, clock):
 
 
 def test_uninsured_default_is_written_off_with_a_reason(purchased, staff, clock):
-    clock("2027-08-01")
+    clock("2027-08-05")
     services.mark_overdue(license_id=purchased.pk)
-    clock("2027-11-01")
+    clock("2027-11-05")
     services.declare_default(license_id=purchased.pk, by=staff)
 
     with pytest.raises(ValidationError, match="no insurance"):
