@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from . import workdays
+from . import notifications, workdays
 from .models import (
     Enterprise,
     EquityConversion,
@@ -336,13 +336,15 @@ def file_claim(*, license_id: int, by, reason: str = "") -> InsuranceClaim:
     outstanding = lic.outstanding
     _run(lic, "file_claim", by=by, reason=reason)
     policy = lic.insurance_policy
-    return InsuranceClaim.objects.create(
+    claim = InsuranceClaim.objects.create(
         license=lic,
         policy=policy,
         outstanding_at_filing=outstanding,
         claimed_amount=InsuranceClaim.amount_for(policy, outstanding),
         filed_on=today(),
     )
+    notifications.notify_claim_filed(claim)  # emailed to the TTO and the insurer after commit
+    return claim
 
 
 def _lock_claim(claim_id: int) -> InsuranceClaim:

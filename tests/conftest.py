@@ -21,6 +21,16 @@ def english_messages():
         yield
 
 
+@pytest.fixture(autouse=True)
+def celery_eager():
+    """Tasks run in-process in unit tests; tests/test_worker_integration.py uses a real worker."""
+    from config import celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def clock():
     """Move the clock: clock("2026-03-01") sets local (Asia/Shanghai) noon of that day."""

@@ -43,6 +43,8 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     industry = Enterprise.Industry.INDUSTRY
     employees = 50
     annual_revenue = Decimal("1000")
+    contact_email = factory.Sequence(lambda n: f"finance{n}@sme.example")
+    language = "en"
 
 
 class PatentFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,143 @@
+"""Reminder use cases: claim a notice in the ledger, then deliver it exactly once.
+
+Delivery guarantee: a reminder is claimed (unique ledger key) before anything is sent and is
+marked sent in the same transaction that holds its row lock while the email goes out. Two
+deliveries of one reminder therefore never run at once, a failed send leaves it pending for a
+retry, and a sent one is never sent again. The one gap: if the process dies after the SMTP
+server accepted the message but before the commit, the reminder stays pending and is sent a
+second time (at-least-once at that instant, exactly-once otherwise).
+"""
+
+import logging
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .models import Installment, InsuranceClaim, License, Reminder
+
+log = logging.getLogger(__name__)
+
+SEND_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def claim_reminders(rows: list[Reminder]) -> int:
+    """Insert ledger rows; keys already claimed (by an earlier or a parallel sweep) are skipped.
+    Returns how many rows the ledger held before minus after, i.e. how many were new."""
+    if not rows:
+        return 0
+    keys = [r.key for r in rows]
+    before = Reminder.objects.filter(key__in=keys).count()
+    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return Reminder.objects.filter(key__in=keys).count() - before
+
+
+def notify_claim_filed(claim: InsuranceClaim) -> Reminder:
+    """Tell the TTO and the insurer that a claim was filed; sent once the transaction commits."""
+    from .tasks import send_reminder
+
+    reminder, _created = Reminder.objects.get_or_create(
+        key=Reminder.key_for(Reminder.Kind.CLAIM_FILED, claim, 0),
+        defaults={
+            "kind": Reminder.Kind.CLAIM_FILED,
+            "license": claim.license,
+            "offset_days": 0,
+            "deadline": claim.filed_on,
+        },
+    )
+    transaction.on_commit(lambda: send_reminder.delay(reminder.pk))
+    return reminder
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(settings.REMINDER_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+def deliver_reminder(reminder_id: int) -> str:
+    """Send one pending reminder. Returns 'sent', 'failed' (left pending, retry later),
+    'cancelled' (no longer applies) or 'skipped' (sent already, or another worker has it)."""
+    with transaction.atomic():
+        reminder = (
+            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("license__enterprise", "license__offer__patent__owner", "installment")
+            .filter(pk=reminder_id, state=Reminder.State.PENDING)
+            .first()
+        )
+        if reminder is None:
+            return "skipped"
+        why_not = _no_longer_applies(reminder)
+        if why_not:
+            reminder.cancel(why_not)
+            reminder.save()
+            return "cancelled"
+        message = build_message(reminder)
+        if not message.to:
+            reminder.cancel("no recipient email address")
+            reminder.save()
+            return "cancelled"
+        try:
+            message.send()
+        except SEND_ERRORS as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            log.error("Reminder %s not sent, will retry: %s", reminder.pk, error)
+            reminder.record_failure(error, timezone.now() + retry_delay(reminder.attempts + 1))
+            reminder.save()
+            return "failed"
+        reminder.mark_sent(message.to, timezone.now())
+        reminder.save()
+        return "sent"
+
+
+def _no_longer_applies(reminder: Reminder) -> str:
+    lic = reminder.license
+    if reminder.kind == Reminder.Kind.TRIAL_ENDING and lic.state != License.State.TRIAL:
+        return f"license is {lic.state}"
+    if reminder.kind in (Reminder.Kind.INSTALLMENT_DUE, Reminder.Kind.OVERDUE):
+        if lic.state not in License.PAYABLE_STATES:
+            return f"license is {lic.state}"
+        if reminder.installment.outstanding == 0:
+            return "installment paid"
+    return ""
+
+
+def build_message(reminder: Reminder) -> EmailMultiAlternatives:
+    lic = reminder.license
+    context = {
+        "license": lic,
+        "patent": lic.offer.patent,
+        "institution": lic.offer.patent.owner,
+        "deadline": reminder.deadline,
+        "link": f"{settings.SITE_URL.rstrip('/')}/portal/licenses/{lic.pk}/",
+    }
+    if reminder.kind == Reminder.Kind.CLAIM_FILED:
+        claim = lic.claims.select_related("policy").exclude(state=InsuranceClaim.State.REJECTED).first()
+        context["claim"] = claim
+        to = [e for e in (lic.offer.patent.owner.contact_email, claim.policy.insurer_email) if e]
+        language = settings.LANGUAGE_CODE
+    else:
+        to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
+        language = lic.enterprise.language
+        today = timezone.localdate()
+        if reminder.kind == Reminder.Kind.TRIAL_ENDING:
+            context.update(contractual=lic.trial_end, days_left=(reminder.deadline - today).days)
+        else:
+            inst: Installment = reminder.installment
+            context.update(
+                contractual=inst.due_date,
+                amount=f"{inst.outstanding:,.2f}",
+                days_overdue=(today - reminder.deadline).days,
+                grace_end=reminder.deadline + timedelta(days=lic.offer.grace_days),
+            )
+    with translation.override(language):
+        context["LANGUAGE_CODE"] = language
+        subject = render_to_string(f"emails/{reminder.kind}.subject.txt", context).strip()
+        context["subject"] = subject
+        text = render_to_string(f"emails/{reminder.kind}.txt", context)
+        html = render_to_string(f"emails/{reminder.kind}.html", context)
+    message = EmailMultiAlternatives(subject, text, to=to, headers={"X-Reminder-Key": reminder.key})
+    message.attach_alternative(html, "text/html")
+    return message

@@ -1,0 +1,32 @@
+"""Celery tasks: thin. They find work (sweeps) or take an id, call the use case, and are safe to
+run twice."""
+
+import logging
+
+from celery import shared_task
+
+from . import notifications, sweeps
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="licensing.sweep")
+def sweep() -> dict:
+    """Beat runs this hourly: lifecycle transitions, reminders claimed, deliveries queued."""
+    stats = sweeps.run_sweep()
+    ids = sweeps.deliverable_reminder_ids()
+    for reminder_id in ids:
+        send_reminder.delay(reminder_id)
+    stats["queued"] = len(ids)
+    log.info("Sweep done: %s", stats)
+    return stats
+
+
+@shared_task(bind=True, name="licensing.send_reminder", max_retries=12)
+def send_reminder(self, reminder_id: int) -> str:
+    outcome = notifications.deliver_reminder(reminder_id)
+    if outcome == "failed":
+        # Retry with backoff; should the retry message be lost, the next sweep queues it again.
+        delay = notifications.retry_delay(self.request.retries + 1)
+        raise self.retry(countdown=delay.total_seconds())
+    return outcome

@@ -1,0 +1,213 @@
+"""Exactly-once reminders: the ledger claims each notice before sending; failures retry; what no
+longer applies is not sent; a rolled-back transaction sends nothing."""
+
+import datetime as dt
+import smtplib
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+from django.db import transaction
+
+from licensing import notifications, services, sweeps, tasks
+from licensing.models import License, Reminder
+
+from .factories import EnterpriseFactory, OfferFactory
+
+
+class DownSMTPBackend(EmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+@pytest.fixture
+def trial(offer, staff, clock):
+    clock("2026-03-02")
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory(contact_email="a@sme.example"))
+    return services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))  # ends 2026-09-02
+
+
+def test_running_the_sweep_twice_sends_one_email(trial, clock):
+    clock("2026-08-26")
+    tasks.sweep()
+    tasks.sweep()
+
+    assert len(mail.outbox) == 1
+    assert Reminder.objects.get().state == Reminder.State.SENT
+
+
+def test_a_missed_stretch_sends_only_the_most_recent_notice(trial, clock):
+    clock("2026-08-28")  # beat was down on the 30-day and 7-day dates
+    tasks.sweep()
+
+    assert [m.extra_headers["X-Reminder-Key"] for m in mail.outbox] == [f"trial_ending:license:{trial.pk}:7"]
+
+
+def test_smtp_down_leaves_the_reminder_pending_then_it_goes_out_once(trial, clock, settings):
+    settings.EMAIL_BACKEND = "tests.test_reminders.DownSMTPBackend"
+    clock("2026-08-26")
+    tasks.sweep()
+
+    reminder = Reminder.objects.get()
+    assert reminder.state == Reminder.State.PENDING and reminder.attempts >= 1
+    assert "SMTPServerDisconnected" in reminder.last_error
+    assert mail.outbox == []
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    clock("2026-08-27")  # past the backoff
+    tasks.sweep()
+    tasks.sweep()
+
+    assert len(mail.outbox) == 1
+    reminder.refresh_from_db()
+    assert reminder.state == Reminder.State.SENT
+
+
+def test_delivering_an_already_sent_reminder_again_does_nothing(trial, clock):
+    clock("2026-08-26")
+    tasks.sweep()
+    reminder = Reminder.objects.get()
+
+    assert notifications.deliver_reminder(reminder.pk) == "skipped"
+    assert len(mail.outbox) == 1
+
+
+def test_returned_trial_gets_no_more_reminders(trial, staff, clock):
+    clock("2026-08-03")
+    tasks.sweep()
+    services.return_patent(license_id=trial.pk, by=staff)
+    clock("2026-08-26")
+    tasks.sweep()
+
+    assert len(mail.outbox) == 1  # only the 30-day notice, before the return
+
+
+def test_claimed_reminder_for_an_installment_paid_meanwhile_is_cancelled(offer, make_license, staff, clock):
+    clock("2026-08-01")
+    lic = make_license(offer, "purchased", start="2026-01-31")  # first due 2027-07-31 (Sat) -> Mon 2027-08-02
+    clock("2027-07-19")
+    sweeps.run_sweep()  # claimed, not yet delivered
+    services.record_payment(
+        license_id=lic.pk,
+        amount=Decimal("33333.33"),
+        paid_on=dt.date(2027, 7, 19),
+        reference="B",
+        idempotency_key="k",
+        by=staff,
+    )
+    reminder = Reminder.objects.get()
+
+    assert notifications.deliver_reminder(reminder.pk) == "cancelled"
+    assert mail.outbox == []
+
+
+def test_cured_arrears_stop_overdue_reminders(offer, make_license, staff, clock):
+    clock("2026-08-01")
+    lic = make_license(offer, "purchased", start="2026-01-31")
+    clock("2027-08-03")
+    tasks.sweep()  # overdue 1 day
+    services.record_payment(
+        license_id=lic.pk,
+        amount=Decimal("33333.33"),
+        paid_on=dt.date(2027, 8, 3),
+        reference="B",
+        idempotency_key="k",
+        by=staff,
+    )
+    clock("2027-08-09")
+    tasks.sweep()
+
+    keys = [m.extra_headers["X-Reminder-Key"] for m in mail.outbox]
+    assert [k.split(":")[0] for k in keys] == ["overdue"]
+    assert License.objects.get(pk=lic.pk).state == License.State.PURCHASED
+
+
+@pytest.fixture
+def defaulted(institution, staff, clock):
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution)
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+    services.register_policy(
+        license_id=lic.pk,
+        by=staff,
+        insurer="PICC",
+        insurer_email="c@picc.example",
+        policy_number="1",
+        coverage_ratio=Decimal("0.8"),
+        starts_on=dt.date(2026, 1, 31),
+        ends_on=dt.date(2030, 1, 1),
+    )
+    services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 2, 2))
+    clock("2027-06-01")
+    services.mark_overdue(license_id=lic.pk)
+    return services.declare_default(license_id=lic.pk, by=staff)
+
+
+def test_rolled_back_claim_sends_nothing(defaulted, staff, django_capture_on_commit_callbacks):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.file_claim(license_id=defaulted.pk, by=staff)
+        raise RuntimeError("something later in the same transaction failed")
+
+    assert callbacks == [] and mail.outbox == []
+    assert not Reminder.objects.exists()
+
+
+def test_committed_claim_notifies_tto_and_insurer_once(defaulted, staff, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.file_claim(license_id=defaulted.pk, by=staff)
+    tasks.sweep()
+
+    assert len(mail.outbox) == 1
+    assert "c@picc.example" in mail.outbox[0].to
+
+
+def test_email_is_in_the_recipients_language(trial, clock):
+    trial.enterprise.language = "zh-hans"
+    trial.enterprise.save()
+    clock("2026-08-26")
+    tasks.sweep()
+
+    message = mail.outbox[0]
+    assert message.subject == f"您对专利 {trial.offer.patent.number} 的试用将在 7 天后结束"
+    assert "2026-09-02" in message.body
+
+
+def test_institution_offsets_are_configurable(trial, institution, clock):
+    from licensing.models import ReminderSchedule
+
+    ReminderSchedule.objects.create(institution=institution, trial_ending_days="10")
+    clock("2026-08-23")
+    tasks.sweep()
+    clock("2026-08-26")
+    tasks.sweep()
+
+    assert [m.extra_headers["X-Reminder-Key"] for m in mail.outbox] == [f"trial_ending:license:{trial.pk}:10"]
+
+
+def test_user_text_is_escaped_in_html_but_not_in_plain_text(institution, staff, clock):
+    clock("2026-03-02")
+    offer = OfferFactory(patent__owner=institution, patent__title="<script>alert(1)</script> & Co")
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory(contact_email="x@sme.example"))
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))
+    clock("2026-08-26")
+    tasks.sweep()
+
+    message = mail.outbox[0]
+    assert "<script>alert(1)</script> & Co" in message.body
+    assert "&lt;script&gt;" in message.alternatives[0][0] and "<script>" not in message.alternatives[0][0]
+
+
+def test_enterprise_without_an_email_address_gets_a_cancelled_reminder_not_a_retry(trial, clock):
+    trial.enterprise.contact_email = ""
+    trial.enterprise.save()
+    clock("2026-08-26")
+    tasks.sweep()
+
+    reminder = Reminder.objects.get()
+    assert (reminder.state, reminder.last_error) == (Reminder.State.CANCELLED, "no recipient email address")
