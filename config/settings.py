@@ -142,10 +142,13 @@ CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Hourly at SWEEP_MINUTE; SWEEP_INTERVAL_SECONDS (e.g. in tests) runs it every N seconds instead.
 CELERY_BEAT_SCHEDULE = {
     "lifecycle-sweep": {
         "task": "licensing.sweep",
-        "schedule": crontab(minute=int(os.environ.get("SWEEP_MINUTE", "5"))),
+        "schedule": float(os.environ["SWEEP_INTERVAL_SECONDS"])
+        if os.environ.get("SWEEP_INTERVAL_SECONDS")
+        else crontab(minute=int(os.environ.get("SWEEP_MINUTE", "5"))),
     },
 }
 # Seconds before the first retry of a reminder whose email could not be sent; doubles each time.
