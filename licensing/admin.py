@@ -25,6 +25,8 @@ from .models import (
     Offer,
     Patent,
     Payment,
+    Reminder,
+    ReminderSchedule,
     StaffProfile,
     today,
 )
@@ -166,7 +168,7 @@ class ReadOnlyInline(admin.TabularInline):
 
 class InstallmentInline(ReadOnlyInline):
     model = Installment
-    fields = ["kind", "sequence", "amount", "due_date", "paid_amount", "state"]
+    fields = ["kind", "sequence", "amount", "due_date", "effective_due_date", "paid_amount", "state"]
     readonly_fields = fields
     show_change_link = False
 
@@ -311,6 +313,13 @@ class OfferAdmin(TransitionLogMixin, ServiceActionsAdmin):
         return [f.name for f in Offer._meta.fields if f.editable] + ["history"]
 
 
+class ReminderInline(ReadOnlyInline):
+    model = Reminder
+    fields = ["kind", "offset_days", "deadline", "state", "sent_at", "attempts", "last_error"]
+    readonly_fields = fields
+    show_change_link = False
+
+
 @admin.register(License)
 class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
     institution_path = "offer__patent__owner"
@@ -327,7 +336,7 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
     ]
     list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, "trial_end", "offer__exclusive"]
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
-    inlines = [InstallmentInline, PaymentInline, PolicyInline, ClaimInline, EquityInline]
+    inlines = [InstallmentInline, PaymentInline, PolicyInline, ClaimInline, EquityInline, ReminderInline]
     readonly_fields = [
         "offer",
         "enterprise",
@@ -338,6 +347,7 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
         "trial_fee",
         "trial_start",
         "trial_end",
+        "trial_end_effective",
         "plan",
         "purchased_on",
         "defaulted_on",
@@ -444,3 +454,39 @@ class EquityConversionAdmin(TransitionLogMixin, ServiceActionsAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(InstitutionScopedAdmin):
+    """The ledger: what was sent to whom, and what could not be sent yet (with the error)."""
+
+    institution_path = "license__offer__patent__owner"
+    list_display = [
+        "kind",
+        "license",
+        "offset_days",
+        "deadline",
+        "state",
+        "attempts",
+        "sent_at",
+        "recipients",
+        "last_error",
+    ]
+    list_filter = ["state", "kind", "deadline"]
+    list_select_related = ["license"]
+    search_fields = ["recipients", "key"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReminderSchedule)
+class ReminderScheduleAdmin(InstitutionScopedAdmin):
+    institution_path = "institution"
+    list_display = ["institution", "trial_ending_days", "installment_due_days", "overdue_days"]

@@ -49,8 +49,19 @@ def notify_claim_filed(claim: InsuranceClaim) -> Reminder:
             "deadline": claim.filed_on,
         },
     )
-    transaction.on_commit(lambda: send_reminder.delay(reminder.pk))
+    transaction.on_commit(lambda: enqueue(send_reminder, reminder.pk))
     return reminder
+
+
+def enqueue(task, *args) -> bool:
+    """Queue a task; with the broker down, log it and carry on: the reminder stays pending in the
+    ledger and the next sweep queues it again."""
+    try:
+        task.apply_async(args=args, retry=False)
+        return True
+    except Exception as exc:  # kombu raises several types for an unreachable broker
+        log.error("Task broker unreachable, %s%s left for the next sweep: %s", task.name, args, exc)
+        return False
 
 
 def retry_delay(attempts: int) -> timedelta:

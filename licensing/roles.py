@@ -16,6 +16,8 @@ TTO_STAFF_PERMISSIONS = {
     "insurancepolicy": ["view"],
     "insuranceclaim": ["view", "change"],
     "equityconversion": ["view", "change"],
+    "reminder": ["view"],
+    "reminderschedule": ["view", "add", "change"],
 }
 
 

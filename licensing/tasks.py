@@ -16,7 +16,7 @@ def sweep() -> dict:
     stats = sweeps.run_sweep()
     ids = sweeps.deliverable_reminder_ids()
     for reminder_id in ids:
-        send_reminder.delay(reminder_id)
+        notifications.enqueue(send_reminder, reminder_id)
     stats["queued"] = len(ids)
     log.info("Sweep done: %s", stats)
     return stats

@@ -20,7 +20,7 @@ def add_licenses(institution, staff, n):
 
 
 LICENSE_LIST_QUERIES = 5  # session, user, count, rows, institution filter
-LICENSE_PAGE_QUERIES = 11
+LICENSE_PAGE_QUERIES = 12
 
 
 @pytest.mark.parametrize("rows", [1, 30])

@@ -1,0 +1,113 @@
+"""Bad configuration shows up as a clear error in the logs and on the admin index, and loses
+nothing: an unreachable broker or a refusing SMTP server leave reminders pending."""
+
+import datetime as dt
+import logging
+import socket
+from decimal import Decimal
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from django.urls import reverse
+
+from config import celery_app
+from licensing import notifications, services, sweeps
+from licensing.models import Reminder
+
+from .factories import EnterpriseFactory, OfferFactory
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def unreachable_broker():
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.broker_url = previous
+    celery_app.pool.force_close_all()
+
+
+@pytest.fixture
+def refusing_smtp(settings):
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_require_tls=False,
+        authenticator=lambda *args: AuthResult(success=False, handled=False),
+    )
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_HOST_USER, settings.EMAIL_HOST_PASSWORD = "tto", "wrong-password"
+    yield
+    controller.stop()
+
+
+def test_admin_index_reports_an_unreachable_broker(admin_client, unreachable_broker, caplog):
+    with caplog.at_level(logging.ERROR):
+        body = admin_client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
+
+    assert "Task broker" in body and "Unreachable" in body
+    assert any("Task broker unreachable" in r.message for r in caplog.records)
+
+
+def test_claim_notice_with_the_broker_down_is_kept_for_the_next_sweep(
+    institution, staff, clock, unreachable_broker, caplog, django_capture_on_commit_callbacks
+):
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution)
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+    services.register_policy(
+        license_id=lic.pk,
+        by=staff,
+        insurer="PICC",
+        policy_number="1",
+        coverage_ratio=Decimal("0.8"),
+        starts_on=dt.date(2026, 1, 31),
+        ends_on=dt.date(2030, 1, 1),
+    )
+    services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 2, 2))
+    clock("2027-06-01")
+    services.mark_overdue(license_id=lic.pk)
+    services.declare_default(license_id=lic.pk, by=staff)
+    clock.stop()  # a frozen clock would stall the broker client's timeouts
+
+    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+        services.file_claim(license_id=lic.pk, by=staff)  # the request does not fail
+
+    assert any("Task broker unreachable" in r.message for r in caplog.records)
+    reminder = Reminder.objects.get()
+    assert reminder.state == Reminder.State.PENDING
+    assert sweeps.deliverable_reminder_ids() == [reminder.pk]
+
+
+def test_wrong_smtp_credentials_are_logged_shown_and_retried(admin_client, refusing_smtp, offer, staff, clock, caplog):
+    clock("2026-03-02")
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))
+    clock("2026-08-26")
+    sweeps.run_sweep()
+    reminder = Reminder.objects.get()
+
+    with caplog.at_level(logging.ERROR):
+        assert notifications.deliver_reminder(reminder.pk) == "failed"
+
+    reminder.refresh_from_db()
+    assert reminder.state == Reminder.State.PENDING and "SMTPAuthenticationError" in reminder.last_error
+    assert any("not sent, will retry" in r.message for r in caplog.records)
+    body = admin_client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
+    assert "SMTPAuthenticationError" in body
+    assert "1 reminders could not be sent yet" in body
