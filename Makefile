@@ -16,14 +16,16 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## Set up (virtualenv, packages, database, demo data) and run the app on http://$(HOST)/
+## Set up (virtualenv, packages, database, demo data) and run web + worker + beat on http://$(HOST)/
 run: install
+	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  TTO admin:  http://$(HOST)/admin/   (admin / tto_jinghua / tto_hailan / tto_nanling, password demo-pass-2026)"
+	@echo "  Broker:     $${REDIS_URL:-embedded (var/broker)}; emails: $${EMAIL_HOST:-printed by the worker}"
 	@echo ""
-	$(BIN)/python manage.py runserver $(HOST)
+	HOST=$(HOST) $(BIN)/honcho start -f Procfile
 
 ## Run the test suite (SQLite by default; set DATABASE_URL for PostgreSQL, as CI does)
 test: install
