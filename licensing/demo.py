@@ -200,6 +200,7 @@ def _drive(state, offer, enterprise, by, today):
     if state == "in_arrears":
         start = add_months(today, -months - 1) - dt.timedelta(days=25)
     lic = services.approve_trial(license_id=lic.pk, by=by, start=start)
+    _pay_trial_fee(lic, by, start)  # due when the trial starts
     if state in ("trial", "trial_ending"):
         return lic
     if state == "returned":
@@ -208,7 +209,6 @@ def _drive(state, offer, enterprise, by, today):
         return services.terminate(license_id=lic.pk, by=by, reason="企业注销")
     if state == "expired":
         return services.expire_trial(license_id=lic.pk)
-    _pay_trial_fee(lic, by, start)
     if state in ("claim_filed", "compensated"):
         services.register_policy(
             license_id=lic.pk,
@@ -226,15 +226,15 @@ def _drive(state, offer, enterprise, by, today):
     lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
     if state == "paid_up":
         _pay(lic, by, lic.price, lic.trial_end + dt.timedelta(days=20), "full")
-    elif state == "partly_paid":
-        first = lic.installments.filter(kind=Installment.Kind.PURCHASE).order_by("sequence").first()
-        _pay(lic, by, first.amount, first.due_date, "first")
     elif state == "equity":
         first = lic.installments.filter(kind=Installment.Kind.PURCHASE).order_by("sequence").first()
         _pay(lic, by, first.amount, first.due_date, "first")
         conv = services.propose_equity_conversion(license_id=lic.pk, share="0.4", valuation="20000000", by=by)
         services.approve_equity_conversion(conversion_id=conv.pk, by=by, reason="董事会批准")
         services.execute_equity_conversion(conversion_id=conv.pk, by=by)
+        _pay_what_fell_due(lic, by, today)
+    elif state in ("purchased", "partly_paid"):
+        _pay_what_fell_due(lic, by, today)  # good payers: what is left is not due yet
     elif state in ("in_arrears", "defaulted", "claim_filed", "compensated", "written_off"):
         lic = services.mark_overdue(license_id=lic.pk)
     if state in ("defaulted", "claim_filed", "compensated", "written_off"):
@@ -260,6 +260,12 @@ def _pay(lic, by, amount, on, tag):
         idempotency_key=f"demo-{lic.pk}-{tag}",
         by=by,
     )
+
+
+def _pay_what_fell_due(lic, by, today):
+    for inst in lic.installments.filter(effective_due_date__lte=today).order_by("due_date", "sequence"):
+        if inst.outstanding:
+            _pay(lic, by, inst.outstanding, inst.effective_due_date, f"inst{inst.sequence}")
 
 
 def _pay_trial_fee(lic, by, start):

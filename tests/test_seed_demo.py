@@ -51,3 +51,17 @@ def test_every_institution_has_a_varied_book(db):
     )
     assert len(states_per_institution) == 3
     assert min(row["states"] for row in states_per_institution) >= 4
+
+
+def test_the_sweep_agrees_with_the_demo_book(db, django_capture_on_commit_callbacks):
+    """A first sweep over fresh demo data changes no state: the book is what it would have been."""
+    from licensing import sweeps
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", verbosity=0)
+    states = dict(License.objects.values_list("pk", "state"))
+
+    stats = sweeps.run_sweep()
+
+    assert (stats["expired"], stats["overdue"], stats["defaulted"]) == (0, 0, 0)
+    assert dict(License.objects.values_list("pk", "state")) == states
