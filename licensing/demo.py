@@ -354,7 +354,10 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
             for _ in range(size):
                 offer = rng.choice(offers)
                 state = rng.choices(states, weights)[0]
-                start = today - dt.timedelta(days=rng.randrange(30, 900))
+                # A book the hourly sweep agrees with: running trials have not ended yet.
+                start = today - dt.timedelta(
+                    days=rng.randrange(0, 170) if state == "trial" else rng.randrange(200, 900)
+                )
                 purchased = state not in ("applied", "rejected", "trial", "returned", "expired", "terminated")
                 rows.append(
                     License(
@@ -388,9 +391,16 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
 
 
 def _bulk_schedule(lic: License, today: dt.date):
+    """Paid up: all paid. Purchased: everything due so far paid. In arrears: unpaid since a day
+    within the last 60 (inside the grace period). Defaulted and later: unpaid since long ago."""
+    paid_until = {
+        "paid_up": dt.date.max,
+        "purchased": today,
+        "in_arrears": today - dt.timedelta(days=1 + lic.pk % 60),
+    }.get(lic.state, lic.purchased_on)
     for n, amount in enumerate(split_evenly(lic.price, INSTALLMENTS_PER_PURCHASE), start=1):
         due = add_months(lic.purchased_on, n - 1)
-        paid = lic.state in ("paid_up",) or (due < today and lic.state == "purchased")
+        paid = due < paid_until
         yield Installment(
             license=lic,
             kind="purchase",

@@ -69,3 +69,19 @@ def test_license_page_shows_contractual_and_effective_dates(admin_client, instit
     ).content.decode()
     assert "Oct. 1, 2026" in body and "Oct. 8, 2026" in body
     assert "Due date (effective)" in body
+
+
+def test_refresh_recomputes_open_deadlines_after_a_calendar_update(institution, make_license, staff, clock):
+    from django.core.management import call_command
+
+    from licensing.models import Installment
+
+    clock("2025-10-01")
+    offer = OfferFactory(patent__owner=institution, first_due_months=12)
+    lic = make_license(offer, "trial", start="2025-04-01")
+    services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2025, 10, 1))
+    Installment.objects.update(effective_due_date=dt.date(2026, 10, 1))  # as computed by an older calendar
+
+    call_command("refresh_effective_dates", verbosity=0)
+
+    assert Installment.objects.get().effective_due_date == dt.date(2026, 10, 8)

@@ -1,0 +1,106 @@
+"""Sweep benchmark: one full sweep over a large book against the one hand-written SQL query that
+selects the same due rows. Prints figures; asserts nothing.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tto_bench .venv/bin/python bench/sweep_bench.py --licenses 100000
+
+It generates the book when the database holds fewer licenses than asked (seed_demo --licenses),
+runs one catch-up sweep so that the book is in its steady state, then times the hourly sweep.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from licensing import sweeps  # noqa: E402
+from licensing.demo import seed_bulk  # noqa: E402
+from licensing.models import Installment, License, Reminder  # noqa: E402
+
+# The same rows the sweep selects, in one statement: trials to expire, installments to mark
+# overdue, licenses past their grace days, trials ending within 30 days, installments due within
+# 14 days and installments overdue by at most 30 days.
+DUE_ROWS_SQL = """
+WITH unpaid AS (
+    SELECT i.id, i.license_id, i.effective_due_date, i.state
+    FROM licensing_installment i JOIN licensing_license l ON l.id = i.license_id
+    WHERE i.paid_amount < i.amount AND l.state IN ('trial', 'purchased', 'in_arrears')
+)
+SELECT 'expire', id FROM licensing_license WHERE state = 'trial' AND trial_end_effective < %(today)s
+UNION ALL
+SELECT DISTINCT 'overdue', license_id FROM unpaid WHERE state = 'due' AND effective_due_date < %(today)s
+UNION ALL
+SELECT 'default', l.id FROM licensing_license l JOIN licensing_offer o ON o.id = l.offer_id
+    WHERE l.state = 'in_arrears' AND (
+        SELECT min(effective_due_date) FROM unpaid u
+        WHERE u.license_id = l.id AND u.effective_due_date < %(today)s
+    ) < %(today)s - o.grace_days
+UNION ALL
+SELECT 'trial_ending', id FROM licensing_license
+    WHERE state = 'trial' AND trial_end_effective BETWEEN %(today)s AND %(today)s + 30
+UNION ALL
+SELECT 'installment_due', id FROM unpaid WHERE effective_due_date BETWEEN %(today)s AND %(today)s + 14
+UNION ALL
+SELECT 'overdue_notice', id FROM unpaid WHERE effective_due_date BETWEEN %(today)s - 30 AND %(today)s - 1
+"""
+
+
+def timed(fn, repeat=1):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return result, times
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--licenses", type=int, default=100_000)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run this against PostgreSQL: set DATABASE_URL.")
+
+    have = License.objects.count()
+    if have < args.licenses:
+        print(f"Generating {args.licenses - have} licenses ...", flush=True)
+        seed_bulk(args.licenses - have)
+    today = timezone.localdate()
+    installments = Installment.objects.count()
+    print(f"Book: {License.objects.count()} licenses, {installments} installments, today {today}")
+
+    _, catch_up = timed(lambda: sweeps.run_sweep(today))
+    print(f"Catch-up sweep (first run on this book): {catch_up[0]:.2f} s")
+
+    # The hourly sweep in steady state: rows selected, nothing left to claim or transition.
+    Reminder.objects.filter(created_at__date=today).delete()  # so the timed sweep claims them again
+    with CaptureQueriesContext(connection) as queries:
+        stats, sweep_times = timed(lambda: sweeps.run_sweep(today))
+    with connection.cursor() as cursor:
+
+        def raw():
+            cursor.execute(DUE_ROWS_SQL, {"today": today})
+            return cursor.fetchall()
+
+        rows, sql_times = timed(raw, repeat=5)
+
+    sweep_s, sql_s = sweep_times[0], statistics.median(sql_times)
+    print(f"Sweep:  {sweep_s * 1000:.0f} ms, {len(queries)} queries, {stats}")
+    print(f"SQL:    {sql_s * 1000:.0f} ms (median of 5), {len(rows)} due rows")
+    print(f"Ratio sweep / SQL: {sweep_s / sql_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
