@@ -26,14 +26,10 @@ SEND_ERRORS = (smtplib.SMTPException, OSError)
 
 
 def claim_reminders(rows: list[Reminder]) -> int:
-    """Insert ledger rows; keys already claimed (by an earlier or a parallel sweep) are skipped.
-    Returns how many rows the ledger held before minus after, i.e. how many were new."""
-    if not rows:
-        return 0
-    keys = [r.key for r in rows]
-    before = Reminder.objects.filter(key__in=keys).count()
+    """Insert ledger rows; a key claimed meanwhile (a parallel sweep) is skipped by the unique
+    constraint (ON CONFLICT DO NOTHING). Callers pass only keys they found unclaimed."""
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    return Reminder.objects.filter(key__in=keys).count() - before
+    return len(rows)
 
 
 def notify_claim_filed(claim: InsuranceClaim) -> Reminder:

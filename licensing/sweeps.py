@@ -60,6 +60,7 @@ def mark_overdue_installments(today: dt.date) -> int:
             effective_due_date__lt=today,
             license__state__in=OWING_STATES,
         )
+        .order_by()  # no default ordering columns in the DISTINCT
         .values_list("license_id", flat=True)
         .distinct()
     )
@@ -75,7 +76,7 @@ def default_past_grace(today: dt.date) -> int:
         .annotate(oldest=Min("effective_due_date"))
         .values("oldest")
     )
-    graces = Offer.objects.values_list("grace_days", flat=True).distinct()
+    graces = Offer.objects.order_by().values_list("grace_days", flat=True).distinct()  # a handful of values
     past_grace = Q(pk__in=[])
     for grace in graces:
         past_grace |= Q(offer__grace_days=grace, oldest__lt=today - dt.timedelta(days=grace))
@@ -155,7 +156,8 @@ def claim_due_reminders(today: dt.date) -> int:
 
 
 def _claim_in_batches(rows, kind, today, custom, default, *, before: bool, installment: bool = True) -> int:
-    claimed, batch = 0, []
+    """Work out the notice each row is due for, and claim the new ones, a batch at a time."""
+    claimed, batch = 0, {}
     model = "installment" if installment else "license"
     for row in rows.iterator(chunk_size=BATCH):
         pk, deadline, institution_id = row[:3]
@@ -163,20 +165,30 @@ def _claim_in_batches(rows, kind, today, custom, default, *, before: bool, insta
         offset = most_recent_offset(custom.get(institution_id, default)[kind], days, before)
         if offset is None:
             continue
-        batch.append(
-            Reminder(
-                key=f"{kind}:{model}:{pk}:{offset}",
-                kind=kind,
-                offset_days=offset if before else -offset,
-                deadline=deadline,
-                license_id=row[3] if installment else pk,
-                installment_id=pk if installment else None,
-            )
-        )
+        batch[f"{kind}:{model}:{pk}:{offset}"] = (pk, deadline, offset, row)
         if len(batch) >= BATCH:
-            claimed += notifications.claim_reminders(batch)
-            batch = []
-    return claimed + notifications.claim_reminders(batch)
+            claimed += _claim(batch, kind, before, installment)
+            batch = {}
+    return claimed + _claim(batch, kind, before, installment)
+
+
+def _claim(batch: dict, kind, before: bool, installment: bool) -> int:
+    if not batch:
+        return 0
+    taken = set(Reminder.objects.filter(key__in=list(batch)).values_list("key", flat=True))
+    rows = [
+        Reminder(
+            key=key,
+            kind=kind,
+            offset_days=offset if before else -offset,
+            deadline=deadline,
+            license_id=row[3] if installment else pk,
+            installment_id=pk if installment else None,
+        )
+        for key, (pk, deadline, offset, row) in batch.items()
+        if key not in taken
+    ]
+    return notifications.claim_reminders(rows)
 
 
 def deliverable_reminder_ids(now=None) -> list[int]:

@@ -211,3 +211,20 @@ def test_enterprise_without_an_email_address_gets_a_cancelled_reminder_not_a_ret
 
     reminder = Reminder.objects.get()
     assert (reminder.state, reminder.last_error) == (Reminder.State.CANCELLED, "no recipient email address")
+
+
+def test_sweep_query_count_grows_with_batches_not_rows(institution, staff, clock, django_assert_max_num_queries):
+    """Fifty trials ending in a week cost the same queries as one (all fit one batch)."""
+    from licensing import sweeps as sweep_module
+
+    clock("2026-03-02")
+    offer = OfferFactory(patent__owner=institution)
+    for _ in range(50):
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))
+    clock("2026-08-26")
+
+    with django_assert_max_num_queries(16):
+        assert sweep_module.run_sweep()["reminders"] == 50
+    with django_assert_max_num_queries(16):
+        assert sweep_module.run_sweep()["reminders"] == 0  # the next hour: nothing new
