@@ -102,3 +102,34 @@ def postgres_only():
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+@pytest.fixture
+def make_insured_default(institution, staff, clock):
+    """An insured lump-sum license, purchased 2026-02-02 and declared in default on 2027-06-01
+    (the clock is left there). Returns the license."""
+    import datetime as dt
+
+    from .factories import OfferFactory
+
+    def make(insurer_email="claims@picc.example"):
+        clock("2026-01-31")
+        offer = OfferFactory(patent__owner=institution)
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+        services.register_policy(
+            license_id=lic.pk,
+            by=staff,
+            insurer="PICC",
+            insurer_email=insurer_email,
+            policy_number="PI-1",
+            coverage_ratio=Decimal("0.8"),
+            starts_on=dt.date(2026, 1, 31),
+            ends_on=dt.date(2030, 1, 1),
+        )
+        services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 2, 2))
+        clock("2027-06-01")
+        services.mark_overdue(license_id=lic.pk)
+        return services.declare_default(license_id=lic.pk, by=staff)
+
+    return make

@@ -108,24 +108,10 @@ def test_staff_registers_an_application_from_the_offer_page(client, officer, off
     assert License.objects.get().enterprise == enterprise
 
 
-def test_claim_paid_button_compensates_the_license(client, officer, offer, make_license, clock):
+def test_claim_paid_button_compensates_the_license(client, officer, make_insured_default):
     from licensing import services
 
-    clock("2026-01-31")
-    lic = make_license(offer, "trial", start="2026-01-31")
-    services.register_policy(
-        license_id=lic.pk,
-        by=officer,
-        insurer="PICC",
-        policy_number="1",
-        coverage_ratio=Decimal("0.8"),
-        starts_on=dt.date(2026, 1, 31),
-        ends_on=dt.date(2030, 1, 1),
-    )
-    services.purchase(license_id=lic.pk, plan="lump_sum", by=officer, on=dt.date(2026, 1, 31))
-    clock("2027-06-01")
-    services.mark_overdue(license_id=lic.pk)
-    services.declare_default(license_id=lic.pk, by=officer)
+    lic = make_insured_default()
     claim = services.file_claim(license_id=lic.pk, by=officer)
     services.approve_claim(claim_id=claim.pk, by=officer)
     client.force_login(officer)  # the session from before the clock moved has expired

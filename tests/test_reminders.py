@@ -124,25 +124,8 @@ def test_cured_arrears_stop_overdue_reminders(offer, make_license, staff, clock)
 
 
 @pytest.fixture
-def defaulted(institution, staff, clock):
-    clock("2026-01-31")
-    offer = OfferFactory(patent__owner=institution)
-    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
-    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
-    services.register_policy(
-        license_id=lic.pk,
-        by=staff,
-        insurer="PICC",
-        insurer_email="c@picc.example",
-        policy_number="1",
-        coverage_ratio=Decimal("0.8"),
-        starts_on=dt.date(2026, 1, 31),
-        ends_on=dt.date(2030, 1, 1),
-    )
-    services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 2, 2))
-    clock("2027-06-01")
-    services.mark_overdue(license_id=lic.pk)
-    return services.declare_default(license_id=lic.pk, by=staff)
+def defaulted(make_insured_default):
+    return make_insured_default(insurer_email="c@picc.example")
 
 
 def test_rolled_back_claim_sends_nothing(defaulted, staff, django_capture_on_commit_callbacks):

@@ -4,7 +4,6 @@ nothing: an unreachable broker or a refusing SMTP server leave reminders pending
 import datetime as dt
 import logging
 import socket
-from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,7 +14,7 @@ from config import celery_app
 from licensing import notifications, services, sweeps
 from licensing.models import Reminder
 
-from .factories import EnterpriseFactory, OfferFactory
+from .factories import EnterpriseFactory
 
 
 def free_port():
@@ -64,25 +63,9 @@ def test_admin_index_reports_an_unreachable_broker(admin_client, unreachable_bro
 
 
 def test_claim_notice_with_the_broker_down_is_kept_for_the_next_sweep(
-    institution, staff, clock, unreachable_broker, caplog, django_capture_on_commit_callbacks
+    make_insured_default, staff, clock, unreachable_broker, caplog, django_capture_on_commit_callbacks
 ):
-    clock("2026-01-31")
-    offer = OfferFactory(patent__owner=institution)
-    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
-    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
-    services.register_policy(
-        license_id=lic.pk,
-        by=staff,
-        insurer="PICC",
-        policy_number="1",
-        coverage_ratio=Decimal("0.8"),
-        starts_on=dt.date(2026, 1, 31),
-        ends_on=dt.date(2030, 1, 1),
-    )
-    services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 2, 2))
-    clock("2027-06-01")
-    services.mark_overdue(license_id=lic.pk)
-    services.declare_default(license_id=lic.pk, by=staff)
+    lic = make_insured_default()
     clock.stop()  # a frozen clock would stall the broker client's timeouts
 
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
