@@ -108,9 +108,6 @@ def money(value: str) -> Decimal:
 def make_insured_default(institution, staff, clock):
     """An insured lump-sum license, purchased 2026-02-02 and declared in default on 2027-06-01
     (the clock is left there). Returns the license."""
-    import datetime as dt
-
-    from .factories import OfferFactory
 
     def make(insurer_email="claims@picc.example"):
         clock("2026-01-31")
