@@ -133,3 +133,24 @@ def test_stale_instance_cannot_overwrite_a_newer_state(offer, staff, enterprise)
 
 def test_postgres_is_the_database_under_test():
     assert connection.vendor == "postgresql"
+
+
+def test_two_sweeps_at_once_send_each_reminder_once(institution, staff, clock):
+    from django.core import mail
+
+    from licensing import tasks
+    from licensing.models import Reminder
+
+    clock("2026-03-02")
+    offer = OfferFactory(patent__owner=institution)
+    for _ in range(5):
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))
+    clock("2026-08-26")  # 7 days before the trials end
+
+    outcomes = race(tasks.sweep, tasks.sweep)
+
+    assert all(isinstance(o, dict) for o in outcomes), outcomes
+    assert len(mail.outbox) == 5
+    assert len({m.to[0] for m in mail.outbox}) == 5
+    assert Reminder.objects.filter(state="sent").count() == 5
