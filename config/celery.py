@@ -10,6 +10,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("tto")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# The current app is thread-local: without this, shared tasks called from another thread (a
-# threaded web server, a test's threads) would bind to Celery's unconfigured default app.
-app.set_default()
