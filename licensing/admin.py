@@ -61,6 +61,19 @@ class InstitutionScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class RecordsOnlyAdmin(InstitutionScopedAdmin):
+    """Records written by services (payments, the reminder ledger): listed, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ServiceActionsAdmin(InstitutionScopedAdmin):
     """Adds one button per service action on the change page, each with its own small form."""
 
@@ -385,7 +398,7 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(InstitutionScopedAdmin):
+class PaymentAdmin(RecordsOnlyAdmin):
     """Payments are recorded from the license page (service `record_payment`), never edited."""
 
     institution_path = "license__offer__patent__owner"
@@ -398,15 +411,6 @@ class PaymentAdmin(InstitutionScopedAdmin):
     @admin.display(description=_("enterprise"))
     def enterprise(self, obj):
         return obj.license.enterprise
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(InsuranceClaim)
@@ -457,7 +461,7 @@ class EquityConversionAdmin(TransitionLogMixin, ServiceActionsAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(InstitutionScopedAdmin):
+class ReminderAdmin(RecordsOnlyAdmin):
     """The ledger: what was sent to whom, and what could not be sent yet (with the error)."""
 
     institution_path = "license__offer__patent__owner"
@@ -475,15 +479,6 @@ class ReminderAdmin(InstitutionScopedAdmin):
     list_filter = ["state", "kind", "deadline"]
     list_select_related = ["license"]
     search_fields = ["recipients", "key"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReminderSchedule)
