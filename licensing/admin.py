@@ -8,6 +8,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
@@ -39,7 +40,9 @@ admin.site.index_title = _("Technology transfer office")
 class InstitutionScopedAdmin(admin.ModelAdmin):
     """Rows of the staff member's own institution only; superusers see all."""
 
-    institution_path: str = ""
+    @property
+    def institution_path(self) -> str:
+        return selectors.INSTITUTION_PATH[self.model]
 
     def get_queryset(self, request):
         return selectors.scope_to_user(super().get_queryset(request), request.user, self.institution_path)
@@ -220,8 +223,6 @@ class TransitionLogMixin:
 
     @admin.display(description=_("History of state changes"))
     def history(self, obj):
-        from django.template.loader import render_to_string
-
         if obj is None or obj.pk is None:
             return "-"
         state_labels = dict(obj._meta.get_field("state").flatchoices)
@@ -272,7 +273,6 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 @admin.register(Patent)
 class PatentAdmin(InstitutionScopedAdmin):
-    institution_path = "owner"
     list_display = [
         "number",
         "title",
@@ -299,7 +299,6 @@ class PatentAdmin(InstitutionScopedAdmin):
 
 @admin.register(Offer)
 class OfferAdmin(TransitionLogMixin, ServiceActionsAdmin):
-    institution_path = "patent__owner"
     service_actions = admin_actions.OFFER_ACTIONS
     changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [
@@ -335,7 +334,6 @@ class ReminderInline(ReadOnlyInline):
 
 @admin.register(License)
 class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
-    institution_path = "offer__patent__owner"
     service_actions = admin_actions.LICENSE_ACTIONS
     list_display = [
         "__str__",
@@ -401,7 +399,6 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
 class PaymentAdmin(RecordsOnlyAdmin):
     """Payments are recorded from the license page (service `record_payment`), never edited."""
 
-    institution_path = "license__offer__patent__owner"
     list_display = ["paid_on", "amount", "reference", "license", "enterprise", "recorded_by", "recorded_at"]
     list_filter = ["paid_on"]
     list_select_related = ["license__enterprise", "recorded_by"]
@@ -415,7 +412,6 @@ class PaymentAdmin(RecordsOnlyAdmin):
 
 @admin.register(InsuranceClaim)
 class InsuranceClaimAdmin(TransitionLogMixin, ServiceActionsAdmin):
-    institution_path = "license__offer__patent__owner"
     service_actions = admin_actions.CLAIM_ACTIONS
     list_display = ["__str__", "license", "policy", "state", "filed_on", "claimed_amount", "paid_amount"]
     list_filter = ["state", "filed_on"]
@@ -438,7 +434,6 @@ class InsuranceClaimAdmin(TransitionLogMixin, ServiceActionsAdmin):
 
 @admin.register(EquityConversion)
 class EquityConversionAdmin(TransitionLogMixin, ServiceActionsAdmin):
-    institution_path = "license__offer__patent__owner"
     service_actions = admin_actions.EQUITY_ACTIONS
     list_display = ["__str__", "license", "state", "share", "converted_amount", "valuation", "stake", "proposed_on"]
     list_filter = ["state"]
@@ -464,7 +459,6 @@ class EquityConversionAdmin(TransitionLogMixin, ServiceActionsAdmin):
 class ReminderAdmin(RecordsOnlyAdmin):
     """The ledger: what was sent to whom, and what could not be sent yet (with the error)."""
 
-    institution_path = "license__offer__patent__owner"
     list_display = [
         "kind",
         "license",
@@ -483,5 +477,4 @@ class ReminderAdmin(RecordsOnlyAdmin):
 
 @admin.register(ReminderSchedule)
 class ReminderScheduleAdmin(InstitutionScopedAdmin):
-    institution_path = "institution"
     list_display = ["institution", "trial_ending_days", "installment_due_days", "overdue_days"]

@@ -132,7 +132,7 @@ LICENSE_ACTIONS = [
         _("Register insurance or guarantee"),
         PolicyForm,
         lambda lic, by, d: services.register_policy(license_id=lic.pk, by=by, **d),
-        lambda lic: lic.state in (License.State.APPLIED, *License.PAYABLE_STATES) and not lic.is_insured(),
+        License.accepts_policy,
         takes_obj=True,
     ),
     ServiceAction(
@@ -191,7 +191,7 @@ LICENSE_ACTIONS = [
         _("Propose equity conversion"),
         EquityForm,
         lambda lic, by, d: services.propose_equity_conversion(license_id=lic.pk, by=by, **d),
-        lambda lic: lic.offer.equity_allowed and lic.state in (License.State.PURCHASED, License.State.IN_ARREARS),
+        License.accepts_equity_conversion,
     ),
     ServiceAction(
         "write_off",

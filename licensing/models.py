@@ -384,6 +384,13 @@ class License(ConcurrentTransitionMixin, models.Model):
     def has_rejected_claim_only(self) -> bool:
         return not self.claims.exclude(state=InsuranceClaim.State.REJECTED).exists()
 
+    def accepts_policy(self) -> bool:
+        """A policy or guarantee can be registered until the license is bought or closed."""
+        return self.state in (self.State.APPLIED, *self.PAYABLE_STATES) and not self.is_insured()
+
+    def accepts_equity_conversion(self) -> bool:
+        return self.offer.equity_allowed and self.state in (self.State.PURCHASED, self.State.IN_ARREARS)
+
     def insurance_in_place_if_required(self) -> bool:
         return not self.offer.insurance_required or self.is_insured()
 
@@ -834,8 +841,9 @@ class Reminder(FSMModelMixin, models.Model):
         return f"{self.get_kind_display()} · {self.license} · {self.offset_days}"
 
     @staticmethod
-    def key_for(kind: str, obj, offset: int) -> str:
-        return f"{kind}:{obj._meta.model_name}:{obj.pk}:{offset}"
+    def key_for(kind: str, model_name: str, pk: int, offset: int) -> str:
+        """The ledger key: what, for which object, at which offset."""
+        return f"{kind}:{model_name}:{pk}:{offset}"
 
     @transition(field=state, source=State.PENDING, target=State.SENT)
     def mark_sent(self, recipients: list[str], at):

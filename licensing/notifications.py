@@ -37,7 +37,7 @@ def notify_claim_filed(claim: InsuranceClaim) -> Reminder:
     from .tasks import send_reminder
 
     reminder, _created = Reminder.objects.get_or_create(
-        key=Reminder.key_for(Reminder.Kind.CLAIM_FILED, claim, 0),
+        key=Reminder.key_for(Reminder.Kind.CLAIM_FILED, "insuranceclaim", claim.pk, 0),
         defaults={
             "kind": Reminder.Kind.CLAIM_FILED,
             "license": claim.license,

@@ -4,7 +4,17 @@ from django.db.models import DecimalField, Exists, F, OuterRef, Subquery, Sum, V
 from django.db.models.functions import Coalesce
 from django_fsm_log.models import StateLog
 
-from .models import Installment, License, Offer, Patent, Payment
+from .models import (
+    EquityConversion,
+    Installment,
+    InsuranceClaim,
+    License,
+    Offer,
+    Patent,
+    Payment,
+    Reminder,
+    ReminderSchedule,
+)
 from .money import ZERO
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -25,6 +35,10 @@ INSTITUTION_PATH = {
     License: "offer__patent__owner",
     Installment: "license__offer__patent__owner",
     Payment: "license__offer__patent__owner",
+    InsuranceClaim: "license__offer__patent__owner",
+    EquityConversion: "license__offer__patent__owner",
+    Reminder: "license__offer__patent__owner",
+    ReminderSchedule: "institution",
 }
 
 

@@ -321,6 +321,10 @@ def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
     lic = _lock_license(license_id)
     if lic.is_insured():
         raise _refused(_("This license already has an insurance policy or guarantee."))
+    if not lic.accepts_policy():
+        raise _refused(
+            _("A policy cannot be registered while the license is %(state)s.") % {"state": lic.get_state_display()}
+        )
     policy = InsurancePolicy(license=lic, **fields)
     policy.full_clean()
     policy.save()

@@ -165,7 +165,7 @@ def _claim_in_batches(rows, kind, today, custom, default, *, before: bool, insta
         offset = most_recent_offset(custom.get(institution_id, default)[kind], days, before)
         if offset is None:
             continue
-        batch[f"{kind}:{model}:{pk}:{offset}"] = (pk, deadline, offset, row)
+        batch[Reminder.key_for(kind, model, pk, offset)] = (pk, deadline, offset, row)
         if len(batch) >= BATCH:
             claimed += _claim(batch, kind, before, installment)
             batch = {}

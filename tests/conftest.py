@@ -100,10 +100,6 @@ def postgres_only():
         pytest.skip("row locks need PostgreSQL")
 
 
-def money(value: str) -> Decimal:
-    return Decimal(value)
-
-
 @pytest.fixture
 def make_insured_default(institution, staff, clock):
     """An insured lump-sum license, purchased 2026-02-02 and declared in default on 2027-06-01

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connections
 from django.utils import translation
 from django_fsm import ConcurrentTransition
 
@@ -129,10 +129,6 @@ def test_stale_instance_cannot_overwrite_a_newer_state(offer, staff, enterprise)
     with pytest.raises(ConcurrentTransition):
         stale.save()
     assert License.objects.get(pk=lic.pk).state == License.State.REJECTED
-
-
-def test_postgres_is_the_database_under_test():
-    assert connection.vendor == "postgresql"
 
 
 def test_two_sweeps_at_once_send_each_reminder_once(institution, staff, clock):

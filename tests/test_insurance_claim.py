@@ -91,3 +91,19 @@ def test_second_policy_on_one_license_is_refused(defaulted, staff):
             starts_on=dt.date(2026, 1, 1),
             ends_on=dt.date(2027, 1, 1),
         )
+
+
+def test_policy_cannot_be_registered_on_a_closed_license(offer, make_license, staff):
+    lic = make_license(offer, "applied")
+    services.reject_application(license_id=lic.pk, by=staff, reason="Out of scope")
+
+    with pytest.raises(ValidationError, match="cannot be registered while the license is Rejected"):
+        services.register_policy(
+            license_id=lic.pk,
+            by=staff,
+            insurer="X",
+            policy_number="2",
+            coverage_ratio=Decimal("0.5"),
+            starts_on=dt.date(2026, 1, 1),
+            ends_on=dt.date(2027, 1, 1),
+        )

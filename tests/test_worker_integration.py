@@ -176,7 +176,7 @@ def test_real_worker_and_beat_send_each_reminder_once(staff, institution, smtp, 
 
 
 def test_smtp_down_during_the_sweep_then_up_delivers_each_once(staff, institution, smtp, broker, celery_processes):
-    controller, inbox, port = smtp
+    controller, inbox, _port = smtp
     trial, _payers = build_book(staff, institution)
     recipients, _ = expected_recipients(trial)
 
@@ -196,7 +196,6 @@ def test_smtp_down_during_the_sweep_then_up_delivers_each_once(staff, institutio
 
     assert sorted(m["X-Rcpt"] for m in inbox.messages) == sorted(recipients)
     assert Reminder.objects.filter(state="sent").count() == 3
-    assert port == controller.port
 
 
 def test_beat_schedule_runs_the_sweep_task():
