@@ -838,7 +838,7 @@ class Reminder(FSMModelMixin, models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} · {self.license} · {self.offset_days}"
+        return f"{self.get_kind_display()} · {self.deadline} · {self.offset_days}"  # no query: inlines list many
 
     @staticmethod
     def key_for(kind: str, model_name: str, pk: int, offset: int) -> str:

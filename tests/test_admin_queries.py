@@ -76,3 +76,30 @@ def test_staff_license_list_queries_do_not_grow_with_rows(
     with django_assert_max_num_queries(STAFF_LIST_QUERIES):
         response = client.get(reverse("admin:licensing_license_changelist"))
     assert len(response.context["cl"].result_list) == rows
+
+
+@pytest.mark.parametrize("reminders", [1, 6])
+def test_license_page_queries_do_not_grow_with_reminders(
+    admin_client, institution, staff, reminders, clock, django_assert_max_num_queries
+):
+    from licensing.models import Installment, Reminder
+
+    clock("2026-08-01")
+    add_licenses(institution, staff, 1)
+    lic = License.objects.get()
+    inst = Installment.objects.filter(license=lic).first()
+    Reminder.objects.bulk_create(
+        Reminder(
+            key=f"installment_due:installment:{inst.pk}:{n}",
+            kind="installment_due",
+            license=lic,
+            installment=inst,
+            offset_days=n,
+            deadline=inst.effective_due_date,
+        )
+        for n in range(reminders)
+    )
+
+    with django_assert_max_num_queries(LICENSE_PAGE_QUERIES):
+        response = admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk]))
+    assert response.status_code == 200
