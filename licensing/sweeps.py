@@ -1,16 +1,18 @@
 """The scheduled sweep: find what is due in the database and call the services.
 
 It reads the database, not a queue, so a sweep after any outage (beat down, Redis restarted,
-worker lost) finds everything that is due. Rows are read in batches; the ledger's unique keys make
-running it twice, or two at once, claim each notice once.
+worker lost) finds everything that is due. The ledger's unique keys make running it twice, or
+two at once, claim each notice once. Each step costs a constant number of queries, plus one
+service call per license that changes state.
 """
 
 import datetime as dt
 import logging
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Min, OuterRef, Q, Subquery
+from django.db.models import Case, F, IntegerField, Min, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +21,6 @@ from .models import Installment, License, Offer, Reminder, ReminderSchedule
 
 log = logging.getLogger(__name__)
 
-BATCH = 2000
 # Installments that remind and default: unpaid, on a license that owes money.
 OWING_STATES = (License.State.TRIAL, License.State.PURCHASED, License.State.IN_ARREARS)
 
@@ -100,95 +101,108 @@ def default_and_claim(*, license_id: int) -> None:
 # -- reminders ----------------------------------------------------------------------------------
 
 
-def _schedules() -> tuple[dict, dict]:
-    """Per institution, the offsets of each reminder kind; and the defaults for the rest."""
+def _schedules() -> dict:
+    """Per reminder kind: the default offsets, and the institutions whose own schedule differs,
+    grouped by offsets (a handful of groups however many institutions there are)."""
+    fields = {
+        Reminder.Kind.TRIAL_ENDING: "trial_ending_days",
+        Reminder.Kind.INSTALLMENT_DUE: "installment_due_days",
+        Reminder.Kind.OVERDUE: "overdue_days",
+    }
+    rows = list(ReminderSchedule.objects.values("institution_id", *fields.values()))
+    schedules = {}
+    for kind, field in fields.items():
+        default = tuple(ReminderSchedule.parse(ReminderSchedule.DEFAULTS[field]))
+        groups = defaultdict(list)
+        for row in rows:
+            offsets = tuple(ReminderSchedule.parse(row[field]))
+            if offsets != default:
+                groups[offsets].append(row["institution_id"])
+        schedules[kind] = (default, dict(groups))
+    return schedules
 
-    def parse(row):
-        return {
-            Reminder.Kind.TRIAL_ENDING: ReminderSchedule.parse(row["trial_ending_days"]),
-            Reminder.Kind.INSTALLMENT_DUE: ReminderSchedule.parse(row["installment_due_days"]),
-            Reminder.Kind.OVERDUE: ReminderSchedule.parse(row["overdue_days"]),
-        }
 
-    custom = {row["institution_id"]: parse(row) for row in ReminderSchedule.objects.values()}
-    return custom, parse(ReminderSchedule.DEFAULTS)
+def _due_offset(offsets, deadline: str, today: dt.date, *, before: bool):
+    """SQL for the offset of the most recent notice already due on a row, NULL if none is.
+    Before a deadline that is the smallest offset o with deadline <= today + o; after it, the
+    largest o with deadline <= today - o. Only the most recent one is claimed: after a missed
+    stretch one notice goes out, not a burst of stale ones."""
+    whens = [
+        When(**{f"{deadline}__lte": today + dt.timedelta(days=o if before else -o)}, then=Value(o))
+        for o in sorted(offsets, reverse=not before)
+    ]
+    return Case(*whens, default=None, output_field=IntegerField()) if whens else Value(None, IntegerField())
 
 
-def most_recent_offset(offsets: list[int], days: int, before: bool) -> int | None:
-    """The offset of the latest notice already due. Before a deadline `days` are days left and
-    notices at offset >= days are due; after it `days` are days past and offsets <= days are.
-    Only the most recent is sent: a missed day does not send a burst of stale notices."""
-    due = [o for o in offsets if (o >= days if before else o <= days)]
-    if not due:
-        return None
-    return min(due) if before else max(due)
+def _offset_by_institution(schedule, institution: str, deadline: str, today: dt.date, *, before: bool):
+    default, groups = schedule
+    return Case(
+        *(
+            When(**{f"{institution}__in": ids}, then=_due_offset(offsets, deadline, today, before=before))
+            for offsets, ids in groups.items()
+        ),
+        default=_due_offset(default, deadline, today, before=before),
+        output_field=IntegerField(),
+    )
 
 
 def claim_due_reminders(today: dt.date) -> int:
-    custom, default = _schedules()
-    every = [default, *custom.values()]
-    horizon = {kind: max(max(s[kind], default=0) for s in every) for kind in default}
+    """Claim every notice due today: one INSERT … SELECT per kind, so claiming costs what
+    selecting the due rows costs, whatever their number."""
+    schedules = _schedules()
+    horizon = {
+        kind: max([*default, *(o for offsets in groups for o in offsets)], default=0)
+        for kind, (default, groups) in schedules.items()
+    }
     owner = "offer__patent__owner_id"
-    claimed = 0
+    trial_kind, due_kind, overdue_kind = (
+        Reminder.Kind.TRIAL_ENDING,
+        Reminder.Kind.INSTALLMENT_DUE,
+        Reminder.Kind.OVERDUE,
+    )
 
     trials = License.objects.filter(
         state=License.State.TRIAL,
         trial_end_effective__gte=today,
-        trial_end_effective__lte=today + dt.timedelta(days=horizon[Reminder.Kind.TRIAL_ENDING]),
-    ).values_list("pk", "trial_end_effective", owner)
-    claimed += _claim_in_batches(
-        trials, Reminder.Kind.TRIAL_ENDING, today, custom, default, before=True, installment=False
+        trial_end_effective__lte=today + dt.timedelta(days=horizon[trial_kind]),
+    ).annotate(
+        due_offset=_offset_by_institution(schedules[trial_kind], owner, "trial_end_effective", today, before=True)
+    )
+    claimed = notifications.claim_reminders(
+        trials, trial_kind, "license", license="pk", installment=None, deadline="trial_end_effective"
     )
 
     unpaid = Installment.objects.filter(paid_amount__lt=F("amount"), license__state__in=OWING_STATES)
     coming = unpaid.filter(
         effective_due_date__gte=today,
-        effective_due_date__lte=today + dt.timedelta(days=horizon[Reminder.Kind.INSTALLMENT_DUE]),
-    ).values_list("pk", "effective_due_date", "license__" + owner, "license_id")
-    claimed += _claim_in_batches(coming, Reminder.Kind.INSTALLMENT_DUE, today, custom, default, before=True)
+        effective_due_date__lte=today + dt.timedelta(days=horizon[due_kind]),
+    ).annotate(
+        due_offset=_offset_by_institution(
+            schedules[due_kind], "license__" + owner, "effective_due_date", today, before=True
+        )
+    )
+    claimed += notifications.claim_reminders(
+        coming, due_kind, "installment", license="license_id", installment="pk", deadline="effective_due_date"
+    )
 
     late = unpaid.filter(
         effective_due_date__lt=today,
-        effective_due_date__gte=today - dt.timedelta(days=horizon[Reminder.Kind.OVERDUE]),
-    ).values_list("pk", "effective_due_date", "license__" + owner, "license_id")
-    claimed += _claim_in_batches(late, Reminder.Kind.OVERDUE, today, custom, default, before=False)
-    return claimed
-
-
-def _claim_in_batches(rows, kind, today, custom, default, *, before: bool, installment: bool = True) -> int:
-    """Work out the notice each row is due for, and claim the new ones, a batch at a time."""
-    claimed, batch = 0, {}
-    model = "installment" if installment else "license"
-    for row in rows.iterator(chunk_size=BATCH):
-        pk, deadline, institution_id = row[:3]
-        days = (deadline - today).days if before else (today - deadline).days
-        offset = most_recent_offset(custom.get(institution_id, default)[kind], days, before)
-        if offset is None:
-            continue
-        batch[Reminder.key_for(kind, model, pk, offset)] = (pk, deadline, offset, row)
-        if len(batch) >= BATCH:
-            claimed += _claim(batch, kind, before, installment)
-            batch = {}
-    return claimed + _claim(batch, kind, before, installment)
-
-
-def _claim(batch: dict, kind, before: bool, installment: bool) -> int:
-    if not batch:
-        return 0
-    taken = set(Reminder.objects.filter(key__in=list(batch)).values_list("key", flat=True))
-    rows = [
-        Reminder(
-            key=key,
-            kind=kind,
-            offset_days=offset if before else -offset,
-            deadline=deadline,
-            license_id=row[3] if installment else pk,
-            installment_id=pk if installment else None,
+        effective_due_date__gte=today - dt.timedelta(days=horizon[overdue_kind]),
+    ).annotate(
+        due_offset=_offset_by_institution(
+            schedules[overdue_kind], "license__" + owner, "effective_due_date", today, before=False
         )
-        for key, (pk, deadline, offset, row) in batch.items()
-        if key not in taken
-    ]
-    return notifications.claim_reminders(rows)
+    )
+    claimed += notifications.claim_reminders(
+        late,
+        overdue_kind,
+        "installment",
+        license="license_id",
+        installment="pk",
+        deadline="effective_due_date",
+        after=True,
+    )
+    return claimed
 
 
 def deliverable_reminder_ids(now=None) -> list[int]:

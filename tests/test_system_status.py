@@ -23,15 +23,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+def forget_broker_connections():
+    """The app caches a connection pool and, separately, a producer pool bound to the broker
+    it first used; drop both (as Celery does after a fork) so the next publish uses the
+    configured broker. Resetting only the first left publishes going to the previous broker."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def unreachable_broker():
     previous = celery_app.conf.broker_url
     celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
     celery_app.conf.task_always_eager = False
-    celery_app._pool = None  # the app caches its producer pool per broker: make it use this one
+    forget_broker_connections()
     yield
     celery_app.conf.broker_url = previous
-    celery_app._pool = None  # and the configured broker's again afterwards
+    forget_broker_connections()
 
 
 @pytest.fixture
@@ -63,14 +71,16 @@ def test_admin_index_reports_an_unreachable_broker(admin_client, unreachable_bro
     assert any("Task broker unreachable" in r.message for r in caplog.records)
 
 
-def test_claim_notice_with_the_broker_down_is_kept_for_the_next_sweep(
-    make_insured_default, staff, clock, unreachable_broker, django_capture_on_commit_callbacks
+def test_claim_notice_with_the_broker_down_is_logged_and_kept_for_the_next_sweep(
+    make_insured_default, staff, clock, unreachable_broker, django_capture_on_commit_callbacks, caplog
 ):
     lic = make_insured_default()
     clock.stop()  # a frozen clock would stall the broker client's timeouts
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
         services.file_claim(license_id=lic.pk, by=staff)  # the request does not fail
+
+    assert any("Task broker unreachable, licensing.send_reminder" in r.message for r in caplog.records)
 
     reminder = Reminder.objects.get()
     assert reminder.state == Reminder.State.PENDING
