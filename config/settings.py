@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_fsm_log",
+    "axes",
     "licensing",
 ]
 
@@ -45,7 +46,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
+
+# Failed logins are throttled per username and address (portal and admin alike).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = 1  # hour
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
+AXES_VERBOSE = False
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:licenses"
+LOGOUT_REDIRECT_URL = "portal:catalogue"
 
 ROOT_URLCONF = "config.urls"
 TEMPLATES = [
@@ -81,6 +95,11 @@ LOCALE_PATHS = [BASE_DIR / "licensing" / "locale"]
 USE_I18N = True
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
+
+# Uploaded receipts: outside the web root, served only by views that check who asks.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private"))
+RECEIPT_MAX_BYTES = int(os.environ.get("RECEIPT_MAX_BYTES", str(5 * 1024 * 1024)))
+FILE_UPLOAD_PERMISSIONS = 0o600
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

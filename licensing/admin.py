@@ -11,12 +11,14 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import admin_actions, selectors
 from .models import (
     Enterprise,
+    EnterpriseMember,
     EquityConversion,
     Installment,
     Institution,
@@ -26,11 +28,13 @@ from .models import (
     Offer,
     Patent,
     Payment,
+    PaymentReport,
     Reminder,
     ReminderSchedule,
     StaffProfile,
     today,
 )
+from .receipts import receipt_response
 
 admin.site.site_header = _("Patent licensing: try before you pay")
 admin.site.site_title = _("TTO licensing")
@@ -45,11 +49,13 @@ class InstitutionScopedAdmin(admin.ModelAdmin):
         return selectors.INSTITUTION_PATH[self.model]
 
     def get_queryset(self, request):
+        if self.institution_path is None:
+            return super().get_queryset(request)
         return selectors.scope_to_user(super().get_queryset(request), request.user, self.institution_path)
 
     def get_list_filter(self, request):
         filters = list(super().get_list_filter(request))
-        if request.user.is_superuser:
+        if request.user.is_superuser and self.institution_path is not None:
             filters.append((self.institution_path, admin.RelatedFieldListFilter))  # few rows; no scan of the book
         return filters
 
@@ -478,3 +484,70 @@ class ReminderAdmin(RecordsOnlyAdmin):
 @admin.register(ReminderSchedule)
 class ReminderScheduleAdmin(InstitutionScopedAdmin):
     list_display = ["institution", "trial_ending_days", "installment_due_days", "overdue_days"]
+
+
+@admin.register(EnterpriseMember)
+class EnterpriseMemberAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    """SME portal users. Enterprises are not an institution's own, so any TTO staff approve."""
+
+    institution_path = None
+    service_actions = admin_actions.MEMBER_ACTIONS
+    list_display = ["full_name", "user", "enterprise", "state", "created_at"]
+    list_filter = ["state"]
+    list_select_related = ["user", "enterprise"]
+    search_fields = ["full_name", "user__username", "user__email", "enterprise__name", "enterprise__uscc"]
+    readonly_fields = ["user", "enterprise", "full_name", "phone", "state", "created_at", "history"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # members sign up in the portal
+
+
+@admin.register(PaymentReport)
+class PaymentReportAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    """Transfers reported by SMEs; confirming one records the payment through the service."""
+
+    service_actions = admin_actions.PAYMENT_REPORT_ACTIONS
+    list_display = ["reported_at", "license", "amount", "paid_on", "reference", "state"]
+    list_filter = ["state", "paid_on"]
+    list_select_related = ["license__enterprise", "license__offer__patent"]
+    search_fields = ["reference", "license__enterprise__name", "license__offer__patent__number"]
+    readonly_fields = [
+        "license",
+        "amount",
+        "paid_on",
+        "reference",
+        "receipt_link",
+        "reported_by",
+        "reported_at",
+        "state",
+        "payment",
+        "history",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/receipt/",
+                self.admin_site.admin_view(self.receipt_view),
+                name="licensing_paymentreport_receipt",
+            ),
+            *super().get_urls(),
+        ]
+
+    def receipt_view(self, request, object_id):
+        report = self.get_object(request, unquote(object_id))  # scoped: another institution's is 404
+        if report is None or not report.receipt or not self.has_view_permission(request, report):
+            raise Http404
+        return receipt_response(report)
+
+    @admin.display(description=_("receipt"))
+    def receipt_link(self, obj):
+        if not obj.receipt:
+            return "—"
+        url = reverse("admin:licensing_paymentreport_receipt", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Download"))

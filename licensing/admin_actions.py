@@ -280,3 +280,37 @@ EQUITY_ACTIONS = [
         _transition_possible("reject"),
     ),
 ]
+
+MEMBER_ACTIONS = [
+    ServiceAction(
+        "approve",
+        _("Approve member"),
+        ReasonForm,
+        lambda member, by, d: services.approve_member(member_id=member.pk, by=by, **d),
+        _transition_possible("approve"),
+    ),
+    ServiceAction(
+        "revoke",
+        _("Revoke access"),
+        RequiredReasonForm,
+        lambda member, by, d: services.revoke_member(member_id=member.pk, by=by, **d),
+        _transition_possible("revoke"),
+    ),
+]
+
+PAYMENT_REPORT_ACTIONS = [
+    ServiceAction(
+        "confirm",
+        _("Confirm and record the payment"),
+        forms.Form,
+        lambda report, by, d: services.confirm_payment_report(report_id=report.pk, by=by),
+        _transition_possible("confirm"),
+    ),
+    ServiceAction(
+        "reject",
+        _("Reject"),
+        RequiredReasonForm,
+        lambda report, by, d: services.reject_payment_report(report_id=report.pk, by=by, **d),
+        _transition_possible("reject"),
+    ),
+]

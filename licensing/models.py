@@ -11,11 +11,14 @@ The full License lifecycle (one place, drawn in the README by `manage.py state_t
     claim_filed -> compensated | written_off (claim rejected)
 """
 
+import secrets
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q, Value
@@ -159,6 +162,7 @@ class Patent(models.Model):
     patent_type = models.CharField(_("patent type"), max_length=20, choices=Type.choices, editable=False)
     title = models.CharField(_("title"), max_length=300)
     ipc_class = models.CharField(_("IPC class"), max_length=20, help_text=_("For example G06F 16/33"))
+    keywords = models.CharField(_("keywords"), max_length=300, blank=True, help_text=_("Separated by commas"))
     owner = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="patents", verbose_name=_("owner"))
     filing_date = models.DateField(_("filing date"))
     expiry_date = models.DateField(
@@ -326,6 +330,7 @@ class License(ConcurrentTransitionMixin, models.Model):
     state = FSMField(_("state"), default=State.APPLIED, choices=State.choices, protected=True, db_index=True)
     applied_at = models.DateTimeField(_("applied at"), default=timezone.now, db_index=True)
     intended_use = models.TextField(_("intended use"), blank=True)
+    contact = models.CharField(_("contact person and phone"), max_length=200, blank=True)
     # Terms copied from the offer when applying, so later offer edits never change a contract.
     price = models.DecimalField(_("purchase price (CNY)"), **MONEY)
     trial_fee = models.DecimalField(_("trial fee (CNY)"), **MONEY)
@@ -868,3 +873,109 @@ class Reminder(FSMModelMixin, models.Model):
         self.attempts += 1
         self.last_error = error[:2000]
         self.next_attempt_at = retry_at
+
+
+# -- the SME portal --------------------------------------------------------------------------------
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class EnterpriseMember(FSMModelMixin, models.Model):
+    """A portal user of an SME. The portal opens to them once TTO staff approve the membership."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_member", verbose_name=_("user")
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="members", verbose_name=_("enterprise")
+    )
+    state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
+    full_name = models.CharField(_("full name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # The private calendar feed's address; a new token revokes the old address.
+    calendar_token = models.CharField(_("calendar token"), max_length=64, unique=True, default=new_token)
+    created_at = models.DateTimeField(_("signed up at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("enterprise member")
+        verbose_name_plural = _("enterprise members")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.full_name} · {self.enterprise.name}"
+
+    @audited
+    @transition(field=state, source=State.PENDING, target=State.ACTIVE, custom={"label": _("Approve")})
+    def approve(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=[State.PENDING, State.ACTIVE], target=State.REVOKED, custom={"label": _("Revoke")})
+    def revoke(self, by=None, description=None):
+        pass
+
+
+def receipt_storage():
+    """Receipts live outside the web root and are served only through views that check access."""
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+def receipt_path(report, filename: str) -> str:
+    extension = Path(filename).suffix.lower()
+    return f"receipts/{report.license_id}/{new_token()}{extension}"
+
+
+class PaymentReport(FSMModelMixin, models.Model):
+    """A bank transfer as the SME reports it. The TTO confirms it against its account, which
+    records the payment; until then it is only a claim."""
+
+    class State(models.TextChoices):
+        REPORTED = "reported", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+
+    license = models.ForeignKey(
+        License, on_delete=models.PROTECT, related_name="payment_reports", verbose_name=_("license")
+    )
+    state = FSMField(_("state"), default=State.REPORTED, choices=State.choices, protected=True)
+    amount = models.DecimalField(_("amount (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    paid_on = models.DateField(_("transfer date"))
+    reference = models.CharField(_("bank reference"), max_length=100)
+    receipt = models.FileField(_("receipt"), upload_to=receipt_path, storage=receipt_storage, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reported by")
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    payment = models.OneToOneField(
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="report",
+        verbose_name=_("recorded payment"),
+    )
+
+    class Meta:
+        verbose_name = _("payment report")
+        verbose_name_plural = _("payment reports")
+        ordering = ["-reported_at"]
+
+    def __str__(self):
+        return f"{self.amount} · {self.paid_on} · {self.reference}"
+
+    @audited
+    @transition(field=state, source=State.REPORTED, target=State.CONFIRMED, custom={"label": _("Confirm")})
+    def confirm(self, payment: Payment, by=None, description=None):
+        self.payment = payment
+
+    @audited
+    @transition(field=state, source=State.REPORTED, target=State.REJECTED, custom={"label": _("Reject")})
+    def reject(self, by=None, description=None):
+        pass

@@ -18,6 +18,7 @@ from django.db import connections, transaction
 from django.db.models import BigIntegerField, DateTimeField, F, QuerySet, Value
 from django.db.models.functions import Cast
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from .models import Installment, InsuranceClaim, License, Reminder
@@ -143,6 +144,10 @@ def _no_longer_applies(reminder: Reminder) -> str:
     return ""
 
 
+def portal_link(lic: License) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("portal:license", args=[lic.pk])
+
+
 def build_message(reminder: Reminder) -> EmailMultiAlternatives:
     lic = reminder.license
     context = {
@@ -150,7 +155,7 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         "patent": lic.offer.patent,
         "institution": lic.offer.patent.owner,
         "deadline": reminder.deadline,
-        "link": f"{settings.SITE_URL.rstrip('/')}/portal/licenses/{lic.pk}/",
+        "link": portal_link(lic),
     }
     if reminder.kind == Reminder.Kind.CLAIM_FILED:
         claim = lic.claims.select_related("policy").exclude(state=InsuranceClaim.State.REJECTED).first()

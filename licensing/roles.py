@@ -18,6 +18,8 @@ TTO_STAFF_PERMISSIONS = {
     "equityconversion": ["view", "change"],
     "reminder": ["view"],
     "reminderschedule": ["view", "add", "change"],
+    "enterprisemember": ["view", "change"],
+    "paymentreport": ["view", "change"],
 }
 
 

@@ -10,6 +10,7 @@ the second guard should a caller hold a stale instance.
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from django_fsm import can_proceed
 from . import notifications, workdays
 from .models import (
     Enterprise,
+    EnterpriseMember,
     EquityConversion,
     Installment,
     InsuranceClaim,
@@ -26,6 +28,8 @@ from .models import (
     Offer,
     Patent,
     Payment,
+    PaymentReport,
+    new_token,
     today,
     transition_label,
 )
@@ -107,7 +111,9 @@ def withdraw_offer(*, offer_id: int, by, reason: str) -> Offer:
 
 
 @transaction.atomic
-def apply_for_trial(*, offer_id: int, enterprise: Enterprise, intended_use: str = "", by=None) -> License:
+def apply_for_trial(
+    *, offer_id: int, enterprise: Enterprise, intended_use: str = "", contact: str = "", by=None
+) -> License:
     offer = Offer.objects.select_related("patent").get(pk=offer_id)
     # Serialise applications per patent so the exclusivity check cannot race.
     patent = Patent.objects.select_for_update().get(pk=offer.patent_id)
@@ -124,6 +130,7 @@ def apply_for_trial(*, offer_id: int, enterprise: Enterprise, intended_use: str 
         offer=offer,
         enterprise=enterprise,
         intended_use=intended_use,
+        contact=contact,
         price=offer.price,
         trial_fee=offer.trial_fee,
     )
@@ -475,3 +482,127 @@ def execute_equity_conversion(*, conversion_id: int, by) -> EquityConversion:
         inst.save()
     _settle_license_if_done(lic, by)
     return conversion
+
+
+@transaction.atomic
+def purchase_with_equity(*, license_id: int, plan: str, share, valuation, by) -> EquityConversion:
+    """'Transfer then equity' decided at the end of the trial: buy, and propose at once that part
+    of the fee becomes a stake. Either both happen or neither."""
+    purchase(license_id=license_id, plan=plan, by=by)
+    return propose_equity_conversion(license_id=license_id, share=share, valuation=valuation, by=by)
+
+
+# -- the SME portal: members and reported payments ---------------------------------------------
+
+
+@transaction.atomic
+def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str, phone: str = "") -> EnterpriseMember:
+    """A new portal user for an enterprise (created if its USCC is new). The membership waits for
+    TTO staff to approve it: nobody sees an enterprise's licenses on their word alone."""
+    if enterprise.pk is None:
+        existing = Enterprise.objects.filter(uscc=enterprise.uscc).first()
+        if existing is None:
+            enterprise.full_clean()
+            enterprise.save()
+        else:
+            enterprise = existing
+    password = user_fields.pop("password")
+    user = get_user_model()(**user_fields)
+    user.set_password(password)
+    user.save()
+    return EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
+
+
+def _lock_member(member_id: int) -> EnterpriseMember:
+    return EnterpriseMember.objects.select_for_update().get(pk=member_id)
+
+
+@transaction.atomic
+def approve_member(*, member_id: int, by, reason: str = "") -> EnterpriseMember:
+    member = _lock_member(member_id)
+    _run(member, "approve", by=by, reason=reason)
+    return member
+
+
+@transaction.atomic
+def revoke_member(*, member_id: int, by, reason: str) -> EnterpriseMember:
+    member = _lock_member(member_id)
+    _run(member, "revoke", by=by, reason=_require_reason(reason))
+    return member
+
+
+def renew_calendar_token(*, member: EnterpriseMember) -> EnterpriseMember:
+    """A new private calendar address; the old one stops working at once."""
+    member.calendar_token = new_token()
+    member.save(update_fields=["calendar_token"])
+    return member
+
+
+@transaction.atomic
+def report_payment(*, license_id: int, amount, paid_on: date, reference: str, receipt=None, by) -> PaymentReport:
+    """The SME says it paid. Reported twice (a double submit, a reloaded page), it is kept once."""
+    amount = _require_amount(amount)
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError({"reference": _("Enter the bank reference of the transfer.")})
+    if paid_on > today():
+        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
+    lic = _lock_license(license_id)
+    same = lic.payment_reports.filter(
+        state=PaymentReport.State.REPORTED, amount=amount, paid_on=paid_on, reference=reference
+    ).first()
+    if same is not None:
+        return same
+    if lic.state not in License.PAYABLE_STATES:
+        raise _refused(
+            _("Payments cannot be recorded while the license is %(state)s.") % {"state": lic.get_state_display()}
+        )
+    if amount > lic.outstanding:
+        raise ValidationError(
+            {
+                "amount": _("%(amount)s is more than the %(outstanding)s outstanding on this license.")
+                % {"amount": amount, "outstanding": lic.outstanding}
+            }
+        )
+    report = PaymentReport(license=lic, amount=amount, paid_on=paid_on, reference=reference, reported_by=by)
+    if receipt:
+        report.receipt.save(receipt.name, receipt, save=False)
+    try:
+        report.save()
+    except Exception:
+        if report.receipt:
+            report.receipt.delete(save=False)  # no orphan file when the row is not written
+        raise
+    return report
+
+
+def _lock_report(report_id: int) -> PaymentReport:
+    report = PaymentReport.objects.only("license_id").get(pk=report_id)
+    _lock_license(report.license_id)  # the license first, as every schedule change does
+    return PaymentReport.objects.select_for_update().get(pk=report_id)
+
+
+@transaction.atomic
+def confirm_payment_report(*, report_id: int, by) -> PaymentReport:
+    """The TTO found the transfer on its account: record it as a payment (once, whatever the
+    number of clicks) and mark the report confirmed."""
+    report = _lock_report(report_id)
+    if report.state != PaymentReport.State.REPORTED:
+        raise _refused(_("This payment report was already handled."))
+    payment = record_payment(
+        license_id=report.license_id,
+        amount=report.amount,
+        paid_on=report.paid_on,
+        reference=report.reference,
+        idempotency_key=f"report-{report.pk}",
+        by=by,
+    )
+    _run(report, "confirm", payment, by=by)
+    return report
+
+
+@transaction.atomic
+def reject_payment_report(*, report_id: int, by, reason: str) -> PaymentReport:
+    report = _lock_report(report_id)
+    _run(report, "reject", by=by, reason=_require_reason(reason))
+    return report

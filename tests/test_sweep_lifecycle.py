@@ -66,7 +66,7 @@ def test_trial_reminders_30_7_1_days_before_the_end(insured_license, clock):
     first = mail.outbox[0]
     assert first.to == ["finance@sme.example"]
     assert first.subject == f"Your trial of patent {insured_license.offer.patent.number} ends in 30 days"
-    assert "ends on 2026-09-02" in first.body and f"/portal/licenses/{lid}/" in first.body
+    assert "ends on 2026-09-02" in first.body and f"/licenses/{lid}/" in first.body
     html = first.alternatives[0][0]
     assert "<html" in html and insured_license.offer.patent.title in html
 

@@ -1,0 +1,98 @@
+"""Portal forms. They check what the user typed; the services decide what is allowed."""
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from ..models import Enterprise, License, PaymentReport, today
+from ..receipts import validate_receipt
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class SignUpForm(UserCreationForm):
+    email = forms.EmailField(label=_("Email"), help_text=_("For password resets."))
+    full_name = forms.CharField(label=_("Your name"), max_length=100)
+    phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+
+    class Meta(UserCreationForm.Meta):
+        fields = ["username", "email"]
+
+
+class EnterpriseForm(forms.ModelForm):
+    """The enterprise a new user signs up for. If its USCC is registered already, the user joins
+    that enterprise (after staff approval) and the other fields are not used."""
+
+    class Meta:
+        model = Enterprise
+        fields = ["name", "uscc", "industry", "employees", "annual_revenue", "high_tech", "contact_email"]
+
+    def validate_unique(self):
+        pass  # a registered USCC means joining that enterprise: see services.sign_up_member
+
+
+class StateGuardForm(forms.Form):
+    """Carries the state the page showed, so a stale page or a second click does nothing."""
+
+    seen_state = forms.CharField(widget=forms.HiddenInput)
+
+
+class ApplyForm(forms.Form):
+    intended_use = forms.CharField(
+        label=_("Intended use"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        help_text=_("What product or process will use the patent?"),
+    )
+    contact = forms.CharField(label=_("Contact person and phone"), max_length=200)
+
+
+class PurchaseForm(StateGuardForm):
+    plan = forms.ChoiceField(label=_("Payment plan"), widget=forms.RadioSelect)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, license: License, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plan"].choices = [(p, License.Plan(p).label) for p in license.offer.plans]
+
+
+class EquityForm(StateGuardForm):
+    share = forms.DecimalField(
+        label=_("Share of the remaining fee to convert"),
+        max_digits=5,
+        decimal_places=4,
+        min_value=0,
+        max_value=1,
+        help_text=_("A fraction: 0.3 converts three tenths of what remains to be paid."),
+    )
+    valuation = forms.DecimalField(
+        label=_("Valuation of your enterprise (CNY)"), max_digits=14, decimal_places=2, min_value=0
+    )
+
+
+class PurchaseWithEquityForm(PurchaseForm, EquityForm):
+    pass
+
+
+class ReturnForm(StateGuardForm):
+    reason = forms.CharField(
+        label=_("Why are you returning it? (optional)"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+
+
+class PaymentReportForm(forms.ModelForm):
+    class Meta:
+        model = PaymentReport
+        fields = ["amount", "paid_on", "reference", "receipt"]
+        widgets = {"paid_on": DATE}
+        help_texts = {"receipt": _("Optional: PDF, PNG or JPEG.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["paid_on"].initial = today
+
+    def clean_receipt(self):
+        receipt = self.cleaned_data.get("receipt")
+        if receipt:
+            validate_receipt(receipt)
+        return receipt

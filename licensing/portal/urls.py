@@ -1,0 +1,69 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from . import views
+
+app_name = "portal"
+
+auth = [
+    path("login/", auth_views.LoginView.as_view(template_name="portal/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="portal/form_page.html", success_url=reverse_lazy("portal:password_change_done")
+        ),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="portal/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="portal/form_page.html",
+            email_template_name="portal/emails/password_reset.txt",
+            html_email_template_name="portal/emails/password_reset.html",
+            subject_template_name="portal/emails/password_reset.subject.txt",
+            success_url=reverse_lazy("portal:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="portal/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="portal/form_page.html", success_url=reverse_lazy("portal:password_reset_complete")
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="portal/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
+    path("signup/", views.sign_up, name="sign_up"),
+]
+
+urlpatterns = [
+    *auth,
+    path("", views.catalogue, name="catalogue"),
+    path("patents/<int:offer_id>/", views.offer_detail, name="offer"),
+    path("patents/<int:offer_id>/apply/", views.apply, name="apply"),
+    path("licenses/", views.licenses, name="licenses"),
+    path("licenses/<int:pk>/", views.license_detail, name="license"),
+    path("licenses/<int:pk>/buy/", views.buy, name="buy"),
+    path("licenses/<int:pk>/return/", views.return_patent, name="return"),
+    path("licenses/<int:pk>/equity/", views.propose_equity, name="equity"),
+    path("licenses/<int:pk>/payments/new/", views.report_payment, name="report_payment"),
+    path("licenses/<int:pk>/payments/<int:report_id>/receipt/", views.receipt, name="receipt"),
+    path("calendar/", views.calendar, name="calendar"),
+    path("calendar/renew/", views.renew_calendar, name="renew_calendar"),
+    path("calendar/<str:token>.ics", views.calendar_ics, name="calendar_ics"),
+]

@@ -1,0 +1,319 @@
+"""The SME portal. Every page that shows an enterprise's objects reads them through the member's
+own enterprise, so another enterprise's ids are simply not found (404). Every change goes
+through a service."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import calendar_feed, selectors, services, workdays
+from ..models import EnterpriseMember, Institution, License, PaymentReport, today
+from ..receipts import receipt_response
+from . import forms
+
+IPC_SECTIONS = [
+    ("A", _("A: Human necessities")),
+    ("B", _("B: Operations, transport")),
+    ("C", _("C: Chemistry, metallurgy")),
+    ("D", _("D: Textiles, paper")),
+    ("E", _("E: Fixed constructions")),
+    ("F", _("F: Mechanical engineering")),
+    ("G", _("G: Physics")),
+    ("H", _("H: Electricity")),
+]
+
+
+def member_required(view):
+    """Logged in, and an approved member of an enterprise: `request.member` is set."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        member = EnterpriseMember.objects.select_related("enterprise").filter(user=request.user).first()
+        if member is None or member.state != EnterpriseMember.State.ACTIVE:
+            return render(request, "portal/not_a_member.html", {"member": member}, status=403)
+        request.member = member
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+
+def sign_up(request):
+    user_form = forms.SignUpForm(request.POST or None, prefix="user")
+    enterprise_form = forms.EnterpriseForm(request.POST or None, prefix="enterprise")
+    if request.method == "POST" and user_form.is_valid() and enterprise_form.is_valid():
+        enterprise = enterprise_form.save(commit=False)
+        enterprise.language = request.LANGUAGE_CODE
+        try:
+            services.sign_up_member(
+                user_fields={
+                    "username": user_form.cleaned_data["username"],
+                    "email": user_form.cleaned_data["email"],
+                    "password": user_form.cleaned_data["password1"],
+                },
+                enterprise=enterprise,
+                full_name=user_form.cleaned_data["full_name"],
+                phone=user_form.cleaned_data["phone"],
+            )
+        except ValidationError as exc:
+            _add_errors(enterprise_form, exc)
+        else:
+            return render(request, "portal/signed_up.html")
+    return render(request, "portal/sign_up.html", {"user_form": user_form, "enterprise_form": enterprise_form})
+
+
+# -- catalogue -----------------------------------------------------------------------------------
+
+
+def catalogue(request):
+    search = request.GET.get("q", "").strip()[:100]
+    ipc = request.GET.get("ipc", "")[:1].upper()
+    institution = request.GET.get("institution", "")
+    available = request.GET.get("available") == "1"
+    offers = selectors.catalogue(
+        search=search,
+        ipc_section=ipc if ipc in dict(IPC_SECTIONS) else "",
+        institution_id=int(institution) if institution.isdigit() else None,
+        available_only=available,
+    )
+    page = Paginator(offers, 20).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/catalogue.html",
+        {
+            "page": page,
+            "search": search,
+            "ipc": ipc,
+            "ipc_sections": IPC_SECTIONS,
+            "institution": institution,
+            "institutions": Institution.objects.order_by("name").values_list("pk", "name"),
+            "available": available,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def offer_detail(request, offer_id):
+    offer = get_object_or_404(selectors.catalogue(), pk=offer_id)
+    return render(request, "portal/offer.html", {"offer": offer, "patent": offer.patent})
+
+
+@member_required
+def apply(request, offer_id):
+    offer = get_object_or_404(selectors.catalogue(), pk=offer_id)
+    form = forms.ApplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lic = services.apply_for_trial(offer_id=offer.pk, enterprise=request.member.enterprise, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Your application was sent. The TTO will review it."))
+            return redirect("portal:license", pk=lic.pk)
+    return render(request, "portal/apply.html", {"offer": offer, "patent": offer.patent, "form": form})
+
+
+# -- my licenses ---------------------------------------------------------------------------------
+
+
+@member_required
+def licenses(request):
+    page = Paginator(selectors.enterprise_licenses(request.member.enterprise), 20).get_page(request.GET.get("page"))
+    return render(request, "portal/licenses.html", {"page": page})
+
+
+def _own_license(request, pk) -> License:
+    return selectors.enterprise_license(request.member.enterprise, pk)
+
+
+@member_required
+def license_detail(request, pk):
+    lic = _own_license(request, pk)
+    state_labels = dict(License.State.choices)
+    timeline = [
+        (log, state_labels.get(log.source_state, log.source_state), state_labels.get(log.state, log.state))
+        for log in selectors.transition_log(lic)
+    ]
+    days_left = (lic.trial_end_effective - today()).days if lic.state == License.State.TRIAL else None
+    return render(
+        request,
+        "portal/license.html",
+        {
+            "license": lic,
+            "timeline": timeline,
+            "days_left": days_left,
+            "policy": selectors.policy_of(lic),
+            "decision": {"seen_state": lic.state},
+            "can_report": lic.state in License.PAYABLE_STATES and lic.outstanding_amount > 0,
+            "can_propose_equity": lic.accepts_equity_conversion(),
+        },
+    )
+
+
+def _stale(request, lic: License, form) -> bool:
+    if form.cleaned_data["seen_state"] != lic.state:
+        messages.warning(request, _("This license changed since you opened the page; nothing was done."))
+        return True
+    return False
+
+
+@member_required
+def buy(request, pk):
+    """Choose a plan, see the schedule it gives, confirm. Only the confirmation buys."""
+    lic = _own_license(request, pk)
+    if lic.state != License.State.TRIAL:
+        raise Http404
+    with_equity = request.GET.get("equity") == "1" or request.POST.get("with_equity") == "1"
+    form_class = forms.PurchaseWithEquityForm if with_equity and lic.offer.equity_allowed else forms.PurchaseForm
+    form = form_class(request.POST or None, license=lic, initial={"seen_state": lic.state})
+    schedule = None
+    if request.method == "POST" and form.is_valid():
+        if _stale(request, lic, form):
+            return redirect("portal:license", pk=lic.pk)
+        data = form.cleaned_data
+        if data["confirmed"]:
+            try:
+                if "share" in data:
+                    services.purchase_with_equity(
+                        license_id=lic.pk,
+                        plan=data["plan"],
+                        share=data["share"],
+                        valuation=data["valuation"],
+                        by=request.user,
+                    )
+                else:
+                    services.purchase(license_id=lic.pk, plan=data["plan"], by=request.user)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("You bought the license. Your payment schedule is below."))
+                return redirect("portal:license", pk=lic.pk)
+        else:
+            schedule = [
+                (amount, due, workdays.effective_date(due))
+                for amount, due in services.build_schedule(lic.offer, lic.price, data["plan"], today())
+            ]
+    return render(
+        request,
+        "portal/buy.html",
+        {"license": lic, "form": form, "schedule": schedule, "with_equity": form_class is forms.PurchaseWithEquityForm},
+    )
+
+
+@member_required
+def return_patent(request, pk):
+    lic = _own_license(request, pk)
+    form = forms.ReturnForm(request.POST or None, initial={"seen_state": lic.state})
+    if request.method == "POST" and form.is_valid():
+        if _stale(request, lic, form):
+            return redirect("portal:license", pk=lic.pk)
+        try:
+            services.return_patent(license_id=lic.pk, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("You returned the patent. Thank you for trying it."))
+            return redirect("portal:license", pk=lic.pk)
+    return render(request, "portal/return.html", {"license": lic, "form": form})
+
+
+@member_required
+def propose_equity(request, pk):
+    lic = _own_license(request, pk)
+    if not lic.accepts_equity_conversion():
+        raise Http404
+    form = forms.EquityForm(request.POST or None, initial={"seen_state": lic.state})
+    if request.method == "POST" and form.is_valid():
+        if _stale(request, lic, form):
+            return redirect("portal:license", pk=lic.pk)
+        data = form.cleaned_data
+        try:
+            services.propose_equity_conversion(
+                license_id=lic.pk, share=data["share"], valuation=data["valuation"], by=request.user
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Your equity proposal was sent to the TTO."))
+            return redirect("portal:license", pk=lic.pk)
+    return render(request, "portal/equity.html", {"license": lic, "form": form})
+
+
+# -- payments ------------------------------------------------------------------------------------
+
+
+@member_required
+def report_payment(request, pk):
+    lic = _own_license(request, pk)
+    form = forms.PaymentReportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_payment(license_id=lic.pk, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Thank you. The TTO will confirm the payment when it arrives."))
+            return redirect("portal:license", pk=lic.pk)
+    return render(request, "portal/report_payment.html", {"license": lic, "form": form})
+
+
+@member_required
+def receipt(request, pk, report_id):
+    report = get_object_or_404(
+        PaymentReport, pk=report_id, license_id=pk, license__enterprise=request.member.enterprise
+    )
+    if not report.receipt:
+        raise Http404
+    return receipt_response(report)
+
+
+# -- calendar ------------------------------------------------------------------------------------
+
+
+@member_required
+def calendar(request):
+    feed_url = request.build_absolute_uri(reverse("portal:calendar_ics", args=[request.member.calendar_token]))
+    return render(request, "portal/calendar.html", {"feed_url": feed_url})
+
+
+@member_required
+@require_POST
+def renew_calendar(request):
+    services.renew_calendar_token(member=request.member)
+    messages.success(request, _("Your calendar has a new address; the old one no longer works."))
+    return redirect("portal:calendar")
+
+
+def calendar_ics(request, token):
+    member = (
+        EnterpriseMember.objects.select_related("enterprise")
+        .filter(calendar_token=token, state=EnterpriseMember.State.ACTIVE)
+        .first()
+    )
+    if member is None:
+        raise Http404
+    body = calendar_feed.build(member.enterprise, request.LANGUAGE_CODE)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=900"
+    return response
