@@ -22,6 +22,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	@echo ""
+	@echo "  SME portal: http://$(HOST)/         (sme_demo, password demo-pass-2026)"
 	@echo "  TTO admin:  http://$(HOST)/admin/   (admin / tto_jinghua / tto_hailan / tto_nanling, password demo-pass-2026)"
 	@echo "  Broker:     $${REDIS_URL:-embedded (var/broker)}; emails: $${EMAIL_HOST:-printed by the worker}"
 	@echo ""

@@ -15,6 +15,7 @@ from django_fsm import can_proceed
 
 from . import services
 from .models import Enterprise, InsurancePolicy, License, today
+from .widgets import DateInput
 
 
 class ReasonForm(forms.Form):
@@ -26,12 +27,12 @@ class RequiredReasonForm(forms.Form):
 
 
 class ApproveForm(ReasonForm):
-    start = forms.DateField(label=_("Trial start"), initial=today, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("Trial start"), initial=today, widget=DateInput())
 
 
 class PurchaseForm(forms.Form):
     plan = forms.ChoiceField(label=_("Payment plan"), choices=License.Plan.choices)
-    on = forms.DateField(label=_("Purchase date"), initial=today, widget=forms.DateInput(attrs={"type": "date"}))
+    on = forms.DateField(label=_("Purchase date"), initial=today, widget=DateInput())
 
     def __init__(self, *args, obj: License, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,7 +41,7 @@ class PurchaseForm(forms.Form):
 
 class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
-    paid_on = forms.DateField(label=_("Paid on"), initial=today, widget=forms.DateInput(attrs={"type": "date"}))
+    paid_on = forms.DateField(label=_("Paid on"), initial=today, widget=DateInput())
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
     # Generated when the form is shown, so a double submit records the payment once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
@@ -64,8 +65,8 @@ class PolicyForm(forms.ModelForm):
             "ends_on",
         ]
         widgets = {
-            "starts_on": forms.DateInput(attrs={"type": "date"}),
-            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "starts_on": DateInput(),
+            "ends_on": DateInput(),
         }
 
     def __init__(self, *args, obj: License, **kwargs):

@@ -176,7 +176,15 @@ def seed_demo(stdout=None) -> dict:
     exclusive = next(o for o in offers if o.exclusive)
     lic = _drive("trial", exclusive, enterprises[0], staff[exclusive.patent.owner_id], today)
     counts[lic.state] = counts.get(lic.state, 0) + 1
-    return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS]}
+    # A portal login for the enterprise that holds most licenses, approved by the first TTO.
+    busiest = max(enterprises, key=lambda e: e.licenses.count())
+    member = services.sign_up_member(
+        user_fields={"username": "sme_demo", "email": "sme@sme.example.cn", "password": DEMO_PASSWORD},
+        enterprise=busiest,
+        full_name="王经理",
+    )
+    services.approve_member(member_id=member.pk, by=staff[institutions[0].pk])
+    return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS], "sme": "sme_demo"}
 
 
 def _drive(state, offer, enterprise, by, today):

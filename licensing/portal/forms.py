@@ -6,8 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import Enterprise, License, PaymentReport, today
 from ..receipts import validate_receipt
-
-DATE = forms.DateInput(attrs={"type": "date"})
+from ..widgets import DateInput
 
 
 class SignUpForm(UserCreationForm):
@@ -84,7 +83,7 @@ class PaymentReportForm(forms.ModelForm):
     class Meta:
         model = PaymentReport
         fields = ["amount", "paid_on", "reference", "receipt"]
-        widgets = {"paid_on": DATE}
+        widgets = {"paid_on": DateInput()}
         help_texts = {"receipt": _("Optional: PDF, PNG or JPEG.")}
 
     def __init__(self, *args, **kwargs):

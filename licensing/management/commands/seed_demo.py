@@ -21,7 +21,11 @@ class Command(BaseCommand):
         if result["created"]:
             states = ", ".join(f"{state}: {n}" for state, n in sorted(result["counts"].items()))
             self.stdout.write(self.style.SUCCESS(f"Demo book created. Licenses by state: {states}"))
-            self.stdout.write(f"Logins (password {DEMO_PASSWORD}): admin (superuser), " + ", ".join(result["staff"]))
+            self.stdout.write(
+                f"Logins (password {DEMO_PASSWORD}): admin (superuser), "
+                + ", ".join(result["staff"])
+                + f"; SME portal: {result['sme']}"
+            )
         else:
             self.stdout.write("Demo book already present: nothing changed.")
         if licenses:
