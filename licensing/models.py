@@ -922,9 +922,21 @@ class EnterpriseMember(FSMModelMixin, models.Model):
         pass
 
 
+class PrivateStorage(FileSystemStorage):
+    """Files under PRIVATE_MEDIA_ROOT, outside the web root, served only through views that check
+    who asks. The setting is read on use, not frozen when the model is defined."""
+
+    @property
+    def base_location(self):
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self):
+        return str(Path(self.base_location).resolve())
+
+
 def receipt_storage():
-    """Receipts live outside the web root and are served only through views that check access."""
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    return PrivateStorage()
 
 
 def receipt_path(report, filename: str) -> str:

@@ -126,3 +126,29 @@ def make_insured_default(institution, staff, clock):
         return services.declare_default(license_id=lic.pk, by=staff)
 
     return make
+
+
+@pytest.fixture
+def make_member(db):
+    """An approved portal user of an enterprise (a new one unless given)."""
+    from licensing.models import EnterpriseMember
+
+    def make(enterprise=None, state=EnterpriseMember.State.ACTIVE, username=None):
+        enterprise = enterprise or EnterpriseFactory()
+        user = UserFactory(is_staff=False, username=username or f"sme-{enterprise.pk}")
+        member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name="Li Na")
+        EnterpriseMember.objects.filter(pk=member.pk).update(state=state)
+        member.refresh_from_db()
+        return member
+
+    return make
+
+
+@pytest.fixture
+def sme_client(client, make_member, enterprise):
+    """A logged-in, approved member of `enterprise`, browsing in English."""
+    member = make_member(enterprise)
+    client.force_login(member.user)
+    client.cookies["django_language"] = "en"
+    client.member = member
+    return client

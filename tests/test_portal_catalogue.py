@@ -1,0 +1,72 @@
+"""The catalogue: open offers on patents in force, searchable by title, number, IPC, institution
+and keyword, filterable, paginated, with availability now."""
+
+import pytest
+
+from licensing.models import Offer
+
+from .factories import EnterpriseFactory, InstitutionFactory, OfferFactory
+
+
+def titles(response):
+    return [offer.patent.title for offer in response.context["page"]]
+
+
+@pytest.fixture
+def book(institution):
+    other = InstitutionFactory(name="Zhejiang Institute of Optics")
+    return {
+        "solar": OfferFactory(
+            patent__owner=institution,
+            patent__title="Perovskite solar cell",
+            patent__ipc_class="H01L 31/04",
+            patent__keywords="photovoltaic, thin film",
+        ),
+        "pump": OfferFactory(patent__owner=other, patent__title="Peristaltic pump", patent__ipc_class="F04B 43/12"),
+        "draft": OfferFactory(patent__owner=institution, patent__title="Draft offer", state=Offer.State.DRAFT),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"q": "perovskite"}, ["Perovskite solar cell"]),
+        ({"q": "photovoltaic"}, ["Perovskite solar cell"]),
+        ({"q": "F04B"}, ["Peristaltic pump"]),
+        ({"q": "optics"}, ["Peristaltic pump"]),
+        ({"ipc": "H"}, ["Perovskite solar cell"]),
+        ({}, ["Peristaltic pump", "Perovskite solar cell"]),
+    ],
+)
+def test_search_and_filters(client, book, query, expected):
+    assert sorted(titles(client.get("/", query))) == expected
+
+
+def test_search_by_number_and_institution_filter(client, book):
+    number = book["pump"].patent.number
+    assert titles(client.get("/", {"q": number})) == ["Peristaltic pump"]
+    assert titles(client.get("/", {"institution": book["solar"].patent.owner_id})) == ["Perovskite solar cell"]
+
+
+def test_exclusively_licensed_patent_shows_as_unavailable(client, institution, make_license):
+    offer = OfferFactory(patent__owner=institution, exclusive=True, patent__title="Taken")
+    make_license(offer, "trial", enterprise=EnterpriseFactory())
+
+    assert client.get("/", {"available": "1"}).context["page"].paginator.count == 0
+    page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "en"}).content.decode()
+    assert "Licensed exclusively to another enterprise" in page and "/apply/" not in page
+
+
+def test_paginated_by_twenty(client, institution):
+    OfferFactory.create_batch(25, patent__owner=institution)
+    assert len(client.get("/").context["page"]) == 20
+    assert len(client.get("/", {"page": 2}).context["page"]) == 5
+
+
+def test_offer_terms_in_plain_words(client, institution):
+    offer = OfferFactory(patent__owner=institution, trial_fee="5000.00", exclusive=True, insurance_required=True)
+    page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "en"}).content.decode()
+    assert "for a trial fee of CNY 5,000.00" in page
+    assert "in 3 equal installments, one every 6 months" in page
+    assert "Exclusive: while your license is live" in page
+    assert "insurance or a financing guarantee is required" in page

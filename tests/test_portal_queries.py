@@ -1,0 +1,69 @@
+"""Every portal page costs a fixed number of queries, whatever the number of licenses,
+installments, payment reports and reminders."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from licensing import services, sweeps
+
+from .factories import OfferFactory
+
+# page -> the most queries it may take (pinned; the same with 1 license or many)
+PAGES = {
+    "catalogue": 5,
+    "offer": 3,
+    "licenses": 5,
+    "license": 11,
+    "buy": 9,
+    "report_payment": 9,
+    "calendar": 3,
+    "calendar_ics": 3,
+}
+
+
+def urls(member, lic, offer):
+    return {
+        "catalogue": "/",
+        "offer": f"/patents/{offer.pk}/",
+        "licenses": "/licenses/",
+        "license": f"/licenses/{lic.pk}/",
+        "buy": f"/licenses/{lic.pk}/buy/",
+        "report_payment": f"/licenses/{lic.pk}/payments/new/",
+        "calendar": "/calendar/",
+        "calendar_ics": f"/calendar/{member.calendar_token}.ics",
+    }
+
+
+def grow_book(n, institution, enterprise, staff, make_license):
+    """n licenses: one still in trial (for the buy page), the rest purchased in installments,
+    with a reported payment each and their reminders sent."""
+    trial = None
+    for i in range(n):
+        offer = OfferFactory(patent__owner=institution)
+        if i == 0:
+            trial = make_license(offer, "trial", enterprise=enterprise, start="2026-03-02")
+        else:
+            lic = make_license(offer, "purchased", enterprise=enterprise)
+            services.report_payment(
+                license_id=lic.pk, amount="10.00", paid_on=lic.trial_end, reference=f"R{i}", by=staff
+            )
+    sweeps.run_sweep()
+    return trial
+
+
+def count_queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200, url
+    return len(queries)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_query_count_is_pinned_and_constant(page, sme_client, institution, enterprise, staff, make_license, clock):
+    clock("2026-08-20")
+    lic = grow_book(1, institution, enterprise, staff, make_license)
+    small = count_queries(sme_client, urls(sme_client.member, lic, lic.offer)[page])
+    grow_book(6, institution, enterprise, staff, make_license)
+    large = count_queries(sme_client, urls(sme_client.member, lic, lic.offer)[page])
+
+    assert small == large <= PAGES[page], (small, large)
