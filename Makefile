@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test check install messages bench clean
+.PHONY: run test check install browser messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,15 @@ run: install
 	@echo ""
 	HOST=$(HOST) $(BIN)/honcho start -f Procfile
 
+## Debian's Chromium and a CJK font for the browser tests (Playwright never downloads a browser)
+browser:
+	@command -v chromium >/dev/null && fc-list | grep -qi wqy || { \
+	  echo "Installing chromium and fonts-wqy-microhei (apt)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium fonts-wqy-microhei; }
+
 ## Run the test suite (SQLite by default; set DATABASE_URL for PostgreSQL, as CI does)
-test: install
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Lint, formatting, migrations in sync with the models, README state table up to date
