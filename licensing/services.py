@@ -34,6 +34,7 @@ from .models import (
     transition_label,
 )
 from .money import CENT, ZERO, add_months, cny, split_evenly, split_proportionally
+from .receipts import validate_receipt
 
 
 def _lock_license(license_id: int) -> License:
@@ -221,42 +222,52 @@ def _settle_license_if_done(lic: License, by) -> None:
         _run(lic, "cure", by=by)
 
 
+def _check_transfer(amount, paid_on: date, reference: str) -> tuple[Decimal, str]:
+    """What any transfer needs, recorded by the TTO or reported by the SME."""
+    amount = _require_amount(amount)
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError({"reference": _("Enter the bank reference of the transfer.")})
+    if paid_on > today():
+        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
+    return amount, reference
+
+
+def _check_payable(lic: License, amount: Decimal) -> None:
+    if lic.state not in License.PAYABLE_STATES:
+        raise _refused(
+            _("Payments cannot be recorded while the license is %(state)s.") % {"state": lic.get_state_display()}
+        )
+    if amount > lic.outstanding:
+        raise ValidationError(
+            {
+                "amount": _("%(amount)s is more than the %(outstanding)s outstanding on this license.")
+                % {"amount": amount, "outstanding": lic.outstanding}
+            }
+        )
+
+
 @transaction.atomic
 def record_payment(*, license_id: int, amount, paid_on: date, reference: str, idempotency_key: str, by) -> Payment:
     """Record money received; it pays the oldest installments first. The same idempotency key
     submitted twice returns the first payment and records nothing more."""
-    amount = _require_amount(amount)
-    if not (reference or "").strip():
-        raise ValidationError({"reference": _("Enter the bank reference of the transfer.")})
+    amount, reference = _check_transfer(amount, paid_on, reference)
     if not idempotency_key:
         raise ValidationError({"idempotency_key": _("A payment needs an idempotency key.")})
-    if paid_on > today():
-        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
     lic = _lock_license(license_id)
     previous = Payment.objects.filter(idempotency_key=idempotency_key).first()
     if previous is not None:
         if previous.license_id != lic.pk or previous.amount != amount:
             raise _refused(_("This idempotency key was already used for a different payment."))
         return previous
-    if lic.state not in License.PAYABLE_STATES:
-        raise _refused(
-            _("Payments cannot be recorded while the license is %(state)s.") % {"state": lic.get_state_display()}
-        )
-    outstanding = lic.outstanding
-    if amount > outstanding:
-        raise ValidationError(
-            {
-                "amount": _("%(amount)s is more than the %(outstanding)s outstanding on this license.")
-                % {"amount": amount, "outstanding": outstanding}
-            }
-        )
+    _check_payable(lic, amount)
     try:
         with transaction.atomic():  # savepoint: a key taken meanwhile on another license
             payment = Payment.objects.create(
                 license=lic,
                 amount=amount,
                 paid_on=paid_on,
-                reference=reference.strip(),
+                reference=reference,
                 idempotency_key=idempotency_key,
                 recorded_by=by,
             )
@@ -541,29 +552,19 @@ def renew_calendar_token(*, member: EnterpriseMember) -> EnterpriseMember:
 @transaction.atomic
 def report_payment(*, license_id: int, amount, paid_on: date, reference: str, receipt=None, by) -> PaymentReport:
     """The SME says it paid. Reported twice (a double submit, a reloaded page), it is kept once."""
-    amount = _require_amount(amount)
-    reference = (reference or "").strip()
-    if not reference:
-        raise ValidationError({"reference": _("Enter the bank reference of the transfer.")})
-    if paid_on > today():
-        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
+    amount, reference = _check_transfer(amount, paid_on, reference)
+    if receipt:
+        try:
+            validate_receipt(receipt)
+        except ValidationError as exc:
+            raise ValidationError({"receipt": exc.messages}) from exc
     lic = _lock_license(license_id)
     same = lic.payment_reports.filter(
         state=PaymentReport.State.REPORTED, amount=amount, paid_on=paid_on, reference=reference
     ).first()
     if same is not None:
         return same
-    if lic.state not in License.PAYABLE_STATES:
-        raise _refused(
-            _("Payments cannot be recorded while the license is %(state)s.") % {"state": lic.get_state_display()}
-        )
-    if amount > lic.outstanding:
-        raise ValidationError(
-            {
-                "amount": _("%(amount)s is more than the %(outstanding)s outstanding on this license.")
-                % {"amount": amount, "outstanding": lic.outstanding}
-            }
-        )
+    _check_payable(lic, amount)
     report = PaymentReport(license=lic, amount=amount, paid_on=paid_on, reference=reference, reported_by=by)
     if receipt:
         report.receipt.save(receipt.name, receipt, save=False)

@@ -5,7 +5,6 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Enterprise, License, PaymentReport, today
-from ..receipts import validate_receipt
 from ..widgets import DateInput
 
 
@@ -89,9 +88,3 @@ class PaymentReportForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["paid_on"].initial = today
-
-    def clean_receipt(self):
-        receipt = self.cleaned_data.get("receipt")
-        if receipt:
-            validate_receipt(receipt)
-        return receipt
