@@ -25,7 +25,7 @@ ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").spl
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "licensing.apps.TTOAdminConfig",  # django.contrib.admin with the TTO's dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -128,8 +128,8 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# The reminder ledger keeps its own timestamps; a transition-log row per email would only add noise.
-DJANGO_FSM_LOG_IGNORED_MODELS = ["licensing.models.Reminder"]
+# The reminder ledger and export jobs keep their own timestamps; log rows for them would only add noise.
+DJANGO_FSM_LOG_IGNORED_MODELS = ["licensing.models.Reminder", "licensing.models.Export"]
 
 # -- email: SMTP when EMAIL_HOST is set, the console otherwise ------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

@@ -20,6 +20,7 @@ from .models import (
     Enterprise,
     EnterpriseMember,
     EquityConversion,
+    Export,
     Installment,
     Institution,
     InsuranceClaim,
@@ -35,10 +36,6 @@ from .models import (
     today,
 )
 from .receipts import receipt_response
-
-admin.site.site_header = _("Patent licensing: try before you pay")
-admin.site.site_title = _("TTO licensing")
-admin.site.index_title = _("Technology transfer office")
 
 
 class InstitutionScopedAdmin(admin.ModelAdmin):
@@ -551,3 +548,48 @@ class PaymentReportAdmin(TransitionLogMixin, ServiceActionsAdmin):
             return "—"
         url = reverse("admin:licensing_paymentreport_receipt", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, gettext("Download"))
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    """Spreadsheets requested from the dashboard: each user's own. The page of one shows its
+    progress and reloads itself until the file is ready."""
+
+    list_display = ["__str__", "kind", "state", "progress", "rows_total", "created_at", "download"]
+    list_filter = ["kind", "state"]
+    fields = [
+        "kind",
+        "state",
+        "progress",
+        "rows_total",
+        "institution",
+        "ipc_section",
+        "date_from",
+        "date_to",
+        "requested_by",
+        "created_at",
+        "finished_at",
+        "error",
+        "download",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/licensing/export_change_form.html"
+
+    def get_queryset(self, request):
+        return selectors.exports_of(request.user).select_related("requested_by", "institution")
+
+    def has_add_permission(self, request):
+        return False  # requested from the dashboard
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return format_html('<progress value="{}" max="100"></progress> {}%', obj.percent, obj.percent)
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        if obj.state != Export.State.DONE:
+            return "—"
+        return format_html('<a href="{}">{}</a>', reverse("admin:export_download", args=[obj.pk]), gettext("Download"))

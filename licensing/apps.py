@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -7,8 +8,17 @@ class LicensingConfig(AppConfig):
     name = "licensing"
     verbose_name = _("Patent licensing")
     default_auto_field = "django.db.models.BigAutoField"
+    default = True
 
     def ready(self):
         from .roles import sync_tto_staff_group
 
         post_migrate.connect(sync_tto_staff_group, sender=self)
+
+
+class TTOAdminConfig(admin_apps.AdminConfig):
+    """Replaces django.contrib.admin in INSTALLED_APPS so that admin.site is the TTO's site, with
+    the dashboard (licensing/admin_site.py)."""
+
+    default = False  # "licensing" in INSTALLED_APPS means LicensingConfig
+    default_site = "licensing.admin_site.TTOAdminSite"

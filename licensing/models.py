@@ -141,6 +141,19 @@ class Enterprise(models.Model):
         super().save(*args, **kwargs)
 
 
+# The eight sections of the International Patent Classification (the first letter of a class).
+IPC_SECTIONS = [
+    ("A", _("A: Human necessities")),
+    ("B", _("B: Operations, transport")),
+    ("C", _("C: Chemistry, metallurgy")),
+    ("D", _("D: Textiles, paper")),
+    ("E", _("E: Fixed constructions")),
+    ("F", _("F: Mechanical engineering")),
+    ("G", _("G: Physics")),
+    ("H", _("H: Electricity")),
+]
+
+
 class Patent(models.Model):
     class Type(models.TextChoices):
         INVENTION = "invention", _("Invention")
@@ -340,6 +353,9 @@ class License(ConcurrentTransitionMixin, models.Model):
     trial_end_effective = models.DateField(_("trial end (effective)"), null=True, blank=True, db_index=True)
     plan = models.CharField(_("payment plan"), max_length=20, choices=Plan.choices, blank=True)
     purchased_on = models.DateField(_("purchased on"), null=True, blank=True)
+    # The day the trial ended, whatever ended it (purchase, return, expiry, termination): the
+    # conversion figures count and date trials by it; purchased_on says whether it converted.
+    trial_ended_on = models.DateField(_("trial ended on"), null=True, blank=True, db_index=True)
     defaulted_on = models.DateField(_("defaulted on"), null=True, blank=True)
 
     objects = LicenseQuerySet.as_manager()
@@ -425,11 +441,12 @@ class License(ConcurrentTransitionMixin, models.Model):
     def purchase(self, plan: str, on: date, by=None, description=None):
         self.plan = plan
         self.purchased_on = on
+        self.trial_ended_on = on
 
     @audited
     @transition(field=state, source=State.TRIAL, target=State.RETURNED, custom={"label": _("Return")})
     def return_patent(self, by=None, description=None):
-        pass
+        self.trial_ended_on = today()
 
     @audited
     @transition(
@@ -440,7 +457,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Expire trial")},
     )
     def expire(self, by=None, description=None):
-        pass
+        self.trial_ended_on = self.trial_end_effective  # its last day, whenever the sweep noticed
 
     @audited
     @transition(
@@ -521,7 +538,8 @@ class License(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Terminate")},
     )
     def terminate(self, by=None, description=None):
-        pass
+        if self.state == self.State.TRIAL:
+            self.trial_ended_on = today()
 
 
 class Installment(FSMModelMixin, models.Model):
@@ -935,7 +953,7 @@ class PrivateStorage(FileSystemStorage):
         return str(Path(self.base_location).resolve())
 
 
-def receipt_storage():
+def private_storage():
     return PrivateStorage()
 
 
@@ -960,7 +978,7 @@ class PaymentReport(FSMModelMixin, models.Model):
     amount = models.DecimalField(_("amount (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
     paid_on = models.DateField(_("transfer date"))
     reference = models.CharField(_("bank reference"), max_length=100)
-    receipt = models.FileField(_("receipt"), upload_to=receipt_path, storage=receipt_storage, blank=True)
+    receipt = models.FileField(_("receipt"), upload_to=receipt_path, storage=private_storage, blank=True)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reported by")
     )
@@ -991,3 +1009,78 @@ class PaymentReport(FSMModelMixin, models.Model):
     @transition(field=state, source=State.REPORTED, target=State.REJECTED, custom={"label": _("Reject")})
     def reject(self, by=None, description=None):
         pass
+
+
+# -- TTO reports -------------------------------------------------------------------------------------
+
+
+def export_path(export, filename: str) -> str:
+    return f"exports/{export.pk}-{new_token()}{Path(filename).suffix.lower()}"
+
+
+class Export(FSMModelMixin, models.Model):
+    """A spreadsheet of the book built in the background (a large XLSX takes a while), with its
+    progress. Its scope is fixed when it is requested: one institution, or all for a superuser."""
+
+    class Kind(models.TextChoices):
+        LICENSES = "licenses", _("Licenses")
+        INSTALLMENTS = "installments", _("Payment schedules")
+        PAYMENTS = "payments", _("Payments")
+        CLAIMS = "claims", _("Insurance claims")
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    state = FSMField(_("state"), default=State.QUEUED, choices=State.choices, protected=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("requested by")
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("institution")
+    )
+    ipc_section = models.CharField(_("IPC section"), max_length=1, blank=True)
+    date_from = models.DateField(_("from"), null=True, blank=True)
+    date_to = models.DateField(_("to"), null=True, blank=True)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    file = models.FileField(_("file"), upload_to=export_path, storage=private_storage, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # Moves with every batch written: a running export whose heartbeat stopped lost its worker.
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.state == self.State.DONE else 0
+        return min(100, self.rows_done * 100 // self.rows_total)
+
+    @transition(field=state, source=[State.QUEUED, State.RUNNING], target=State.RUNNING)
+    def start(self, rows_total: int, at):
+        self.rows_total = rows_total
+        self.rows_done = 0
+        self.heartbeat_at = at
+
+    @transition(field=state, source=State.RUNNING, target=State.DONE)
+    def finish(self, at):
+        self.rows_done = self.rows_total
+        self.finished_at = at
+
+    @transition(field=state, source=[State.QUEUED, State.RUNNING], target=State.FAILED)
+    def fail(self, error: str, at):
+        self.error = error[:2000]
+        self.finished_at = at

@@ -35,3 +35,13 @@ def classify(industry: str, employees: int, revenue_wan: Decimal) -> str:
     if employees >= t.small_employees and revenue_wan >= t.small_revenue:
         return "small"
     return "micro"
+
+
+# CNIPA survey 2024: industrialization rate of valid invention patents held by enterprises, by
+# size (%). The dashboard sets the institution's conversion rates beside them.
+NATIONAL_INDUSTRIALIZATION_RATE_2024 = {
+    "medium": Decimal("61.4"),
+    "small": Decimal("57.8"),
+    "micro": Decimal("36.7"),
+    "all": Decimal("53.3"),
+}

@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from . import notifications, sweeps
+from . import notifications, services, sweeps
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,8 @@ def sweep() -> dict:
     for reminder_id in ids:
         notifications.enqueue(send_reminder, reminder_id)
     stats["queued"] = len(ids)
+    for export_id in services.stale_export_ids():  # queued while the broker was down, or orphaned
+        notifications.enqueue(build_export, export_id)
     log.info("Sweep done: %s", stats)
     return stats
 
@@ -30,3 +32,8 @@ def send_reminder(self, reminder_id: int) -> str:
         delay = notifications.retry_delay(self.request.retries + 1)
         raise self.retry(countdown=delay.total_seconds())
     return outcome
+
+
+@shared_task(name="licensing.build_export")
+def build_export(export_id: int) -> str:
+    return services.build_export(export_id=export_id)

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                 ('amount', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='amount (CNY)')),
                 ('paid_on', models.DateField(verbose_name='transfer date')),
                 ('reference', models.CharField(max_length=100, verbose_name='bank reference')),
-                ('receipt', models.FileField(blank=True, storage=licensing.models.receipt_storage, upload_to=licensing.models.receipt_path, verbose_name='receipt')),
+                ('receipt', models.FileField(blank=True, storage=licensing.models.private_storage, upload_to=licensing.models.receipt_path, verbose_name='receipt')),
                 ('reported_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='reported at')),
                 ('license', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payment_reports', to='licensing.license', verbose_name='license')),
                 ('payment', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='report', to='licensing.payment', verbose_name='recorded payment')),

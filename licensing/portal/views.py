@@ -12,24 +12,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from .. import calendar_feed, selectors, services, workdays
-from ..models import EnterpriseMember, Institution, License, PaymentReport, today
+from ..models import IPC_SECTIONS, EnterpriseMember, Institution, License, PaymentReport, today
 from ..receipts import receipt_response
 from . import forms
-
-IPC_SECTIONS = [
-    ("A", gettext_lazy("A: Human necessities")),
-    ("B", gettext_lazy("B: Operations, transport")),
-    ("C", gettext_lazy("C: Chemistry, metallurgy")),
-    ("D", gettext_lazy("D: Textiles, paper")),
-    ("E", gettext_lazy("E: Fixed constructions")),
-    ("F", gettext_lazy("F: Mechanical engineering")),
-    ("G", gettext_lazy("G: Physics")),
-    ("H", gettext_lazy("H: Electricity")),
-]
 
 
 def member_required(view):

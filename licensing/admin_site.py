@@ -1,0 +1,27 @@
+"""The admin site of the TTO: Django's, plus the dashboard and the exports (admin_reports)."""
+
+from django.contrib import admin
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from . import admin_reports
+
+
+class TTOAdminSite(admin.AdminSite):
+    site_header = _("Patent licensing: try before you pay")
+    site_title = _("TTO licensing")
+    index_title = _("Technology transfer office")
+
+    def get_urls(self):
+        def view(function):
+            return self.admin_view(lambda request, **kwargs: function(request, self, **kwargs))
+
+        return [
+            path("dashboard/", view(admin_reports.dashboard), name="dashboard"),
+            path("dashboard/<slug:slug>.<str:fmt>", view(admin_reports.dashboard_table), name="dashboard_table"),
+            path("exports/<str:kind>.csv", view(admin_reports.export_csv), name="export_csv"),
+            path("exports/<str:kind>/xlsx/", view(admin_reports.request_export), name="export_xlsx"),
+            path("exports/<int:export_id>/download/", view(admin_reports.export_download), name="export_download"),
+            *super().get_urls(),
+        ]
+

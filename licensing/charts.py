@@ -1,0 +1,76 @@
+"""Chart geometry for the dashboard's inline SVG: the page draws rectangles from these numbers, so
+charts need no script and no asset from outside the app. Every chart sits beside its table."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+LABEL_WIDTH, BAR_AREA, ROW_HEIGHT = 150, 360, 28
+COLUMN_AREA_HEIGHT, COLUMN_PITCH, COLUMN_MIN_WIDTH = 180, 32, 560
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    text: str  # the value as printed
+    x: float
+    y: float
+    width: float
+    height: float
+    reference_x: float | None = None  # where a reference value (e.g. the national rate) falls
+
+    @property
+    def label_x(self) -> float:
+        return self.x - 8
+
+    @property
+    def text_x(self) -> float:
+        """Right of the bar, and of its reference mark, so neither hides the figure."""
+        return max(self.x + self.width, self.reference_x or 0) + 4
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.height
+
+
+def _scale(values, fixed_max=None) -> Decimal:
+    top = fixed_max if fixed_max is not None else max((v for v in values if v is not None), default=0)
+    return Decimal(top) or Decimal(1)
+
+
+def horizontal_bars(items, *, maximum=None) -> dict:
+    """items: (label, value, text, reference or None). One bar a row, value to scale."""
+    scale = _scale([v for _l, v, _t, _r in items] + [r for *_x, r in items if r is not None], maximum)
+    bars = [
+        Bar(
+            label=str(label),
+            text=text,
+            x=LABEL_WIDTH,
+            y=i * ROW_HEIGHT + 4,
+            width=round(float(BAR_AREA * (value or 0) / scale), 1),
+            height=ROW_HEIGHT - 8,
+            reference_x=None if reference is None else round(LABEL_WIDTH + float(BAR_AREA * reference / scale), 1),
+        )
+        for i, (label, value, text, reference) in enumerate(items)
+    ]
+    return {"bars": bars, "width": LABEL_WIDTH + BAR_AREA + 110, "height": max(1, len(bars)) * ROW_HEIGHT}
+
+
+def columns(items) -> dict:
+    """items: (label, value, text). Vertical columns left to right (a time series)."""
+    scale = _scale([v for _l, v, _t in items])
+    width = max(COLUMN_MIN_WIDTH, len(items) * COLUMN_PITCH)
+    pitch = width / max(1, len(items))
+    bars = []
+    for i, (label, value, text) in enumerate(items):
+        height = round(float(COLUMN_AREA_HEIGHT * (value or 0) / scale), 1)
+        bars.append(
+            Bar(
+                label=str(label),
+                text=text,
+                x=round(i * pitch + pitch * 0.15, 1),
+                y=round(COLUMN_AREA_HEIGHT - height, 1),
+                width=round(pitch * 0.7, 1),
+                height=height,
+            )
+        )
+    return {"bars": bars, "width": width, "height": COLUMN_AREA_HEIGHT, "pitch": pitch}

@@ -1,0 +1,196 @@
+"""The TTO dashboard: the figures a director reads, put together from the selectors' aggregates
+(each one query in SQL). Every figure is a table, which the page shows and downloads as CSV or
+XLSX; three of them are also drawn as charts."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from . import charts, selectors
+from .models import IPC_SECTIONS, Enterprise, License
+from .money import ZERO
+from .size_class import NATIONAL_INDUSTRIALIZATION_RATE_2024 as NATIONAL_RATE
+from .tables import Column, Table
+
+
+def conversion_rate(converted: int, ended: int) -> Decimal | None:
+    """Percent of ended trials that converted, to one decimal place (as regulators publish)."""
+    if not ended:
+        return None
+    return (Decimal(converted) * 100 / ended).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Dashboard:
+    headline: dict
+    tables: dict[str, Table]
+    charts: dict
+
+
+ENDED = Column(_("trials ended"), "count")
+CONVERTED = Column(_("bought"), "count")
+RATE = Column(_("conversion rate (%)"), "percent")
+
+
+def _conversion_rows(rows, label=lambda key: key):
+    return [(label(r["key"]), r["ended"], r["converted"], conversion_rate(r["converted"], r["ended"])) for r in rows]
+
+
+def _money(value) -> Decimal:
+    return ZERO if value is None else value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _months(rows) -> list[tuple[dt.date, int, Decimal]]:
+    """Every month from the first to the last with a payment, empty months included."""
+    if not rows:
+        return []
+    by_month = {r["month"]: r for r in rows}
+    month, last, filled = rows[0]["month"], rows[-1]["month"], []
+    while month <= last:
+        row = by_month.get(month, {"count": 0, "amount": ZERO})
+        filled.append((month, row["count"], row["amount"]))
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return filled
+
+
+def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
+    pipeline = selectors.pipeline(book, on)
+    owed = selectors.receivables(book, on)
+    by = {dimension: selectors.conversion(book, dimension) for dimension in selectors.CONVERSION_DIMENSIONS}
+    contracts = selectors.contracts(book)
+    months = _months(selectors.collections_by_month(book))
+    claims = selectors.claims_summary(book)
+    equity = selectors.equity_summary(book)
+
+    sizes = {r["key"]: r for r in by["size"]}
+    ended = sum(r["ended"] for r in by["size"])
+    converted = sum(r["converted"] for r in by["size"])
+    size_rows = [
+        (
+            label,
+            sizes.get(code, {}).get("ended", 0),
+            sizes.get(code, {}).get("converted", 0),
+            conversion_rate(sizes.get(code, {}).get("converted", 0), sizes.get(code, {}).get("ended", 0)),
+            NATIONAL_RATE.get(code),
+        )
+        for code, label in Enterprise.SizeClass.choices
+    ]
+    size_rows.append((_("All enterprises"), ended, converted, conversion_rate(converted, ended), NATIONAL_RATE["all"]))
+    collected = sum((amount for _m, _n, amount in months), ZERO)
+    aging = [
+        (name, owed[f"aging_{name}_count"], _money(owed[f"aging_{name}_amount"]))
+        for name, _first, _last in selectors.AGING_BUCKETS
+    ]
+    ipc_labels = dict(IPC_SECTIONS)
+
+    tables = [
+        Table(
+            "pipeline",
+            _("Licenses by state"),
+            [Column(_("state")), Column(_("licenses"), "count")],
+            [(label, pipeline["states"].get(code, 0)) for code, label in License.State.choices],
+        ),
+        Table(
+            "upcoming",
+            _("Coming up in the next 30 days"),
+            [Column(_("what")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [
+                (_("Trials ending"), pipeline["trials_ending"], None),
+                (_("Installments due"), owed["due_soon_count"], _money(owed["due_soon_amount"])),
+            ],
+        ),
+        Table(
+            "conversion_size",
+            _("Conversion by enterprise size"),
+            [Column(_("size class")), ENDED, CONVERTED, RATE, Column(_("national rate 2024 (%)"), "percent")],
+            size_rows,
+        ),
+        Table(
+            "conversion_institution",
+            _("Conversion by institution"),
+            [Column(_("institution")), ENDED, CONVERTED, RATE],
+            _conversion_rows(by["institution"]),
+        ),
+        Table(
+            "conversion_ipc",
+            _("Conversion by IPC section"),
+            [Column(_("IPC section")), ENDED, CONVERTED, RATE],
+            _conversion_rows(by["ipc"], lambda key: ipc_labels.get(key, key)),
+        ),
+        Table(
+            "conversion_year",
+            _("Conversion by year of trial end"),
+            [Column(_("year")), ENDED, CONVERTED, RATE],
+            _conversion_rows(by["year"], str),
+        ),
+        Table(
+            "money",
+            _("Money"),
+            [Column(_("figure")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [
+                (_("Purchases contracted"), contracts["purchases"], _money(contracts["purchase_value"])),
+                (_("Trial fees contracted"), None, _money(contracts["trial_fees"])),
+                (_("Collected"), sum(n for _m, n, _a in months), collected),
+                (_("Outstanding"), None, _money(owed["outstanding"])),
+                (_("Insured exposure (coverage × outstanding)"), None, _money(owed["insured_exposure"])),
+            ],
+        ),
+        Table(
+            "collections",
+            _("Collections by month"),
+            [Column(_("month")), Column(_("payments"), "count"), Column(_("amount (CNY)"), "money")],
+            [(f"{month:%Y-%m}", n, amount) for month, n, amount in months],
+        ),
+        Table(
+            "aging",
+            _("Overdue by age"),
+            [Column(_("days overdue")), Column(_("installments"), "count"), Column(_("amount (CNY)"), "money")],
+            aging,
+        ),
+        Table(
+            "claims",
+            _("Insurance claims"),
+            [Column(_("claims")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [
+                (_("Filed"), claims["filed"], _money(claims["claimed"])),
+                (_("Open"), claims["open"], None),
+                (_("Paid by the insurer"), claims["paid"], _money(claims["paid_amount"])),
+                (_("Rejected"), claims["rejected"], None),
+            ],
+        ),
+        Table(
+            "equity",
+            _("Equity stakes"),
+            [Column(_("equity conversions")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [
+                (_("Executed (stakes taken)"), equity["executed"], _money(equity["converted_amount"])),
+                (_("Pending approval or execution"), equity["pending"], None),
+            ],
+        ),
+    ]
+    overdue = sum((amount for _n, _c, amount in aging), ZERO)
+    return Dashboard(
+        headline={
+            "conversion_rate": conversion_rate(converted, ended),
+            "trials_ended": ended,
+            "contracted": _money(contracts["purchase_value"]),
+            "collected": collected,
+            "outstanding": _money(owed["outstanding"]),
+            "overdue": overdue,
+            "insured_exposure": _money(owed["insured_exposure"]),
+        },
+        tables={table.slug: table for table in tables},
+        charts={
+            "conversion_size": charts.horizontal_bars(
+                [
+                    (label, rate or ZERO, f"{rate}%" if rate is not None else "—", ref)
+                    for label, _e, _c, rate, ref in size_rows
+                ],
+                maximum=100,
+            ),
+            "collections": charts.columns([(f"{m:%Y-%m}", amount, f"{amount:,.2f}") for m, _n, amount in months]),
+            "aging": charts.horizontal_bars([(name, amount, f"{amount:,.2f}", None) for name, _n, amount in aging]),
+        },
+    )
