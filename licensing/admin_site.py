@@ -24,4 +24,3 @@ class TTOAdminSite(admin.AdminSite):
             path("exports/<int:export_id>/download/", view(admin_reports.export_download), name="export_download"),
             *super().get_urls(),
         ]
-

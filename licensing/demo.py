@@ -367,6 +367,13 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                     days=rng.randrange(0, 170) if state == "trial" else rng.randrange(200, 900)
                 )
                 purchased = state not in ("applied", "rejected", "trial", "returned", "expired", "terminated")
+                trial_end = add_months(start, 6)
+                # As the transitions date it: the purchase, the last day, or a day during the trial.
+                ended_on = {
+                    "returned": start + dt.timedelta(days=rng.randrange(1, 180)),
+                    "terminated": start + dt.timedelta(days=rng.randrange(1, 180)),
+                    "expired": workdays.effective_date(trial_end),
+                }.get(state, trial_end if purchased else None)
                 rows.append(
                     License(
                         offer=offer,
@@ -375,12 +382,13 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                         price=offer.price,
                         trial_fee=Decimal("0"),
                         trial_start=None if state in ("applied", "rejected") else start,
-                        trial_end=None if state in ("applied", "rejected") else add_months(start, 6),
+                        trial_end=None if state in ("applied", "rejected") else trial_end,
                         trial_end_effective=None
                         if state in ("applied", "rejected")
-                        else workdays.effective_date(add_months(start, 6)),
+                        else workdays.effective_date(trial_end),
+                        trial_ended_on=ended_on,
                         plan="installments" if purchased else "",
-                        purchased_on=add_months(start, 6) if purchased else None,
+                        purchased_on=trial_end if purchased else None,
                     )
                 )
             created = License.objects.bulk_create(rows)

@@ -124,8 +124,8 @@ def write_xlsx(tables: Iterable[Table], target, progress: Callable[[int], None] 
 
 def _new_sheet(book, table: Table, part: int, formats):
     # Sheet names: at most 31 characters, none of []:*?/\
-    name = str(table.title).translate({ord(c): " " for c in "[]:*?/\\"})[:27]
-    sheet = book.add_worksheet(name if part == 1 else f"{name} ({part})")
+    name = str(table.title).translate({ord(c): " " for c in "[]:*?/\\"})
+    sheet = book.add_worksheet(name[:31] if part == 1 else f"{name[:25]} ({part})")
     for col, column in enumerate(table.columns):
         sheet.write_string(0, col, str(column.label), formats["header"])
         sheet.set_column(col, col, 14 if column.kind != "text" else 22)

@@ -74,3 +74,48 @@ class OfferFactory(factory.django.DjangoModelFactory):
     first_due_months = 12
     grace_days = 90
     exclusive = False
+
+
+# employees and revenue (CNY 10,000) that put an industrial enterprise in each size class
+SIZE_CLASS_FIGURES = {
+    "micro": (10, Decimal("100")),
+    "small": (50, Decimal("1000")),
+    "medium": (400, Decimal("30000")),
+    "large": (2000, Decimal("50000")),
+}
+
+
+def enterprise_of_size(size_class: str, **kwargs) -> Enterprise:
+    employees, revenue = SIZE_CLASS_FIGURES[size_class]
+    enterprise = EnterpriseFactory(industry="industry", employees=employees, annual_revenue=revenue, **kwargs)
+    assert enterprise.size_class == size_class
+    return enterprise
+
+
+def ended_trials(offer, enterprise, *, ended: int, converted: int, ended_on: date) -> None:
+    """Bulk-insert `ended` licenses whose trial ended on `ended_on`, `converted` of them bought.
+    The bought ones spread over every state a purchase leads to, the others over every way a trial
+    ends without one, so that a report must read the dates, not the states."""
+    from itertools import cycle
+
+    from licensing.models import License
+
+    bought_states = cycle(["purchased", "paid_up", "in_arrears", "defaulted", "compensated", "terminated"])
+    not_bought_states = cycle(["returned", "expired", "terminated"])
+    start = date(ended_on.year - 1, ended_on.month, 1)
+    License.objects.bulk_create(
+        License(
+            offer=offer,
+            enterprise=enterprise,
+            state=next(bought_states) if n < converted else next(not_bought_states),
+            price=offer.price,
+            trial_fee=offer.trial_fee,
+            trial_start=start,
+            trial_end=ended_on,
+            trial_end_effective=ended_on,
+            trial_ended_on=ended_on,
+            plan="lump_sum" if n < converted else "",
+            purchased_on=ended_on if n < converted else None,
+        )
+        for n in range(ended)
+    )

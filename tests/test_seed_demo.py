@@ -65,3 +65,17 @@ def test_the_sweep_agrees_with_the_demo_book(db, django_capture_on_commit_callba
 
     assert (stats["expired"], stats["overdue"], stats["defaulted"]) == (0, 0, 0)
     assert dict(License.objects.values_list("pk", "state")) == states
+
+
+def test_bulk_book_dates_ended_trials_as_the_transitions_do(db):
+    from django.db.models import F
+
+    call_command("seed_demo", licenses=300, verbosity=0)
+
+    bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
+    not_started = bulk.filter(state__in=["applied", "rejected", "trial"])
+    ended = bulk.exclude(state__in=["applied", "rejected", "trial"])
+    assert not not_started.exclude(trial_ended_on=None).exists()
+    assert not ended.filter(trial_ended_on=None).exists()
+    assert not ended.exclude(purchased_on=None).exclude(trial_ended_on=F("purchased_on")).exists()
+    assert not bulk.filter(state="expired").exclude(trial_ended_on=F("trial_end_effective")).exists()
