@@ -32,6 +32,29 @@ def celery_eager():
 
 
 @pytest.fixture
+def publish_to():
+    """publish_to(url): tasks go to that broker for real (not eagerly) for the rest of the test.
+    The app caches a connection pool and, separately, a producer pool bound to the broker it
+    first used; both are dropped (as Celery does after a fork) so the next publish uses `url`."""
+    from config import celery_app
+
+    def forget_connections():
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    previous = celery_app.conf.broker_url
+
+    def use(url: str):
+        celery_app.conf.broker_url = url
+        celery_app.conf.task_always_eager = False
+        forget_connections()
+
+    yield use
+    celery_app.conf.broker_url = previous
+    forget_connections()
+
+
+@pytest.fixture
 def clock():
     """Move the clock: clock("2026-03-01") sets local (Asia/Shanghai) noon of that day."""
     travellers = []

@@ -10,7 +10,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from django.urls import reverse
 
-from config import celery_app
 from licensing import notifications, services, sweeps
 from licensing.models import Reminder
 
@@ -23,23 +22,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def forget_broker_connections():
-    """The app caches a connection pool and, separately, a producer pool bound to the broker
-    it first used; drop both (as Celery does after a fork) so the next publish uses the
-    configured broker. Resetting only the first left publishes going to the previous broker."""
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 @pytest.fixture
-def unreachable_broker():
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
-    celery_app.conf.task_always_eager = False
-    forget_broker_connections()
-    yield
-    celery_app.conf.broker_url = previous
-    forget_broker_connections()
+def unreachable_broker(publish_to):
+    publish_to(f"redis://127.0.0.1:{free_port()}/0")
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ so the book is built around today."""
 import contextlib
 import datetime as dt
 import email
+import io
 import os
 import socket
 import subprocess
@@ -12,11 +13,12 @@ import sys
 import time
 from email.header import decode_header, make_header
 
+import openpyxl
 import pytest
 import redis
 from aiosmtpd.controller import Controller
-from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing import services, sweeps
@@ -66,9 +68,11 @@ def broker():
 
 
 @pytest.fixture
-def celery_processes(tmp_path, smtp):
-    """Start worker and beat with the test database, Redis and the SMTP server; stop them after."""
+def celery_processes(tmp_path, smtp, settings):
+    """Start worker and beat with the test database, Redis, the SMTP server and the test's private
+    file storage; stop them after."""
     _controller, _inbox, port = smtp
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -80,6 +84,7 @@ def celery_processes(tmp_path, smtp):
         "EMAIL_TIMEOUT": "3",
         "SWEEP_INTERVAL_SECONDS": "2",
         "REMINDER_RETRY_BASE_SECONDS": "1",
+        "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
     }
     procs = []
 
@@ -198,9 +203,37 @@ def test_smtp_down_during_the_sweep_then_up_delivers_each_once(staff, institutio
     assert Reminder.objects.filter(state="sent").count() == 3
 
 
+def test_real_worker_builds_the_xlsx_export_a_user_requested(
+    client, staff, institution, broker, celery_processes, publish_to
+):
+    """The request commits and publishes to Redis; the worker process builds the file, reporting
+    progress in the database; the requester downloads it."""
+    from django.contrib.auth.models import Group
+
+    from licensing.models import Export
+    from licensing.roles import TTO_STAFF_GROUP
+
+    build_book(staff, institution)
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    publish_to(REDIS_URL)
+    celery_processes()
+
+    response = client.post(reverse("admin:export_xlsx", args=["licenses"]), headers={"accept-language": "en"})
+
+    export = Export.objects.get()
+    assert response.status_code == 302 and export.state == "queued"
+    assert wait_for(lambda: Export.objects.get().state in ("done", "failed")), "the worker did not build the export"
+    export.refresh_from_db()
+    assert (export.state, export.rows_total, export.rows_done, export.error) == ("done", 3, 3, "")
+    download = client.get(reverse("admin:export_download", args=[export.pk]))
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    assert sheet.title == "Licenses" and sheet.max_row == 4  # a header and the three licenses
+
+
 def test_beat_schedule_runs_the_sweep_task():
     from config import celery_app
 
     celery_app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks
     assert celery_app.conf.beat_schedule["lifecycle-sweep"]["task"] == "licensing.sweep"
-    assert {"licensing.sweep", "licensing.send_reminder"} <= set(celery_app.tasks)
+    assert {"licensing.sweep", "licensing.send_reminder", "licensing.build_export"} <= set(celery_app.tasks)
