@@ -50,5 +50,17 @@ messages: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file --ignore=.venv --ignore=tests --ignore=bench
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
+## Benchmarks on PostgreSQL with books of 10k and 100k licenses (generated once, ~2.5 min for 100k)
+BENCH_DB ?= postgres://postgres@127.0.0.1:5432/tto_bench
+bench: install
+	@command -v wrk >/dev/null || { $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q wrk; }
+	for n in 10000 100000; do \
+	  DATABASE_URL=$(BENCH_DB)_$$((n / 1000))k $(BIN)/python bench/dashboard_bench.py --licenses $$n && \
+	  DATABASE_URL=$(BENCH_DB)_$$((n / 1000))k $(BIN)/python bench/load_bench.py --licenses $$n || exit 1; \
+	done
+	DATABASE_URL=$(BENCH_DB)_10k $(BIN)/python bench/transitions_bench.py --licenses 10000
+	DATABASE_URL=$(BENCH_DB)_100k $(BIN)/python bench/sweep_bench.py --licenses 100000
+
 clean:
 	rm -rf $(VENV) db.sqlite3

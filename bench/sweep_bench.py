@@ -8,26 +8,14 @@ runs one catch-up sweep so that the book is in its steady state, then times the 
 """
 
 import argparse
-import os
-import statistics
-import sys
-import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+from common import ensure_book, median, timed
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-import django
-
-django.setup()
-
-from django.db import connection  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from licensing import sweeps  # noqa: E402
-from licensing.demo import seed_bulk  # noqa: E402
-from licensing.models import Installment, License, Reminder  # noqa: E402
+from licensing import sweeps
+from licensing.models import Reminder
 
 # The same rows the sweep selects, in one statement: trials to expire, installments to mark
 # overdue, licenses past their grace days, trials ending within 30 days, installments due within
@@ -58,29 +46,12 @@ SELECT 'overdue_notice', id FROM unpaid WHERE effective_due_date BETWEEN %(today
 """
 
 
-def timed(fn, repeat=1):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return result, times
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--licenses", type=int, default=100_000)
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("Run this against PostgreSQL: set DATABASE_URL.")
-
-    have = License.objects.count()
-    if have < args.licenses:
-        print(f"Generating {args.licenses - have} licenses ...", flush=True)
-        seed_bulk(args.licenses - have)
+    print(ensure_book(args.licenses))
     today = timezone.localdate()
-    installments = Installment.objects.count()
-    print(f"Book: {License.objects.count()} licenses, {installments} installments, today {today}")
 
     _, catch_up = timed(lambda: sweeps.run_sweep(today))
     print(f"Catch-up sweep (first run on this book): {catch_up[0]:.2f} s")
@@ -101,10 +72,10 @@ def main():
             return cursor.fetchall()
 
         rows, sql_times = timed(raw, repeat=5)
-    sql_s = statistics.median(sql_times)
+    sql_s = median(sql_times)
     print(f"SQL selecting the due rows: {sql_s * 1000:.0f} ms (median of 5), {len(rows)} rows")
     for label, runs in figures.items():
-        sweep_s = statistics.median(seconds for seconds, _, _ in runs)
+        sweep_s = median([seconds for seconds, _, _ in runs])
         _, n_queries, stats = runs[-1]
         print(
             f"Sweep, {label}: {sweep_s * 1000:.0f} ms (median of 5), {n_queries} queries, "

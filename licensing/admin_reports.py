@@ -67,10 +67,10 @@ def _book(request) -> tuple[selectors.BookFilter | None, str]:
     form = BookFilterForm(request.GET, user=request.user)
     if form.is_valid():
         return form.book(), ""
-    return None, form_errors(form)
+    return None, _form_errors(form)
 
 
-def form_errors(form) -> str:
+def _form_errors(form) -> str:
     return " ".join(
         f"{form.fields[name].label}: {message}" if name in form.fields else str(message)
         for name, errors in form.errors.items()
@@ -136,6 +136,8 @@ def export_csv(request, site, kind: str):
 @require_POST
 def request_export(request, site, kind: str):
     _require_reports(request)
+    if kind not in Export.Kind.values:
+        raise Http404
     book, error = _book(request)
     if not error:
         try:
@@ -150,10 +152,7 @@ def request_export(request, site, kind: str):
 
 def export_download(request, site, export_id: int):
     """The file of a finished export, to the user who asked for it (a superuser may fetch any)."""
-    exports_of_user = (
-        Export.objects.all() if request.user.is_superuser else Export.objects.filter(requested_by=request.user)
-    )
-    export = get_object_or_404(exports_of_user, pk=export_id, state=Export.State.DONE)
+    export = get_object_or_404(selectors.exports_of(request.user), pk=export_id, state=Export.State.DONE)
     if not export.file:
         raise Http404
     name = f"{export.kind}-{export.created_at:%Y%m%d-%H%M}.xlsx"

@@ -11,7 +11,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import services, workdays
-from .models import Enterprise, Installment, Institution, License, Offer, Patent, StaffProfile
+from .models import (
+    Enterprise,
+    Installment,
+    Institution,
+    InsuranceClaim,
+    InsurancePolicy,
+    License,
+    Offer,
+    Patent,
+    Payment,
+    StaffProfile,
+)
 from .money import add_months, split_evenly
 from .roles import TTO_STAFF_GROUP
 from .testing import make_patent_number, make_uscc
@@ -392,9 +403,9 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                     )
                 )
             created = License.objects.bulk_create(rows)
-            Installment.objects.bulk_create(
-                (inst for lic in created if lic.purchased_on for inst in _bulk_schedule(lic, today)), batch_size=5000
-            )
+            schedules = [inst for lic in created if lic.purchased_on for inst in _bulk_schedule(lic, today)]
+            Installment.objects.bulk_create(schedules, batch_size=5000)
+            _bulk_money(created, schedules, today)
         done += size
         if progress:
             progress(size)
@@ -402,8 +413,62 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
         # Fresh statistics, as after any bulk load: without them the planner picks plans that
         # take seconds instead of milliseconds on the license list.
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE licensing_license, licensing_installment, licensing_enterprise, licensing_patent")
+            cursor.execute(
+                "ANALYZE licensing_license, licensing_installment, licensing_enterprise, licensing_patent, "
+                "licensing_payment, licensing_insurancepolicy, licensing_insuranceclaim"
+            )
     return {"licenses": licenses, "patents": n_patents, "enterprises": n_enterprises}
+
+
+def _bulk_money(licenses: list[License], schedules: list[Installment], today: dt.date) -> None:
+    """What the services would have written around the schedules: a payment for each paid
+    installment, on its due date; a policy on every fifth purchase and on every claimed license;
+    a claim, filed at default, for those in claim_filed (open) and compensated (paid)."""
+    Payment.objects.bulk_create(
+        (
+            Payment(
+                license_id=inst.license_id,
+                amount=inst.paid_amount,
+                paid_on=min(inst.effective_due_date, today),
+                reference=f"BULK-{inst.license_id}-{inst.sequence}",
+                idempotency_key=f"bulk-{inst.license_id}-{inst.sequence}",
+            )
+            for inst in schedules
+            if inst.paid_amount
+        ),
+        batch_size=5000,
+    )
+    claimed = {"claim_filed": InsuranceClaim.State.FILED, "compensated": InsuranceClaim.State.PAID}
+    insured = [lic for lic in licenses if lic.purchased_on and (lic.pk % 5 == 0 or lic.state in claimed)]
+    policies = InsurancePolicy.objects.bulk_create(
+        InsurancePolicy(
+            license=lic,
+            insurer="Bench Insurance Co.",
+            policy_number=f"BENCH-{lic.pk}",
+            coverage_ratio=Decimal("0.8"),
+            starts_on=lic.trial_start,
+            ends_on=add_months(lic.trial_start, 60),
+        )
+        for lic in insured
+    )
+    unpaid = {}
+    for inst in schedules:
+        unpaid[inst.license_id] = unpaid.get(inst.license_id, Decimal(0)) + inst.amount - inst.paid_amount
+    InsuranceClaim.objects.bulk_create(
+        InsuranceClaim(
+            license=policy.license,
+            policy=policy,
+            state=claimed[policy.license.state],
+            outstanding_at_filing=unpaid[policy.license.pk],
+            claimed_amount=InsuranceClaim.amount_for(policy, unpaid[policy.license.pk]),
+            paid_amount=InsuranceClaim.amount_for(policy, unpaid[policy.license.pk])
+            if policy.license.state == "compensated"
+            else None,
+            filed_on=policy.license.purchased_on + dt.timedelta(days=120),
+        )
+        for policy in policies
+        if policy.license.state in claimed
+    )
 
 
 def _bulk_schedule(lic: License, today: dt.date):

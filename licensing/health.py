@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 from .models import Reminder
@@ -57,3 +58,8 @@ def check_reminders() -> Check:
 
 def system_status() -> list[Check]:
     return [check_broker(), check_smtp(), check_reminders()]
+
+
+def liveness(request) -> HttpResponse:
+    """/healthz/: the process answers (for a load balancer; touches neither database nor session)."""
+    return HttpResponse("ok", content_type="text/plain")

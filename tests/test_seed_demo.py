@@ -79,3 +79,19 @@ def test_bulk_book_dates_ended_trials_as_the_transitions_do(db):
     assert not ended.filter(trial_ended_on=None).exists()
     assert not ended.exclude(purchased_on=None).exclude(trial_ended_on=F("purchased_on")).exists()
     assert not bulk.filter(state="expired").exclude(trial_ended_on=F("trial_end_effective")).exists()
+
+
+def test_bulk_book_has_the_money_the_services_would_have_recorded(db):
+    from django.db.models import F, Sum
+
+    from licensing.models import InsuranceClaim, Payment
+
+    call_command("seed_demo", licenses=300, verbosity=0)
+
+    bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
+    paid = Installment.objects.filter(license__in=bulk).aggregate(total=Sum("paid_amount"))["total"]
+    assert Payment.objects.filter(license__in=bulk).aggregate(total=Sum("amount"))["total"] == paid
+    claims = InsuranceClaim.objects.filter(license__in=bulk)
+    assert set(claims.values_list("license__state", "state")) <= {("claim_filed", "filed"), ("compensated", "paid")}
+    assert claims.count() == bulk.filter(state__in=["claim_filed", "compensated"]).count()
+    assert not claims.exclude(policy__license=F("license")).exists()

@@ -89,3 +89,11 @@ def test_wrong_smtp_credentials_are_logged_shown_and_retried(admin_client, refus
     body = admin_client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
     assert "SMTPAuthenticationError" in body
     assert "1 reminders could not be sent yet" in body
+
+
+def test_liveness_answers_without_database_or_session(client, db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz/")
+
+    assert response.status_code == 200 and response.content == b"ok"
+    assert "sessionid" not in response.cookies

@@ -1,0 +1,84 @@
+"""What every benchmark here needs: Django on the benchmark database (DATABASE_URL, PostgreSQL),
+a book of the size asked for, and a stopwatch. Benchmarks print figures; they assert nothing."""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Production settings, as served (a server started by a benchmark inherits them): no DEBUG
+# (cached templates, no query log), manifest static files, plain HTTP on the loopback.
+for name, value in {
+    "DEBUG": "false",
+    "SECRET_KEY": "benchmark-only-not-a-secret",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SECURE_SSL_REDIRECT": "false",
+}.items():
+    os.environ.setdefault(name, value)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from licensing.demo import seed_bulk, seed_demo  # noqa: E402
+from licensing.models import Installment, License, Payment  # noqa: E402
+
+
+def require_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        sys.exit("Run this against PostgreSQL: set DATABASE_URL (see the README's Performance section).")
+
+
+def create_database() -> None:
+    """CREATE DATABASE for DATABASE_URL's database when it does not exist yet."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname="postgres", user=settings["USER"], host=settings["HOST"], port=settings["PORT"], autocommit=True
+    ) as maintenance:
+        if not maintenance.execute("SELECT 1 FROM pg_database WHERE datname = %s", [settings["NAME"]]).fetchone():
+            maintenance.execute(f'CREATE DATABASE "{settings["NAME"]}"')
+
+
+def ensure_book(licenses: int) -> str:
+    """Create the database, migrate, load the demo book, and generate licenses until the book
+    holds `licenses`. Returns a line describing the book."""
+    require_postgresql()
+    create_database()
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    seed_demo()
+    have = License.objects.count()
+    if have < licenses:
+        print(f"Generating {licenses - have} licenses ...", flush=True)
+        seed_bulk(licenses - have)
+    return (
+        f"Book: {License.objects.count():,} licenses, {Installment.objects.count():,} installments, "
+        f"{Payment.objects.count():,} payments (PostgreSQL {connection.cursor().connection.info.server_version})"
+    )
+
+
+def timed(fn, repeat: int = 1):
+    """(the last result, the seconds each run took)."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return result, times
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def median(times) -> float:
+    return statistics.median(times)

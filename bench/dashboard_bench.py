@@ -1,0 +1,133 @@
+"""Dashboard benchmark: the whole page (Django test client: middleware, ORM, template) against the
+same figures as hand-written SQL GROUP BY statements run back to back. Prints figures only.
+
+    make bench   # or, for one size:
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tto_bench_100k \
+        .venv/bin/python bench/dashboard_bench.py --licenses 100000
+
+The book is generated first when the database holds fewer licenses than asked.
+"""
+
+import argparse
+
+from common import ensure_book, median, ms, timed
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from licensing.models import Institution, StaffProfile
+from licensing.roles import TTO_STAFF_GROUP
+
+# The dashboard's ten figure groups for the whole book, as one would write them by hand.
+OWED = "('trial', 'purchased', 'in_arrears', 'defaulted', 'claim_filed')"
+FIGURES_SQL = [
+    """SELECT state, count(*), count(*) FILTER (WHERE state = 'trial'
+           AND trial_end_effective BETWEEN %(today)s AND %(today)s + 30)
+       FROM licensing_license GROUP BY state""",
+    f"""SELECT sum(i.amount - i.paid_amount),
+           count(*) FILTER (WHERE i.effective_due_date BETWEEN %(today)s AND %(today)s + 30),
+           sum(i.amount - i.paid_amount) FILTER (WHERE i.effective_due_date BETWEEN %(today)s AND %(today)s + 30),
+           sum((i.amount - i.paid_amount) * p.coverage_ratio),
+           count(*) FILTER (WHERE i.effective_due_date BETWEEN %(today)s - 30 AND %(today)s - 1),
+           sum(i.amount - i.paid_amount) FILTER (WHERE i.effective_due_date BETWEEN %(today)s - 30 AND %(today)s - 1),
+           count(*) FILTER (WHERE i.effective_due_date BETWEEN %(today)s - 90 AND %(today)s - 31),
+           sum(i.amount - i.paid_amount) FILTER (WHERE i.effective_due_date BETWEEN %(today)s - 90 AND %(today)s - 31),
+           count(*) FILTER (WHERE i.effective_due_date <= %(today)s - 91),
+           sum(i.amount - i.paid_amount) FILTER (WHERE i.effective_due_date <= %(today)s - 91)
+       FROM licensing_installment i JOIN licensing_license l ON l.id = i.license_id
+       LEFT JOIN licensing_insurancepolicy p ON p.license_id = l.id
+       WHERE i.paid_amount < i.amount AND l.state IN {OWED}""",
+    """SELECT e.size_class, count(*), count(*) FILTER (WHERE l.purchased_on IS NOT NULL)
+       FROM licensing_license l JOIN licensing_enterprise e ON e.id = l.enterprise_id
+       WHERE l.trial_ended_on IS NOT NULL GROUP BY 1 ORDER BY 1""",
+    """SELECT n.name, count(*), count(*) FILTER (WHERE l.purchased_on IS NOT NULL)
+       FROM licensing_license l JOIN licensing_offer o ON o.id = l.offer_id
+       JOIN licensing_patent p ON p.id = o.patent_id JOIN licensing_institution n ON n.id = p.owner_id
+       WHERE l.trial_ended_on IS NOT NULL GROUP BY 1 ORDER BY 1""",
+    """SELECT upper(substring(p.ipc_class, 1, 1)), count(*), count(*) FILTER (WHERE l.purchased_on IS NOT NULL)
+       FROM licensing_license l JOIN licensing_offer o ON o.id = l.offer_id
+       JOIN licensing_patent p ON p.id = o.patent_id
+       WHERE l.trial_ended_on IS NOT NULL GROUP BY 1 ORDER BY 1""",
+    """SELECT extract(year FROM trial_ended_on), count(*), count(*) FILTER (WHERE purchased_on IS NOT NULL)
+       FROM licensing_license WHERE trial_ended_on IS NOT NULL GROUP BY 1 ORDER BY 1""",
+    """SELECT count(*) FILTER (WHERE purchased_on IS NOT NULL), sum(price) FILTER (WHERE purchased_on IS NOT NULL),
+           sum(trial_fee) FILTER (WHERE trial_start IS NOT NULL)
+       FROM licensing_license""",
+    """SELECT date_trunc('month', paid_on), count(*), sum(amount) FROM licensing_payment GROUP BY 1 ORDER BY 1""",
+    """SELECT count(*), sum(claimed_amount), count(*) FILTER (WHERE state IN ('filed', 'approved')),
+           count(*) FILTER (WHERE state = 'paid'), sum(paid_amount) FILTER (WHERE state = 'paid'),
+           count(*) FILTER (WHERE state = 'rejected')
+       FROM licensing_insuranceclaim""",
+    """SELECT count(*) FILTER (WHERE state = 'executed'), sum(converted_amount) FILTER (WHERE state = 'executed'),
+           count(*) FILTER (WHERE state IN ('proposed', 'approved'))
+       FROM licensing_equityconversion""",
+]
+RUNS = 7
+
+
+def logged_in(username: str, *, institution=None) -> Client:
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": True, "is_superuser": institution is None}
+    )
+    if created and institution is not None:
+        user.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+        StaffProfile.objects.create(user=user, institution=institution)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def page(client: Client, path: str):
+    """(median seconds, queries) of RUNS requests after a warm-up one."""
+    assert client.get(path).status_code == 200
+    times, queries = [], 0
+    for _ in range(RUNS):
+        with CaptureQueriesContext(connection) as captured:
+            _, seconds = timed(lambda: client.get(path))
+        times.append(seconds[0])
+        queries = len(captured)
+    return median(times), queries
+
+
+def raw_sql() -> float:
+    today = timezone.localdate()
+    with connection.cursor() as cursor:
+
+        def all_figures():
+            for sql in FIGURES_SQL:
+                cursor.execute(sql, {"today": today})
+                cursor.fetchall()
+
+        all_figures()  # warm-up, as for the page
+        _, times = timed(all_figures, repeat=RUNS)
+    return median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--licenses", type=int, default=100_000)
+    args = parser.parse_args()
+    print(ensure_book(args.licenses))
+
+    sql_s = raw_sql()
+    print(f"Hand-written SQL, the same {len(FIGURES_SQL)} figure groups: {ms(sql_s)} (median of {RUNS})")
+    institution = Institution.objects.get(name="Bench University 0")
+    for label, client, path in [
+        ("superuser, whole book", logged_in("bench-admin"), "/admin/dashboard/"),
+        ("staff of 1 of 5 institutions", logged_in("bench-staff", institution=institution), "/admin/dashboard/"),
+        (
+            "superuser, IPC section G, 2025",
+            logged_in("bench-admin"),
+            "/admin/dashboard/?ipc_section=G&date_from=2025-01-01&date_to=2025-12-31",
+        ),
+    ]:
+        seconds, queries = page(client, path)
+        ratio = f", {seconds / sql_s:.2f}x the SQL" if path == "/admin/dashboard/" and "superuser" in label else ""
+        print(f"Dashboard page, {label}: {ms(seconds)} (median of {RUNS}), {queries} queries{ratio}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Audited transitions per second on PostgreSQL: services.approve_trial on fresh applications,
+each one a transaction that locks the license row, runs the transition, saves it and writes its
+transition-log row (who, when, from, to, why). One process, then two in parallel (this machine
+has 2 cores). Prints figures only.
+
+    make bench   # or:
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tto_bench_10k \\
+        .venv/bin/python bench/transitions_bench.py --transitions 3000
+"""
+
+import argparse
+import multiprocessing
+import random
+
+from common import ensure_book, timed
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django_fsm_log.models import StateLog
+
+from licensing import services
+from licensing.models import Enterprise, License, Offer, today
+from licensing.testing import make_uscc
+
+
+def applications(n: int) -> list[int]:
+    """n new applications, inserted in bulk: each by a new enterprise, on a published bench offer
+    (not exclusive), as the apply_for_trial service would leave them."""
+    offers = list(Offer.objects.filter(state="published", patent__title__startswith="Bench")[:200])
+    serial = random.randrange(10**8, 8 * 10**8)
+    enterprises = Enterprise.objects.bulk_create(
+        Enterprise(
+            name=f"Transition bench {serial}-{i}",
+            uscc=make_uscc(serial + i, "310104"),
+            industry="industry",
+            employees=10,
+            annual_revenue=100,
+            size_class="micro",
+        )
+        for i in range(n)
+    )
+    created = License.objects.bulk_create(
+        License(offer=offers[i % len(offers)], enterprise=enterprise, price=offers[i % len(offers)].price, trial_fee=0)
+        for i, enterprise in enumerate(enterprises)
+    )
+    return [lic.pk for lic in created]
+
+
+def approve_all(ids: list[int]) -> None:
+    by = get_user_model().objects.get(username="admin")
+    start = today()
+    for license_id in ids:
+        services.approve_trial(license_id=license_id, by=by, start=start, reason="benchmark")
+    connection.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--licenses", type=int, default=10_000, help="book size (generated if missing)")
+    parser.add_argument("--transitions", type=int, default=3000, help="per run")
+    args = parser.parse_args()
+    print(ensure_book(args.licenses))
+
+    for processes in (1, 2):
+        ids = applications(args.transitions)
+        logged_before = StateLog.objects.count()
+        connection.close()  # each process opens its own
+        chunks = [ids[i::processes] for i in range(processes)]
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            _, seconds = timed(lambda chunks=chunks, pool=pool: pool.map(approve_all, chunks))
+        logged = StateLog.objects.count() - logged_before
+        in_trial = License.objects.filter(pk__in=ids, state="trial").count()
+        print(
+            f"{processes} process(es): {args.transitions} approvals in {seconds[0]:.2f} s = "
+            f"{args.transitions / seconds[0]:.0f} audited transitions/s "
+            f"({in_trial} licenses in trial, {logged} transition-log rows written)"
+        )
+
+
+if __name__ == "__main__":
+    main()
