@@ -370,6 +370,10 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
     fields = readonly_fields
     list_per_page = 50
     show_full_result_count = False
+    actions = None  # no bulk "delete selected": a license ends by a transition, kept in its history
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         return selectors.licenses_with_balances(super().get_queryset(request))

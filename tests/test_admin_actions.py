@@ -148,3 +148,15 @@ def test_license_page_has_no_save_button_because_state_changes_only_through_serv
 
     assert 'name="_save"' not in body
     assert "service-action" in body
+
+
+def test_licenses_are_never_deleted_in_the_admin(admin_client, offer, make_license):
+    """A license ends by a transition that its history keeps; no delete, no bulk delete."""
+    lic = make_license(offer, "trial")
+
+    listing = admin_client.get(reverse("admin:licensing_license_changelist"))
+    delete = admin_client.post(reverse("admin:licensing_license_delete", args=[lic.pk]), {"post": "yes"})
+
+    assert 'name="_selected_action"' not in listing.content.decode()
+    assert delete.status_code == 403
+    assert License.objects.filter(pk=lic.pk).exists()
