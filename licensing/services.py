@@ -45,21 +45,18 @@ from .receipts import validate_receipt
 log = logging.getLogger(__name__)
 
 
-def _lock_license(license_id: int) -> License:
-    """Lock the license row and load its schedule into the cache the transition conditions read.
-    Every service that touches a schedule locks its license first, so that one lock serialises
-    all changes to the license, its installments and its payments."""
-    return (
-        License.objects.select_for_update(of=("self",))
-        .select_related("offer__patent")
-        .prefetch_related("installments")
-        .get(pk=license_id)
-    )
+def _lock_license(license_id: int, *, schedule: bool = True) -> License:
+    """Lock the license row and, with `schedule`, load its installments into the cache the
+    transition conditions read (a service whose transitions read none saves the query). Every
+    service that touches a schedule locks its license first, so that one lock serialises all
+    changes to the license, its installments and its payments."""
+    locked = License.objects.select_for_update(of=("self",)).select_related("offer__patent")
+    return (locked.prefetch_related("installments") if schedule else locked).get(pk=license_id)
 
 
 def _without_stale_schedule(lic: License) -> License:
     """Forget the schedule locked before installments were added, so callers read the new one."""
-    lic._prefetched_objects_cache.pop("installments", None)
+    getattr(lic, "_prefetched_objects_cache", {}).pop("installments", None)
     return lic
 
 
@@ -147,7 +144,7 @@ def apply_for_trial(
 
 @transaction.atomic
 def approve_trial(*, license_id: int, by, start: date | None = None, reason: str = "") -> License:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     start = start or today()
     patent = lic.offer.patent
     if not patent.is_in_force(start):
@@ -165,21 +162,21 @@ def approve_trial(*, license_id: int, by, start: date | None = None, reason: str
 
 @transaction.atomic
 def reject_application(*, license_id: int, by, reason: str) -> License:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     _run(lic, "reject", by=by, reason=_require_reason(reason))
     return lic
 
 
 @transaction.atomic
 def return_patent(*, license_id: int, by, reason: str = "") -> License:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     _run(lic, "return_patent", by=by, reason=reason)
     return lic
 
 
 @transaction.atomic
 def expire_trial(*, license_id: int, by=None) -> License:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     _run(lic, "expire", by=by, reason=_("The trial ended with no decision."))
     return lic
 
@@ -201,7 +198,7 @@ def build_schedule(offer: Offer, price: Decimal, plan: str, purchased_on: date) 
 
 @transaction.atomic
 def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> License:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     on = on or today()
     if plan not in lic.offer.plans:
         raise ValidationError({"plan": _("This offer does not allow that payment plan.")})
@@ -325,14 +322,14 @@ def declare_default(*, license_id: int, by, reason: str = "") -> License:
 
 @transaction.atomic
 def terminate(*, license_id: int, by, reason: str) -> License:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     _run(lic, "terminate", by=by, reason=_require_reason(reason))
     return lic
 
 
 @transaction.atomic
 def write_off(*, license_id: int, by, reason: str) -> License:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     if lic.state == License.State.CLAIM_FILED and not lic.has_rejected_claim_only():
         raise _refused(_("An insurance claim is still open on this license: decide it first."))
     _run(lic, "write_off", by=by, reason=_require_reason(reason))
@@ -344,7 +341,7 @@ def write_off(*, license_id: int, by, reason: str) -> License:
 
 @transaction.atomic
 def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
-    lic = _lock_license(license_id)
+    lic = _lock_license(license_id, schedule=False)
     if lic.is_insured():
         raise _refused(_("This license already has an insurance policy or guarantee."))
     if not lic.accepts_policy():
@@ -379,7 +376,7 @@ def file_claim(*, license_id: int, by, reason: str = "") -> InsuranceClaim:
 
 def _lock_claim(claim_id: int) -> InsuranceClaim:
     claim = InsuranceClaim.objects.select_for_update().get(pk=claim_id)
-    _lock_license(claim.license_id)
+    _lock_license(claim.license_id, schedule=False)
     return claim
 
 
