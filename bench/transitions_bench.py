@@ -14,6 +14,7 @@ import random
 
 from common import ensure_book, timed
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django_fsm_log.models import StateLog
 
@@ -45,6 +46,14 @@ def applications(n: int) -> list[int]:
     return [lic.pk for lic in created]
 
 
+def remove(ids: list[int]) -> None:
+    """Take the benchmark's licenses, their log rows and enterprises out of the book again."""
+    StateLog.objects.filter(content_type=ContentType.objects.get_for_model(License), object_id__in=ids).delete()
+    enterprises = list(License.objects.filter(pk__in=ids).values_list("enterprise_id", flat=True))
+    License.objects.filter(pk__in=ids).delete()
+    Enterprise.objects.filter(pk__in=enterprises).delete()
+
+
 def approve_all(ids: list[int]) -> None:
     by = get_user_model().objects.get(username="admin")
     start = today()
@@ -74,6 +83,7 @@ def main():
             f"{args.transitions / seconds[0]:.0f} audited transitions/s "
             f"({in_trial} licenses in trial, {logged} transition-log rows written)"
         )
+        remove(ids)
 
 
 if __name__ == "__main__":
