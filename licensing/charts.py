@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 LABEL_WIDTH, BAR_AREA, ROW_HEIGHT = 150, 360, 28
-COLUMN_AREA_HEIGHT, COLUMN_PITCH, COLUMN_MIN_WIDTH = 180, 32, 560
+COLUMN_AREA_HEIGHT, COLUMN_PITCH, COLUMN_MIN_WIDTH, MAX_LABELS = 180, 32, 560, 12
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Bar:
     width: float
     height: float
     reference_x: float | None = None  # where a reference value (e.g. the national rate) falls
+    labelled: bool = True  # a long series labels every few columns only, so labels do not overlap
 
     @property
     def label_x(self) -> float:
@@ -60,6 +61,7 @@ def columns(items) -> dict:
     scale = _scale([v for _l, v, _t in items])
     width = max(COLUMN_MIN_WIDTH, len(items) * COLUMN_PITCH)
     pitch = width / max(1, len(items))
+    every = -(-len(items) // MAX_LABELS)  # ceiling division
     bars = []
     for i, (label, value, text) in enumerate(items):
         height = round(float(COLUMN_AREA_HEIGHT * (value or 0) / scale), 1)
@@ -71,6 +73,7 @@ def columns(items) -> dict:
                 y=round(COLUMN_AREA_HEIGHT - height, 1),
                 width=round(pitch * 0.7, 1),
                 height=height,
+                labelled=i % every == 0,
             )
         )
     return {"bars": bars, "width": width, "height": COLUMN_AREA_HEIGHT, "pitch": pitch}

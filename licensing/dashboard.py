@@ -95,7 +95,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
         Table(
             "upcoming",
             _("Coming up in the next 30 days"),
-            [Column(_("what")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [Column(_("what")), Column(_("count"), "count"), Column(_("amount (CNY)"), "money")],
             [
                 (_("Trials ending"), pipeline["trials_ending"], None),
                 (_("Installments due"), owed["due_soon_count"], _money(owed["due_soon_amount"])),
@@ -128,7 +128,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
         Table(
             "money",
             _("Money"),
-            [Column(_("figure")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [Column(_("figure")), Column(_("count"), "count"), Column(_("amount (CNY)"), "money")],
             [
                 (_("Purchases contracted"), contracts["purchases"], _money(contracts["purchase_value"])),
                 (_("Trial fees contracted"), None, _money(contracts["trial_fees"])),
@@ -152,7 +152,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
         Table(
             "claims",
             _("Insurance claims"),
-            [Column(_("claims")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [Column(_("claims")), Column(_("count"), "count"), Column(_("amount (CNY)"), "money")],
             [
                 (_("Filed"), claims["filed"], _money(claims["claimed"])),
                 (_("Open"), claims["open"], None),
@@ -163,7 +163,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
         Table(
             "equity",
             _("Equity stakes"),
-            [Column(_("equity conversions")), Column(_("number"), "count"), Column(_("amount (CNY)"), "money")],
+            [Column(_("equity conversions")), Column(_("count"), "count"), Column(_("amount (CNY)"), "money")],
             [
                 (_("Executed (stakes taken)"), equity["executed"], _money(equity["converted_amount"])),
                 (_("Pending approval or execution"), equity["pending"], None),

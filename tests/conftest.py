@@ -1,5 +1,8 @@
 import datetime as dt
+import os
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -11,6 +14,7 @@ from licensing import services
 from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory, UserFactory
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 @pytest.fixture(autouse=True)
@@ -175,3 +179,24 @@ def sme_client(client, make_member, enterprise):
     client.cookies["django_language"] = "en"
     client.member = member
     return client
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (which never downloads a browser of its own)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is not installed: run .ci/run, or apt-get install chromium")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+            )
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]  # only for these tests, never for later ones

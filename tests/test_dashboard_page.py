@@ -51,7 +51,14 @@ def test_staff_dashboard_queries_do_not_grow_with_the_book(
 
 
 def test_every_chart_has_its_table_and_nothing_comes_from_outside(admin_client, institution):
+    from decimal import Decimal
+
+    from licensing.models import License, Payment
+
     add_book(institution, 3)
+    Payment.objects.create(
+        license=License.objects.first(), amount=Decimal("10"), paid_on=dt.date(2026, 1, 6), idempotency_key="p"
+    )
 
     page = admin_client.get(reverse("admin:dashboard"), headers={"accept-language": "en"}).content.decode()
 
@@ -108,3 +115,12 @@ def test_an_sme_user_cannot_open_the_dashboard(client, make_member):
     response = client.get(reverse("admin:dashboard"))
 
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_a_period_without_payments_says_so_instead_of_an_empty_chart(admin_client, institution):
+    add_book(institution, 2)
+
+    page = admin_client.get(reverse("admin:dashboard"), headers={"accept-language": "en"}).content.decode()
+
+    assert 'aria-labelledby="chart-collections-title"' not in page
+    assert "Nothing in this period." in page.split("Collections by month (CNY)")[0][-300:]

@@ -3,8 +3,6 @@ acting in the admin in the same test: sign up -> approval -> browse -> apply -> 
 -> buy with installments -> report a payment with a receipt -> TTO confirms -> paid. Once in
 Simplified Chinese and once in English; screenshots of the main pages go to var/screenshots/."""
 
-import os
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +15,6 @@ from licensing.testing import make_uscc
 
 from .factories import OfferFactory, StaffProfileFactory
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -34,26 +31,6 @@ TEXT = {
 def label(choice, language) -> str:
     with translation.override(language):
         return str(choice.label)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed: run .ci/run, or apt-get install chromium")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
-    from playwright.sync_api import sync_playwright
-
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-            )
-            yield browser
-            browser.close()
-    finally:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]  # only for these tests, never for later ones
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
