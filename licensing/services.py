@@ -618,6 +618,8 @@ def reject_payment_report(*, report_id: int, by, reason: str) -> PaymentReport:
 
 # A running export whose progress has not moved for this long lost its worker and may be restarted.
 EXPORT_STALE_AFTER = timedelta(minutes=10)
+# A spreadsheet is a snapshot of the book: kept this long after it is built, then deleted.
+EXPORT_KEPT_FOR = timedelta(days=7)
 
 
 @transaction.atomic
@@ -695,3 +697,13 @@ def stale_export_ids() -> list[int]:
             Q(state=Export.State.QUEUED, created_at__lt=cutoff) | Q(state=Export.State.RUNNING, heartbeat_at__lt=cutoff)
         ).values_list("pk", flat=True)
     )
+
+
+def purge_exports() -> int:
+    """Delete exports (rows and files) finished more than EXPORT_KEPT_FOR ago. Returns how many."""
+    old = list(Export.objects.filter(finished_at__lt=timezone.now() - EXPORT_KEPT_FOR))
+    for export in old:
+        if export.file:
+            export.file.delete(save=False)
+        export.delete()
+    return len(old)

@@ -20,6 +20,7 @@ def sweep() -> dict:
     stats["queued"] = len(ids)
     for export_id in services.stale_export_ids():  # queued while the broker was down, or orphaned
         notifications.enqueue(build_export, export_id)
+    stats["exports_purged"] = services.purge_exports()
     log.info("Sweep done: %s", stats)
     return stats
 

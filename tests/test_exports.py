@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -195,3 +196,18 @@ def test_the_export_page_reloads_until_the_file_is_ready(admin_client, superuser
 def test_payments_export_applies_the_period(staff, paid_book):
     rows = list(tables.csv_lines(services.exports.export_table("payments", BookFilter(date_from=dt.date(2026, 3, 3)))))
     assert len(rows) == 1  # the header only: every payment is on 2026-03-02
+
+
+def test_the_sweep_deletes_exports_a_week_after_they_were_built(staff, paid_book, clock):
+    export = queued(staff)
+    services.build_export(export_id=export.pk)
+    path = Export.objects.get(pk=export.pk).file.path
+
+    clock("2026-03-08")  # six days later
+    tasks.sweep()
+    assert Export.objects.filter(pk=export.pk).exists()
+
+    clock("2026-03-10")
+    tasks.sweep()
+    assert not Export.objects.filter(pk=export.pk).exists()
+    assert not Path(path).exists()
