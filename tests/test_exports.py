@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from licensing import services, tables, tasks
+from licensing import exports, services, tables, tasks
 from licensing.models import Export
 from licensing.selectors import BookFilter
 
@@ -194,7 +194,7 @@ def test_the_export_page_reloads_until_the_file_is_ready(admin_client, superuser
 
 
 def test_payments_export_applies_the_period(staff, paid_book):
-    rows = list(tables.csv_lines(services.exports.export_table("payments", BookFilter(date_from=dt.date(2026, 3, 3)))))
+    rows = list(tables.csv_lines(exports.export_table("payments", BookFilter(date_from=dt.date(2026, 3, 3)))))
     assert len(rows) == 1  # the header only: every payment is on 2026-03-02
 
 
