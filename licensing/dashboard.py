@@ -38,6 +38,14 @@ def _conversion_rows(rows, label=lambda key: key):
     return [(label(r["key"]), r["ended"], r["converted"], conversion_rate(r["converted"], r["ended"])) for r in rows]
 
 
+NO_TRIALS = {"ended": 0, "converted": 0}  # a size class with no ended trial has no row from SQL
+
+
+def _beside_national(label, counts: dict, national: Decimal | None) -> tuple:
+    ended, converted = counts["ended"], counts["converted"]
+    return (label, ended, converted, conversion_rate(converted, ended), national)
+
+
 def _money(value) -> Decimal:
     return ZERO if value is None else value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -65,19 +73,12 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     equity = selectors.equity_summary(book)
 
     sizes = {r["key"]: r for r in by["size"]}
-    ended = sum(r["ended"] for r in by["size"])
-    converted = sum(r["converted"] for r in by["size"])
+    total = {"ended": sum(r["ended"] for r in by["size"]), "converted": sum(r["converted"] for r in by["size"])}
     size_rows = [
-        (
-            label,
-            sizes.get(code, {}).get("ended", 0),
-            sizes.get(code, {}).get("converted", 0),
-            conversion_rate(sizes.get(code, {}).get("converted", 0), sizes.get(code, {}).get("ended", 0)),
-            NATIONAL_RATE.get(code),
-        )
+        _beside_national(label, sizes.get(code, NO_TRIALS), NATIONAL_RATE.get(code))
         for code, label in Enterprise.SizeClass.choices
     ]
-    size_rows.append((_("All enterprises"), ended, converted, conversion_rate(converted, ended), NATIONAL_RATE["all"]))
+    size_rows.append(_beside_national(_("All enterprises"), total, NATIONAL_RATE["all"]))
     collected = sum((amount for _m, _n, amount in months), ZERO)
     aging = [
         (name, owed[f"aging_{name}_count"], _money(owed[f"aging_{name}_amount"]))
@@ -173,8 +174,8 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     overdue = sum((amount for _n, _c, amount in aging), ZERO)
     return Dashboard(
         headline={
-            "conversion_rate": conversion_rate(converted, ended),
-            "trials_ended": ended,
+            "conversion_rate": conversion_rate(total["converted"], total["ended"]),
+            "trials_ended": total["ended"],
             "contracted": _money(contracts["purchase_value"]),
             "collected": collected,
             "outstanding": _money(owed["outstanding"]),

@@ -309,9 +309,10 @@ def conversion(book: BookFilter, dimension: str) -> list[dict]:
 def contracts(book: BookFilter) -> dict:
     """Money contracted in the period: purchase prices on their purchase date, trial fees on the
     trial's first day."""
+    bought = book.period("purchased_on") & Q(purchased_on__isnull=False)
     return book.licenses(License.objects).aggregate(
-        purchases=Count("pk", filter=book.period("purchased_on") & Q(purchased_on__isnull=False)),
-        purchase_value=Sum("price", filter=book.period("purchased_on") & Q(purchased_on__isnull=False)),
+        purchases=Count("pk", filter=bought),
+        purchase_value=Sum("price", filter=bought),
         trial_fees=Sum("trial_fee", filter=book.period("trial_start") & Q(trial_start__isnull=False)),
     )
 
