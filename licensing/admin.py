@@ -39,7 +39,11 @@ from .receipts import receipt_response
 
 
 class InstitutionScopedAdmin(admin.ModelAdmin):
-    """Rows of the staff member's own institution only; superusers see all."""
+    """Rows of the staff member's own institution only; superusers see all. These are the tables
+    that grow with the book, so their search matches related rows by key (`selectors.search`)."""
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.search(queryset, search_term, self.get_search_fields(request)), False
 
     @property
     def institution_path(self) -> str:
@@ -378,10 +382,6 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
     def get_queryset(self, request):
         return selectors.licenses_with_balances(super().get_queryset(request))
 
-    def get_search_results(self, request, queryset, search_term):
-        queryset, _may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        return queryset, False  # searched fields are all to-one: no duplicate rows
-
     def has_add_permission(self, request):
         return False  # applications come from the portal or the `apply` action on an offer
 
@@ -410,7 +410,8 @@ class PaymentAdmin(RecordsOnlyAdmin):
     list_filter = ["paid_on"]
     list_select_related = ["license__enterprise", "recorded_by"]
     search_fields = ["reference", "license__enterprise__name", "license__offer__patent__number"]
-    date_hierarchy = "paid_on"
+    # No date_hierarchy: its strip of years is a DISTINCT over every payment (190 ms at 736k).
+    show_full_result_count = False
 
     @admin.display(description=_("enterprise"))
     def enterprise(self, obj):

@@ -623,6 +623,9 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-paid_on", "-recorded_at"]
+        # The admin lists payments newest first (its ordering plus -pk): with this index it reads a
+        # page of them instead of sorting every payment of the book.
+        indexes = [models.Index(fields=["-paid_on", "-recorded_at", "-id"], name="payment_newest_first")]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
 
     def __str__(self):
@@ -681,6 +684,7 @@ class InsuranceClaim(FSMModelMixin, models.Model):
         verbose_name = _("insurance claim")
         verbose_name_plural = _("insurance claims")
         ordering = ["-filed_on"]
+        indexes = [models.Index(fields=["-filed_on", "-id"], name="claim_newest_first")]  # as payment_newest_first
         constraints = [
             models.UniqueConstraint(
                 fields=["license"],
@@ -996,6 +1000,7 @@ class PaymentReport(FSMModelMixin, models.Model):
         verbose_name = _("payment report")
         verbose_name_plural = _("payment reports")
         ordering = ["-reported_at"]
+        indexes = [models.Index(fields=["-reported_at", "-id"], name="report_newest_first")]  # as payment_newest_first
 
     def __str__(self):
         return f"{self.amount} · {self.paid_on} · {self.reference}"

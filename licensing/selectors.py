@@ -1,6 +1,7 @@
 """Reads. Anything a page or report needs that goes beyond one object lives here, in SQL."""
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, ExtractYear, Substr, TruncMonth, Upper
 from django.shortcuts import get_object_or_404
+from django.utils.text import smart_split, unescape_string_literal
 from django_fsm_log.models import StateLog
 
 from .models import (
@@ -74,6 +76,42 @@ def scope_to_user(queryset, user, path: str):
     if institution is False:
         return queryset.none()
     return queryset.filter(**{path: institution})
+
+
+def search(queryset, term: str, fields):
+    """The admin's search, done so that it stays fast on a big book: every word of `term` must be
+    contained (case-insensitively) in one of `fields`. A field of a related row ("enterprise__name")
+    is matched in that row's own, small table and the big one filtered by key (`enterprise_id IN
+    (...)`), instead of joining every license or payment to test it: 20 ms rather than 230 ms for
+    one word over 100k licenses."""
+    for word in _search_words(term):
+        queryset = queryset.filter(_contains(queryset.model, fields, word))
+    return queryset
+
+
+def _search_words(term: str):
+    """Words as the admin splits them: a quoted phrase is one word."""
+    for bit in smart_split(term):
+        if bit[0] in "\"'" and bit[-1] == bit[0] and len(bit) > 1:
+            bit = unescape_string_literal(bit)
+        if bit:
+            yield bit
+
+
+def _contains(model, fields, word) -> Q:
+    match, related = Q(), defaultdict(list)
+    for field in fields:
+        head, _, rest = field.partition("__")
+        if rest:
+            related[head].append(rest)
+        else:
+            match |= Q(**{f"{field}__icontains": word})
+    for head, rest in related.items():
+        relation = model._meta.get_field(head)
+        assert relation.many_to_one or relation.one_to_one, f"{model.__name__}.{head}: search goes through to-one only"
+        target = relation.related_model
+        match |= Q(**{f"{head}__in": target._default_manager.filter(_contains(target, rest, word)).values("pk")})
+    return match
 
 
 def unpaid_installments():

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.utils import translation
 
 from licensing import services
+from licensing.models import Payment
+from licensing.roles import TTO_STAFF_GROUP
 
 from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory, UserFactory
 
@@ -200,3 +203,34 @@ def browser():
             browser.close()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]  # only for these tests, never for later ones
+
+
+@pytest.fixture
+def two_institutions(db, clock):
+    """Institution A and B, each with a staff member, an offer and a purchased, part-paid license."""
+    clock("2026-08-01")
+    group = Group.objects.get(name=TTO_STAFF_GROUP)
+    sides = {}
+    for side in "AB":
+        user = StaffProfileFactory(institution__name=f"Institution {side}").user
+        user.groups.add(group)
+        offer = OfferFactory(patent__owner=user.staff_profile.institution, patent__title=f"Patent of {side}")
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory(name=f"SME of {side}"))
+        services.approve_trial(license_id=lic.pk, by=user, start=dt.date(2026, 1, 31))
+        services.purchase(license_id=lic.pk, plan="installments", by=user, on=dt.date(2026, 7, 31))
+        services.record_payment(
+            license_id=lic.pk,
+            amount=Decimal("100.00"),
+            paid_on=dt.date(2026, 8, 1),
+            reference=f"REF-{side}",
+            idempotency_key=f"key-{side}",
+            by=user,
+        )
+        sides[side] = {
+            "user": user,
+            "offer": offer,
+            "patent": offer.patent,
+            "license": lic,
+            "payment": Payment.objects.get(license=lic),
+        }
+    return sides
