@@ -57,7 +57,8 @@ bench: install
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q wrk; }
 	for n in 10000 100000; do \
 	  DATABASE_URL=$(BENCH_DB)_$$((n / 1000))k $(BIN)/python bench/dashboard_bench.py --licenses $$n && \
-	  DATABASE_URL=$(BENCH_DB)_$$((n / 1000))k $(BIN)/python bench/load_bench.py --licenses $$n || exit 1; \
+	  DATABASE_URL=$(BENCH_DB)_$$((n / 1000))k $(BIN)/python bench/load_bench.py --licenses $$n && \
+	  DATABASE_URL=$(BENCH_DB)_$$((n / 1000))k $(BIN)/python bench/admin_bench.py --licenses $$n || exit 1; \
 	done
 	DATABASE_URL=$(BENCH_DB)_10k $(BIN)/python bench/transitions_bench.py --licenses 10000
 	DATABASE_URL=$(BENCH_DB)_100k $(BIN)/python bench/sweep_bench.py --licenses 100000

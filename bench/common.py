@@ -24,11 +24,18 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from licensing.demo import seed_bulk, seed_demo  # noqa: E402
-from licensing.models import Installment, License, Payment  # noqa: E402
+from licensing.models import Installment, License, Payment, StaffProfile  # noqa: E402
+from licensing.roles import TTO_STAFF_GROUP  # noqa: E402
+
+RUNS = 7
 
 
 def require_postgresql() -> None:
@@ -82,3 +89,28 @@ def ms(seconds: float) -> str:
 
 def median(times) -> float:
     return statistics.median(times)
+
+
+def logged_in(username: str, *, institution=None) -> Client:
+    """A test client logged in as a superuser, or as TTO staff of `institution`."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": True, "is_superuser": institution is None}
+    )
+    if created and institution is not None:
+        user.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+        StaffProfile.objects.create(user=user, institution=institution)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def page(client: Client, path: str):
+    """(median seconds, queries) of RUNS requests after a warm-up one."""
+    assert client.get(path).status_code == 200, path
+    times, queries = [], 0
+    for _ in range(RUNS):
+        with CaptureQueriesContext(connection) as captured:
+            _, seconds = timed(lambda: client.get(path))
+        times.append(seconds[0])
+        queries = len(captured)
+    return median(times), queries

@@ -10,16 +10,11 @@ The book is generated first when the database holds fewer licenses than asked.
 
 import argparse
 
-from common import ensure_book, median, ms, timed
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from common import RUNS, ensure_book, logged_in, median, ms, page, timed
 from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from licensing.models import Institution, StaffProfile
-from licensing.roles import TTO_STAFF_GROUP
+from licensing.models import Institution
 
 # The dashboard's ten figure groups for the whole book, as one would write them by hand.
 OWED = "('trial', 'purchased', 'in_arrears', 'defaulted', 'claim_filed')"
@@ -65,31 +60,6 @@ FIGURES_SQL = [
            count(*) FILTER (WHERE state IN ('proposed', 'approved'))
        FROM licensing_equityconversion""",
 ]
-RUNS = 7
-
-
-def logged_in(username: str, *, institution=None) -> Client:
-    user, created = get_user_model().objects.get_or_create(
-        username=username, defaults={"is_staff": True, "is_superuser": institution is None}
-    )
-    if created and institution is not None:
-        user.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
-        StaffProfile.objects.create(user=user, institution=institution)
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def page(client: Client, path: str):
-    """(median seconds, queries) of RUNS requests after a warm-up one."""
-    assert client.get(path).status_code == 200
-    times, queries = [], 0
-    for _ in range(RUNS):
-        with CaptureQueriesContext(connection) as captured:
-            _, seconds = timed(lambda: client.get(path))
-        times.append(seconds[0])
-        queries = len(captured)
-    return median(times), queries
 
 
 def raw_sql() -> float:
