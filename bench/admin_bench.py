@@ -29,12 +29,15 @@ def searches() -> list[tuple[str, str]]:
     """Searches as staff type them, with terms taken from the book."""
     lic = License.objects.select_related("offer__patent", "enterprise").order_by("pk").last()
     payment = Payment.objects.order_by("pk").last()
+    name = lic.enterprise.name  # "Bench SME <run>-<n>": two of its three words are in every name
     return [
-        ("licenses: enterprise name", changelist(License, q=lic.enterprise.name)),
+        ("licenses: enterprise name, 3 words", changelist(License, q=name)),
+        ("licenses: its distinctive word", changelist(License, q=name.split()[-1])),
         ("licenses: patent number", changelist(License, q=lic.offer.patent.number)),
         ("licenses: no match", changelist(License, q="no-such-thing")),
         ("payments: bank reference", changelist(Payment, q=payment.reference)),
-        ("payments: enterprise name", changelist(Payment, q=lic.enterprise.name)),
+        ("payments: enterprise name, 3 words", changelist(Payment, q=name)),
+        ("payments: its distinctive word", changelist(Payment, q=name.split()[-1])),
     ]
 
 

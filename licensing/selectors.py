@@ -12,6 +12,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Lookup,
     OuterRef,
     Prefetch,
     Q,
@@ -80,10 +81,10 @@ def scope_to_user(queryset, user, path: str):
 
 def search(queryset, term: str, fields):
     """The admin's search, done so that it stays fast on a big book: every word of `term` must be
-    contained (case-insensitively) in one of `fields`. A field of a related row ("enterprise__name")
-    is matched in that row's own, small table and the big one filtered by key (`enterprise_id IN
-    (...)`), instead of joining every license or payment to test it: 20 ms rather than 230 ms for
-    one word over 100k licenses."""
+    contained (case-insensitively) in one of `fields`, as in Django's own search. A field of a
+    related row ("enterprise__name") is matched in that row's own, small table, and the big table
+    is then read by key through its index (`KeyIn`) instead of joining every license or payment to
+    test it. On PostgreSQL the payments' bank reference has a trigram index (migration 0006)."""
     for word in _search_words(term):
         queryset = queryset.filter(_contains(queryset.model, fields, word))
     return queryset
@@ -110,8 +111,26 @@ def _contains(model, fields, word) -> Q:
         relation = model._meta.get_field(head)
         assert relation.many_to_one or relation.one_to_one, f"{model.__name__}.{head}: search goes through to-one only"
         target = relation.related_model
-        match |= Q(**{f"{head}__in": target._default_manager.filter(_contains(target, rest, word)).values("pk")})
+        keys = target._default_manager.filter(_contains(target, rest, word)).order_by().values("pk")
+        match |= Q(KeyIn(F(head), Subquery(keys)))
     return match
+
+
+class KeyIn(Lookup):
+    """`key IN (subquery)`, written for PostgreSQL as `key = ANY(ARRAY(subquery))`: the subquery then
+    runs once, and the key's index serves the match even under OR (where PostgreSQL would test an
+    IN subquery row by row). Searching 736k payments for one word of an enterprise's name took
+    1.5 s with IN; this way, with the reference's trigram index, 0.09 s."""
+
+    lookup_name = "key_in"
+
+    def as_sql(self, compiler, connection, template="%s IN %s"):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return template % (lhs, rhs), (*lhs_params, *rhs_params)
+
+    def as_postgresql(self, compiler, connection):
+        return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
 
 
 def unpaid_installments():

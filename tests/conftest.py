@@ -127,7 +127,7 @@ def make_license(staff, enterprise):
 @pytest.fixture
 def postgres_only():
     if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
+        pytest.skip("PostgreSQL only")
 
 
 @pytest.fixture

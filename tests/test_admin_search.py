@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from licensing import selectors
-from licensing.models import License
+from licensing.models import License, Payment
 
 from .factories import EnterpriseFactory, OfferFactory
 
@@ -82,6 +82,19 @@ def test_payment_search_by_reference_enterprise_or_patent_stays_in_the_instituti
 def test_search_goes_through_to_one_relations_only(db):
     with pytest.raises(AssertionError, match="to-one only"):
         selectors.search(License.objects.all(), "x", ["payments__reference"])
+
+
+def test_payment_search_reads_indexes_on_postgresql(postgres_only, two_institutions):
+    """Both halves of "reference or license matches" are index reads: the reference's trigram index
+    and the license key's index. An IN (subquery) under OR could use neither."""
+    searched = selectors.search(Payment.objects.all(), "REF-B", ["reference", "license__enterprise__name"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test book is small enough to scan
+        plan = searched.explain()
+
+    assert "Bitmap Index Scan on payment_reference_trgm" in plan
+    assert "Bitmap Index Scan on licensing_payment_license_id" in plan
+    assert list(searched) == [two_institutions["B"]["payment"]]
 
 
 def test_postgresql_connections_do_not_jit_compile(postgres_only, db):
