@@ -1,7 +1,8 @@
 """Load benchmark: gunicorn (2 sync workers, production settings) on the loopback, driven by wrk
-with logged-in sessions. For the admin license list, the portal's "my licenses" page and a
-trivial view (/healthz/): p50/p95/p99 latency and requests per second, at 16 concurrent
-connections and at 2 (one per worker: no queueing). Prints figures only.
+with logged-in sessions. For the admin license list (50 rows), the portal's "my licenses" page
+(20 rows, and no rows: the cost of any logged-in page) and a trivial view (/healthz/): p50/p95/p99
+latency and requests per second, at 16 concurrent connections and at 2 (one per worker: no
+queueing). Prints figures only.
 
     make bench   # or, for one size:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tto_bench_100k \\
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from decimal import Decimal
 
 from common import ROOT, ensure_book
 from django.contrib.auth import get_user_model
@@ -30,6 +32,7 @@ from django.test.utils import CaptureQueriesContext
 
 from licensing import services
 from licensing.models import Enterprise, EnterpriseMember
+from licensing.testing import make_uscc
 
 REPORT = """
 done = function(summary, latency, requests)
@@ -47,25 +50,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def sessions() -> dict[str, str]:
-    """Session cookies of a superuser and of an approved member of the SME with most licenses."""
-    users = get_user_model().objects
-    admin, _ = users.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
-    sme = Enterprise.objects.filter(name__startswith="Bench SME").annotate(n=Count("licenses")).order_by("-n").first()
-    member = EnterpriseMember.objects.filter(user__username="bench-sme").first()
-    if member is None:
-        member = services.sign_up_member(
-            user_fields={"username": "bench-sme", "email": "bench@sme.example", "password": "bench-pass-2026"},
-            enterprise=sme,
+def member(username: str, enterprise: Enterprise, admin) -> EnterpriseMember:
+    found = EnterpriseMember.objects.filter(user__username=username).first()
+    if found is None:
+        found = services.sign_up_member(
+            user_fields={"username": username, "email": f"{username}@sme.example", "password": "bench-pass-2026"},
+            enterprise=enterprise,
             full_name="Bench",
         )
-        services.approve_member(member_id=member.pk, by=admin)
+        services.approve_member(member_id=found.pk, by=admin)
+    return found
+
+
+def sessions() -> dict[str, str]:
+    """Session cookies of a superuser, of an approved member of the SME with most licenses, and of
+    a member of an SME with none (the same page with no rows: what any logged-in page costs)."""
+    users = get_user_model().objects
+    admin, _ = users.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
+    busiest = Enterprise.objects.filter(name__startswith="Bench SME").annotate(n=Count("licenses")).order_by("-n")
+    newcomer = Enterprise(
+        name="Bench SME without licenses",
+        uscc=make_uscc(99_999_999, "310115"),
+        industry="industry",
+        employees=10,
+        annual_revenue=Decimal(100),
+    )
+    sme = member("bench-sme", busiest.first(), admin)
     cookies = {}
-    for name, user in (("admin", admin), ("sme", member.user)):
+    for name, user in (
+        ("admin", admin),
+        ("sme", sme.user),
+        ("sme-empty", member("bench-sme-empty", newcomer, admin).user),
+    ):
         client = Client()
         client.force_login(user)
         cookies[name] = f"sessionid={client.cookies['sessionid'].value}"
-    print(f"SME member of {member.enterprise.name}: {member.enterprise.licenses.count()} licenses")
+    print(f"SME member of {sme.enterprise.name}: {sme.enterprise.licenses.count()} licenses")
     return cookies
 
 
@@ -105,8 +125,9 @@ def main():
     cookies = sessions()
     targets = [
         ("trivial view /healthz/", "/healthz/", ""),
-        ("admin license list", "/admin/licensing/license/", cookies["admin"]),
-        ("portal my licenses", "/licenses/", cookies["sme"]),
+        ("portal my licenses, 0", "/licenses/", cookies["sme-empty"]),
+        ("portal my licenses, 20", "/licenses/", cookies["sme"]),
+        ("admin license list, 50", "/admin/licensing/license/", cookies["admin"]),
     ]
     for label, path, cookie in targets[1:]:
         print(f"{label}: {queries(path, cookie)} queries a request")
