@@ -863,6 +863,7 @@ class Reminder(FSMModelMixin, models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="reminder_pending_due"),
+            models.Index(fields=["-created_at", "-id"], name="reminder_newest_first"),  # as payment_newest_first
         ]
         # A constraint rather than unique=True: on PostgreSQL that adds a second (LIKE) index on the
         # key, which nothing searches and every claimed notice would pay for.
