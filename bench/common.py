@@ -60,6 +60,8 @@ def ensure_book(licenses: int) -> str:
     holds `licenses`. Returns a line describing the book."""
     require_postgresql()
     create_database()
+    with connection.cursor() as cursor:  # building the book is no web request: no statement timeout
+        cursor.execute("SET statement_timeout = 0")
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     seed_demo()
@@ -67,6 +69,8 @@ def ensure_book(licenses: int) -> str:
     if have < licenses:
         print(f"Generating {licenses - have} licenses ...", flush=True)
         seed_bulk(licenses - have)
+    with connection.cursor() as cursor:
+        cursor.execute("RESET statement_timeout")  # back to the web requests' (settings)
     return (
         f"Book: {License.objects.count():,} licenses, {Installment.objects.count():,} installments, "
         f"{Payment.objects.count():,} payments (PostgreSQL {connection.cursor().connection.info.server_version})"

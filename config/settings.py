@@ -4,6 +4,7 @@ With nothing set, the app runs on an embedded SQLite database in DEBUG mode.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -33,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_fsm_log",
     "axes",
+    "csp",
     "licensing",
 ]
 
@@ -41,11 +43,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "licensing.http.RequestGuardMiddleware",  # NUL bytes, oversized bodies, statement timeouts
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -57,6 +62,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
 AXES_VERBOSE = False
+# Behind a reverse proxy every client would share the proxy's address: set TRUSTED_PROXY_COUNT to
+# the number of proxies in front of the app (each appends to X-Forwarded-For), and the address
+# the outermost one saw is the client's. 0 (the default) trusts no header: REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "licensing.http.client_ip"
+AXES_USERNAME_CALLABLE = "licensing.http.axes_username"
+# What costs someone else an email or an account (licensing/throttle.py): attempts an hour.
+RATE_LIMITS = {
+    "password_reset": {"per_email": 3, "per_client": 10},
+    "sign_up": {"per_email": 3, "per_client": 10},
+}
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:licenses"
 LOGOUT_REDIRECT_URL = "portal:catalogue"
@@ -80,10 +96,28 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 
 DATABASES = {"default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60)}
+
+
+def _default_statement_timeout_ms() -> int:
+    """A web request's query that runs longer than 15 s is cancelled (a clear 503 page, see
+    licensing/http.py) instead of holding a web worker and a database backend. The Celery worker
+    (sweeps, exports of a million rows) gets 30 minutes; management commands (migrations,
+    seeding) none (0)."""
+    program, command = Path(sys.argv[0]).name, sys.argv[1:2]
+    if program == "celery":
+        return 30 * 60 * 1000
+    if program in ("manage.py", "django-admin") and command != ["runserver"]:
+        return 0
+    return 15_000
+
+
+STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS") or _default_statement_timeout_ms())
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's JIT compiles every query estimated above jit_above_cost, and estimates of
     # searches are rough: the license search over 100k licenses took 1.3 s with it, 0.1 s without.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c jit=off -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -104,9 +138,45 @@ USE_TZ = True
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private"))
 RECEIPT_MAX_BYTES = int(os.environ.get("RECEIPT_MAX_BYTES", str(5 * 1024 * 1024)))
 FILE_UPLOAD_PERMISSIONS = 0o600
+# No request body larger than a receipt plus its form is read at all (RequestGuardMiddleware
+# refuses it by its Content-Length with 413); the proxy in front should refuse it first
+# (nginx: client_max_body_size 6m). Form fields without files: at most 1 MB.
+REQUEST_MAX_BYTES = RECEIPT_MAX_BYTES + 256 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploads are spooled to a temporary file
+
+# Content-Security-Policy: the app serves everything it uses itself and runs no inline script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features the app never uses are switched off for it and anything it embeds.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

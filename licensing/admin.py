@@ -15,8 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import admin_actions, selectors
+from . import admin_actions, selectors, services
 from .models import (
+    AuditEvent,
     Enterprise,
     EnterpriseMember,
     EquityConversion,
@@ -102,14 +103,14 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             *super().get_urls(),
         ]
 
-    def available_actions(self, obj):
+    def available_actions(self, request, obj):
         return [a for a in self.service_actions if a.available(obj)]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         extra_context = extra_context or {}
         if obj is not None and self.has_change_permission(request, obj):
-            extra_context["service_actions"] = self.available_actions(obj)
+            extra_context["service_actions"] = self.available_actions(request, obj)
         if self.changes_only_through_actions:
             extra_context.update(show_save=False, show_save_and_continue=False, show_delete=False)
         return super().change_view(request, object_id, form_url, extra_context)
@@ -120,11 +121,12 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             raise Http404
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        spec = next((a for a in self.available_actions(obj) if a.name == action), None)
+        spec = next((a for a in self.available_actions(request, obj) if a.name == action), None)
         if spec is None:
             raise Http404
         form_kwargs = {"obj": obj} if spec.takes_obj else {}
-        form = spec.form(request.POST or None, **form_kwargs)
+        # A POST is always a submission, even with no fields: it acts, or says why not.
+        form = spec.form(request.POST if request.method == "POST" else None, **form_kwargs)
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         if request.method == "POST" and form.is_valid():
             try:
@@ -134,6 +136,8 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             else:
                 self.message_user(request, gettext("Done: %(action)s.") % {"action": spec.label}, messages.SUCCESS)
                 return HttpResponseRedirect(change_url)
+        if form.is_bound:
+            _show_hidden_errors(form)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -151,9 +155,18 @@ def _add_field_errors(form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
+def _show_hidden_errors(form) -> None:
+    """A hidden field's error (an altered or expired form) is shown above the form, since the
+    field itself is not: every refusal says why."""
+    for field in form.hidden_fields():
+        for error in field.errors:
+            if error not in form.non_field_errors():
+                form.add_error(None, error)
+
+
 class InstallmentDueFilter(admin.SimpleListFilter):
-    """Licenses with an unpaid installment overdue, or due soon (EXISTS subqueries: fast on a
-    large book)."""
+    """Licenses with an unpaid installment overdue, or due soon, by the effective due date as the
+    sweep, reminders and dashboard count it (EXISTS subqueries: fast on a large book)."""
 
     title = _("installments due")
     parameter_name = "due"
@@ -270,12 +283,60 @@ class StaffProfileAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user"]
 
 
+class AuditEventInline(ReadOnlyInline):
+    model = AuditEvent
+    fields = ["at", "action", "by", "changes", "reason"]
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("History of changes")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+
 @admin.register(Enterprise)
 class EnterpriseAdmin(admin.ModelAdmin):
+    """Enterprises keep their own master data in the portal. Staff see the enterprises that deal
+    with their institution and may correct one only under `services.staff_may_correct_enterprise`;
+    every change goes through `services.update_enterprise` and is an audit event."""
+
     list_display = ["name", "uscc", "industry", "employees", "annual_revenue", "size_class", "high_tech"]
     list_filter = ["size_class", "industry", "high_tech"]
     search_fields = ["name", "uscc"]
-    readonly_fields = ["size_class"]
+    inlines = [AuditEventInline]
+
+    def get_queryset(self, request):
+        return selectors.enterprises_for(request.user, super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["size_class"]
+        editable = services.ENTERPRISE_MASTER_DATA if services.staff_may_correct_enterprise(obj, request.user) else ()
+        return [f.name for f in Enterprise._meta.fields if f.name not in editable and f.name != "id"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # licenses, members and the audit trail hang on it
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.save()
+            AuditEvent.objects.create(
+                action=AuditEvent.Action.ENTERPRISE_CREATED,
+                enterprise=obj,
+                by=request.user,
+                changes={
+                    name: [None, services._audit_value(getattr(obj, name))] for name in services.ENTERPRISE_MASTER_DATA
+                },
+            )
+            return
+        fields = [name for name in form.changed_data if name in services.ENTERPRISE_MASTER_DATA]
+        if fields:
+            services.update_enterprise(
+                enterprise_id=obj.pk,
+                by=request.user,
+                changes={name: form.cleaned_data[name] for name in fields},
+                reason=gettext("Corrected by TTO staff in the admin"),
+            )
 
 
 @admin.register(Patent)
@@ -393,7 +454,7 @@ class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
     def size_class(self, obj):
         return obj.enterprise.get_size_class_display()
 
-    @admin.display(description=_("next due"), ordering="next_due_date")
+    @admin.display(description=_("next due (effective)"), ordering="next_due_date")
     def next_due(self, obj):
         return obj.next_due_date
 
@@ -491,10 +552,21 @@ class ReminderScheduleAdmin(InstitutionScopedAdmin):
 
 @admin.register(EnterpriseMember)
 class EnterpriseMemberAdmin(TransitionLogMixin, ServiceActionsAdmin):
-    """SME portal users. Enterprises are not an institution's own, so any TTO staff approve."""
+    """SME portal users. Staff see the members of enterprises that deal with their institution,
+    and sign-ups of enterprises that deal with nobody yet; they approve or revoke one only when
+    the enterprise deals with no other institution (`services.member_decision_allowed`)."""
 
     institution_path = None
     service_actions = admin_actions.MEMBER_ACTIONS
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(enterprise__in=selectors.enterprises_for(request.user))
+
+    def available_actions(self, request, obj):
+        if not services.member_decision_allowed(obj, request.user):
+            return []
+        return super().available_actions(request, obj)
+
     list_display = ["full_name", "user", "enterprise", "state", "created_at"]
     list_filter = ["state"]
     list_select_related = ["user", "enterprise"]

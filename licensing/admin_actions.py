@@ -15,15 +15,18 @@ from django_fsm import can_proceed
 
 from . import services
 from .models import Enterprise, InsurancePolicy, License, today
+from .text import REASON_MAX_LENGTH
 from .widgets import DateInput
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=REASON_MAX_LENGTH
+    )
 
 
 class RequiredReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=REASON_MAX_LENGTH)
 
 
 class ApproveForm(ReasonForm):
@@ -43,8 +46,18 @@ class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
     paid_on = forms.DateField(label=_("Paid on"), initial=today, widget=DateInput())
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
+    reference_reuse_confirmed = forms.BooleanField(
+        label=_("This reference was used before: I checked, this is another transfer"), required=False
+    )
     # Generated when the form is shown, so a double submit records the payment once.
-    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    idempotency_key = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=64,
+        error_messages={
+            "required": _("This form has expired or was altered (its one-time key is missing). Open it again."),
+            "max_length": _("This form has expired or was altered (its one-time key is invalid). Open it again."),
+        },
+    )
 
     def __init__(self, *args, obj: License, **kwargs):
         kwargs.setdefault("initial", {})["idempotency_key"] = uuid.uuid4().hex

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from . import exports, selectors, services, tables
+from . import exports, selectors, services, tables, windows
 from .dashboard import build_dashboard
 from .models import IPC_SECTIONS, Export, Institution, today
 from .widgets import DateInput
@@ -40,6 +40,12 @@ class BookFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("date_from", "date_to"):
+            try:
+                windows.report_period(cleaned.get(name), name, today())
+            except ValidationError as exc:
+                self.add_error(name, exc.message_dict[name])
+                cleaned.pop(name, None)
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
             raise ValidationError(_("The period must start on or before the day it ends."))

@@ -12,6 +12,14 @@ class TTOAdminSite(admin.AdminSite):
     site_title = _("TTO licensing")
     index_title = _("Technology transfer office")
 
+    def has_permission(self, request):
+        """Staff work on one institution's book: a staff account tied to no institution (and not
+        a superuser) sees and changes nothing, anywhere in the admin."""
+        user = request.user
+        if not super().has_permission(request):
+            return False
+        return user.is_superuser or hasattr(user, "staff_profile")
+
     def get_urls(self):
         def view(function):
             return self.admin_view(lambda request, **kwargs: function(request, self, **kwargs))

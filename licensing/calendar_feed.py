@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vText
 
 from . import selectors
 from .notifications import portal_link
@@ -28,7 +28,8 @@ def build(enterprise, language: str) -> bytes:
     calendar.add("prodid", "-//TTO licensing//portal//")
     calendar.add("version", "2.0")
     with translation.override(language):
-        calendar.add("x-wr-calname", _("Patent license deadlines: %(name)s") % {"name": enterprise.name})
+        # An X- property is not typed by icalendar: vText escapes line breaks and commas in the name.
+        calendar.add("x-wr-calname", vText(_("Patent license deadlines: %(name)s") % {"name": enterprise.name}))
         for lic in trials:
             patent = lic.offer.patent
             calendar.add_component(

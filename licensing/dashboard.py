@@ -50,12 +50,19 @@ def _money(value) -> Decimal:
     return ZERO if value is None else value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+# Empty months are drawn between the first and the last payment over at most this many months;
+# a longer span (a mistyped date in an old row) shows only the months with payments.
+MAX_FILLED_MONTHS = 120
+
+
 def _months(rows) -> list[tuple[dt.date, int, Decimal]]:
     """Every month from the first to the last with a payment, empty months included."""
     if not rows:
         return []
     by_month = {r["month"]: r for r in rows}
     month, last, filled = rows[0]["month"], rows[-1]["month"], []
+    if (last.year - month.year) * 12 + last.month - month.month > MAX_FILLED_MONTHS:
+        return [(r["month"], r["count"], r["amount"]) for r in rows]
     while month <= last:
         row = by_month.get(month, {"count": 0, "amount": ZERO})
         filled.append((month, row["count"], row["amount"]))

@@ -25,7 +25,7 @@ from .models import (
 )
 from .money import add_months, split_evenly
 from .roles import TTO_STAFF_GROUP
-from .testing import make_patent_number, make_uscc
+from .testing import backdate_application, make_patent_number, make_uscc
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -187,14 +187,15 @@ def seed_demo(stdout=None) -> dict:
     exclusive = next(o for o in offers if o.exclusive)
     lic = _drive("trial", exclusive, enterprises[0], staff[exclusive.patent.owner_id], today)
     counts[lic.state] = counts.get(lic.state, 0) + 1
-    # A portal login for the enterprise that holds most licenses, approved by the first TTO.
+    # A portal login for the enterprise that holds most licenses; it deals with several
+    # institutions, so the platform administrator approves it (services.member_decision_allowed).
     busiest = max(enterprises, key=lambda e: e.licenses.count())
     member = services.sign_up_member(
         user_fields={"username": "sme_demo", "email": "sme@sme.example.cn", "password": DEMO_PASSWORD},
         enterprise=busiest,
         full_name="王经理",
     )
-    services.approve_member(member_id=member.pk, by=staff[institutions[0].pk])
+    services.approve_member(member_id=member.pk, by=admin)
     return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS], "sme": "sme_demo"}
 
 
@@ -218,6 +219,7 @@ def _drive(state, offer, enterprise, by, today):
         start = add_months(today, -months - 9)
     if state == "in_arrears":
         start = add_months(today, -months - 1) - dt.timedelta(days=25)
+    backdate_application(lic, start - dt.timedelta(days=10))  # the story starts in the past
     lic = services.approve_trial(license_id=lic.pk, by=by, start=start)
     _pay_trial_fee(lic, by, start)  # due when the trial starts
     if state in ("trial", "trial_ending"):

@@ -1,18 +1,29 @@
-"""Checks of the parts outside the app (broker, SMTP), shown to staff on the admin index so a bad
-configuration is seen, not discovered through missing emails."""
+"""The state of the parts outside the app (broker, SMTP, the hourly sweep), shown to staff on the
+admin index so a bad configuration is seen, not discovered through missing emails.
 
+The page never connects to anything to find out: the worker records what it met when it last
+sent an email or ran the sweep, and web requests record a broker they could not reach
+(`record`). A mail server that does not answer therefore never holds up a page.
+"""
+
+import datetime as dt
 import logging
-import smtplib
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.files.storage import storages
 from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .models import Reminder
+from .models import HealthRecord, Reminder
 
 log = logging.getLogger(__name__)
+
+# Beat runs the sweep hourly: two hours without one means beat or the worker is down.
+SWEEP_STALE_AFTER = dt.timedelta(hours=2)
 
 
 @dataclass
@@ -22,29 +33,69 @@ class Check:
     detail: str
 
 
-def check_broker() -> Check:
-    from config import celery_app
-
-    try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        return Check(_("Task broker"), True, celery_app.conf.broker_url.split("@")[-1])
-    except Exception as exc:  # any failure to connect is the answer
-        log.error("Task broker unreachable: %s", exc)
-        return Check(_("Task broker"), False, _("Unreachable: %(error)s") % {"error": exc})
+def record(part: str, ok: bool, detail: str = "") -> None:
+    """What a worker or request just met at `part` (one of HealthRecord.Part)."""
+    HealthRecord.objects.update_or_create(
+        part=part, defaults={"ok": ok, "detail": detail[:2000], "recorded_at": timezone.now()}
+    )
 
 
-def check_smtp() -> Check:
+def _when(at) -> str:
+    return date_format(timezone.localtime(at), "Y-m-d H:i")
+
+
+def _recorded_checks(records: dict, now) -> list[Check]:
+    Part = HealthRecord.Part
+    checks = []
+    broker = records.get(Part.BROKER)
+    if broker is None or broker.ok:
+        checks.append(Check(_("Task broker"), True, settings.CELERY_BROKER_URL.split("@")[-1]))
+    else:
+        checks.append(
+            Check(
+                _("Task broker"),
+                False,
+                _("Unreachable at %(when)s: %(error)s") % {"when": _when(broker.recorded_at), "error": broker.detail},
+            )
+        )
+    sweep = records.get(Part.SWEEP)
+    if sweep is None:
+        checks.append(Check(_("Hourly sweep"), False, _("Has not run yet: are the worker and beat running?")))
+    elif now - sweep.recorded_at > SWEEP_STALE_AFTER:
+        checks.append(
+            Check(
+                _("Hourly sweep"),
+                False,
+                _("Last ran at %(when)s: are the worker and beat running?") % {"when": _when(sweep.recorded_at)},
+            )
+        )
+    else:
+        checks.append(Check(_("Hourly sweep"), True, _("Last ran at %(when)s.") % {"when": _when(sweep.recorded_at)}))
     if not settings.EMAIL_HOST:
-        return Check(_("Email"), True, _("Console backend (development): emails are printed, not sent."))
-    try:
-        connection = get_connection(fail_silently=False, timeout=5)
-        connection.open()
-        connection.close()
-        return Check(_("Email"), True, f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}")
-    except (smtplib.SMTPException, OSError) as exc:
-        log.error("SMTP server %s:%s refused or unreachable: %s", settings.EMAIL_HOST, settings.EMAIL_PORT, exc)
-        return Check(_("Email"), False, f"{type(exc).__name__}: {exc}")
+        checks.append(Check(_("Email"), True, _("Console backend (development): emails are printed, not sent.")))
+    else:
+        smtp = records.get(Part.SMTP)
+        server = f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+        if smtp is None:
+            checks.append(Check(_("Email"), True, _("%(server)s: no email sent yet.") % {"server": server}))
+        elif smtp.ok:
+            checks.append(
+                Check(
+                    _("Email"),
+                    True,
+                    _("%(server)s: last sent at %(when)s.") % {"server": server, "when": _when(smtp.recorded_at)},
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    _("Email"),
+                    False,
+                    _("%(server)s refused or did not answer at %(when)s: %(error)s")
+                    % {"server": server, "when": _when(smtp.recorded_at), "error": smtp.detail},
+                )
+            )
+    return checks
 
 
 def check_reminders() -> Check:
@@ -57,9 +108,23 @@ def check_reminders() -> Check:
 
 
 def system_status() -> list[Check]:
-    return [check_broker(), check_smtp(), check_reminders()]
+    """Two queries, no connection to anything outside the database."""
+    records = {r.part: r for r in HealthRecord.objects.all()}
+    return [*_recorded_checks(records, timezone.now()), check_reminders()]
+
+
+def static_manifest_missing() -> bool:
+    """In production the static files storage is the manifest one, and every page that links a
+    stylesheet fails without the manifest `collectstatic` writes."""
+    storage = storages["staticfiles"]
+    manifest = getattr(storage, "manifest_name", None)
+    return manifest is not None and not (Path(storage.location) / manifest).exists()
 
 
 def liveness(request) -> HttpResponse:
-    """/healthz/: the process answers (for a load balancer; touches neither database nor session)."""
+    """/healthz/: the process can serve pages (for a load balancer; touches neither database nor
+    session). 503 when the static files were not collected, since every page would fail."""
+    if static_manifest_missing():
+        log.error("Static files manifest missing under %s: run collectstatic", settings.STATIC_ROOT)
+        return HttpResponse("static files not collected", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")

@@ -28,10 +28,12 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
-from . import identifiers, size_class, workdays
+from . import identifiers, size_class, windows, workdays
 from .money import ZERO, add_months, cny
+from .text import multi_line, single_line
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
 FRACTION = {
     "max_digits": 5,
     "decimal_places": 4,
@@ -59,7 +61,7 @@ class Institution(models.Model):
         UNIVERSITY = "university", _("University")
         INSTITUTE = "institute", _("Research institute")
 
-    name = models.CharField(_("name"), max_length=200, unique=True)
+    name = models.CharField(_("name"), max_length=200, unique=True, validators=[single_line])
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     contact_email = models.EmailField(_("TTO contact email"), blank=True)
 
@@ -101,7 +103,7 @@ class Enterprise(models.Model):
         MEDIUM = "medium", _("Medium")
         LARGE = "large", _("Large")
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[single_line])
     uscc = models.CharField(
         _("Unified Social Credit Code"),
         max_length=18,
@@ -109,12 +111,12 @@ class Enterprise(models.Model):
         validators=[identifiers.normalize_uscc],
     )
     industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices)
-    employees = models.PositiveIntegerField(_("employees"))
+    employees = models.PositiveIntegerField(_("employees"), validators=[MaxValueValidator(10_000_000)])
     annual_revenue = models.DecimalField(
         _("annual revenue (CNY 10,000)"),
         max_digits=14,
         decimal_places=2,
-        validators=[MinValueValidator(Decimal("0"))],
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000000000"))],
     )
     size_class = models.CharField(
         _("size class"), max_length=10, choices=SizeClass.choices, editable=False, db_index=True
@@ -140,6 +142,9 @@ class Enterprise(models.Model):
         self.size_class = size_class.classify(self.industry, self.employees, self.annual_revenue)
         super().save(*args, **kwargs)
 
+
+# The largest price or fee an offer may ask (CNY); an offer above it is a typing mistake.
+MAX_PRICE = Decimal("10000000000.00")
 
 # The eight sections of the International Patent Classification (the first letter of a class).
 IPC_SECTIONS = [
@@ -173,9 +178,13 @@ class Patent(models.Model):
     # Wide enough for written forms such as "ZL 2017 1 0601862.3"; stored normalised.
     number = models.CharField(_("application number"), max_length=30, unique=True)
     patent_type = models.CharField(_("patent type"), max_length=20, choices=Type.choices, editable=False)
-    title = models.CharField(_("title"), max_length=300)
-    ipc_class = models.CharField(_("IPC class"), max_length=20, help_text=_("For example G06F 16/33"))
-    keywords = models.CharField(_("keywords"), max_length=300, blank=True, help_text=_("Separated by commas"))
+    title = models.CharField(_("title"), max_length=300, validators=[single_line])
+    ipc_class = models.CharField(
+        _("IPC class"), max_length=20, help_text=_("For example G06F 16/33"), validators=[single_line]
+    )
+    keywords = models.CharField(
+        _("keywords"), max_length=300, blank=True, help_text=_("Separated by commas"), validators=[single_line]
+    )
     owner = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="patents", verbose_name=_("owner"))
     filing_date = models.DateField(_("filing date"))
     expiry_date = models.DateField(
@@ -205,6 +214,8 @@ class Patent(models.Model):
                 raise ValidationError({"number": exc}) from exc
         if self.filing_date and self.expiry_date and self.expiry_date <= self.filing_date:
             raise ValidationError({"expiry_date": _("The expiry date must be after the filing date.")})
+        if self.filing_date:
+            windows.patent_dates(self.filing_date, self.expiry_date, today())
 
     def save(self, *args, **kwargs):
         self.patent_type = identifiers.patent_type_of(self.number)
@@ -229,8 +240,14 @@ class Offer(FSMModelMixin, models.Model):
     trial_months = models.PositiveSmallIntegerField(
         _("trial length (months)"), validators=[MinValueValidator(1), MaxValueValidator(60)]
     )
-    trial_fee = models.DecimalField(_("trial fee (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO)], **MONEY)
-    price = models.DecimalField(_("purchase price (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    trial_fee = models.DecimalField(
+        _("trial fee (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)], **MONEY
+    )
+    price = models.DecimalField(
+        _("purchase price (CNY)"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PRICE)],
+        **MONEY,
+    )
     lump_sum_allowed = models.BooleanField(_("lump sum allowed"), default=True)
     installment_count = models.PositiveSmallIntegerField(
         _("number of installments"),
@@ -239,10 +256,14 @@ class Offer(FSMModelMixin, models.Model):
         validators=[MaxValueValidator(120)],
     )
     installment_interval_months = models.PositiveSmallIntegerField(
-        _("months between installments"), default=3, validators=[MinValueValidator(1)]
+        _("months between installments"), default=3, validators=[MinValueValidator(1), MaxValueValidator(24)]
     )
-    first_due_months = models.PositiveSmallIntegerField(_("months from purchase to first payment"), default=0)
-    grace_days = models.PositiveSmallIntegerField(_("grace days before default"), default=90)
+    first_due_months = models.PositiveSmallIntegerField(
+        _("months from purchase to first payment"), default=0, validators=[MaxValueValidator(60)]
+    )
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace days before default"), default=90, validators=[MaxValueValidator(365)]
+    )
     exclusive = models.BooleanField(_("exclusive"), default=False)
     equity_allowed = models.BooleanField(_("equity conversion allowed"), default=False)
     equity_max_share = models.DecimalField(
@@ -256,6 +277,20 @@ class Offer(FSMModelMixin, models.Model):
         verbose_name = _("offer")
         verbose_name_plural = _("offers")
         ordering = ["-created_at"]
+        # The same bounds as the validators, for rows written by anything but a form.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trial_months__gte=1, trial_months__lte=60)
+                & Q(installment_count__lte=120)
+                & Q(installment_interval_months__gte=1, installment_interval_months__lte=24)
+                & Q(first_due_months__lte=60)
+                & Q(grace_days__lte=365)
+                & Q(price__gt=0, price__lte=MAX_PRICE)
+                & Q(trial_fee__gte=0, trial_fee__lte=MAX_PRICE),
+                name="offer_terms_within_bounds",
+                violation_error_message=_("The offer's terms are outside their bounds."),
+            )
+        ]
 
     def __str__(self):
         return f"{self.patent.number} · {self.get_state_display()}"
@@ -270,6 +305,37 @@ class Offer(FSMModelMixin, models.Model):
             errors["equity_max_share"] = _("Set the maximum share when equity conversion is allowed.")
         if errors:
             raise ValidationError(errors)
+        within_bounds = (
+            self.trial_months is not None
+            and 1 <= self.trial_months <= 60
+            and self.first_due_months is not None
+            and self.first_due_months <= 60
+            and self.installment_interval_months is not None
+            and 1 <= self.installment_interval_months <= 24
+            and self.installment_count is not None
+            and self.installment_count <= 120
+        )
+        if self.patent_id and within_bounds:  # out-of-bounds terms are refused by their fields
+            self.check_schedule_fits(self.patent, today())
+
+    def schedule_months(self) -> int:
+        """Months from purchase to the last payment of the longest plan the offer allows."""
+        if self.installment_count:
+            return self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
+        return self.first_due_months
+
+    def check_schedule_fits(self, patent, on: date) -> None:
+        """A trial started `on` and bought on its last day must be paid off before the patent
+        expires: nobody pays for a patent that no longer exists."""
+        last_due = add_months(on, self.trial_months + self.schedule_months())
+        if last_due > patent.expiry_date:
+            raise ValidationError(
+                _(
+                    "A trial starting today and its payment schedule would run to %(last)s, after the patent "
+                    "expires on %(expiry)s: shorten the trial or the schedule."
+                )
+                % {"last": last_due, "expiry": patent.expiry_date}
+            )
 
     @property
     def plans(self) -> list[str]:
@@ -342,8 +408,8 @@ class License(ConcurrentTransitionMixin, models.Model):
     )
     state = FSMField(_("state"), default=State.APPLIED, choices=State.choices, protected=True, db_index=True)
     applied_at = models.DateTimeField(_("applied at"), default=timezone.now, db_index=True)
-    intended_use = models.TextField(_("intended use"), blank=True)
-    contact = models.CharField(_("contact person and phone"), max_length=200, blank=True)
+    intended_use = models.TextField(_("intended use"), blank=True, max_length=2000, validators=[multi_line])
+    contact = models.CharField(_("contact person and phone"), max_length=200, blank=True, validators=[single_line])
     # Terms copied from the offer when applying, so later offer edits never change a contract.
     price = models.DecimalField(_("purchase price (CNY)"), **MONEY)
     trial_fee = models.DecimalField(_("trial fee (CNY)"), **MONEY)
@@ -608,8 +674,9 @@ class Payment(models.Model):
     license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="payments", verbose_name=_("license"))
     amount = models.DecimalField(_("amount (CNY)"), **MONEY)
     paid_on = models.DateField(_("paid on"))
-    reference = models.CharField(_("bank reference"), max_length=100)
-    idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)
+    reference = models.CharField(_("bank reference"), max_length=100, validators=[single_line])
+    # Unique per license, not across the book: nobody can take or probe another license's keys.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -626,7 +693,10 @@ class Payment(models.Model):
         # The admin lists payments newest first (its ordering plus -pk): with this index it reads a
         # page of them instead of sorting every payment of the book.
         indexes = [models.Index(fields=["-paid_on", "-recorded_at", "-id"], name="payment_newest_first")]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+            models.UniqueConstraint(fields=["license", "idempotency_key"], name="payment_key_unique_per_license"),
+        ]
 
     def __str__(self):
         return f"{self.amount} · {self.paid_on} · {self.reference}"
@@ -643,17 +713,26 @@ class InsurancePolicy(models.Model):
         License, on_delete=models.CASCADE, related_name="insurance_policy", verbose_name=_("license")
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.INSURANCE)
-    insurer = models.CharField(_("insurer or guarantor"), max_length=200)
+    insurer = models.CharField(_("insurer or guarantor"), max_length=200, validators=[single_line])
     insurer_email = models.EmailField(_("insurer contact email"), blank=True)
-    policy_number = models.CharField(_("policy number"), max_length=100)
+    policy_number = models.CharField(_("policy number"), max_length=100, validators=[single_line])
     coverage_ratio = models.DecimalField(_("coverage ratio"), **FRACTION)
-    premium = models.DecimalField(_("premium (CNY)"), default=ZERO, **MONEY)
+    premium = models.DecimalField(
+        _("premium (CNY)"), default=ZERO, validators=[*NOT_NEGATIVE, MaxValueValidator(MAX_PRICE)], **MONEY
+    )
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
 
     class Meta:
         verbose_name = _("insurance policy")
         verbose_name_plural = _("insurance policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(premium__gte=0, coverage_ratio__gte=0, coverage_ratio__lte=1),
+                name="policy_money_in_bounds",
+                violation_error_message=_("The premium cannot be negative and the coverage ratio is between 0 and 1."),
+            )
+        ]
 
     def __str__(self):
         return f"{self.insurer} {self.policy_number}"
@@ -920,8 +999,8 @@ class EnterpriseMember(FSMModelMixin, models.Model):
         Enterprise, on_delete=models.CASCADE, related_name="members", verbose_name=_("enterprise")
     )
     state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
-    full_name = models.CharField(_("full name"), max_length=100)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    full_name = models.CharField(_("full name"), max_length=100, validators=[single_line])
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     # The private calendar feed's address; a new token revokes the old address.
     calendar_token = models.CharField(_("calendar token"), max_length=64, unique=True, default=new_token)
     created_at = models.DateTimeField(_("signed up at"), default=timezone.now)
@@ -982,7 +1061,7 @@ class PaymentReport(FSMModelMixin, models.Model):
     state = FSMField(_("state"), default=State.REPORTED, choices=State.choices, protected=True)
     amount = models.DecimalField(_("amount (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
     paid_on = models.DateField(_("transfer date"))
-    reference = models.CharField(_("bank reference"), max_length=100)
+    reference = models.CharField(_("bank reference"), max_length=100, validators=[single_line])
     receipt = models.FileField(_("receipt"), upload_to=receipt_path, storage=private_storage, blank=True)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reported by")
@@ -1090,3 +1169,80 @@ class Export(FSMModelMixin, models.Model):
     def fail(self, error: str, at):
         self.error = error[:2000]
         self.finished_at = at
+
+
+# -- operations ---------------------------------------------------------------------------------
+
+
+class HealthRecord(models.Model):
+    """What a worker or request last met at a part outside the app; the admin index reads these
+    instead of connecting to anything itself (licensing/health.py)."""
+
+    class Part(models.TextChoices):
+        BROKER = "broker", _("Task broker")
+        SMTP = "smtp", _("Email")
+        SWEEP = "sweep", _("Hourly sweep")
+
+    part = models.CharField(_("part"), max_length=20, choices=Part.choices, unique=True)
+    ok = models.BooleanField(_("working"))
+    detail = models.TextField(_("detail"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("health record")
+        verbose_name_plural = _("health records")
+
+    def __str__(self):
+        return f"{self.get_part_display()}: {'ok' if self.ok else 'failing'}"
+
+
+class RateLimit(models.Model):
+    """A counter per (action, who) and fixed time window, for throttling what costs someone else
+    an email or an account (licensing/throttle.py)."""
+
+    key = models.CharField(_("key"), max_length=200)
+    window_start = models.DateTimeField(_("window start"))
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("rate limit")
+        verbose_name_plural = _("rate limits")
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_limit_window_unique")]
+        indexes = [models.Index(fields=["window_start"], name="rate_limit_window")]
+
+    def __str__(self):
+        return f"{self.key} @ {self.window_start}: {self.count}"
+
+
+class AuditEvent(models.Model):
+    """A change that is not a state transition (those are in the transition log): who changed
+    what on which object, from what to what, and why."""
+
+    class Action(models.TextChoices):
+        ENTERPRISE_CHANGED = "enterprise_changed", _("Enterprise details changed")
+        ENTERPRISE_CREATED = "enterprise_created", _("Enterprise registered")
+        MEMBER_SIGNED_UP = "member_signed_up", _("Member signed up")
+
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    changes = models.JSONField(_("changes"), default=dict, help_text=_("field: [from, to]"))
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"

@@ -21,7 +21,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from .models import Installment, InsuranceClaim, License, Reminder
+from . import health
+from .models import HealthRecord, Installment, InsuranceClaim, License, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def enqueue(task, *args) -> bool:
         return True
     except Exception as exc:  # kombu raises several types for an unreachable broker
         log.error("Task broker unreachable, %s%s left for the next sweep: %s", task.name, args, exc)
+        health.record(HealthRecord.Part.BROKER, False, f"{type(exc).__name__}: {exc}")
         return False
 
 
@@ -114,26 +116,48 @@ def deliver_reminder(reminder_id: int) -> str:
             reminder.cancel(why_not)
             reminder.save()
             return "cancelled"
-        message = build_message(reminder)
+        try:
+            message = build_message(reminder)
+        except Exception as exc:  # a bug or bad data: recorded on the reminder and shown, then retried
+            log.exception("Reminder %s could not be written, will retry", reminder.pk)
+            _record_failure(reminder, exc)
+            return "failed"
         if not message.to:
             reminder.cancel("no recipient email address")
             reminder.save()
             return "cancelled"
         try:
             message.send()
-        except SEND_ERRORS as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            log.error("Reminder %s not sent, will retry: %s", reminder.pk, error)
-            reminder.record_failure(error, timezone.now() + retry_delay(reminder.attempts + 1))
-            reminder.save()
+        except Exception as exc:  # SMTP refusals, a server that does not answer, and anything else
+            log.error("Reminder %s not sent, will retry: %s: %s", reminder.pk, type(exc).__name__, exc)
+            _record_failure(reminder, exc)
+            if isinstance(exc, SEND_ERRORS):
+                health.record(HealthRecord.Part.SMTP, False, f"{type(exc).__name__}: {exc}")
             return "failed"
         reminder.mark_sent(message.to, timezone.now())
         reminder.save()
+        health.record(HealthRecord.Part.SMTP, True)
         return "sent"
+
+
+def _record_failure(reminder: Reminder, exc: Exception) -> None:
+    reminder.record_failure(f"{type(exc).__name__}: {exc}", timezone.now() + retry_delay(reminder.attempts + 1))
+    reminder.save()
+
+
+def _claim_of(reminder: Reminder) -> InsuranceClaim | None:
+    """The claim a claim_filed notice is about (its key names it: claim_filed:insuranceclaim:<id>:0)."""
+    claim_id = reminder.key.split(":")[2]
+    return InsuranceClaim.objects.select_related("policy").filter(pk=claim_id).first()
 
 
 def _no_longer_applies(reminder: Reminder) -> str:
     lic = reminder.license
+    if reminder.kind == Reminder.Kind.CLAIM_FILED:
+        claim = _claim_of(reminder)
+        if claim is None or claim.state == InsuranceClaim.State.REJECTED:
+            return "claim rejected before the notice went out"
+        return ""
     if reminder.kind == Reminder.Kind.TRIAL_ENDING and lic.state != License.State.TRIAL:
         return f"license is {lic.state}"
     if reminder.kind in (Reminder.Kind.INSTALLMENT_DUE, Reminder.Kind.OVERDUE):
@@ -158,7 +182,7 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         "link": portal_link(lic),
     }
     if reminder.kind == Reminder.Kind.CLAIM_FILED:
-        claim = lic.claims.select_related("policy").exclude(state=InsuranceClaim.State.REJECTED).first()
+        claim = _claim_of(reminder)
         context["claim"] = claim
         to = [e for e in (lic.offer.patent.owner.contact_email, claim.policy.insurer_email) if e]
         language = settings.LANGUAGE_CODE

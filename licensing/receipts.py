@@ -18,12 +18,24 @@ SIGNATURES = {
 }
 
 
+def too_large(size: int, limit: int) -> str:
+    """Why a file of `size` bytes is refused, in figures a person can compare: when both round to
+    the same "5.0 MB", the bytes are given too."""
+    if filesizeformat(size) == filesizeformat(limit):
+        return _("The file is %(size)s bytes, just over the limit of %(max)s bytes (%(max_human)s).") % {
+            "size": f"{size:,}",
+            "max": f"{limit:,}",
+            "max_human": filesizeformat(limit),
+        }
+    return _("The file is %(size)s; the largest accepted is %(max)s.") % {
+        "size": filesizeformat(size),
+        "max": filesizeformat(limit),
+    }
+
+
 def validate_receipt(upload) -> None:
     if upload.size > settings.RECEIPT_MAX_BYTES:
-        raise ValidationError(
-            _("The receipt is %(size)s; the largest accepted is %(max)s.")
-            % {"size": filesizeformat(upload.size), "max": filesizeformat(settings.RECEIPT_MAX_BYTES)}
-        )
+        raise ValidationError(too_large(upload.size, settings.RECEIPT_MAX_BYTES))
     extension = Path(upload.name).suffix.lower()
     signature = SIGNATURES.get(extension, (None, None))[0]
     upload.seek(0)

@@ -8,9 +8,10 @@ the second guard should a caller hold a stale instance.
 """
 
 import logging
+import re
 import tempfile
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -21,8 +22,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from . import exports, notifications, tables, workdays
+from . import exports, notifications, tables, windows, workdays
 from .models import (
+    AuditEvent,
     Enterprise,
     EnterpriseMember,
     EquityConversion,
@@ -41,6 +43,7 @@ from .models import (
 )
 from .money import CENT, ZERO, add_months, cny, split_evenly, split_proportionally
 from .receipts import validate_receipt
+from .text import REASON_MAX_LENGTH, clean_multi_line, clean_single_line
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ def _refused(message: str) -> ValidationError:
 
 def _run(obj, method_name: str, *args, by=None, reason: str = "", **kwargs) -> None:
     """Run a transition and save, with a clear error when the state or conditions forbid it."""
+    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
     method = getattr(obj, method_name)
     if not can_proceed(method):
         raise _refused(
@@ -77,17 +81,44 @@ def _run(obj, method_name: str, *args, by=None, reason: str = "", **kwargs) -> N
 
 
 def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
+    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
     if not reason:
         raise ValidationError({"reason": _("Give a reason: it is kept in the license history.")})
     return reason
 
 
+MAX_VALUATION = Decimal("999999999999.99")  # what the valuation column holds
+
+
+def _decimal(value, field: str) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError as exc:
+        raise ValidationError({field: _("Enter a number.")}) from exc
+    if not number.is_finite():
+        raise ValidationError({field: _("Enter a number.")})
+    return number
+
+
+def _applied_on(lic: License) -> date:
+    return timezone.localdate(lic.applied_at)
+
+
+def _require_patent_in_force(patent: Patent, on: date) -> None:
+    """Nothing is tried, bought or decided on a patent that is not in force on that day."""
+    if not patent.is_in_force(on):
+        raise _refused(
+            _("Patent %(number)s is not in force on %(date)s (expired or no longer valid).")
+            % {"number": patent.number, "date": on}
+        )
+
+
 def _require_amount(amount) -> Decimal:
-    if not isinstance(amount, Decimal):
-        amount = Decimal(str(amount))
+    amount = _decimal(amount, "amount")
     if amount <= ZERO:
         raise ValidationError({"amount": _("The amount must be greater than zero.")})
+    if amount > MAX_VALUATION:
+        raise ValidationError({"amount": _("The amount must be at most %(max)s.") % {"max": f"{MAX_VALUATION:,}"}})
     if amount != amount.quantize(CENT):
         raise ValidationError({"amount": _("Amounts have at most two decimal places (fen).")})
     return amount
@@ -120,6 +151,8 @@ def withdraw_offer(*, offer_id: int, by, reason: str) -> Offer:
 def apply_for_trial(
     *, offer_id: int, enterprise: Enterprise, intended_use: str = "", contact: str = "", by=None
 ) -> License:
+    intended_use = clean_multi_line(intended_use, "intended_use", max_length=2000)
+    contact = clean_single_line(contact, "contact", max_length=200)
     offer = Offer.objects.select_related("patent").get(pk=offer_id)
     # Serialise applications per patent so the exclusivity check cannot race.
     patent = Patent.objects.select_for_update().get(pk=offer.patent_id)
@@ -145,11 +178,11 @@ def apply_for_trial(
 @transaction.atomic
 def approve_trial(*, license_id: int, by, start: date | None = None, reason: str = "") -> License:
     lic = _lock_license(license_id, schedule=False)
-    start = start or today()
+    start = windows.trial_start(start or today(), _applied_on(lic), today())
     patent = lic.offer.patent
-    if not patent.is_in_force(start):
-        raise _refused(_("Patent %(number)s has expired or is no longer valid.") % {"number": patent.number})
-    if add_months(start, lic.offer.trial_months) > patent.expiry_date:
+    _require_patent_in_force(patent, start)
+    # The trial runs to its effective end (moved past weekends and holidays): that day too.
+    if workdays.effective_date(add_months(start, lic.offer.trial_months)) > patent.expiry_date:
         raise _refused(_("The trial would end after the patent expires on %(date)s.") % {"date": patent.expiry_date})
     _run(lic, "approve", start, by=by, reason=reason)
     if lic.trial_fee > ZERO:
@@ -202,8 +235,17 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
     on = on or today()
     if plan not in lic.offer.plans:
         raise ValidationError({"plan": _("This offer does not allow that payment plan.")})
-    if lic.state == License.State.TRIAL and not lic.insurance_in_place_if_required():
-        raise _refused(_("This offer requires insurance or a guarantee: register the policy before the purchase."))
+    if lic.state == License.State.TRIAL:
+        windows.purchase_date(on, lic.trial_start, lic.trial_end_effective)
+        _require_patent_in_force(lic.offer.patent, max(on, today()))
+        if not lic.insurance_in_place_if_required():
+            raise _refused(_("This offer requires insurance or a guarantee: register the policy before the purchase."))
+    schedule = build_schedule(lic.offer, lic.price, plan, on)
+    if schedule[-1][1] > lic.offer.patent.expiry_date:
+        raise _refused(
+            _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
+            % {"last": schedule[-1][1], "expiry": lic.offer.patent.expiry_date}
+        )
     _run(lic, "purchase", plan, on, by=by)
     Installment.objects.bulk_create(
         Installment(
@@ -214,7 +256,7 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
             due_date=due,
             effective_due_date=workdays.effective_date(due),
         )
-        for n, (amount, due) in enumerate(build_schedule(lic.offer, lic.price, plan, on), start=1)
+        for n, (amount, due) in enumerate(schedule, start=1)
     )
     return _without_stale_schedule(lic)
 
@@ -227,15 +269,58 @@ def _settle_license_if_done(lic: License, by) -> None:
         _run(lic, "cure", by=by)
 
 
-def _check_transfer(amount, paid_on: date, reference: str) -> tuple[Decimal, str]:
-    """What any transfer needs, recorded by the TTO or reported by the SME."""
+def _check_transfer(amount, reference: str) -> tuple[Decimal, str]:
+    """What any transfer needs, recorded by the TTO or reported by the SME (its date is checked
+    against the license, once it is locked: `_check_paid_on`)."""
     amount = _require_amount(amount)
-    reference = (reference or "").strip()
+    reference = clean_single_line(reference, "reference", max_length=100)
     if not reference:
         raise ValidationError({"reference": _("Enter the bank reference of the transfer.")})
-    if paid_on > today():
-        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
     return amount, reference
+
+
+def _check_paid_on(lic: License, paid_on: date) -> date:
+    return windows.payment_date(paid_on, _applied_on(lic), today())
+
+
+def _check_not_recorded_yet(lic: License, amount, paid_on: date, reference: str, reuse_confirmed: bool) -> None:
+    """The same bank transfer is recorded once, however many forms it is entered in; a reference the
+    institution has seen with another amount is a likely typo, recorded only once confirmed."""
+    same = lic.payments.filter(reference=reference, amount=amount, paid_on=paid_on).first()
+    if same is not None:
+        raise _refused(
+            _("This transfer (%(reference)s, %(amount)s on %(date)s) was already recorded on %(recorded)s.")
+            % {
+                "reference": reference,
+                "amount": amount,
+                "date": paid_on,
+                "recorded": timezone.localtime(same.recorded_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        )
+    if reuse_confirmed:
+        return
+    institution = lic.offer.patent.owner_id
+    reused = (
+        Payment.objects.filter(reference=reference, license__offer__patent__owner_id=institution)
+        .exclude(amount=amount)
+        .first()
+    )
+    if reused is not None:
+        raise ValidationError(
+            {
+                "reference": _(
+                    "The bank reference %(reference)s was already used for a payment of %(amount)s on "
+                    "%(date)s. Check it; if this is another transfer, confirm below."
+                )
+                % {"reference": reference, "amount": reused.amount, "date": reused.paid_on}
+            },
+            code="reference_reused",
+        )
+
+
+# Keys a client may choose (a form's random token, a partner system's id); keys of the form
+# "<source>:<id>" are the app's own (a confirmed report's is "report:<id>"), so none can be taken.
+CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _check_payable(lic: License, amount: Decimal) -> None:
@@ -253,31 +338,53 @@ def _check_payable(lic: License, amount: Decimal) -> None:
 
 
 @transaction.atomic
-def record_payment(*, license_id: int, amount, paid_on: date, reference: str, idempotency_key: str, by) -> Payment:
+def record_payment(*, idempotency_key: str, **transfer) -> Payment:
     """Record money received; it pays the oldest installments first. The same idempotency key
-    submitted twice returns the first payment and records nothing more."""
-    amount, reference = _check_transfer(amount, paid_on, reference)
-    if not idempotency_key:
-        raise ValidationError({"idempotency_key": _("A payment needs an idempotency key.")})
-    lic = _lock_license(license_id)
-    previous = Payment.objects.filter(idempotency_key=idempotency_key).first()
+    submitted twice on a license returns the first payment and records nothing more; the same
+    transfer (reference, amount, date) entered again under another key is refused; a reference
+    already used with another amount is recorded only once the user confirms it
+    (`reference_reuse_confirmed`). `transfer`: license_id, amount, paid_on, reference, by."""
+    if not isinstance(idempotency_key, str) or not CLIENT_KEY.fullmatch(idempotency_key):
+        raise ValidationError(
+            {
+                "idempotency_key": _(
+                    "This form has expired or was altered (its one-time key is missing or invalid). "
+                    "Open the form again and resubmit."
+                )
+            }
+        )
+    return _record_payment(idempotency_key=idempotency_key, **transfer)
+
+
+@transaction.atomic
+def _record_payment(
+    *,
+    license_id: int,
+    amount,
+    paid_on: date,
+    reference: str,
+    idempotency_key: str,
+    by,
+    reference_reuse_confirmed: bool = False,
+) -> Payment:
+    amount, reference = _check_transfer(amount, reference)
+    lic = _lock_license(license_id)  # under this lock no other payment of the license is written
+    previous = lic.payments.filter(idempotency_key=idempotency_key).first()  # this license's keys only
     if previous is not None:
-        if previous.license_id != lic.pk or previous.amount != amount:
-            raise _refused(_("This idempotency key was already used for a different payment."))
+        if (previous.amount, previous.paid_on, previous.reference) != (amount, paid_on, reference):
+            raise _refused(_("This form was already used for a different payment. Open the form again."))
         return previous
     _check_payable(lic, amount)
-    try:
-        with transaction.atomic():  # savepoint: a key taken meanwhile on another license
-            payment = Payment.objects.create(
-                license=lic,
-                amount=amount,
-                paid_on=paid_on,
-                reference=reference,
-                idempotency_key=idempotency_key,
-                recorded_by=by,
-            )
-    except IntegrityError as exc:
-        raise _refused(_("This idempotency key was already used for a different payment.")) from exc
+    paid_on = _check_paid_on(lic, paid_on)
+    _check_not_recorded_yet(lic, amount, paid_on, reference, reference_reuse_confirmed)
+    payment = Payment.objects.create(
+        license=lic,
+        amount=amount,
+        paid_on=paid_on,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        recorded_by=by,
+    )
     remaining = amount
     for inst in lic.installments.all():
         if not remaining:
@@ -350,6 +457,7 @@ def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
         )
     policy = InsurancePolicy(license=lic, **fields)
     policy.full_clean()
+    windows.policy_dates(policy.starts_on, policy.ends_on, _applied_on(lic), today())
     policy.save()
     return policy
 
@@ -418,11 +526,16 @@ def record_claim_paid(*, claim_id: int, amount, by) -> InsuranceClaim:
 def propose_equity_conversion(*, license_id: int, share, valuation, by) -> EquityConversion:
     lic = _lock_license(license_id)
     offer = lic.offer
-    share, valuation = Decimal(str(share)), Decimal(str(valuation))
+    share, valuation = _decimal(share, "share"), _decimal(valuation, "valuation")
+    if valuation > MAX_VALUATION:
+        raise ValidationError(
+            {"valuation": _("The valuation must be at most %(max)s.") % {"max": f"{MAX_VALUATION:,}"}}
+        )
     if not offer.equity_allowed:
         raise _refused(_("This offer does not allow converting the fee into equity."))
     if lic.state not in (License.State.PURCHASED, License.State.IN_ARREARS):
         raise _refused(_("Only a purchased license can convert part of its fee into equity."))
+    _require_patent_in_force(offer.patent, today())
     if not ZERO < share <= offer.equity_max_share:
         raise ValidationError(
             {
@@ -444,7 +557,7 @@ def propose_equity_conversion(*, license_id: int, share, valuation, by) -> Equit
         share=share,
         converted_amount=amount,
         valuation=valuation,
-        stake=(amount / valuation).quantize(Decimal("0.000001")),
+        stake=(amount / valuation).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP),
         proposed_on=today(),
     )
 
@@ -514,19 +627,154 @@ def purchase_with_equity(*, license_id: int, plan: str, share, valuation, by) ->
 @transaction.atomic
 def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str, phone: str = "") -> EnterpriseMember:
     """A new portal user for an enterprise (created if its USCC is new). The membership waits for
-    TTO staff to approve it: nobody sees an enterprise's licenses on their word alone."""
+    TTO staff to approve it: nobody sees an enterprise's licenses on their word alone.
+
+    Two identical sign-ups at once make one account: the second finds the username taken (the
+    unique index decides, inside a savepoint) and is told so; two sign-ups for one new USCC make
+    one enterprise, which both join."""
+    full_name = clean_single_line(full_name, "full_name", max_length=100, required=True)
+    phone = clean_single_line(phone, "phone", max_length=30)
     if enterprise.pk is None:
-        existing = Enterprise.objects.filter(uscc=enterprise.uscc).first()
-        if existing is None:
-            enterprise.full_clean()
-            enterprise.save()
+        enterprise.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                enterprise.save()
+        except IntegrityError:  # registered meanwhile, or before: join it
+            enterprise = Enterprise.objects.get(uscc=enterprise.uscc)
         else:
-            enterprise = existing
-    password = user_fields.pop("password")
-    user = get_user_model()(**user_fields)
+            AuditEvent.objects.create(
+                action=AuditEvent.Action.ENTERPRISE_CREATED,
+                enterprise=enterprise,
+                changes={name: [None, _audit_value(getattr(enterprise, name))] for name in ENTERPRISE_MASTER_DATA},
+                reason="sign-up",
+            )
+    fields = dict(user_fields)
+    password = fields.pop("password")
+    user = get_user_model()(**fields)
     user.set_password(password)
-    user.save()
-    return EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"username": _("An account with this username exists already. Log in, or choose another username.")}
+        ) from exc
+    member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.MEMBER_SIGNED_UP, enterprise=enterprise, by=user, changes={"member": [None, member.pk]}
+    )
+    return member
+
+
+# An enterprise's master data: what it says about itself, and what its size class comes from.
+ENTERPRISE_MASTER_DATA = ("name", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language")
+
+
+def _audit_value(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def staff_may_correct_enterprise(enterprise: Enterprise, user) -> bool:
+    """The enterprise keeps its own master data, through its active members in the portal. Staff
+    may correct it only while the enterprise has no active member and deals with no institution
+    but theirs (every license it has is with their institution); a superuser always may."""
+    if user.is_superuser:
+        return True
+    institution = getattr(getattr(user, "staff_profile", None), "institution", None)
+    if institution is None:
+        return False
+    if enterprise.members.filter(state=EnterpriseMember.State.ACTIVE).exists():
+        return False
+    return not enterprise.licenses.exclude(offer__patent__owner=institution).exists()
+
+
+@transaction.atomic
+def update_enterprise(*, enterprise_id: int, by, changes: dict, reason: str = "") -> Enterprise:
+    """Change an enterprise's master data, by an active member of it or by staff allowed to
+    correct it (`staff_may_correct_enterprise`); every change is an audit event, from -> to."""
+    enterprise = Enterprise.objects.select_for_update().get(pk=enterprise_id)
+    member = getattr(by, "enterprise_member", None)
+    is_own_member = (
+        member is not None and member.enterprise_id == enterprise.pk and member.state == EnterpriseMember.State.ACTIVE
+    )
+    if not is_own_member and not (by.is_staff and staff_may_correct_enterprise(enterprise, by)):
+        raise _refused(
+            _(
+                "This enterprise keeps its details itself, in the portal: it has active members or deals with "
+                "other institutions too."
+            )
+        )
+    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
+    unknown = set(changes) - set(ENTERPRISE_MASTER_DATA)
+    if unknown:
+        raise ValidationError(_("These details cannot be changed here: %(fields)s") % {"fields": ", ".join(unknown)})
+    before = {name: getattr(enterprise, name) for name in changes}
+    for name, value in changes.items():
+        setattr(enterprise, name, value)
+    enterprise.full_clean(exclude=["uscc"])
+    diff = {
+        name: [_audit_value(before[name]), _audit_value(getattr(enterprise, name))]
+        for name in changes
+        if before[name] != getattr(enterprise, name)
+    }
+    if not diff:
+        return enterprise
+    old_size = enterprise.size_class
+    enterprise.save()
+    if enterprise.size_class != old_size:
+        diff["size_class"] = [old_size, enterprise.size_class]
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.ENTERPRISE_CHANGED, enterprise=enterprise, by=by, changes=diff, reason=reason
+    )
+    return enterprise
+
+
+def member_decision_allowed(member: EnterpriseMember, user) -> bool:
+    """Who may approve or revoke a portal member: a superuser; or staff of an institution when
+    every license of the member's enterprise is with that institution (an enterprise that deals
+    with several institutions, whose members would see all their contracts, is for a superuser)."""
+    if user.is_superuser:
+        return True
+    institution = getattr(getattr(user, "staff_profile", None), "institution", None)
+    if institution is None:
+        return False
+    return not member.enterprise.licenses.exclude(offer__patent__owner=institution).exists()
+
+
+def _check_member_decision(member: EnterpriseMember, by) -> None:
+    if by is not None and not member_decision_allowed(member, by):
+        raise _refused(
+            _("This enterprise also deals with other institutions: a platform administrator decides on its members.")
+        )
+
+
+def request_password_reset(*, email: str, language: str) -> None:
+    """Queue the reset email; the worker looks the address up and sends it, so the request takes
+    the same time whether or not an account exists."""
+    from .tasks import send_password_reset as task
+
+    transaction.on_commit(lambda: notifications.enqueue(task, email, language))
+
+
+def send_password_reset(*, email: str, language: str) -> None:
+    """Email a reset link to every active account with this address (none: nothing is sent)."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.contrib.auth.forms import PasswordResetForm
+
+    site = urlsplit(settings.SITE_URL)
+    form = PasswordResetForm(data={"email": email})
+    if not form.is_valid():
+        return
+    with translation.override(language):
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            subject_template_name="portal/emails/password_reset.subject.txt",
+            email_template_name="portal/emails/password_reset.txt",
+            html_email_template_name="portal/emails/password_reset.html",
+        )
 
 
 def _lock_member(member_id: int) -> EnterpriseMember:
@@ -536,6 +784,7 @@ def _lock_member(member_id: int) -> EnterpriseMember:
 @transaction.atomic
 def approve_member(*, member_id: int, by, reason: str = "") -> EnterpriseMember:
     member = _lock_member(member_id)
+    _check_member_decision(member, by)
     _run(member, "approve", by=by, reason=reason)
     return member
 
@@ -543,6 +792,7 @@ def approve_member(*, member_id: int, by, reason: str = "") -> EnterpriseMember:
 @transaction.atomic
 def revoke_member(*, member_id: int, by, reason: str) -> EnterpriseMember:
     member = _lock_member(member_id)
+    _check_member_decision(member, by)
     _run(member, "revoke", by=by, reason=_require_reason(reason))
     return member
 
@@ -557,7 +807,7 @@ def renew_calendar_token(*, member: EnterpriseMember) -> EnterpriseMember:
 @transaction.atomic
 def report_payment(*, license_id: int, amount, paid_on: date, reference: str, receipt=None, by) -> PaymentReport:
     """The SME says it paid. Reported twice (a double submit, a reloaded page), it is kept once."""
-    amount, reference = _check_transfer(amount, paid_on, reference)
+    amount, reference = _check_transfer(amount, reference)
     if receipt:
         try:
             validate_receipt(receipt)
@@ -570,6 +820,7 @@ def report_payment(*, license_id: int, amount, paid_on: date, reference: str, re
     if same is not None:
         return same
     _check_payable(lic, amount)
+    paid_on = _check_paid_on(lic, paid_on)
     report = PaymentReport(license=lic, amount=amount, paid_on=paid_on, reference=reference, reported_by=by)
     if receipt:
         report.receipt.save(receipt.name, receipt, save=False)
@@ -595,13 +846,15 @@ def confirm_payment_report(*, report_id: int, by) -> PaymentReport:
     report = _lock_report(report_id)
     if report.state != PaymentReport.State.REPORTED:
         raise _refused(_("This payment report was already handled."))
-    payment = record_payment(
+    # The report's own key, in the app's namespace ("report:<id>"): no client can take it first.
+    payment = _record_payment(
         license_id=report.license_id,
         amount=report.amount,
         paid_on=report.paid_on,
         reference=report.reference,
-        idempotency_key=f"report-{report.pk}",
+        idempotency_key=f"report:{report.pk}",
         by=by,
+        reference_reuse_confirmed=True,  # the TTO checks the transfer against its account here
     )
     _run(report, "confirm", payment, by=by)
     return report

@@ -15,7 +15,8 @@ from decimal import Decimal
 import xlsxwriter
 from django.utils import timezone
 
-CENT = Decimal("0.01")
+from .money import cny
+
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included; longer tables continue on a new sheet
 PROGRESS_EVERY = 5000
 
@@ -47,7 +48,7 @@ def _readable(column: Column, value):
     if column.choices:
         return str(column.choices.get(value, value))
     if column.kind == "money":
-        return Decimal(value).quantize(CENT)  # SQLite's SUM drops the scale: 5000 -> 5000.00
+        return cny(value)  # SQLite's SUM drops the scale: 5000 -> 5000.00
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).replace(tzinfo=None)
     return value
@@ -78,9 +79,18 @@ class _Line:
 
 def csv_lines(table: Table) -> Iterable[str]:
     writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow([str(c.label) for c in table.columns])
+    yield "\ufeff" + writer.writerow([neutralise(str(c.label)) for c in table.columns])
     for row in table.rows:
         yield writer.writerow(_csv_cell(value) for value in table.cells(row))
+
+
+# A text cell starting with one of these is read by Excel and LibreOffice as a formula (OWASP,
+# "CSV injection"): such a cell is prefixed with an apostrophe, which makes it plain text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def _csv_cell(value):
@@ -88,7 +98,9 @@ def _csv_cell(value):
         return ""
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
-    return value  # Decimal and date print exactly (33333.33, 2026-11-22)
+    if isinstance(value, str):
+        return neutralise(value)  # every text cell: names, references, titles, labels
+    return value  # Decimal and date print exactly (33333.33, 2026-11-22); numbers are never formulas
 
 
 def write_xlsx(tables: Iterable[Table], target, progress: Callable[[int], None] | None = None) -> int:
@@ -144,4 +156,4 @@ def _write_cell(sheet, row: int, col: int, column: Column, value, formats) -> No
         # XLSX stores numbers as doubles, as Excel does: amounts to the fen read back exactly.
         sheet.write_number(row, col, float(value), formats.get(column.kind))
     else:
-        sheet.write_string(row, col, str(value))
+        sheet.write_string(row, col, str(value))  # a string cell, never a formula, whatever it starts with

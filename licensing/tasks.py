@@ -5,7 +5,8 @@ import logging
 
 from celery import shared_task
 
-from . import notifications, services, sweeps
+from . import health, notifications, services, sweeps, throttle
+from .models import HealthRecord
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,10 @@ def sweep() -> dict:
     for export_id in services.stale_export_ids():  # queued while the broker was down, or orphaned
         notifications.enqueue(build_export, export_id)
     stats["exports_purged"] = services.purge_exports()
+    stats["rate_limits_purged"] = throttle.purge()
+    # The sweep ran in a worker, so beat, the broker and the worker all work.
+    health.record(HealthRecord.Part.SWEEP, True, str(stats))
+    health.record(HealthRecord.Part.BROKER, True)
     log.info("Sweep done: %s", stats)
     return stats
 
@@ -38,3 +43,8 @@ def send_reminder(self, reminder_id: int) -> str:
 @shared_task(name="licensing.build_export")
 def build_export(export_id: int) -> str:
     return services.build_export(export_id=export_id)
+
+
+@shared_task(name="licensing.send_password_reset")
+def send_password_reset(email: str, language: str) -> None:
+    services.send_password_reset(email=email, language=language)

@@ -13,6 +13,7 @@ from django.utils import translation
 from licensing import services
 from licensing.models import Payment
 from licensing.roles import TTO_STAFF_GROUP
+from licensing.testing import backdate_application
 
 from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory, UserFactory
 
@@ -116,6 +117,7 @@ def make_license(staff, enterprise):
         lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
         if state == "applied":
             return lic
+        backdate_application(lic, dt.date.fromisoformat(start))  # a story that starts before today
         lic = services.approve_trial(license_id=lic.pk, by=staff, start=dt.date.fromisoformat(start))
         if state == "trial":
             return lic

@@ -29,3 +29,19 @@ def test_a_long_series_labels_at_most_twelve_columns():
 
     labelled = [bar.label for bar in chart["bars"] if bar.labelled]
     assert labelled == ["m0", "m3", "m6", "m9", "m12", "m15", "m18", "m21", "m24", "m27"]
+
+
+def test_a_payment_dated_long_ago_does_not_draw_every_month_since(db):
+    """A row written before dates had bounds (year 1) must not make the chart draw 24,000 months."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from licensing.dashboard import _months
+
+    rows = [
+        {"month": dt.date(1, 1, 1), "count": 1, "amount": Decimal("5.00")},
+        {"month": dt.date(2026, 3, 1), "count": 2, "amount": Decimal("10.00")},
+    ]
+    assert [m for m, _n, _a in _months(rows)] == [dt.date(1, 1, 1), dt.date(2026, 3, 1)]
+    rows[0]["month"] = dt.date(2025, 12, 1)
+    assert len(_months(rows)) == 4  # Dec, Jan, Feb, Mar

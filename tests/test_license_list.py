@@ -25,7 +25,8 @@ def book(offer, make_license, staff, clock):
     quiet = make_license(
         OfferFactory(patent__owner=offer.patent.owner), "trial", enterprise=EnterpriseFactory(name="Quiet Ltd")
     )
-    overdue.installments.update(due_date=dt.date(2026, 8, 1))  # the offer's schedule starts a year later
+    # The offer's schedule starts a year later: due Saturday 2026-08-01, effectively Monday 08-03.
+    overdue.installments.update(due_date=dt.date(2026, 8, 1), effective_due_date=dt.date(2026, 8, 3))
     return {"overdue": overdue, "soon": soon, "quiet": quiet}
 
 

@@ -94,7 +94,8 @@ def test_returning_is_recorded_with_who_and_why(sme_client, trial):
     assert (log.by, log.description) == (sme_client.member.user, "Not for our line")
 
 
-def test_buying_with_equity_proposes_a_conversion_within_the_offers_limit(sme_client, institution, make_license):
+def test_buying_with_equity_proposes_a_conversion_within_the_offers_limit(sme_client, institution, make_license, clock):
+    clock("2026-03-01")  # within the trial
     offer = OfferFactory(patent__owner=institution, equity_allowed=True, equity_max_share=Decimal("0.3"))
     lic = make_license(offer, "trial")
     url = f"/licenses/{lic.pk}/buy/"
@@ -140,6 +141,7 @@ def test_reported_payment_is_pending_until_the_tto_confirms_it_once(
         ("receipt.exe", b"MZ\x90\x00", "PDF, PNG or JPEG"),
         ("receipt.pdf", b"MZ\x90\x00 not a pdf", "PDF, PNG or JPEG"),
         ("receipt.pdf", b"%PDF-1.7" + b"0" * 2048, "the largest accepted is"),
+        ("receipt.pdf", b"%PDF-1.7" + b"0" * 1017, "1,025 bytes, just over the limit of 1,024 bytes (1.0\xa0KB)"),
     ],
 )
 def test_receipts_are_checked_for_type_and_size(sme_client, trial, staff, settings, tmp_path, name, content, error):

@@ -19,6 +19,7 @@ PAGES = {
     "report_payment": 9,
     "calendar": 3,
     "calendar_ics": 3,
+    "enterprise": 4,
 }
 
 
@@ -32,6 +33,7 @@ def urls(member, lic, offer):
         "report_payment": f"/licenses/{lic.pk}/payments/new/",
         "calendar": "/calendar/",
         "calendar_ics": f"/calendar/{member.calendar_token}.ics",
+        "enterprise": "/enterprise/",
     }
 
 
@@ -64,6 +66,9 @@ def test_page_query_count_is_pinned_and_constant(page, sme_client, institution, 
     lic = grow_book(1, institution, enterprise, staff, make_license)
     small = count_queries(sme_client, urls(sme_client.member, lic, lic.offer)[page])
     grow_book(6, institution, enterprise, staff, make_license)
+    member = sme_client.member.user
+    for employees in (60, 70, 80):  # the enterprise's history of changes grows too
+        services.update_enterprise(enterprise_id=enterprise.pk, by=member, changes={"employees": employees})
     large = count_queries(sme_client, urls(sme_client.member, lic, lic.offer)[page])
 
     assert small == large <= PAGES[page], (small, large)

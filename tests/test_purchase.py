@@ -50,7 +50,8 @@ def test_a_plan_the_offer_does_not_allow_is_refused_and_nothing_is_written(insti
     assert not Installment.objects.filter(license=lic).exists()
 
 
-def test_insurance_required_blocks_purchase_until_a_policy_is_registered(institution, make_license, staff):
+def test_insurance_required_blocks_purchase_until_a_policy_is_registered(institution, make_license, staff, clock):
+    clock("2026-03-01")  # within the trial
     offer = OfferFactory(patent__owner=institution, insurance_required=True)
     lic = make_license(offer, "trial")
 

@@ -49,10 +49,14 @@ def refusing_smtp(settings):
 
 
 def test_admin_index_reports_an_unreachable_broker(admin_client, unreachable_broker, caplog):
+    """A request that could not queue a task records it; the index shows it without connecting."""
+    from licensing.tasks import sweep
+
     with caplog.at_level(logging.ERROR):
+        assert notifications.enqueue(sweep) is False
         body = admin_client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
 
-    assert "Task broker" in body and "Unreachable" in body
+    assert "Task broker" in body and "Unreachable at" in body
     assert any("Task broker unreachable" in r.message for r in caplog.records)
 
 

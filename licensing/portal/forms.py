@@ -5,6 +5,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Enterprise, License, PaymentReport, today
+from ..text import REASON_MAX_LENGTH
 from ..widgets import DateInput
 
 
@@ -27,6 +28,18 @@ class EnterpriseForm(forms.ModelForm):
 
     def validate_unique(self):
         pass  # a registered USCC means joining that enterprise: see services.sign_up_member
+
+
+class EnterpriseDetailsForm(forms.ModelForm):
+    """An enterprise's own master data, kept by its members (USCC is its identity: fixed)."""
+
+    reason = forms.CharField(
+        label=_("What changed? (optional)"), required=False, max_length=REASON_MAX_LENGTH, widget=forms.TextInput
+    )
+
+    class Meta:
+        model = Enterprise
+        fields = ["name", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language"]
 
 
 class StateGuardForm(forms.Form):

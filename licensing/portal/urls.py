@@ -22,13 +22,7 @@ auth = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="portal/form_page.html",
-            email_template_name="portal/emails/password_reset.txt",
-            html_email_template_name="portal/emails/password_reset.html",
-            subject_template_name="portal/emails/password_reset.subject.txt",
-            success_url=reverse_lazy("portal:password_reset_done"),
-        ),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -63,6 +57,7 @@ urlpatterns = [
     path("licenses/<int:pk>/equity/", views.propose_equity, name="equity"),
     path("licenses/<int:pk>/payments/new/", views.report_payment, name="report_payment"),
     path("licenses/<int:pk>/payments/<int:report_id>/receipt/", views.receipt, name="receipt"),
+    path("enterprise/", views.enterprise_details, name="enterprise"),
     path("calendar/", views.calendar, name="calendar"),
     path("calendar/renew/", views.renew_calendar, name="renew_calendar"),
     path("calendar/<str:token>.ics", views.calendar_ics, name="calendar_ics"),

@@ -5,16 +5,18 @@ through a service."""
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import calendar_feed, selectors, services, workdays
+from .. import calendar_feed, selectors, services, throttle, workdays
+from ..http import client_ip, parse_id
 from ..models import IPC_SECTIONS, EnterpriseMember, Institution, License, PaymentReport, today
 from ..receipts import receipt_response
 from . import forms
@@ -43,15 +45,30 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(None, exc.messages)
 
 
+def _posted(request):
+    """The submitted data of a POST, even an empty one (which then fails validation and says
+    why), and None otherwise: `request.POST or None` would treat an empty POST as a GET."""
+    return request.POST if request.method == "POST" else None
+
+
+def _posted_files(request):
+    return request.FILES if request.method == "POST" else None
+
+
 # -- accounts ------------------------------------------------------------------------------------
 
 
 def sign_up(request):
-    user_form = forms.SignUpForm(request.POST or None, prefix="user")
-    enterprise_form = forms.EnterpriseForm(request.POST or None, prefix="enterprise")
+    user_form = forms.SignUpForm(_posted(request), prefix="user")
+    enterprise_form = forms.EnterpriseForm(_posted(request), prefix="enterprise")
     if request.method == "POST" and user_form.is_valid() and enterprise_form.is_valid():
         enterprise = enterprise_form.save(commit=False)
         enterprise.language = request.LANGUAGE_CODE
+        if not throttle.allow("sign_up", email=user_form.cleaned_data["email"], client=client_ip(request)):
+            user_form.add_error(None, _("Too many sign-ups from here or for this email address. Try again in an hour."))
+            return render(
+                request, "portal/sign_up.html", {"user_form": user_form, "enterprise_form": enterprise_form}, status=429
+            )
         try:
             services.sign_up_member(
                 user_fields={
@@ -64,10 +81,28 @@ def sign_up(request):
                 phone=user_form.cleaned_data["phone"],
             )
         except ValidationError as exc:
-            _add_errors(enterprise_form, exc)
+            for field, errors in exc.message_dict.items():
+                form = user_form if field in user_form.fields else enterprise_form
+                form.add_error(field if field in form.fields else None, errors)
         else:
             return render(request, "portal/signed_up.html")
     return render(request, "portal/sign_up.html", {"user_form": user_form, "enterprise_form": enterprise_form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, throttled per address typed and per client, with the email sent by
+    the worker: the page answers the same, in the same time, whether or not an account exists."""
+
+    template_name = "portal/form_page.html"
+    success_url = reverse_lazy("portal:password_reset_done")
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        if not throttle.allow("password_reset", email=email, client=client_ip(self.request)):
+            form.add_error(None, _("Too many password reset requests. Try again in an hour."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        services.request_password_reset(email=email, language=self.request.LANGUAGE_CODE)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 # -- catalogue -----------------------------------------------------------------------------------
@@ -81,7 +116,7 @@ def catalogue(request):
     offers = selectors.catalogue(
         search=search,
         ipc_section=ipc if ipc in dict(IPC_SECTIONS) else "",
-        institution_id=int(institution) if institution.isdigit() else None,
+        institution_id=parse_id(institution),
         available_only=available,
     )
     page = Paginator(offers, 20).get_page(request.GET.get("page"))
@@ -111,7 +146,7 @@ def offer_detail(request, offer_id):
 @member_required
 def apply(request, offer_id):
     offer = get_object_or_404(selectors.catalogue(), pk=offer_id)
-    form = forms.ApplyForm(request.POST or None)
+    form = forms.ApplyForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             lic = services.apply_for_trial(offer_id=offer.pk, enterprise=request.member.enterprise, **form.cleaned_data)
@@ -175,7 +210,7 @@ def buy(request, pk):
         raise Http404
     with_equity = request.GET.get("equity") == "1" or request.POST.get("with_equity") == "1"
     form_class = forms.PurchaseWithEquityForm if with_equity and lic.offer.equity_allowed else forms.PurchaseForm
-    form = form_class(request.POST or None, license=lic, initial={"seen_state": lic.state})
+    form = form_class(_posted(request), license=lic, initial={"seen_state": lic.state})
     schedule = None
     if request.method == "POST" and form.is_valid():
         if _stale(request, lic, form):
@@ -213,7 +248,7 @@ def buy(request, pk):
 @member_required
 def return_patent(request, pk):
     lic = _own_license(request, pk)
-    form = forms.ReturnForm(request.POST or None, initial={"seen_state": lic.state})
+    form = forms.ReturnForm(_posted(request), initial={"seen_state": lic.state})
     if request.method == "POST" and form.is_valid():
         if _stale(request, lic, form):
             return redirect("portal:license", pk=lic.pk)
@@ -232,7 +267,7 @@ def propose_equity(request, pk):
     lic = _own_license(request, pk)
     if not lic.accepts_equity_conversion():
         raise Http404
-    form = forms.EquityForm(request.POST or None, initial={"seen_state": lic.state})
+    form = forms.EquityForm(_posted(request), initial={"seen_state": lic.state})
     if request.method == "POST" and form.is_valid():
         if _stale(request, lic, form):
             return redirect("portal:license", pk=lic.pk)
@@ -255,7 +290,7 @@ def propose_equity(request, pk):
 @member_required
 def report_payment(request, pk):
     lic = _own_license(request, pk)
-    form = forms.PaymentReportForm(request.POST or None, request.FILES or None)
+    form = forms.PaymentReportForm(_posted(request), _posted_files(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.report_payment(license_id=lic.pk, by=request.user, **form.cleaned_data)
@@ -275,6 +310,35 @@ def receipt(request, pk, report_id):
     if not report.receipt:
         raise Http404
     return receipt_response(report)
+
+
+# -- the enterprise's own details ------------------------------------------------------------------
+
+
+@member_required
+def enterprise_details(request):
+    """The enterprise keeps its master data itself; each change is kept with who made it."""
+    enterprise = request.member.enterprise
+    form = forms.EnterpriseDetailsForm(_posted(request), instance=enterprise)
+    if request.method == "POST" and form.is_valid():
+        changed = [name for name in form.changed_data if name != "reason"]
+        try:
+            services.update_enterprise(
+                enterprise_id=enterprise.pk,
+                by=request.user,
+                changes={name: form.cleaned_data[name] for name in changed},
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Your enterprise's details were saved."))
+            return redirect("portal:enterprise")
+    return render(
+        request,
+        "portal/enterprise.html",
+        {"form": form, "enterprise": enterprise, "history": selectors.enterprise_history(enterprise)},
+    )
 
 
 # -- calendar ------------------------------------------------------------------------------------
