@@ -52,6 +52,8 @@ def searches() -> list[tuple[str, str]]:
         ("payments: bank reference", changelist(Payment, q=payment.reference)),
         ("payments: enterprise name, 3 words", changelist(Payment, q=name)),
         ("payments: its distinctive word", changelist(Payment, q=name.split()[-1])),
+        ("payments: 2 words in every name", changelist(Payment, q=" ".join(name.split()[:2]))),
+        ("licenses: 2 words in every name", changelist(License, q=" ".join(name.split()[:2]))),
     ]
 
 

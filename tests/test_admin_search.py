@@ -119,3 +119,23 @@ def test_a_word_in_every_name_is_a_hash_semi_join_not_a_scan_per_row(postgres_on
         plan = searched.explain()
     assert "SubPlan" not in plan and "Hash" in plan and "Semi Join" in plan
     assert set(searched) == {two_institutions["A"]["payment"], two_institutions["B"]["payment"]}
+
+
+def test_the_most_selective_word_finds_the_candidates(two_institutions):
+    """ "SME of B": "SME" and "of" are in both enterprises' names, "B" in one: the candidates come
+    from the rarest word, and the common ones are only tested on them."""
+    fields = ["license__enterprise__name"]
+    assert selectors._breadth(Payment, fields, "B") < selectors._breadth(Payment, fields, "SME")
+    searched = selectors.search(Payment.objects.all(), "SME of B", fields)
+    sql = str(searched.query)
+    candidates, tested = sql.split(" AND ", 1)
+    assert "%B%" in candidates and "%SME%" not in candidates  # the semi-join is the rare word's
+    assert "%SME%" in tested and "%of%" in tested and "IN (SELECT" not in tested
+    assert list(searched) == [two_institutions["B"]["payment"]]
+
+
+def test_when_every_word_is_common_the_words_are_tested_through_joins(two_institutions, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_BREADTH_CAP", 2)  # "SME" and "of" are in both names: common
+    searched = selectors.search(Payment.objects.all(), "SME of", ["reference", "license__enterprise__name"])
+    assert "IN (SELECT" not in str(searched.query) and "JOIN" in str(searched.query)
+    assert set(searched) == {two_institutions["A"]["payment"], two_institutions["B"]["payment"]}
