@@ -49,10 +49,28 @@ def _has_nul(query_dict) -> bool:
     return any("\x00" in key or any("\x00" in value for value in values) for key, values in query_dict.lists())
 
 
+# A number no id column holds (bigint has 19 digits at most): PostgreSQL finds nothing with it,
+# SQLite cannot even bind it. Search terms may be any text, long numbers included.
+_TOO_LONG_NUMBER = re.compile(r"[0-9]{19,}")
+SEARCH_PARAMETERS = frozenset({"q", "term"})
+
+
+def _has_impossible_id(request) -> bool:
+    if _TOO_LONG_NUMBER.search(request.path_info):
+        return True
+    return any(
+        _TOO_LONG_NUMBER.fullmatch(value.strip())
+        for key, values in request.GET.lists()
+        if key not in SEARCH_PARAMETERS
+        for value in values
+    )
+
+
 class RequestGuardMiddleware:
     """Refuses what no page can use, before any view or query sees it:
     - a body larger than REQUEST_MAX_BYTES (by its Content-Length, before it is read): 413;
-    - a NUL character in any query or form parameter (PostgreSQL cannot store or compare it): 400.
+    - a NUL character in any query or form parameter (PostgreSQL cannot store or compare it): 400;
+    - a number no id column holds, in the path or a parameter (other than a search term): 404.
     And turns a statement cancelled by STATEMENT_TIMEOUT_MS into a 503 that says so."""
 
     def __init__(self, get_response):
@@ -67,6 +85,8 @@ class RequestGuardMiddleware:
             return self._refuse(request, 413, too_large(length, settings.RECEIPT_MAX_BYTES))
         if _has_nul(request.GET):
             return self._refuse(request, 400, _("The address contains a character that is not allowed."))
+        if _has_impossible_id(request):
+            return self._refuse(request, 404, _("Nothing has this number."))
         if request.method == "POST" and _has_nul(request.POST):
             return self._refuse(request, 400, _("The form contains a character that is not allowed."))
         return self.get_response(request)

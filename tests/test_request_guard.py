@@ -94,11 +94,13 @@ def test_nul_in_a_parameter_is_refused_with_a_reason(admin_client):
     assert "不允许" in response.content.decode()
 
 
-def test_ids_no_column_holds_are_ignored(client, db):
+def test_ids_no_column_holds_are_not_found_on_either_database(client, db):
     assert parse_id("²") is None and parse_id("9" * 40) is None and parse_id("1e3") is None
     assert parse_id("42") == 42
-    assert client.get("/", {"institution": "²"}).status_code == 200
+    assert client.get("/", {"institution": "²"}).status_code == 200  # not a number: ignored
     assert client.get("/patents/99999999999999999999/").status_code == 404
+    assert client.get("/", {"institution": "9" * 19}).status_code == 404
+    assert client.get("/", {"q": "9" * 40}).status_code == 200  # a search term may be any text
 
 
 def test_a_login_with_a_username_longer_than_any_is_an_ordinary_failure(client, db):
