@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test check install browser messages bench clean
+.PHONY: run test test-fast check install browser messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ browser:
 ## Run the test suite (SQLite by default; set DATABASE_URL for PostgreSQL, as CI does)
 test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The suite without the slow tests (browsers, worker processes, races, URL walks): while editing
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## Lint, formatting, migrations in sync with the models, README state table up to date
 check: install

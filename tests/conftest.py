@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.test import override_settings
 from django.utils import translation
 
 from licensing import services
@@ -19,6 +20,14 @@ from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory, Use
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hasher():
+    """Tests hash passwords with MD5: PBKDF2's 1M iterations took most of the suite's time in
+    fixtures that make users. Production keeps Django's default (settings.py)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

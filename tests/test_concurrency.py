@@ -16,7 +16,12 @@ from licensing.models import License, Payment
 
 from .factories import EnterpriseFactory, OfferFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+    pytest.mark.postgres,
+    pytest.mark.slow,
+]
 
 
 def race(*calls):

@@ -17,7 +17,7 @@ from licensing.roles import TTO_STAFF_GROUP
 
 from .factories import OfferFactory, StaffProfileFactory, ended_trials, enterprise_of_size
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 TEXT = {

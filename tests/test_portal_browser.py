@@ -18,7 +18,7 @@ from .factories import OfferFactory, StaffProfileFactory
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.slow]
 
 # Page texts written out in each language (so a missing translation fails the zh-hans run);
 # state names come from the models' labels in that language.

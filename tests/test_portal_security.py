@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from licensing import services
 from licensing.models import PaymentReport
@@ -21,12 +22,16 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
 @pytest.fixture
-def theirs(offer, make_license, staff, clock, tmp_path, settings):
-    """Another enterprise's purchased license with a reported payment and its receipt."""
+def theirs(institution, make_license, staff, clock, tmp_path, settings):
+    """Another enterprise's licenses, one for each kind of page: one purchased (equity allowed) with
+    a reported payment and its receipt, and one in trial (for buying and returning)."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path
+    enterprise = EnterpriseFactory()
     clock("2026-01-31")
-    lic = make_license(offer, "purchased", enterprise=EnterpriseFactory())  # on 2026-07-31
+    equity_offer = OfferFactory(patent__owner=institution, equity_allowed=True, equity_max_share=Decimal("0.5"))
+    lic = make_license(equity_offer, "purchased", enterprise=enterprise)  # on 2026-07-31
     clock("2026-08-03")
+    trial = make_license(OfferFactory(patent__owner=institution), "trial", enterprise=enterprise, start="2026-08-03")
     report = services.report_payment(
         license_id=lic.pk,
         amount=Decimal("100.00"),
@@ -35,33 +40,65 @@ def theirs(offer, make_license, staff, clock, tmp_path, settings):
         receipt=SimpleUploadedFile("r.png", PNG),
         by=staff,
     )
-    return lic, report
+    return lic, report, trial
 
 
-def portal_urls(lic, report):
-    """Every portal URL that names an object, with that object's ids."""
-    return [
-        f"/licenses/{lic.pk}/",
-        f"/licenses/{lic.pk}/buy/",
-        f"/licenses/{lic.pk}/return/",
-        f"/licenses/{lic.pk}/equity/",
-        f"/licenses/{lic.pk}/payments/new/",
-        f"/licenses/{lic.pk}/payments/{report.pk}/receipt/",
-    ]
+# The portal URLs that name an object, and the license of `theirs` each is walked with (the one
+# on which the page exists). A new URL naming an object fails the walk until it is added here.
+LICENSE_FOR_PAGE = {
+    "license": "purchased",
+    "buy": "trial",
+    "return": "trial",
+    "equity": "purchased",
+    "report_payment": "purchased",
+    "receipt": "purchased",
+}
+# URLs with an id that is no enterprise's object: public catalogue pages, and secret tokens
+# (tested in test_portal_calendar.py and Django's own password reset).
+NOT_AN_ENTERPRISES_OBJECT = {"offer", "apply", "calendar_ics", "password_reset_confirm"}
+
+
+def portal_urls(lic, report, trial) -> dict[str, str]:
+    """Every portal URL with an object id in it, from the URLconf, filled with `theirs` ids."""
+    from django.urls import get_resolver
+
+    urls = {}
+    for pattern in get_resolver("licensing.portal.urls").url_patterns:
+        converters = pattern.pattern.converters
+        if not converters or pattern.name in NOT_AN_ENTERPRISES_OBJECT:
+            continue
+        assert pattern.name in LICENSE_FOR_PAGE, f"portal URL {pattern.name!r} is not in the security walk"
+        target = lic if LICENSE_FOR_PAGE[pattern.name] == "purchased" else trial
+        kwargs = {"pk": target.pk, "report_id": report.pk}
+        urls[pattern.name] = reverse(f"portal:{pattern.name}", kwargs={k: kwargs[k] for k in converters})
+    assert set(urls) == set(LICENSE_FOR_PAGE)
+    return urls
 
 
 def test_every_portal_url_with_another_enterprises_ids_is_404(sme_client, theirs):
-    lic, report = theirs
-    for url in portal_urls(lic, report):
+    lic, _report, trial = theirs
+    for name, url in portal_urls(*theirs).items():
         assert sme_client.get(url).status_code == 404, url
-        assert sme_client.post(url, {"seen_state": lic.state, "plan": "lump_sum", "confirmed": "on"}).status_code == 404
+        seen = "trial" if name in ("buy", "return") else lic.state
+        post = {"seen_state": seen, "plan": "lump_sum", "confirmed": "on", "share": "0.1", "valuation": "100000"}
+        assert sme_client.post(url, post).status_code == 404, url
     assert PaymentReport.objects.count() == 1
     lic.refresh_from_db()
-    assert lic.state == "purchased"
+    trial.refresh_from_db()
+    assert (lic.state, trial.state) == ("purchased", "trial") and not lic.equity_conversions.exists()
+
+
+def test_the_owner_opens_every_url_the_walk_refuses_to_others(client, make_member, theirs):
+    """The positive control: the same URLs answer 200 to the enterprise they belong to, so each
+    404 above is the scoping at work, not a page that does not exist."""
+    owner = make_member(theirs[0].enterprise)
+    client.force_login(owner.user)
+    for url in portal_urls(*theirs).values():
+        assert client.get(url).status_code == 200, url
 
 
 def test_the_owner_gets_its_receipt_and_it_lies_outside_the_web_root(client, make_member, theirs):
-    lic, report = theirs
+    lic, report, _trial = theirs
     owner = make_member(lic.enterprise)
     client.force_login(owner.user)
     response = client.get(f"/licenses/{lic.pk}/payments/{report.pk}/receipt/")
@@ -74,7 +111,7 @@ def test_the_owner_gets_its_receipt_and_it_lies_outside_the_web_root(client, mak
 
 
 def test_pages_need_an_approved_member(client, make_member, theirs):
-    lic, _report = theirs
+    lic, _report, _trial = theirs
     assert client.get("/licenses/").status_code == 302  # to the login page
     pending = make_member(lic.enterprise, state="pending", username="waiting")
     client.force_login(pending.user)

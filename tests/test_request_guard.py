@@ -61,6 +61,7 @@ def concrete_urls(ids: dict) -> list[str]:
 IDS = {"offer_id": 1, "report_id": 1, "export_id": 1, "token": "x", "action": "x", "kind": "licenses"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", ["anonymous", "sme", "staff", "superuser"])
 def test_no_url_answers_500_to_hostile_parameters(db, who, make_member, two_institutions, superuser):
     client = Client(raise_request_exception=False)
@@ -208,6 +209,7 @@ def test_health_check_fails_in_production_without_collected_static_files(client,
     assert client.get("/healthz/").status_code == 200
 
 
+@pytest.mark.slow
 def test_the_production_start_collects_static_files_and_serves_pages(tmp_path):
     """deploy/start-web with DEBUG off: collectstatic runs, so /healthz/ is ok and pages render
     (without it every page would be a 500), with their security headers."""
