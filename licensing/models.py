@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
-from . import identifiers, size_class, windows, workdays
+from . import clock, identifiers, size_class, windows, workdays
 from .money import ZERO, add_months, cny
 from .text import multi_line, single_line
 
@@ -42,7 +42,8 @@ FRACTION = {
 
 
 def today() -> date:
-    return timezone.localdate()
+    """The business date (licensing/clock.py): the local date, or the day a sweep runs as of."""
+    return clock.today()
 
 
 def audited(func):

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from . import health
+from . import clock, health
 from .models import HealthRecord, Installment, InsuranceClaim, License, Reminder
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
     else:
         to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
         language = lic.enterprise.language
-        today = timezone.localdate()
+        today = clock.today()
         if reminder.kind == Reminder.Kind.TRIAL_ENDING:
             context.update(contractual=lic.trial_end, days_left=(reminder.deadline - today).days)
         else:

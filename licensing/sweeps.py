@@ -16,7 +16,7 @@ from django.db.models import Case, F, IntegerField, Min, OuterRef, Q, Subquery, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import notifications, services
+from . import clock, notifications, services
 from .models import Installment, License, Offer, Reminder, ReminderSchedule
 
 log = logging.getLogger(__name__)
@@ -26,13 +26,16 @@ OWING_STATES = (License.State.TRIAL, License.State.PURCHASED, License.State.IN_A
 
 
 def run_sweep(today: dt.date | None = None) -> dict:
-    today = today or timezone.localdate()
-    stats = {
-        "expired": expire_ended_trials(today),
-        "overdue": mark_overdue_installments(today),
-        "defaulted": default_past_grace(today),
-    }
-    stats["reminders"] = claim_due_reminders(today)
+    """Everything due as of `today` (the business date by default): the services it calls read
+    the same day (clock.as_of), so what the sweep selects, they decide alike."""
+    today = today or clock.today()
+    with clock.as_of(today):
+        stats = {
+            "expired": expire_ended_trials(today),
+            "overdue": mark_overdue_installments(today),
+            "defaulted": default_past_grace(today),
+        }
+        stats["reminders"] = claim_due_reminders(today)
     return stats
 
 

@@ -1,0 +1,64 @@
+"""One business clock: a sweep run "as of" a day decides by that day in every service it calls,
+and a whole lifecycle runs as of chosen days while the system clock stays where it is."""
+
+import datetime as dt
+from decimal import Decimal
+
+import time_machine
+from django.utils import timezone
+
+from licensing import clock, services, sweeps
+from licensing.models import InsuranceClaim, License
+
+from .factories import EnterpriseFactory, OfferFactory
+
+
+def test_as_of_sets_the_business_date_and_restores_it(db):
+    real = timezone.localdate()
+    with clock.as_of(dt.date(2030, 1, 1)):
+        assert clock.today() == dt.date(2030, 1, 1)
+        with clock.as_of(dt.date(2031, 5, 5)):
+            assert clock.today() == dt.date(2031, 5, 5)
+        assert clock.today() == dt.date(2030, 1, 1)
+    assert clock.today() == real
+
+
+def test_a_whole_lifecycle_as_of_chosen_days_without_moving_the_system_clock(institution, staff):
+    """Apply today; trial from the 1st of next month; bought at its end; nothing paid; the sweep
+    as of a day past the grace period defaults the license and files the insurance claim (before,
+    declare_default refused it against the wall clock)."""
+    wall = timezone.now()
+    with time_machine.travel(wall, tick=False):  # the system clock is frozen: it must not move
+        offer = OfferFactory(
+            patent__owner=institution, trial_months=3, installment_count=0, first_due_months=0, grace_days=90
+        )
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        start = (timezone.localdate().replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        with clock.as_of(start):
+            services.approve_trial(license_id=lic.pk, by=staff, start=start)
+            services.register_policy(
+                license_id=lic.pk,
+                by=staff,
+                insurer="PICC",
+                policy_number="P-9",
+                coverage_ratio=Decimal("0.8"),
+                starts_on=start,
+                ends_on=start.replace(year=start.year + 3),
+            )
+        lic.refresh_from_db()
+        with clock.as_of(lic.trial_end):
+            services.purchase(license_id=lic.pk, plan="lump_sum", by=staff)
+        due = lic.installments.get().effective_due_date
+
+        assert sweeps.run_sweep(due + dt.timedelta(days=1))["overdue"] == 1
+        lic.refresh_from_db()
+        assert lic.state == License.State.IN_ARREARS
+
+        assert sweeps.run_sweep(due + dt.timedelta(days=90))["defaulted"] == 0  # grace not passed
+        past_grace = due + dt.timedelta(days=91)
+        assert sweeps.run_sweep(past_grace)["defaulted"] == 1
+        lic.refresh_from_db()
+        claim = InsuranceClaim.objects.get(license=lic)
+        assert (lic.state, lic.defaulted_on, claim.filed_on) == (License.State.CLAIM_FILED, past_grace, past_grace)
+        assert claim.claimed_amount == Decimal("80000.00")
+        assert timezone.now() == wall  # the wall clock never moved
