@@ -11,7 +11,8 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -285,13 +286,17 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 class AuditEventInline(ReadOnlyInline):
     model = AuditEvent
-    fields = ["at", "action", "by", "changes", "reason"]
+    fields = ["at", "action", "by", "what_changed", "reason"]
     readonly_fields = fields
     show_change_link = False
     verbose_name_plural = _("History of changes")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("by")
+
+    @admin.display(description=_("changes"))
+    def what_changed(self, obj):
+        return format_html_join(mark_safe("<br>"), "{}: {} → {}", obj.readable_changes()) or "—"
 
 
 @admin.register(Enterprise)
@@ -320,14 +325,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.save()
-            AuditEvent.objects.create(
-                action=AuditEvent.Action.ENTERPRISE_CREATED,
-                enterprise=obj,
-                by=request.user,
-                changes={
-                    name: [None, services._audit_value(getattr(obj, name))] for name in services.ENTERPRISE_MASTER_DATA
-                },
-            )
+            services.record_enterprise_created(obj, by=request.user)
             return
         fields = [name for name in form.changed_data if name in services.ENTERPRISE_MASTER_DATA]
         if fields:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -1247,3 +1247,25 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"
+
+    def readable_changes(self) -> list[tuple[str, str, str]]:
+        """(field label, from, to) in the reader's language: labels and choices of the enterprise's
+        own fields; fields that are not the enterprise's (e.g. a member's id) are not shown."""
+        rows = []
+        for name, (old, new) in self.changes.items():
+            try:
+                field = Enterprise._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            rows.append((str(field.verbose_name), self._readable(field, old), self._readable(field, new)))
+        return rows
+
+    @staticmethod
+    def _readable(field, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, bool):
+            return str(_("yes") if value else _("no"))
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        return str(value)

@@ -634,20 +634,15 @@ def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str,
     one enterprise, which both join."""
     full_name = clean_single_line(full_name, "full_name", max_length=100, required=True)
     phone = clean_single_line(phone, "phone", max_length=30)
+    created = False
     if enterprise.pk is None:
         enterprise.full_clean(validate_unique=False)
         try:
             with transaction.atomic():
                 enterprise.save()
+                created = True
         except IntegrityError:  # registered meanwhile, or before: join it
             enterprise = Enterprise.objects.get(uscc=enterprise.uscc)
-        else:
-            AuditEvent.objects.create(
-                action=AuditEvent.Action.ENTERPRISE_CREATED,
-                enterprise=enterprise,
-                changes={name: [None, _audit_value(getattr(enterprise, name))] for name in ENTERPRISE_MASTER_DATA},
-                reason="sign-up",
-            )
     fields = dict(user_fields)
     password = fields.pop("password")
     user = get_user_model()(**fields)
@@ -660,6 +655,8 @@ def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str,
             {"username": _("An account with this username exists already. Log in, or choose another username.")}
         ) from exc
     member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
+    if created:
+        record_enterprise_created(enterprise, by=user)
     AuditEvent.objects.create(
         action=AuditEvent.Action.MEMBER_SIGNED_UP, enterprise=enterprise, by=user, changes={"member": [None, member.pk]}
     )
@@ -672,6 +669,16 @@ ENTERPRISE_MASTER_DATA = ("name", "industry", "employees", "annual_revenue", "hi
 
 def _audit_value(value):
     return str(value) if isinstance(value, Decimal) else value
+
+
+def record_enterprise_created(enterprise: Enterprise, *, by) -> AuditEvent:
+    """The audit event of a new enterprise: each of its details, from nothing."""
+    return AuditEvent.objects.create(
+        action=AuditEvent.Action.ENTERPRISE_CREATED,
+        enterprise=enterprise,
+        by=by,
+        changes={name: [None, _audit_value(getattr(enterprise, name))] for name in ENTERPRISE_MASTER_DATA},
+    )
 
 
 def staff_may_correct_enterprise(enterprise: Enterprise, user) -> bool:

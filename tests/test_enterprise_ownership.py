@@ -176,3 +176,27 @@ def test_new_enterprises_are_visible_to_every_institution_until_they_deal_with_o
     client.force_login(two_institutions["B"]["user"])
     names = [e.name for e in client.get("/admin/licensing/enterprise/").context["cl"].result_list]
     assert "Prospect Co." not in names
+
+
+def test_staff_registering_an_enterprise_leave_its_creation_in_the_history(client, two_institutions):
+    a = two_institutions["A"]
+    client.force_login(a["user"])
+    response = client.post(
+        reverse("admin:licensing_enterprise_add"),
+        {
+            "name": "Paper Application Co.",
+            "uscc": "91350100M000100Y43",
+            "industry": "industry",
+            "employees": 12,
+            "annual_revenue": "300",
+            "contact_email": "paper@sme.example",
+            "language": "zh-hans",
+            "audit_events-TOTAL_FORMS": 0,
+            "audit_events-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(enterprise__name="Paper Application Co.")
+    assert event.action == AuditEvent.Action.ENTERPRISE_CREATED and event.by == a["user"]
+    with translation.override("en"):
+        assert ("employees", "—", "12") in event.readable_changes()

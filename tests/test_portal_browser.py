@@ -143,5 +143,16 @@ def test_sme_journey_from_sign_up_to_a_confirmed_payment(browser, live_server, l
     assert label(PaymentReport.State.CONFIRMED, language) in page.inner_text("tr.report")
     assert label(Installment.State.PAID, language) in page.inner_text("tr.installment >> nth=0")
     page.screenshot(path=shots / "06-paid.png", full_page=True)
+
+    # The enterprise keeps its own details: a new finance address, kept in its history.
+    page.click("a[href='/enterprise/']")
+    page.fill("#id_contact_email", "new-finance@sme.example")
+    page.fill("#id_reason", "New finance manager")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("table.list")
+    assert "new-finance@sme.example" in page.inner_text("table.list")
+    member.enterprise.refresh_from_db()
+    assert member.enterprise.contact_email == "new-finance@sme.example"
+    page.screenshot(path=shots / "07-enterprise.png", full_page=True)
     sme.close()
     admin.close()
