@@ -203,7 +203,8 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # The reminder ledger and export jobs keep their own timestamps; log rows for them would only add noise.
-DJANGO_FSM_LOG_IGNORED_MODELS = ["licensing.models.Reminder", "licensing.models.Export"]
+# django-fsm-log matches these on the model's module path.
+DJANGO_FSM_LOG_IGNORED_MODELS = ["licensing.models.reminders.Reminder", "licensing.models.reports.Export"]
 
 # -- email: SMTP when EMAIL_HOST is set, the console otherwise ------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

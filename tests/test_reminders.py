@@ -217,3 +217,12 @@ def test_sweep_query_count_does_not_grow_with_the_notices_it_claims(
         assert sweeps.run_sweep()["reminders"] == 50
     with django_assert_num_queries(QUIET_SWEEP_QUERIES):
         assert sweeps.run_sweep()["reminders"] == 0  # the next hour: nothing new
+
+
+def test_the_ledger_and_export_jobs_write_no_transition_log(settings):
+    """django-fsm-log's ignore list matches on each model's module path: a moved model would start
+    writing a log row per notice (a million on a big book)."""
+    from licensing.models import Export, Reminder
+
+    for model in (Reminder, Export):
+        assert f"{model.__module__}.{model.__name__}" in settings.DJANGO_FSM_LOG_IGNORED_MODELS

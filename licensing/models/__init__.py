@@ -1,0 +1,66 @@
+"""Domain models, one module per context. Each lifecycle is an FSM field whose @transition methods
+check conditions and set fields only; services run them inside a transaction and save.
+
+Everything is re-exported here: `from licensing.models import License` keeps working, and old
+migrations find the helpers they reference (`licensing.models.new_token`, ...).
+"""
+
+from .audit import AuditEvent
+from .base import (
+    FRACTION,
+    MAX_PRICE,
+    MONEY,
+    NOT_NEGATIVE,
+    PrivateStorage,
+    audited,
+    new_token,
+    private_storage,
+    today,
+    transition_label,
+)
+from .catalogue import IPC_SECTIONS, Offer, Patent
+from .equity import EquityConversion
+from .insurance import InsuranceClaim, InsurancePolicy
+from .licenses import Installment, License, LicenseQuerySet
+from .operations import HealthRecord, RateLimit
+from .parties import Enterprise, EnterpriseMember, Institution, StaffProfile
+from .payments import Payment, PaymentReport, receipt_path
+from .reminders import Reminder, ReminderSchedule, _offsets_validator
+from .reports import Export, export_path
+
+__all__ = [
+    "FRACTION",
+    "IPC_SECTIONS",
+    "MAX_PRICE",
+    "MONEY",
+    "NOT_NEGATIVE",
+    "AuditEvent",
+    "Enterprise",
+    "EnterpriseMember",
+    "EquityConversion",
+    "Export",
+    "HealthRecord",
+    "Installment",
+    "Institution",
+    "InsuranceClaim",
+    "InsurancePolicy",
+    "License",
+    "LicenseQuerySet",
+    "Offer",
+    "Patent",
+    "Payment",
+    "PaymentReport",
+    "PrivateStorage",
+    "RateLimit",
+    "Reminder",
+    "ReminderSchedule",
+    "StaffProfile",
+    "_offsets_validator",
+    "audited",
+    "export_path",
+    "new_token",
+    "private_storage",
+    "receipt_path",
+    "today",
+    "transition_label",
+]

@@ -1,0 +1,231 @@
+"""What a TTO offers: patents and their try-before-you-pay offers."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from .. import identifiers, windows
+from ..money import ZERO, add_months
+from ..text import single_line
+from .base import FRACTION, MAX_PRICE, MONEY, audited, today
+from .parties import Institution
+
+# The eight sections of the International Patent Classification (the first letter of a class).
+IPC_SECTIONS = [
+    ("A", _("A: Human necessities")),
+    ("B", _("B: Operations, transport")),
+    ("C", _("C: Chemistry, metallurgy")),
+    ("D", _("D: Textiles, paper")),
+    ("E", _("E: Fixed constructions")),
+    ("F", _("F: Mechanical engineering")),
+    ("G", _("G: Physics")),
+    ("H", _("H: Electricity")),
+]
+
+
+class Patent(models.Model):
+    class Type(models.TextChoices):
+        INVENTION = "invention", _("Invention")
+        UTILITY_MODEL = "utility_model", _("Utility model")
+        DESIGN = "design", _("Design")
+
+    class LegalStatus(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        VALID = "valid", _("Valid")
+        LAPSED = "lapsed", _("Lapsed (fees unpaid)")
+        INVALIDATED = "invalidated", _("Invalidated")
+        EXPIRED = "expired", _("Expired")
+
+    # Protection terms in years from filing (Patent Law art. 42, as amended 2020).
+    TERM_YEARS = {"invention": 20, "utility_model": 10, "design": 15}
+
+    # Wide enough for written forms such as "ZL 2017 1 0601862.3"; stored normalised.
+    number = models.CharField(_("application number"), max_length=30, unique=True)
+    patent_type = models.CharField(_("patent type"), max_length=20, choices=Type.choices, editable=False)
+    title = models.CharField(_("title"), max_length=300, validators=[single_line])
+    ipc_class = models.CharField(
+        _("IPC class"), max_length=20, help_text=_("For example G06F 16/33"), validators=[single_line]
+    )
+    keywords = models.CharField(
+        _("keywords"), max_length=300, blank=True, help_text=_("Separated by commas"), validators=[single_line]
+    )
+    owner = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="patents", verbose_name=_("owner"))
+    filing_date = models.DateField(_("filing date"))
+    expiry_date = models.DateField(
+        _("expiry date"), blank=True, help_text=_("Left empty, it is computed from the filing date.")
+    )
+    legal_status = models.CharField(
+        _("legal status"), max_length=20, choices=LegalStatus.choices, default=LegalStatus.VALID
+    )
+
+    class Meta:
+        verbose_name = _("patent")
+        verbose_name_plural = _("patents")
+        ordering = ["number"]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def ipc_section(self) -> str:
+        return self.ipc_class[:1].upper()
+
+    def clean(self):
+        if self.number:
+            try:
+                self.number = identifiers.normalize_patent_number(self.number)
+            except ValidationError as exc:
+                raise ValidationError({"number": exc}) from exc
+        if self.filing_date and self.expiry_date and self.expiry_date <= self.filing_date:
+            raise ValidationError({"expiry_date": _("The expiry date must be after the filing date.")})
+        if self.filing_date:
+            windows.patent_dates(self.filing_date, self.expiry_date, today())
+
+    def save(self, *args, **kwargs):
+        self.patent_type = identifiers.patent_type_of(self.number)
+        if not self.expiry_date:
+            self.expiry_date = add_months(self.filing_date, 12 * self.TERM_YEARS[self.patent_type])
+        super().save(*args, **kwargs)
+
+    def is_in_force(self, on: date) -> bool:
+        return self.legal_status == self.LegalStatus.VALID and self.expiry_date >= on
+
+
+class Offer(FSMModelMixin, models.Model):
+    """The published try-before-you-pay terms of one patent (like an open-licence declaration)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="offers", verbose_name=_("patent"))
+    state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
+    trial_months = models.PositiveSmallIntegerField(
+        _("trial length (months)"), validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    trial_fee = models.DecimalField(
+        _("trial fee (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)], **MONEY
+    )
+    price = models.DecimalField(
+        _("purchase price (CNY)"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PRICE)],
+        **MONEY,
+    )
+    lump_sum_allowed = models.BooleanField(_("lump sum allowed"), default=True)
+    installment_count = models.PositiveSmallIntegerField(
+        _("number of installments"),
+        default=0,
+        help_text=_("0 when the price cannot be paid in installments."),
+        validators=[MaxValueValidator(120)],
+    )
+    installment_interval_months = models.PositiveSmallIntegerField(
+        _("months between installments"), default=3, validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
+    first_due_months = models.PositiveSmallIntegerField(
+        _("months from purchase to first payment"), default=0, validators=[MaxValueValidator(60)]
+    )
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace days before default"), default=90, validators=[MaxValueValidator(365)]
+    )
+    exclusive = models.BooleanField(_("exclusive"), default=False)
+    equity_allowed = models.BooleanField(_("equity conversion allowed"), default=False)
+    equity_max_share = models.DecimalField(
+        _("maximum share of the fee convertible to equity"), default=ZERO, **FRACTION
+    )
+    insurance_required = models.BooleanField(_("insurance or guarantee required"), default=False)
+    coverage_ratio = models.DecimalField(_("insurance coverage ratio"), default=Decimal("0.8000"), **FRACTION)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["-created_at"]
+        # The same bounds as the validators, for rows written by anything but a form.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(trial_months__gte=1, trial_months__lte=60)
+                & Q(installment_count__lte=120)
+                & Q(installment_interval_months__gte=1, installment_interval_months__lte=24)
+                & Q(first_due_months__lte=60)
+                & Q(grace_days__lte=365)
+                & Q(price__gt=0, price__lte=MAX_PRICE)
+                & Q(trial_fee__gte=0, trial_fee__lte=MAX_PRICE),
+                name="offer_terms_within_bounds",
+                violation_error_message=_("The offer's terms are outside their bounds."),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.patent.number} · {self.get_state_display()}"
+
+    def clean(self):
+        errors = {}
+        if not self.lump_sum_allowed and not self.installment_count:
+            errors["installment_count"] = _(
+                "Allow a lump sum or set a number of installments: an offer needs a payment plan."
+            )
+        if self.equity_allowed and not self.equity_max_share:
+            errors["equity_max_share"] = _("Set the maximum share when equity conversion is allowed.")
+        if errors:
+            raise ValidationError(errors)
+        within_bounds = (
+            self.trial_months is not None
+            and 1 <= self.trial_months <= 60
+            and self.first_due_months is not None
+            and self.first_due_months <= 60
+            and self.installment_interval_months is not None
+            and 1 <= self.installment_interval_months <= 24
+            and self.installment_count is not None
+            and self.installment_count <= 120
+        )
+        if self.patent_id and within_bounds:  # out-of-bounds terms are refused by their fields
+            self.check_schedule_fits(self.patent, today())
+
+    def schedule_months(self) -> int:
+        """Months from purchase to the last payment of the longest plan the offer allows."""
+        if self.installment_count:
+            return self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
+        return self.first_due_months
+
+    def check_schedule_fits(self, patent, on: date) -> None:
+        """A trial started `on` and bought on its last day must be paid off before the patent
+        expires: nobody pays for a patent that no longer exists."""
+        last_due = add_months(on, self.trial_months + self.schedule_months())
+        if last_due > patent.expiry_date:
+            raise ValidationError(
+                _(
+                    "A trial starting today and its payment schedule would run to %(last)s, after the patent "
+                    "expires on %(expiry)s: shorten the trial or the schedule."
+                )
+                % {"last": last_due, "expiry": patent.expiry_date}
+            )
+
+    @property
+    def plans(self) -> list[str]:
+        from .licenses import License  # a license is made from an offer: imported on use
+
+        return [
+            plan
+            for plan, allowed in (
+                (License.Plan.LUMP_SUM, self.lump_sum_allowed),
+                (License.Plan.INSTALLMENTS, self.installment_count > 0),
+            )
+            if allowed
+        ]
+
+    @audited
+    @transition(field=state, source=State.DRAFT, target=State.PUBLISHED, custom={"label": _("Publish")})
+    def publish(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=State.PUBLISHED, target=State.WITHDRAWN, custom={"label": _("Withdraw")})
+    def withdraw(self, by=None, description=None):
+        pass

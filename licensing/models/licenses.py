@@ -1,0 +1,341 @@
+"""Domain models. Each lifecycle is an FSM field; @transition methods check conditions and set
+fields only. Services (services.py) run them inside a transaction and save.
+
+The full License lifecycle (one place, drawn in the README by `manage.py state_table`):
+
+    applied -> trial | rejected
+    trial -> purchased | returned | expired | terminated
+    purchased -> paid_up | in_arrears | terminated
+    in_arrears -> purchased (cured) | paid_up | defaulted | terminated
+    defaulted -> claim_filed | written_off
+    claim_filed -> compensated | written_off (claim rejected)
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+
+from .. import workdays
+from ..money import ZERO, add_months
+from ..text import multi_line, single_line
+from .base import MONEY, audited, today
+from .catalogue import Offer
+from .parties import Enterprise
+
+
+class LicenseQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(state__in=License.LIVE_STATES)
+
+    def for_institution(self, institution):
+        return self.filter(offer__patent__owner=institution)
+
+
+class License(ConcurrentTransitionMixin, models.Model):
+    """One SME's agreement on one offer, from application to the last payment (or default)."""
+
+    class State(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+        TRIAL = "trial", _("In trial")
+        RETURNED = "returned", _("Returned")
+        EXPIRED = "expired", _("Expired")
+        PURCHASED = "purchased", _("Purchased")
+        IN_ARREARS = "in_arrears", _("In arrears")
+        PAID_UP = "paid_up", _("Paid up")
+        DEFAULTED = "defaulted", _("Defaulted")
+        CLAIM_FILED = "claim_filed", _("Claim filed")
+        COMPENSATED = "compensated", _("Compensated")
+        WRITTEN_OFF = "written_off", _("Written off")
+        TERMINATED = "terminated", _("Terminated")
+
+    class Plan(models.TextChoices):
+        LUMP_SUM = "lump_sum", _("Lump sum")
+        INSTALLMENTS = "installments", _("Installments")
+
+    # States in which the licensee holds (or is about to hold) the patent: exclusivity counts these.
+    LIVE_STATES = (
+        State.APPLIED,
+        State.TRIAL,
+        State.PURCHASED,
+        State.IN_ARREARS,
+        State.PAID_UP,
+        State.DEFAULTED,
+        State.CLAIM_FILED,
+    )
+    # States in which money is owed and payments are accepted.
+    PAYABLE_STATES = (State.TRIAL, State.PURCHASED, State.IN_ARREARS)
+
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("offer"))
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("enterprise")
+    )
+    state = FSMField(_("state"), default=State.APPLIED, choices=State.choices, protected=True, db_index=True)
+    applied_at = models.DateTimeField(_("applied at"), default=timezone.now, db_index=True)
+    intended_use = models.TextField(_("intended use"), blank=True, max_length=2000, validators=[multi_line])
+    contact = models.CharField(_("contact person and phone"), max_length=200, blank=True, validators=[single_line])
+    # Terms copied from the offer when applying, so later offer edits never change a contract.
+    price = models.DecimalField(_("purchase price (CNY)"), **MONEY)
+    trial_fee = models.DecimalField(_("trial fee (CNY)"), **MONEY)
+    trial_start = models.DateField(_("trial start"), null=True, blank=True)
+    trial_end = models.DateField(_("trial end"), null=True, blank=True)
+    # The contractual end moved to the next working day (weekends, statutory holidays).
+    trial_end_effective = models.DateField(_("trial end (effective)"), null=True, blank=True, db_index=True)
+    plan = models.CharField(_("payment plan"), max_length=20, choices=Plan.choices, blank=True)
+    purchased_on = models.DateField(_("purchased on"), null=True, blank=True)
+    # The day the trial ended, whatever ended it (purchase, return, expiry, termination): the
+    # conversion figures count and date trials by it; purchased_on says whether it converted.
+    trial_ended_on = models.DateField(_("trial ended on"), null=True, blank=True, db_index=True)
+    defaulted_on = models.DateField(_("defaulted on"), null=True, blank=True)
+
+    objects = LicenseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("license")
+        verbose_name_plural = _("licenses")
+        ordering = ["-applied_at"]
+        indexes = [models.Index(fields=["offer", "state"])]
+
+    def __str__(self):
+        return _("License #%(id)s") % {"id": self.pk}
+
+    # -- facts the conditions read (from the installments already loaded by the service) --
+
+    def _installments(self):
+        return list(self.installments.all())
+
+    @property
+    def outstanding(self) -> Decimal:
+        return sum((i.outstanding for i in self._installments()), ZERO)
+
+    def oldest_overdue_due_date(self, on: date | None = None) -> date | None:
+        """The effective due date of the oldest unpaid installment past it (grace counts from it)."""
+        on = on or today()
+        overdue = [i.effective_due_date for i in self._installments() if i.outstanding and i.effective_due_date < on]
+        return min(overdue, default=None)
+
+    def is_overdue(self) -> bool:
+        return self.oldest_overdue_due_date() is not None
+
+    def nothing_overdue(self) -> bool:
+        return not self.is_overdue()
+
+    def is_settled(self) -> bool:
+        return self.outstanding == ZERO
+
+    def grace_exceeded(self) -> bool:
+        oldest = self.oldest_overdue_due_date()
+        return oldest is not None and (today() - oldest).days > self.offer.grace_days
+
+    def trial_has_ended(self) -> bool:
+        return self.trial_end_effective is not None and today() > self.trial_end_effective
+
+    def is_insured(self) -> bool:
+        return hasattr(self, "insurance_policy")
+
+    def has_rejected_claim_only(self) -> bool:
+        from .insurance import InsuranceClaim  # a claim is on a license: imported on use
+
+        return not self.claims.exclude(state=InsuranceClaim.State.REJECTED).exists()
+
+    def accepts_policy(self) -> bool:
+        """A policy or guarantee can be registered until the license is bought or closed."""
+        return self.state in (self.State.APPLIED, *self.PAYABLE_STATES) and not self.is_insured()
+
+    def accepts_equity_conversion(self) -> bool:
+        return self.offer.equity_allowed and self.state in (self.State.PURCHASED, self.State.IN_ARREARS)
+
+    def insurance_in_place_if_required(self) -> bool:
+        return not self.offer.insurance_required or self.is_insured()
+
+    # -- transitions --
+
+    @audited
+    @transition(field=state, source=State.APPLIED, target=State.TRIAL, custom={"label": _("Approve trial")})
+    def approve(self, start: date, by=None, description=None):
+        self.trial_start = start
+        self.trial_end = add_months(start, self.offer.trial_months)
+        self.trial_end_effective = workdays.effective_date(self.trial_end)
+
+    @audited
+    @transition(field=state, source=State.APPLIED, target=State.REJECTED, custom={"label": _("Reject")})
+    def reject(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.TRIAL,
+        target=State.PURCHASED,
+        conditions=[insurance_in_place_if_required],
+        custom={"label": _("Purchase")},
+    )
+    def purchase(self, plan: str, on: date, by=None, description=None):
+        self.plan = plan
+        self.purchased_on = on
+        self.trial_ended_on = on
+
+    @audited
+    @transition(field=state, source=State.TRIAL, target=State.RETURNED, custom={"label": _("Return")})
+    def return_patent(self, by=None, description=None):
+        self.trial_ended_on = today()
+
+    @audited
+    @transition(
+        field=state,
+        source=State.TRIAL,
+        target=State.EXPIRED,
+        conditions=[trial_has_ended],
+        custom={"label": _("Expire trial")},
+    )
+    def expire(self, by=None, description=None):
+        self.trial_ended_on = self.trial_end_effective  # its last day, whenever the sweep noticed
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.PURCHASED, State.IN_ARREARS],
+        target=State.PAID_UP,
+        conditions=[is_settled],
+        custom={"label": _("Mark paid up")},
+    )
+    def settle(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.PURCHASED,
+        target=State.IN_ARREARS,
+        conditions=[is_overdue],
+        custom={"label": _("Mark in arrears")},
+    )
+    def fall_into_arrears(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.IN_ARREARS,
+        target=State.PURCHASED,
+        conditions=[nothing_overdue],
+        custom={"label": _("Cure arrears")},
+    )
+    def cure(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=State.IN_ARREARS,
+        target=State.DEFAULTED,
+        conditions=[grace_exceeded],
+        custom={"label": _("Declare default")},
+    )
+    def declare_default(self, on: date, by=None, description=None):
+        self.defaulted_on = on
+
+    @audited
+    @transition(
+        field=state,
+        source=State.DEFAULTED,
+        target=State.CLAIM_FILED,
+        conditions=[is_insured],
+        custom={"label": _("File insurance claim")},
+    )
+    def file_claim(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=State.CLAIM_FILED, target=State.COMPENSATED, custom={"label": _("Compensate")})
+    def compensate(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.DEFAULTED, State.CLAIM_FILED],
+        target=State.WRITTEN_OFF,
+        conditions=[has_rejected_claim_only],
+        custom={"label": _("Write off")},
+    )
+    def write_off(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.TRIAL, State.PURCHASED, State.IN_ARREARS],
+        target=State.TERMINATED,
+        custom={"label": _("Terminate")},
+    )
+    def terminate(self, by=None, description=None):
+        if self.state == self.State.TRIAL:
+            self.trial_ended_on = today()
+
+
+class Installment(FSMModelMixin, models.Model):
+    class Kind(models.TextChoices):
+        TRIAL_FEE = "trial_fee", _("Trial fee")
+        PURCHASE = "purchase", _("Purchase installment")
+
+    class State(models.TextChoices):
+        DUE = "due", _("Due")
+        OVERDUE = "overdue", _("Overdue")
+        PAID = "paid", _("Paid")
+
+    license = models.ForeignKey(
+        License, on_delete=models.CASCADE, related_name="installments", verbose_name=_("license")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    sequence = models.PositiveSmallIntegerField(_("number"))
+    amount = models.DecimalField(_("amount (CNY)"), **MONEY)
+    due_date = models.DateField(_("due date"))
+    # The contractual due date moved to the next working day; deadlines and reminders use this.
+    effective_due_date = models.DateField(_("due date (effective)"), db_index=True)
+    paid_amount = models.DecimalField(_("paid (CNY)"), default=ZERO, **MONEY)
+    state = FSMField(_("state"), default=State.DUE, choices=State.choices, protected=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("installment")
+        verbose_name_plural = _("installments")
+        ordering = ["due_date", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["license", "kind", "sequence"], name="installment_unique_number"),
+            models.CheckConstraint(
+                condition=Q(paid_amount__gte=0) & Q(paid_amount__lte=models.F("amount")),
+                name="installment_paid_within_amount",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.sequence} · {self.amount} · {self.due_date}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+    def save(self, *args, **kwargs):
+        if self.effective_due_date is None:
+            self.effective_due_date = workdays.effective_date(self.due_date)
+        super().save(*args, **kwargs)
+
+    @audited
+    @transition(field=state, source=State.DUE, target=State.OVERDUE)
+    def mark_overdue(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(
+        field=state,
+        source=[State.DUE, State.OVERDUE],
+        target=State.PAID,
+        conditions=[lambda self: self.outstanding == ZERO],
+    )
+    def mark_paid(self, by=None, description=None):
+        pass

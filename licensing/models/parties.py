@@ -1,0 +1,141 @@
+"""The parties: institutions (TTOs) and their staff, enterprises (SMEs) and their portal members."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from .. import identifiers, size_class
+from ..text import single_line
+from .base import audited, new_token
+
+
+class Institution(models.Model):
+    class Kind(models.TextChoices):
+        UNIVERSITY = "university", _("University")
+        INSTITUTE = "institute", _("Research institute")
+
+    name = models.CharField(_("name"), max_length=200, unique=True, validators=[single_line])
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    contact_email = models.EmailField(_("TTO contact email"), blank=True)
+
+    class Meta:
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StaffProfile(models.Model):
+    """Ties a TTO staff user to the one institution whose data they work on."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="staff", verbose_name=_("institution")
+    )
+
+    class Meta:
+        verbose_name = _("TTO staff member")
+        verbose_name_plural = _("TTO staff members")
+
+    def __str__(self):
+        return f"{self.user} @ {self.institution}"
+
+
+class Enterprise(models.Model):
+    class Industry(models.TextChoices):
+        INDUSTRY = "industry", _("Industry")
+        SOFTWARE_IT = "software_it", _("Software and IT services")
+        WHOLESALE = "wholesale", _("Wholesale")
+        RETAIL = "retail", _("Retail")
+
+    class SizeClass(models.TextChoices):
+        MICRO = "micro", _("Micro")
+        SMALL = "small", _("Small")
+        MEDIUM = "medium", _("Medium")
+        LARGE = "large", _("Large")
+
+    name = models.CharField(_("name"), max_length=200, validators=[single_line])
+    uscc = models.CharField(
+        _("Unified Social Credit Code"),
+        max_length=18,
+        unique=True,
+        validators=[identifiers.normalize_uscc],
+    )
+    industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices)
+    employees = models.PositiveIntegerField(_("employees"), validators=[MaxValueValidator(10_000_000)])
+    annual_revenue = models.DecimalField(
+        _("annual revenue (CNY 10,000)"),
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1000000000"))],
+    )
+    size_class = models.CharField(
+        _("size class"), max_length=10, choices=SizeClass.choices, editable=False, db_index=True
+    )
+    high_tech = models.BooleanField(_("national high-tech enterprise"), default=False)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    language = models.CharField(_("language for emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
+
+    class Meta:
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.uscc:
+            self.uscc = identifiers.normalize_uscc(self.uscc)  # upper case, no spaces
+
+    def save(self, *args, **kwargs):
+        # Stored, not computed per query, so reports can group by it in SQL.
+        self.size_class = size_class.classify(self.industry, self.employees, self.annual_revenue)
+        super().save(*args, **kwargs)
+
+
+class EnterpriseMember(FSMModelMixin, models.Model):
+    """A portal user of an SME. The portal opens to them once TTO staff approve the membership."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enterprise_member", verbose_name=_("user")
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="members", verbose_name=_("enterprise")
+    )
+    state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
+    full_name = models.CharField(_("full name"), max_length=100, validators=[single_line])
+    phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
+    # The private calendar feed's address; a new token revokes the old address.
+    calendar_token = models.CharField(_("calendar token"), max_length=64, unique=True, default=new_token)
+    created_at = models.DateTimeField(_("signed up at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("enterprise member")
+        verbose_name_plural = _("enterprise members")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.full_name} · {self.enterprise.name}"
+
+    @audited
+    @transition(field=state, source=State.PENDING, target=State.ACTIVE, custom={"label": _("Approve")})
+    def approve(self, by=None, description=None):
+        pass
+
+    @audited
+    @transition(field=state, source=[State.PENDING, State.ACTIVE], target=State.REVOKED, custom={"label": _("Revoke")})
+    def revoke(self, by=None, description=None):
+        pass

@@ -1,0 +1,103 @@
+"""Money in: payments recorded by the TTO, and transfers reported by SMEs with their receipts."""
+
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from ..text import single_line
+from .base import MONEY, audited, new_token, private_storage
+from .licenses import License
+
+
+class Payment(models.Model):
+    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="payments", verbose_name=_("license"))
+    amount = models.DecimalField(_("amount (CNY)"), **MONEY)
+    paid_on = models.DateField(_("paid on"))
+    reference = models.CharField(_("bank reference"), max_length=100, validators=[single_line])
+    # Unique per license, not across the book: nobody can take or probe another license's keys.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=64)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-paid_on", "-recorded_at"]
+        # The admin lists payments newest first (its ordering plus -pk): with this index it reads a
+        # page of them instead of sorting every payment of the book.
+        indexes = [models.Index(fields=["-paid_on", "-recorded_at", "-id"], name="payment_newest_first")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+            models.UniqueConstraint(fields=["license", "idempotency_key"], name="payment_key_unique_per_license"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} · {self.paid_on} · {self.reference}"
+
+
+def receipt_path(report, filename: str) -> str:
+    extension = Path(filename).suffix.lower()
+    return f"receipts/{report.license_id}/{new_token()}{extension}"
+
+
+class PaymentReport(FSMModelMixin, models.Model):
+    """A bank transfer as the SME reports it. The TTO confirms it against its account, which
+    records the payment; until then it is only a claim."""
+
+    class State(models.TextChoices):
+        REPORTED = "reported", _("Awaiting confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        REJECTED = "rejected", _("Rejected")
+
+    license = models.ForeignKey(
+        License, on_delete=models.PROTECT, related_name="payment_reports", verbose_name=_("license")
+    )
+    state = FSMField(_("state"), default=State.REPORTED, choices=State.choices, protected=True)
+    amount = models.DecimalField(_("amount (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    paid_on = models.DateField(_("transfer date"))
+    reference = models.CharField(_("bank reference"), max_length=100, validators=[single_line])
+    receipt = models.FileField(_("receipt"), upload_to=receipt_path, storage=private_storage, blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reported by")
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    payment = models.OneToOneField(
+        Payment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="report",
+        verbose_name=_("recorded payment"),
+    )
+
+    class Meta:
+        verbose_name = _("payment report")
+        verbose_name_plural = _("payment reports")
+        ordering = ["-reported_at"]
+        indexes = [models.Index(fields=["-reported_at", "-id"], name="report_newest_first")]  # as payment_newest_first
+
+    def __str__(self):
+        return f"{self.amount} · {self.paid_on} · {self.reference}"
+
+    @audited
+    @transition(field=state, source=State.REPORTED, target=State.CONFIRMED, custom={"label": _("Confirm")})
+    def confirm(self, payment: Payment, by=None, description=None):
+        self.payment = payment
+
+    @audited
+    @transition(field=state, source=State.REPORTED, target=State.REJECTED, custom={"label": _("Reject")})
+    def reject(self, by=None, description=None):
+        pass

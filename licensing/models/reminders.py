@@ -1,0 +1,132 @@
+"""The reminder ledger and each institution's reminder schedule."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from .licenses import Installment, License
+from .parties import Institution
+
+
+def _offsets_validator(value: str) -> None:
+    try:
+        days = [int(part) for part in value.split(",")]
+    except ValueError as exc:
+        raise ValidationError(_("Enter whole numbers of days separated by commas, e.g. 30,7,1.")) from exc
+    if any(d < 0 or d > 365 for d in days):
+        raise ValidationError(_("Each offset must be between 0 and 365 days."))
+
+
+class ReminderSchedule(models.Model):
+    """When an institution's reminders go out, in days relative to each deadline."""
+
+    DEFAULTS = {"trial_ending_days": "30,7,1", "installment_due_days": "14,3,0", "overdue_days": "1,7,30"}
+
+    institution = models.OneToOneField(
+        Institution, on_delete=models.CASCADE, related_name="reminder_schedule", verbose_name=_("institution")
+    )
+    trial_ending_days = models.CharField(
+        _("days before the trial ends"),
+        max_length=60,
+        default=DEFAULTS["trial_ending_days"],
+        validators=[_offsets_validator],
+    )
+    installment_due_days = models.CharField(
+        _("days before an installment is due"),
+        max_length=60,
+        default=DEFAULTS["installment_due_days"],
+        validators=[_offsets_validator],
+    )
+    overdue_days = models.CharField(
+        _("days after an installment is overdue"),
+        max_length=60,
+        default=DEFAULTS["overdue_days"],
+        validators=[_offsets_validator],
+    )
+
+    class Meta:
+        verbose_name = _("reminder schedule")
+        verbose_name_plural = _("reminder schedules")
+
+    def __str__(self):
+        return str(self.institution)
+
+    @staticmethod
+    def parse(value: str) -> list[int]:
+        return sorted({int(part) for part in value.split(",")})
+
+
+class Reminder(FSMModelMixin, models.Model):
+    """The ledger of notices: one row per (what, which object, which offset), claimed before
+    sending, so each notice goes out once however often the sweep runs."""
+
+    class Kind(models.TextChoices):
+        TRIAL_ENDING = "trial_ending", _("Trial ending")
+        INSTALLMENT_DUE = "installment_due", _("Installment due")
+        OVERDUE = "overdue", _("Installment overdue")
+        CLAIM_FILED = "claim_filed", _("Default and insurance claim")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    key = models.CharField(_("key"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("license"))
+    installment = models.ForeignKey(
+        Installment, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("installment")
+    )
+    offset_days = models.SmallIntegerField(_("offset (days)"))
+    deadline = models.DateField(_("deadline"))
+    state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    recipients = models.TextField(_("recipients"), blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="reminder_pending_due"),
+            models.Index(fields=["-created_at", "-id"], name="reminder_newest_first"),  # as payment_newest_first
+        ]
+        # A constraint rather than unique=True: on PostgreSQL that adds a second (LIKE) index on the
+        # key, which nothing searches and every claimed notice would pay for.
+        constraints = [models.UniqueConstraint(fields=["key"], name="reminder_key_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.deadline} · {self.offset_days}"  # no query: inlines list many
+
+    @staticmethod
+    def key_for(kind: str, model_name: str, pk: int, offset: int) -> str:
+        """The ledger key: what, for which object, at which offset."""
+        return f"{kind}:{model_name}:{pk}:{offset}"
+
+    @staticmethod
+    def key_expression(kind: str, model_name: str, pk, offset):
+        """key_for as an SQL expression over columns, for claiming notices in one INSERT … SELECT."""
+        text = models.CharField()
+        return Concat(Value(f"{kind}:{model_name}:"), Cast(pk, text), Value(":"), Cast(offset, text))
+
+    @transition(field=state, source=State.PENDING, target=State.SENT)
+    def mark_sent(self, recipients: list[str], at):
+        self.sent_at = at
+        self.recipients = ", ".join(recipients)
+
+    @transition(field=state, source=State.PENDING, target=State.CANCELLED)
+    def cancel(self, why: str):
+        self.last_error = why
+
+    def record_failure(self, error: str, retry_at) -> None:
+        self.attempts += 1
+        self.last_error = error[:2000]
+        self.next_attempt_at = retry_at
