@@ -1,5 +1,5 @@
 """Domain models. Each lifecycle is an FSM field; @transition methods check conditions and set
-fields only. Services (services.py) run them inside a transaction and save.
+fields only. Services (licensing/services/) run them inside a transaction and save.
 
 The full License lifecycle (one place, drawn in the README by `manage.py state_table`):
 

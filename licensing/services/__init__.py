@@ -1,0 +1,98 @@
+"""Use cases, one module per context. Each service runs its transition inside one transaction,
+saves, and leaves the audit row (who, when, from, to, why). Views, admin, commands and tasks call
+these and nothing else to change state.
+
+Every service that changes a license locks its row first (SELECT ... FOR UPDATE), so two
+conflicting operations on one license run one after the other; ConcurrentTransitionMixin is the
+second guard should a caller hold a stale instance.
+
+Every use case is re-exported here: callers write `services.purchase(...)`.
+"""
+
+from .equity import (
+    approve_equity_conversion,
+    execute_equity_conversion,
+    propose_equity_conversion,
+    purchase_with_equity,
+    reject_equity_conversion,
+)
+from .export_jobs import (
+    EXPORT_KEPT_FOR,
+    EXPORT_STALE_AFTER,
+    build_export,
+    purge_exports,
+    request_export,
+    stale_export_ids,
+)
+from .insurance import approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
+from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
+from .offers import publish_offer, withdraw_offer
+from .parties import (
+    ENTERPRISE_MASTER_DATA,
+    approve_member,
+    member_decision_allowed,
+    record_enterprise_created,
+    renew_calendar_token,
+    request_password_reset,
+    revoke_member,
+    send_password_reset,
+    sign_up_member,
+    staff_may_correct_enterprise,
+    update_enterprise,
+)
+from .payments import (
+    CLIENT_KEY,
+    confirm_payment_report,
+    record_payment,
+    reject_payment_report,
+    report_payment,
+)
+from .trials import apply_for_trial, approve_trial, expire_trial, reject_application, return_patent
+
+__all__ = [
+    "CLIENT_KEY",
+    "ENTERPRISE_MASTER_DATA",
+    "EXPORT_KEPT_FOR",
+    "EXPORT_STALE_AFTER",
+    "apply_for_trial",
+    "approve_claim",
+    "approve_equity_conversion",
+    "approve_member",
+    "approve_trial",
+    "build_export",
+    "build_schedule",
+    "confirm_payment_report",
+    "declare_default",
+    "execute_equity_conversion",
+    "expire_trial",
+    "file_claim",
+    "mark_overdue",
+    "member_decision_allowed",
+    "propose_equity_conversion",
+    "publish_offer",
+    "purchase",
+    "purchase_with_equity",
+    "purge_exports",
+    "record_claim_paid",
+    "record_enterprise_created",
+    "record_payment",
+    "register_policy",
+    "reject_application",
+    "reject_claim",
+    "reject_equity_conversion",
+    "reject_payment_report",
+    "renew_calendar_token",
+    "report_payment",
+    "request_export",
+    "request_password_reset",
+    "return_patent",
+    "revoke_member",
+    "send_password_reset",
+    "sign_up_member",
+    "staff_may_correct_enterprise",
+    "stale_export_ids",
+    "terminate",
+    "update_enterprise",
+    "withdraw_offer",
+    "write_off",
+]

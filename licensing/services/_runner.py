@@ -1,0 +1,94 @@
+"""What every service shares: locking a license, running a transition with a clear refusal, and
+the checks of amounts, reasons and patents in force."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from ..models import (
+    License,
+    Patent,
+    transition_label,
+)
+from ..money import CENT, ZERO
+from ..text import REASON_MAX_LENGTH, clean_multi_line
+
+
+def _lock_license(license_id: int, *, schedule: bool = True) -> License:
+    """Lock the license row and, with `schedule`, load its installments into the cache the
+    transition conditions read (a service whose transitions read none saves the query). Every
+    service that touches a schedule locks its license first, so that one lock serialises all
+    changes to the license, its installments and its payments."""
+    locked = License.objects.select_for_update(of=("self",)).select_related("offer__patent")
+    return (locked.prefetch_related("installments") if schedule else locked).get(pk=license_id)
+
+
+def _without_stale_schedule(lic: License) -> License:
+    """Forget the schedule locked before installments were added, so callers read the new one."""
+    getattr(lic, "_prefetched_objects_cache", {}).pop("installments", None)
+    return lic
+
+
+def _refused(message: str) -> ValidationError:
+    return ValidationError(message, code="refused")
+
+
+def _run(obj, method_name: str, *args, by=None, reason: str = "", **kwargs) -> None:
+    """Run a transition and save, with a clear error when the state or conditions forbid it."""
+    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
+    method = getattr(obj, method_name)
+    if not can_proceed(method):
+        raise _refused(
+            _("“%(action)s” is not possible while %(object)s is “%(state)s”.")
+            % {"action": transition_label(method), "object": obj, "state": obj.get_state_display()}
+        )
+    method(*args, by=by, description=reason or None, **kwargs)
+    obj.save()
+
+
+def _require_reason(reason: str) -> str:
+    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
+    if not reason:
+        raise ValidationError({"reason": _("Give a reason: it is kept in the license history.")})
+    return reason
+
+
+MAX_VALUATION = Decimal("999999999999.99")  # what the valuation column holds
+
+
+def _decimal(value, field: str) -> Decimal:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError as exc:
+        raise ValidationError({field: _("Enter a number.")}) from exc
+    if not number.is_finite():
+        raise ValidationError({field: _("Enter a number.")})
+    return number
+
+
+def _applied_on(lic: License) -> date:
+    return timezone.localdate(lic.applied_at)
+
+
+def _require_patent_in_force(patent: Patent, on: date) -> None:
+    """Nothing is tried, bought or decided on a patent that is not in force on that day."""
+    if not patent.is_in_force(on):
+        raise _refused(
+            _("Patent %(number)s is not in force on %(date)s (expired or no longer valid).")
+            % {"number": patent.number, "date": on}
+        )
+
+
+def _require_amount(amount) -> Decimal:
+    amount = _decimal(amount, "amount")
+    if amount <= ZERO:
+        raise ValidationError({"amount": _("The amount must be greater than zero.")})
+    if amount > MAX_VALUATION:
+        raise ValidationError({"amount": _("The amount must be at most %(max)s.") % {"max": f"{MAX_VALUATION:,}"}})
+    if amount != amount.quantize(CENT):
+        raise ValidationError({"amount": _("Amounts have at most two decimal places (fen).")})
+    return amount

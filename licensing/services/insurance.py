@@ -1,0 +1,94 @@
+"""Insurance policies and guarantees, and claims on them."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import notifications, windows
+from ..models import (
+    InsuranceClaim,
+    InsurancePolicy,
+    License,
+    today,
+)
+from ._runner import (
+    _applied_on,
+    _lock_license,
+    _refused,
+    _require_amount,
+    _require_reason,
+    _run,
+)
+
+
+@transaction.atomic
+def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
+    lic = _lock_license(license_id, schedule=False)
+    if lic.is_insured():
+        raise _refused(_("This license already has an insurance policy or guarantee."))
+    if not lic.accepts_policy():
+        raise _refused(
+            _("A policy cannot be registered while the license is %(state)s.") % {"state": lic.get_state_display()}
+        )
+    policy = InsurancePolicy(license=lic, **fields)
+    policy.full_clean()
+    windows.policy_dates(policy.starts_on, policy.ends_on, _applied_on(lic), today())
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def file_claim(*, license_id: int, by, reason: str = "") -> InsuranceClaim:
+    """Claim coverage x outstanding from the insurer of a defaulted license."""
+    lic = _lock_license(license_id)
+    if lic.state == License.State.DEFAULTED and not lic.is_insured():
+        raise _refused(_("This license has no insurance policy or guarantee to claim on."))
+    outstanding = lic.outstanding
+    _run(lic, "file_claim", by=by, reason=reason)
+    policy = lic.insurance_policy
+    claim = InsuranceClaim.objects.create(
+        license=lic,
+        policy=policy,
+        outstanding_at_filing=outstanding,
+        claimed_amount=InsuranceClaim.amount_for(policy, outstanding),
+        filed_on=today(),
+    )
+    notifications.notify_claim_filed(claim)  # emailed to the TTO and the insurer after commit
+    return claim
+
+
+def _lock_claim(claim_id: int) -> InsuranceClaim:
+    claim = InsuranceClaim.objects.select_for_update().get(pk=claim_id)
+    _lock_license(claim.license_id, schedule=False)
+    return claim
+
+
+@transaction.atomic
+def approve_claim(*, claim_id: int, by, reason: str = "") -> InsuranceClaim:
+    claim = _lock_claim(claim_id)
+    _run(claim, "approve", by=by, reason=reason)
+    return claim
+
+
+@transaction.atomic
+def reject_claim(*, claim_id: int, by, reason: str) -> InsuranceClaim:
+    claim = _lock_claim(claim_id)
+    _run(claim, "reject", by=by, reason=_require_reason(reason))
+    return claim
+
+
+@transaction.atomic
+def record_claim_paid(*, claim_id: int, amount, by) -> InsuranceClaim:
+    """The insurer paid: the claim is closed and the license compensated."""
+    amount = _require_amount(amount)
+    claim = _lock_claim(claim_id)
+    if amount > claim.claimed_amount:
+        raise ValidationError(
+            {
+                "amount": _("The insurer cannot pay more than the claimed %(claimed)s.")
+                % {"claimed": claim.claimed_amount}
+            }
+        )
+    _run(claim, "record_paid", amount, by=by)
+    _run(claim.license, "compensate", by=by)
+    return claim

@@ -1,0 +1,119 @@
+"""A license after its trial: the purchase and its schedule, arrears, default, termination, write-off."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import windows, workdays
+from ..models import (
+    Installment,
+    License,
+    Offer,
+    today,
+)
+from ..money import add_months, split_evenly
+from ._runner import (
+    _lock_license,
+    _refused,
+    _require_patent_in_force,
+    _require_reason,
+    _run,
+    _without_stale_schedule,
+)
+
+
+def build_schedule(offer: Offer, price: Decimal, plan: str, purchased_on: date) -> list[tuple[Decimal, date]]:
+    """(amount, due date) of each purchase installment. Due dates are counted from the purchase
+    date each time, so a schedule from Jan 31 stays on month ends instead of drifting."""
+    if plan == License.Plan.LUMP_SUM:
+        return [(price, add_months(purchased_on, offer.first_due_months))]
+    amounts = split_evenly(price, offer.installment_count)
+    return [
+        (amount, add_months(purchased_on, offer.first_due_months + i * offer.installment_interval_months))
+        for i, amount in enumerate(amounts)
+    ]
+
+
+@transaction.atomic
+def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> License:
+    lic = _lock_license(license_id, schedule=False)
+    on = on or today()
+    if plan not in lic.offer.plans:
+        raise ValidationError({"plan": _("This offer does not allow that payment plan.")})
+    if lic.state == License.State.TRIAL:
+        windows.purchase_date(on, lic.trial_start, lic.trial_end_effective)
+        _require_patent_in_force(lic.offer.patent, max(on, today()))
+        if not lic.insurance_in_place_if_required():
+            raise _refused(_("This offer requires insurance or a guarantee: register the policy before the purchase."))
+    schedule = build_schedule(lic.offer, lic.price, plan, on)
+    if schedule[-1][1] > lic.offer.patent.expiry_date:
+        raise _refused(
+            _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
+            % {"last": schedule[-1][1], "expiry": lic.offer.patent.expiry_date}
+        )
+    _run(lic, "purchase", plan, on, by=by)
+    Installment.objects.bulk_create(
+        Installment(
+            license=lic,
+            kind=Installment.Kind.PURCHASE,
+            sequence=n,
+            amount=amount,
+            due_date=due,
+            effective_due_date=workdays.effective_date(due),
+        )
+        for n, (amount, due) in enumerate(schedule, start=1)
+    )
+    return _without_stale_schedule(lic)
+
+
+def _settle_license_if_done(lic: License, by) -> None:
+    """After money or equity reduced what is owed: paid up, or back from arrears when cured."""
+    if lic.state in (License.State.PURCHASED, License.State.IN_ARREARS) and lic.is_settled():
+        _run(lic, "settle", by=by)
+    elif lic.state == License.State.IN_ARREARS and not lic.is_overdue():
+        _run(lic, "cure", by=by)
+
+
+@transaction.atomic
+def mark_overdue(*, license_id: int, by=None, on: date | None = None) -> License:
+    """Installments past their due date become overdue; a purchased license goes into arrears."""
+    lic = _lock_license(license_id)
+    on = on or today()
+    for inst in lic.installments.all():
+        if inst.state == Installment.State.DUE and inst.outstanding and inst.effective_due_date < on:
+            inst.mark_overdue(by=by)
+            inst.save()
+    if lic.state == License.State.PURCHASED and lic.is_overdue():
+        _run(lic, "fall_into_arrears", by=by)
+    return lic
+
+
+@transaction.atomic
+def declare_default(*, license_id: int, by, reason: str = "") -> License:
+    lic = _lock_license(license_id)
+    if lic.state == License.State.IN_ARREARS and not lic.grace_exceeded():
+        raise _refused(
+            _("The grace period of %(days)s days after the oldest overdue installment has not passed yet.")
+            % {"days": lic.offer.grace_days}
+        )
+    _run(lic, "declare_default", today(), by=by, reason=reason)
+    return lic
+
+
+@transaction.atomic
+def terminate(*, license_id: int, by, reason: str) -> License:
+    lic = _lock_license(license_id, schedule=False)
+    _run(lic, "terminate", by=by, reason=_require_reason(reason))
+    return lic
+
+
+@transaction.atomic
+def write_off(*, license_id: int, by, reason: str) -> License:
+    lic = _lock_license(license_id, schedule=False)
+    if lic.state == License.State.CLAIM_FILED and not lic.has_rejected_claim_only():
+        raise _refused(_("An insurance claim is still open on this license: decide it first."))
+    _run(lic, "write_off", by=by, reason=_require_reason(reason))
+    return lic

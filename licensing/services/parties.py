@@ -1,0 +1,211 @@
+"""Enterprises and their portal members: sign-up, master data kept by the enterprise, approval,
+password resets, the calendar address."""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from .. import notifications
+from ..models import (
+    AuditEvent,
+    Enterprise,
+    EnterpriseMember,
+    new_token,
+)
+from ..text import REASON_MAX_LENGTH, clean_multi_line, clean_single_line
+from ._runner import (
+    _refused,
+    _require_reason,
+    _run,
+)
+
+
+@transaction.atomic
+def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str, phone: str = "") -> EnterpriseMember:
+    """A new portal user for an enterprise (created if its USCC is new). The membership waits for
+    TTO staff to approve it: nobody sees an enterprise's licenses on their word alone.
+
+    Two identical sign-ups at once make one account: the second finds the username taken (the
+    unique index decides, inside a savepoint) and is told so; two sign-ups for one new USCC make
+    one enterprise, which both join."""
+    full_name = clean_single_line(full_name, "full_name", max_length=100, required=True)
+    phone = clean_single_line(phone, "phone", max_length=30)
+    created = False
+    if enterprise.pk is None:
+        enterprise.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                enterprise.save()
+                created = True
+        except IntegrityError:  # registered meanwhile, or before: join it
+            enterprise = Enterprise.objects.get(uscc=enterprise.uscc)
+    fields = dict(user_fields)
+    password = fields.pop("password")
+    user = get_user_model()(**fields)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"username": _("An account with this username exists already. Log in, or choose another username.")}
+        ) from exc
+    member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
+    if created:
+        record_enterprise_created(enterprise, by=user)
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.MEMBER_SIGNED_UP, enterprise=enterprise, by=user, changes={"member": [None, member.pk]}
+    )
+    return member
+
+
+# An enterprise's master data: what it says about itself, and what its size class comes from.
+ENTERPRISE_MASTER_DATA = ("name", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language")
+
+
+def _audit_value(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def record_enterprise_created(enterprise: Enterprise, *, by) -> AuditEvent:
+    """The audit event of a new enterprise: each of its details, from nothing."""
+    return AuditEvent.objects.create(
+        action=AuditEvent.Action.ENTERPRISE_CREATED,
+        enterprise=enterprise,
+        by=by,
+        changes={name: [None, _audit_value(getattr(enterprise, name))] for name in ENTERPRISE_MASTER_DATA},
+    )
+
+
+def staff_may_correct_enterprise(enterprise: Enterprise, user) -> bool:
+    """The enterprise keeps its own master data, through its active members in the portal. Staff
+    may correct it only while the enterprise has no active member and deals with no institution
+    but theirs (every license it has is with their institution); a superuser always may."""
+    if user.is_superuser:
+        return True
+    institution = getattr(getattr(user, "staff_profile", None), "institution", None)
+    if institution is None:
+        return False
+    if enterprise.members.filter(state=EnterpriseMember.State.ACTIVE).exists():
+        return False
+    return not enterprise.licenses.exclude(offer__patent__owner=institution).exists()
+
+
+@transaction.atomic
+def update_enterprise(*, enterprise_id: int, by, changes: dict, reason: str = "") -> Enterprise:
+    """Change an enterprise's master data, by an active member of it or by staff allowed to
+    correct it (`staff_may_correct_enterprise`); every change is an audit event, from -> to."""
+    enterprise = Enterprise.objects.select_for_update().get(pk=enterprise_id)
+    member = getattr(by, "enterprise_member", None)
+    is_own_member = (
+        member is not None and member.enterprise_id == enterprise.pk and member.state == EnterpriseMember.State.ACTIVE
+    )
+    if not is_own_member and not (by.is_staff and staff_may_correct_enterprise(enterprise, by)):
+        raise _refused(
+            _(
+                "This enterprise keeps its details itself, in the portal: it has active members or deals with "
+                "other institutions too."
+            )
+        )
+    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
+    unknown = set(changes) - set(ENTERPRISE_MASTER_DATA)
+    if unknown:
+        raise ValidationError(_("These details cannot be changed here: %(fields)s") % {"fields": ", ".join(unknown)})
+    before = {name: getattr(enterprise, name) for name in changes}
+    for name, value in changes.items():
+        setattr(enterprise, name, value)
+    enterprise.full_clean(exclude=["uscc"])
+    diff = {
+        name: [_audit_value(before[name]), _audit_value(getattr(enterprise, name))]
+        for name in changes
+        if before[name] != getattr(enterprise, name)
+    }
+    if not diff:
+        return enterprise
+    old_size = enterprise.size_class
+    enterprise.save()
+    if enterprise.size_class != old_size:
+        diff["size_class"] = [old_size, enterprise.size_class]
+    AuditEvent.objects.create(
+        action=AuditEvent.Action.ENTERPRISE_CHANGED, enterprise=enterprise, by=by, changes=diff, reason=reason
+    )
+    return enterprise
+
+
+def member_decision_allowed(member: EnterpriseMember, user) -> bool:
+    """Who may approve or revoke a portal member: a superuser; or staff of an institution when
+    every license of the member's enterprise is with that institution (an enterprise that deals
+    with several institutions, whose members would see all their contracts, is for a superuser)."""
+    if user.is_superuser:
+        return True
+    institution = getattr(getattr(user, "staff_profile", None), "institution", None)
+    if institution is None:
+        return False
+    return not member.enterprise.licenses.exclude(offer__patent__owner=institution).exists()
+
+
+def _check_member_decision(member: EnterpriseMember, by) -> None:
+    if by is not None and not member_decision_allowed(member, by):
+        raise _refused(
+            _("This enterprise also deals with other institutions: a platform administrator decides on its members.")
+        )
+
+
+def request_password_reset(*, email: str, language: str) -> None:
+    """Queue the reset email; the worker looks the address up and sends it, so the request takes
+    the same time whether or not an account exists."""
+    from ..tasks import send_password_reset as task
+
+    transaction.on_commit(lambda: notifications.enqueue(task, email, language))
+
+
+def send_password_reset(*, email: str, language: str) -> None:
+    """Email a reset link to every active account with this address (none: nothing is sent)."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.contrib.auth.forms import PasswordResetForm
+
+    site = urlsplit(settings.SITE_URL)
+    form = PasswordResetForm(data={"email": email})
+    if not form.is_valid():
+        return
+    with translation.override(language):
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            subject_template_name="portal/emails/password_reset.subject.txt",
+            email_template_name="portal/emails/password_reset.txt",
+            html_email_template_name="portal/emails/password_reset.html",
+        )
+
+
+def _lock_member(member_id: int) -> EnterpriseMember:
+    return EnterpriseMember.objects.select_for_update().get(pk=member_id)
+
+
+@transaction.atomic
+def approve_member(*, member_id: int, by, reason: str = "") -> EnterpriseMember:
+    member = _lock_member(member_id)
+    _check_member_decision(member, by)
+    _run(member, "approve", by=by, reason=reason)
+    return member
+
+
+@transaction.atomic
+def revoke_member(*, member_id: int, by, reason: str) -> EnterpriseMember:
+    member = _lock_member(member_id)
+    _check_member_decision(member, by)
+    _run(member, "revoke", by=by, reason=_require_reason(reason))
+    return member
+
+
+def renew_calendar_token(*, member: EnterpriseMember) -> EnterpriseMember:
+    """A new private calendar address; the old one stops working at once."""
+    member.calendar_token = new_token()
+    member.save(update_fields=["calendar_token"])
+    return member

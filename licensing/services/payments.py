@@ -1,0 +1,226 @@
+"""Money received: payments recorded by the TTO (once per transfer, whatever the number of forms),
+and transfers reported by SMEs, which the TTO confirms."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import windows
+from ..models import (
+    License,
+    Payment,
+    PaymentReport,
+    today,
+)
+from ..money import ZERO
+from ..receipts import validate_receipt
+from ..text import clean_single_line
+from ._runner import (
+    _applied_on,
+    _lock_license,
+    _refused,
+    _require_amount,
+    _require_reason,
+    _run,
+)
+from .licenses import _settle_license_if_done
+
+
+def _check_transfer(amount, reference: str) -> tuple[Decimal, str]:
+    """What any transfer needs, recorded by the TTO or reported by the SME (its date is checked
+    against the license, once it is locked: `_check_paid_on`)."""
+    amount = _require_amount(amount)
+    reference = clean_single_line(reference, "reference", max_length=100)
+    if not reference:
+        raise ValidationError({"reference": _("Enter the bank reference of the transfer.")})
+    return amount, reference
+
+
+def _check_paid_on(lic: License, paid_on: date) -> date:
+    return windows.payment_date(paid_on, _applied_on(lic), today())
+
+
+def _check_not_recorded_yet(lic: License, amount, paid_on: date, reference: str, reuse_confirmed: bool) -> None:
+    """The same bank transfer is recorded once, however many forms it is entered in; a reference the
+    institution has seen with another amount is a likely typo, recorded only once confirmed."""
+    same = lic.payments.filter(reference=reference, amount=amount, paid_on=paid_on).first()
+    if same is not None:
+        raise _refused(
+            _("This transfer (%(reference)s, %(amount)s on %(date)s) was already recorded on %(recorded)s.")
+            % {
+                "reference": reference,
+                "amount": amount,
+                "date": paid_on,
+                "recorded": timezone.localtime(same.recorded_at).strftime("%Y-%m-%d %H:%M"),
+            }
+        )
+    if reuse_confirmed:
+        return
+    institution = lic.offer.patent.owner_id
+    reused = (
+        Payment.objects.filter(reference=reference, license__offer__patent__owner_id=institution)
+        .exclude(amount=amount)
+        .first()
+    )
+    if reused is not None:
+        raise ValidationError(
+            {
+                "reference": _(
+                    "The bank reference %(reference)s was already used for a payment of %(amount)s on "
+                    "%(date)s. Check it; if this is another transfer, confirm below."
+                )
+                % {"reference": reference, "amount": reused.amount, "date": reused.paid_on}
+            },
+            code="reference_reused",
+        )
+
+
+# Keys a client may choose (a form's random token, a partner system's id); keys of the form
+# "<source>:<id>" are the app's own (a confirmed report's is "report:<id>"), so none can be taken.
+CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _check_payable(lic: License, amount: Decimal) -> None:
+    if lic.state not in License.PAYABLE_STATES:
+        raise _refused(
+            _("Payments cannot be recorded while the license is %(state)s.") % {"state": lic.get_state_display()}
+        )
+    if amount > lic.outstanding:
+        raise ValidationError(
+            {
+                "amount": _("%(amount)s is more than the %(outstanding)s outstanding on this license.")
+                % {"amount": amount, "outstanding": lic.outstanding}
+            }
+        )
+
+
+@transaction.atomic
+def record_payment(*, idempotency_key: str, **transfer) -> Payment:
+    """Record money received; it pays the oldest installments first. The same idempotency key
+    submitted twice on a license returns the first payment and records nothing more; the same
+    transfer (reference, amount, date) entered again under another key is refused; a reference
+    already used with another amount is recorded only once the user confirms it
+    (`reference_reuse_confirmed`). `transfer`: license_id, amount, paid_on, reference, by."""
+    if not isinstance(idempotency_key, str) or not CLIENT_KEY.fullmatch(idempotency_key):
+        raise ValidationError(
+            {
+                "idempotency_key": _(
+                    "This form has expired or was altered (its one-time key is missing or invalid). "
+                    "Open the form again and resubmit."
+                )
+            }
+        )
+    return _record_payment(idempotency_key=idempotency_key, **transfer)
+
+
+@transaction.atomic
+def _record_payment(
+    *,
+    license_id: int,
+    amount,
+    paid_on: date,
+    reference: str,
+    idempotency_key: str,
+    by,
+    reference_reuse_confirmed: bool = False,
+) -> Payment:
+    amount, reference = _check_transfer(amount, reference)
+    lic = _lock_license(license_id)  # under this lock no other payment of the license is written
+    previous = lic.payments.filter(idempotency_key=idempotency_key).first()  # this license's keys only
+    if previous is not None:
+        if (previous.amount, previous.paid_on, previous.reference) != (amount, paid_on, reference):
+            raise _refused(_("This form was already used for a different payment. Open the form again."))
+        return previous
+    _check_payable(lic, amount)
+    paid_on = _check_paid_on(lic, paid_on)
+    _check_not_recorded_yet(lic, amount, paid_on, reference, reference_reuse_confirmed)
+    payment = Payment.objects.create(
+        license=lic,
+        amount=amount,
+        paid_on=paid_on,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        recorded_by=by,
+    )
+    remaining = amount
+    for inst in lic.installments.all():
+        if not remaining:
+            break
+        take = min(remaining, inst.outstanding)
+        if not take:
+            continue
+        inst.paid_amount += take
+        remaining -= take
+        if inst.outstanding == ZERO:
+            inst.mark_paid(by=by, description=_("Paid by payment %(ref)s") % {"ref": payment.reference})
+        inst.save()
+    _settle_license_if_done(lic, by)
+    return payment
+
+
+@transaction.atomic
+def report_payment(*, license_id: int, amount, paid_on: date, reference: str, receipt=None, by) -> PaymentReport:
+    """The SME says it paid. Reported twice (a double submit, a reloaded page), it is kept once."""
+    amount, reference = _check_transfer(amount, reference)
+    if receipt:
+        try:
+            validate_receipt(receipt)
+        except ValidationError as exc:
+            raise ValidationError({"receipt": exc.messages}) from exc
+    lic = _lock_license(license_id)
+    same = lic.payment_reports.filter(
+        state=PaymentReport.State.REPORTED, amount=amount, paid_on=paid_on, reference=reference
+    ).first()
+    if same is not None:
+        return same
+    _check_payable(lic, amount)
+    paid_on = _check_paid_on(lic, paid_on)
+    report = PaymentReport(license=lic, amount=amount, paid_on=paid_on, reference=reference, reported_by=by)
+    if receipt:
+        report.receipt.save(receipt.name, receipt, save=False)
+    try:
+        report.save()
+    except Exception:
+        if report.receipt:
+            report.receipt.delete(save=False)  # no orphan file when the row is not written
+        raise
+    return report
+
+
+def _lock_report(report_id: int) -> PaymentReport:
+    report = PaymentReport.objects.only("license_id").get(pk=report_id)
+    _lock_license(report.license_id)  # the license first, as every schedule change does
+    return PaymentReport.objects.select_for_update().get(pk=report_id)
+
+
+@transaction.atomic
+def confirm_payment_report(*, report_id: int, by) -> PaymentReport:
+    """The TTO found the transfer on its account: record it as a payment (once, whatever the
+    number of clicks) and mark the report confirmed."""
+    report = _lock_report(report_id)
+    if report.state != PaymentReport.State.REPORTED:
+        raise _refused(_("This payment report was already handled."))
+    # The report's own key, in the app's namespace ("report:<id>"): no client can take it first.
+    payment = _record_payment(
+        license_id=report.license_id,
+        amount=report.amount,
+        paid_on=report.paid_on,
+        reference=report.reference,
+        idempotency_key=f"report:{report.pk}",
+        by=by,
+        reference_reuse_confirmed=True,  # the TTO checks the transfer against its account here
+    )
+    _run(report, "confirm", payment, by=by)
+    return report
+
+
+@transaction.atomic
+def reject_payment_report(*, report_id: int, by, reason: str) -> PaymentReport:
+    report = _lock_report(report_id)
+    _run(report, "reject", by=by, reason=_require_reason(reason))
+    return report

@@ -1,0 +1,94 @@
+"""Applications and trials: apply, approve, reject, return, expire."""
+
+from datetime import date
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import windows, workdays
+from ..models import (
+    Enterprise,
+    Installment,
+    License,
+    Offer,
+    Patent,
+    today,
+)
+from ..money import ZERO, add_months
+from ..text import clean_multi_line, clean_single_line
+from ._runner import (
+    _applied_on,
+    _lock_license,
+    _refused,
+    _require_patent_in_force,
+    _require_reason,
+    _run,
+    _without_stale_schedule,
+)
+
+
+@transaction.atomic
+def apply_for_trial(
+    *, offer_id: int, enterprise: Enterprise, intended_use: str = "", contact: str = "", by=None
+) -> License:
+    intended_use = clean_multi_line(intended_use, "intended_use", max_length=2000)
+    contact = clean_single_line(contact, "contact", max_length=200)
+    offer = Offer.objects.select_related("patent").get(pk=offer_id)
+    # Serialise applications per patent so the exclusivity check cannot race.
+    patent = Patent.objects.select_for_update().get(pk=offer.patent_id)
+    if offer.state != Offer.State.PUBLISHED:
+        raise _refused(_("This offer is not open for applications."))
+    if not patent.is_in_force(today()):
+        raise _refused(_("Patent %(number)s has expired or is no longer valid.") % {"number": patent.number})
+    live = License.objects.live().filter(offer__patent=patent)
+    if live.filter(enterprise=enterprise).exists():
+        raise _refused(_("Your enterprise already has a live license for this patent."))
+    if live.filter(offer__exclusive=True).exists() or (offer.exclusive and live.exists()):
+        raise _refused(_("This patent is licensed exclusively to another enterprise at the moment."))
+    return License.objects.create(
+        offer=offer,
+        enterprise=enterprise,
+        intended_use=intended_use,
+        contact=contact,
+        price=offer.price,
+        trial_fee=offer.trial_fee,
+    )
+
+
+@transaction.atomic
+def approve_trial(*, license_id: int, by, start: date | None = None, reason: str = "") -> License:
+    lic = _lock_license(license_id, schedule=False)
+    start = windows.trial_start(start or today(), _applied_on(lic), today())
+    patent = lic.offer.patent
+    _require_patent_in_force(patent, start)
+    # The trial runs to its effective end (moved past weekends and holidays): that day too.
+    if workdays.effective_date(add_months(start, lic.offer.trial_months)) > patent.expiry_date:
+        raise _refused(_("The trial would end after the patent expires on %(date)s.") % {"date": patent.expiry_date})
+    _run(lic, "approve", start, by=by, reason=reason)
+    if lic.trial_fee > ZERO:
+        # A trial fee is due when the trial starts and is tracked like an installment.
+        Installment.objects.create(
+            license=lic, kind=Installment.Kind.TRIAL_FEE, sequence=1, amount=lic.trial_fee, due_date=start
+        )
+    return _without_stale_schedule(lic)
+
+
+@transaction.atomic
+def reject_application(*, license_id: int, by, reason: str) -> License:
+    lic = _lock_license(license_id, schedule=False)
+    _run(lic, "reject", by=by, reason=_require_reason(reason))
+    return lic
+
+
+@transaction.atomic
+def return_patent(*, license_id: int, by, reason: str = "") -> License:
+    lic = _lock_license(license_id, schedule=False)
+    _run(lic, "return_patent", by=by, reason=reason)
+    return lic
+
+
+@transaction.atomic
+def expire_trial(*, license_id: int, by=None) -> License:
+    lic = _lock_license(license_id, schedule=False)
+    _run(lic, "expire", by=by, reason=_("The trial ended with no decision."))
+    return lic
