@@ -31,8 +31,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from licensing import services
+from licensing.demo.identifiers import make_uscc
 from licensing.models import Enterprise, EnterpriseMember
-from licensing.testing import make_uscc
 
 REPORT = """
 done = function(summary, latency, requests)

@@ -19,8 +19,8 @@ from django.db import connection
 from django_fsm_log.models import StateLog
 
 from licensing import services
+from licensing.demo.identifiers import make_uscc
 from licensing.models import Enterprise, License, Offer, today
-from licensing.testing import make_uscc
 
 
 def applications(n: int) -> list[int]:

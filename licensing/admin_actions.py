@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from . import services
+from .domain.text import REASON_MAX_LENGTH
 from .models import Enterprise, InsurancePolicy, License, today
-from .text import REASON_MAX_LENGTH
 from .widgets import DateInput
 
 

@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from . import exports, selectors, services, tables, windows
+from . import exports, selectors, services, tables
 from .dashboard import build_dashboard
+from .domain import windows
 from .models import IPC_SECTIONS, Export, Institution, today
 from .widgets import DateInput
 

@@ -21,7 +21,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from . import clock, health
+from . import health
+from .domain import clock
 from .models import HealthRecord, Installment, InsuranceClaim, License, Reminder
 
 log = logging.getLogger(__name__)

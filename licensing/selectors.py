@@ -24,6 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.text import smart_split, unescape_string_literal
 from django_fsm_log.models import StateLog
 
+from .domain.money import ZERO
 from .models import (
     AuditEvent,
     Enterprise,
@@ -42,7 +43,6 @@ from .models import (
     ReminderSchedule,
     today,
 )
-from .money import ZERO
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 

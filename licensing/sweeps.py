@@ -16,7 +16,8 @@ from django.db.models import Case, F, IntegerField, Min, OuterRef, Q, Subquery, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import clock, notifications, services
+from . import notifications, services
+from .domain import clock
 from .models import Installment, License, Offer, Reminder, ReminderSchedule
 
 log = logging.getLogger(__name__)

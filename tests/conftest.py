@@ -12,9 +12,9 @@ from django.test import override_settings
 from django.utils import translation
 
 from licensing import services
+from licensing.demo.identifiers import backdate_application
 from licensing.models import Payment
 from licensing.roles import TTO_STAFF_GROUP
-from licensing.testing import backdate_application
 
 from .factories import EnterpriseFactory, OfferFactory, StaffProfileFactory, UserFactory
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
+from licensing.demo.identifiers import make_patent_number, make_uscc
 from licensing.models import Enterprise, Institution, Offer, Patent, StaffProfile
-from licensing.testing import make_patent_number, make_uscc
 
 
 class InstitutionFactory(factory.django.DjangoModelFactory):

@@ -5,9 +5,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from licensing.demo.identifiers import make_uscc
 from licensing.models import Enterprise, Patent
 from licensing.roles import TTO_STAFF_GROUP
-from licensing.testing import make_uscc
 
 
 @pytest.fixture

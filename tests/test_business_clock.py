@@ -7,7 +7,8 @@ from decimal import Decimal
 import time_machine
 from django.utils import timezone
 
-from licensing import clock, services, sweeps
+from licensing import services, sweeps
+from licensing.domain import clock
 from licensing.models import InsuranceClaim, License
 
 from .factories import EnterpriseFactory, OfferFactory

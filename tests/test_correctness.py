@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from licensing import services
+from licensing.domain.money import cny, split_evenly, split_proportionally
 from licensing.models import EquityConversion, License, Offer, Patent
-from licensing.money import cny, split_evenly, split_proportionally
 
 from .factories import EnterpriseFactory, OfferFactory, PatentFactory
 

@@ -1,8 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from licensing.identifiers import normalize_patent_number, normalize_uscc, patent_type_of
-from licensing.testing import make_uscc
+from licensing.demo.identifiers import make_uscc
+from licensing.domain.identifiers import normalize_patent_number, normalize_uscc, patent_type_of
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_eight_digit_numbers_before_2003_use_weights_two_to_nine():
 
 def test_remainder_ten_is_written_x():
     # 2020 2 0000005: 2*2+0+2*4+0+2*6+0+0+0+0+0+0+5*5 = 49 % 11 = 5 -> find one giving 10
-    from licensing.identifiers import patent_check_digit
+    from licensing.domain.identifiers import patent_check_digit
 
     digits = next(f"2020200{n:05d}" for n in range(100) if patent_check_digit(f"2020200{n:05d}") == "X")
     assert normalize_patent_number(f"ZL {digits}.x") == f"{digits}.X"
@@ -39,7 +39,7 @@ def test_remainder_ten_is_written_x():
     [("1", "invention"), ("2", "utility_model"), ("3", "design"), ("8", "invention"), ("9", "utility_model")],
 )
 def test_type_digit_gives_the_patent_type(type_digit, kind):
-    from licensing.testing import make_patent_number
+    from licensing.demo.identifiers import make_patent_number
 
     assert patent_type_of(make_patent_number(2021, 1234, type_digit)) == kind
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from licensing import services
+from licensing.demo.identifiers import make_patent_number
+from licensing.domain.text import multi_line, single_line
 from licensing.models import AuditEvent, InsurancePolicy, License, Offer, Patent, Payment
-from licensing.testing import make_patent_number
-from licensing.text import multi_line, single_line
 
 from .factories import EnterpriseFactory, OfferFactory, PatentFactory
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from licensing.money import add_months, split_evenly, split_proportionally
+from licensing.domain.money import add_months, split_evenly, split_proportionally
 
 
 def test_split_evenly_sums_exactly_and_the_last_part_takes_the_remainder():

@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 
 from licensing import services
+from licensing.demo.identifiers import make_uscc
 from licensing.models import Enterprise, EnterpriseMember
-from licensing.testing import make_uscc
 
 from .factories import EnterpriseFactory
 

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from licensing.demo.identifiers import make_uscc
 from licensing.models import EnterpriseMember, Installment, License, PaymentReport
-from licensing.testing import make_uscc
 
 from .factories import OfferFactory, StaffProfileFactory
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from licensing.size_class import classify
+from licensing.domain.size_class import classify
 
 from .factories import EnterpriseFactory
 

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from licensing import services
-from licensing.workdays import effective_date, is_working_day
+from licensing.domain.workdays import effective_date, is_working_day
 
 from .factories import OfferFactory
 

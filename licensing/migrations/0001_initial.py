@@ -4,7 +4,7 @@ import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
 import django_fsm
-import licensing.identifiers
+import licensing.domain.identifiers
 import licensing.models
 from decimal import Decimal
 from django.conf import settings
@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('uscc', models.CharField(max_length=18, unique=True, validators=[licensing.identifiers.normalize_uscc], verbose_name='Unified Social Credit Code')),
+                ('uscc', models.CharField(max_length=18, unique=True, validators=[licensing.domain.identifiers.normalize_uscc], verbose_name='Unified Social Credit Code')),
                 ('industry', models.CharField(choices=[('industry', 'Industry'), ('software_it', 'Software and IT services'), ('wholesale', 'Wholesale'), ('retail', 'Retail')], max_length=20, verbose_name='industry')),
                 ('employees', models.PositiveIntegerField(verbose_name='employees')),
                 ('annual_revenue', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0'))], verbose_name='annual revenue (CNY 10,000)')),

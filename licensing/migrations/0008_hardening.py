@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import licensing.text
+import licensing.domain.text
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
@@ -72,32 +72,32 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='enterprise',
             name='name',
-            field=models.CharField(max_length=200, validators=[licensing.text.PlainText()], verbose_name='name'),
+            field=models.CharField(max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name='name'),
         ),
         migrations.AlterField(
             model_name='enterprisemember',
             name='full_name',
-            field=models.CharField(max_length=100, validators=[licensing.text.PlainText()], verbose_name='full name'),
+            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='full name'),
         ),
         migrations.AlterField(
             model_name='enterprisemember',
             name='phone',
-            field=models.CharField(blank=True, max_length=30, validators=[licensing.text.PlainText()], verbose_name='phone'),
+            field=models.CharField(blank=True, max_length=30, validators=[licensing.domain.text.PlainText()], verbose_name='phone'),
         ),
         migrations.AlterField(
             model_name='institution',
             name='name',
-            field=models.CharField(max_length=200, unique=True, validators=[licensing.text.PlainText()], verbose_name='name'),
+            field=models.CharField(max_length=200, unique=True, validators=[licensing.domain.text.PlainText()], verbose_name='name'),
         ),
         migrations.AlterField(
             model_name='insurancepolicy',
             name='insurer',
-            field=models.CharField(max_length=200, validators=[licensing.text.PlainText()], verbose_name='insurer or guarantor'),
+            field=models.CharField(max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name='insurer or guarantor'),
         ),
         migrations.AlterField(
             model_name='insurancepolicy',
             name='policy_number',
-            field=models.CharField(max_length=100, validators=[licensing.text.PlainText()], verbose_name='policy number'),
+            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='policy number'),
         ),
         migrations.AlterField(
             model_name='insurancepolicy',
@@ -107,12 +107,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='license',
             name='contact',
-            field=models.CharField(blank=True, max_length=200, validators=[licensing.text.PlainText()], verbose_name='contact person and phone'),
+            field=models.CharField(blank=True, max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name='contact person and phone'),
         ),
         migrations.AlterField(
             model_name='license',
             name='intended_use',
-            field=models.TextField(blank=True, max_length=2000, validators=[licensing.text.PlainText(multiline=True)], verbose_name='intended use'),
+            field=models.TextField(blank=True, max_length=2000, validators=[licensing.domain.text.PlainText(multiline=True)], verbose_name='intended use'),
         ),
         migrations.AlterField(
             model_name='offer',
@@ -142,17 +142,17 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='patent',
             name='ipc_class',
-            field=models.CharField(help_text='For example G06F 16/33', max_length=20, validators=[licensing.text.PlainText()], verbose_name='IPC class'),
+            field=models.CharField(help_text='For example G06F 16/33', max_length=20, validators=[licensing.domain.text.PlainText()], verbose_name='IPC class'),
         ),
         migrations.AlterField(
             model_name='patent',
             name='keywords',
-            field=models.CharField(blank=True, help_text='Separated by commas', max_length=300, validators=[licensing.text.PlainText()], verbose_name='keywords'),
+            field=models.CharField(blank=True, help_text='Separated by commas', max_length=300, validators=[licensing.domain.text.PlainText()], verbose_name='keywords'),
         ),
         migrations.AlterField(
             model_name='patent',
             name='title',
-            field=models.CharField(max_length=300, validators=[licensing.text.PlainText()], verbose_name='title'),
+            field=models.CharField(max_length=300, validators=[licensing.domain.text.PlainText()], verbose_name='title'),
         ),
         migrations.AlterField(
             model_name='payment',
@@ -162,12 +162,12 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='payment',
             name='reference',
-            field=models.CharField(max_length=100, validators=[licensing.text.PlainText()], verbose_name='bank reference'),
+            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='bank reference'),
         ),
         migrations.AlterField(
             model_name='paymentreport',
             name='reference',
-            field=models.CharField(max_length=100, validators=[licensing.text.PlainText()], verbose_name='bank reference'),
+            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='bank reference'),
         ),
         migrations.AddConstraint(
             model_name='insurancepolicy',

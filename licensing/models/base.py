@@ -11,7 +11,7 @@ from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
-from .. import clock
+from ..domain import clock
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]

@@ -10,9 +10,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from .. import identifiers, windows
-from ..money import ZERO, add_months
-from ..text import single_line
+from ..domain import identifiers, windows
+from ..domain.money import ZERO, add_months
+from ..domain.text import single_line
 from .base import FRACTION, MAX_PRICE, MONEY, audited, today
 from .parties import Institution
 

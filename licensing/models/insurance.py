@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from ..money import ZERO, cny
-from ..text import single_line
+from ..domain.money import ZERO, cny
+from ..domain.text import single_line
 from .base import FRACTION, MAX_PRICE, MONEY, NOT_NEGATIVE, audited
 from .licenses import License
 

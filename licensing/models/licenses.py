@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
-from .. import workdays
-from ..money import ZERO, add_months
-from ..text import multi_line, single_line
+from ..domain import workdays
+from ..domain.money import ZERO, add_months
+from ..domain.text import multi_line, single_line
 from .base import MONEY, audited, today
 from .catalogue import Offer
 from .parties import Enterprise

@@ -9,8 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from .. import identifiers, size_class
-from ..text import single_line
+from ..domain import identifiers, size_class
+from ..domain.text import single_line
 from .base import audited, new_token
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from ..text import single_line
+from ..domain.text import single_line
 from .base import MONEY, audited, new_token, private_storage
 from .licenses import License
 

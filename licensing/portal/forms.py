@@ -4,8 +4,8 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from ..domain.text import REASON_MAX_LENGTH
 from ..models import Enterprise, License, PaymentReport, today
-from ..text import REASON_MAX_LENGTH
 from ..widgets import DateInput
 
 

@@ -15,7 +15,8 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import calendar_feed, selectors, services, throttle, workdays
+from .. import calendar_feed, selectors, services, throttle
+from ..domain import workdays
 from ..http import client_ip, parse_id
 from ..models import IPC_SECTIONS, EnterpriseMember, Institution, License, PaymentReport, today
 from ..receipts import receipt_response

@@ -9,13 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from ..domain.money import CENT, ZERO
+from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
     License,
     Patent,
     transition_label,
 )
-from ..money import CENT, ZERO
-from ..text import REASON_MAX_LENGTH, clean_multi_line
 
 
 def _lock_license(license_id: int, *, schedule: bool = True) -> License:

@@ -6,13 +6,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ..domain.money import ZERO, cny, split_proportionally
 from ..models import (
     EquityConversion,
     Installment,
     License,
     today,
 )
-from ..money import ZERO, cny, split_proportionally
 from ._runner import (
     MAX_VALUATION,
     _decimal,

@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import notifications, windows
+from .. import notifications
+from ..domain import windows
 from ..models import (
     InsuranceClaim,
     InsurancePolicy,

@@ -7,14 +7,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import windows, workdays
+from ..domain import windows, workdays
+from ..domain.money import add_months, split_evenly
 from ..models import (
     Installment,
     License,
     Offer,
     today,
 )
-from ..money import add_months, split_evenly
 from ._runner import (
     _lock_license,
     _refused,

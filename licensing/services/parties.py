@@ -10,13 +10,13 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .. import notifications
+from ..domain.text import REASON_MAX_LENGTH, clean_multi_line, clean_single_line
 from ..models import (
     AuditEvent,
     Enterprise,
     EnterpriseMember,
     new_token,
 )
-from ..text import REASON_MAX_LENGTH, clean_multi_line, clean_single_line
 from ._runner import (
     _refused,
     _require_reason,

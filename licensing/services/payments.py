@@ -10,16 +10,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import windows
+from ..domain import windows
+from ..domain.money import ZERO
+from ..domain.text import clean_single_line
 from ..models import (
     License,
     Payment,
     PaymentReport,
     today,
 )
-from ..money import ZERO
 from ..receipts import validate_receipt
-from ..text import clean_single_line
 from ._runner import (
     _applied_on,
     _lock_license,

@@ -5,7 +5,9 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import windows, workdays
+from ..domain import windows, workdays
+from ..domain.money import ZERO, add_months
+from ..domain.text import clean_multi_line, clean_single_line
 from ..models import (
     Enterprise,
     Installment,
@@ -14,8 +16,6 @@ from ..models import (
     Patent,
     today,
 )
-from ..money import ZERO, add_months
-from ..text import clean_multi_line, clean_single_line
 from ._runner import (
     _applied_on,
     _lock_license,

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from licensing.domain.workdays import effective_date
 from licensing.models import Installment, License
-from licensing.workdays import effective_date
 
 
 def refresh(queryset, contractual: str, effective: str) -> int:

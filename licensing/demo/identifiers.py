@@ -1,8 +1,8 @@
-"""Valid Chinese identifiers for demo data and tests."""
+"""Valid Chinese identifiers, and application dates, for demo books and tests."""
 
 from stdnum.cn import uscc
 
-from .identifiers import patent_check_digit
+from ..domain.identifiers import patent_check_digit
 
 
 def make_uscc(serial: int, division: str = "110108") -> str:
@@ -23,7 +23,7 @@ def backdate_application(lic, day) -> None:
 
     from django.utils import timezone
 
-    from .models import License
+    from ..models import License
 
     applied_at = timezone.make_aware(dt.datetime.combine(day, dt.time(9)))
     License.objects.filter(pk=lic.pk, applied_at__gt=applied_at).update(applied_at=applied_at)

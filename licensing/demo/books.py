@@ -10,8 +10,10 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from . import services, workdays
-from .models import (
+from .. import services
+from ..domain import workdays
+from ..domain.money import add_months, split_evenly
+from ..models import (
     Enterprise,
     Installment,
     Institution,
@@ -23,9 +25,8 @@ from .models import (
     Payment,
     StaffProfile,
 )
-from .money import add_months, split_evenly
-from .roles import TTO_STAFF_GROUP
-from .testing import backdate_application, make_patent_number, make_uscc
+from ..roles import TTO_STAFF_GROUP
+from .identifiers import backdate_application, make_patent_number, make_uscc
 
 DEMO_PASSWORD = "demo-pass-2026"
 
