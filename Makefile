@@ -43,10 +43,11 @@ test: install browser
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-## Lint, formatting, migrations in sync with the models, README state table up to date
+## Lint, formatting, the import contract (pyproject.toml), migrations in sync with the models
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Regenerate and compile the zh_Hans translation catalogue (needs gettext)

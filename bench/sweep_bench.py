@@ -14,8 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from licensing import sweeps
 from licensing.models import Reminder
+from licensing.reminders import sweep
 
 # The same rows the sweep selects, in one statement: trials to expire, installments to mark
 # overdue, licenses past their grace days, trials ending within 30 days, installments due within
@@ -53,7 +53,7 @@ def main():
     print(ensure_book(args.licenses))
     today = timezone.localdate()
 
-    _, catch_up = timed(lambda: sweeps.run_sweep(today))
+    _, catch_up = timed(lambda: sweep.run_sweep(today))
     print(f"Catch-up sweep (first run on this book): {catch_up[0]:.2f} s")
 
     # The first sweep of a day claims that day's notices (writes ledger rows); the other hourly
@@ -63,7 +63,7 @@ def main():
         Reminder.objects.filter(created_at__date=today).delete()
         for runs in figures.values():
             with CaptureQueriesContext(connection) as queries:
-                stats, seconds = timed(lambda: sweeps.run_sweep(today))
+                stats, seconds = timed(lambda: sweep.run_sweep(today))
             runs.append((seconds[0], len(queries), stats))
     with connection.cursor() as cursor:
 

@@ -11,14 +11,16 @@ class LicensingConfig(AppConfig):
     default = True
 
     def ready(self):
+        from . import admin
         from .roles import sync_tto_staff_group
 
+        admin.register()
         post_migrate.connect(sync_tto_staff_group, sender=self)
 
 
 class TTOAdminConfig(admin_apps.AdminConfig):
     """Replaces django.contrib.admin in INSTALLED_APPS so that admin.site is the TTO's site, with
-    the dashboard (licensing/admin_site.py)."""
+    the dashboard (licensing/admin/site.py)."""
 
     default = False  # "licensing" in INSTALLED_APPS means LicensingConfig
-    default_site = "licensing.admin_site.TTOAdminSite"
+    default_site = "licensing.admin.site.TTOAdminSite"

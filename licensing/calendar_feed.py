@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vText
 
 from . import selectors
-from .notifications import portal_link
+from .reminders.delivery import portal_link
 
 
 def _event(uid: str, day, summary: str, description: str) -> Event:

@@ -5,8 +5,11 @@ import logging
 
 from celery import shared_task
 
-from . import health, notifications, services, sweeps, throttle
+from . import health, queue, services, throttle
 from .models import HealthRecord
+from .reminders import delivery
+from .reminders.sweep import deliverable_reminder_ids, run_sweep
+from .reporting import jobs
 
 log = logging.getLogger(__name__)
 
@@ -14,14 +17,14 @@ log = logging.getLogger(__name__)
 @shared_task(name="licensing.sweep")
 def sweep() -> dict:
     """Beat runs this hourly: lifecycle transitions, reminders claimed, deliveries queued."""
-    stats = sweeps.run_sweep()
-    ids = sweeps.deliverable_reminder_ids()
+    stats = run_sweep()
+    ids = deliverable_reminder_ids()
     for reminder_id in ids:
-        notifications.enqueue(send_reminder, reminder_id)
+        queue.enqueue(send_reminder.name, reminder_id)
     stats["queued"] = len(ids)
-    for export_id in services.stale_export_ids():  # queued while the broker was down, or orphaned
-        notifications.enqueue(build_export, export_id)
-    stats["exports_purged"] = services.purge_exports()
+    for export_id in jobs.stale_export_ids():  # queued while the broker was down, or orphaned
+        queue.enqueue(build_export.name, export_id)
+    stats["exports_purged"] = jobs.purge_exports()
     stats["rate_limits_purged"] = throttle.purge()
     # The sweep ran in a worker, so beat, the broker and the worker all work.
     health.record(HealthRecord.Part.SWEEP, True, str(stats))
@@ -32,17 +35,17 @@ def sweep() -> dict:
 
 @shared_task(bind=True, name="licensing.send_reminder", max_retries=12)
 def send_reminder(self, reminder_id: int) -> str:
-    outcome = notifications.deliver_reminder(reminder_id)
+    outcome = delivery.deliver_reminder(reminder_id)
     if outcome == "failed":
         # Retry with backoff; should the retry message be lost, the next sweep queues it again.
-        delay = notifications.retry_delay(self.request.retries + 1)
+        delay = delivery.retry_delay(self.request.retries + 1)
         raise self.retry(countdown=delay.total_seconds())
     return outcome
 
 
 @shared_task(name="licensing.build_export")
 def build_export(export_id: int) -> str:
-    return services.build_export(export_id=export_id)
+    return jobs.build_export(export_id=export_id)
 
 
 @shared_task(name="licensing.send_password_reset")

@@ -102,9 +102,9 @@ def test_the_reset_email_is_sent_by_the_worker_task(
     member.user.email = "known@sme.example"
     member.user.save()
     queued = []
-    from licensing import notifications
+    from licensing import queue
 
-    monkeypatch.setattr(notifications, "enqueue", lambda task, *args: queued.append((task.name, args)))
+    monkeypatch.setattr(queue, "enqueue", lambda task_name, *args: queued.append((task_name, args)))
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/password/reset/", {"email": "known@sme.example"}, headers={"accept-language": "en"})
         client.post("/password/reset/", {"email": "nobody@sme.example"}, headers={"accept-language": "en"})

@@ -7,9 +7,10 @@ from decimal import Decimal
 import time_machine
 from django.utils import timezone
 
-from licensing import services, sweeps
+from licensing import services
 from licensing.domain import clock
 from licensing.models import InsuranceClaim, License
+from licensing.reminders import sweep
 
 from .factories import EnterpriseFactory, OfferFactory
 
@@ -51,13 +52,13 @@ def test_a_whole_lifecycle_as_of_chosen_days_without_moving_the_system_clock(ins
             services.purchase(license_id=lic.pk, plan="lump_sum", by=staff)
         due = lic.installments.get().effective_due_date
 
-        assert sweeps.run_sweep(due + dt.timedelta(days=1))["overdue"] == 1
+        assert sweep.run_sweep(due + dt.timedelta(days=1))["overdue"] == 1
         lic.refresh_from_db()
         assert lic.state == License.State.IN_ARREARS
 
-        assert sweeps.run_sweep(due + dt.timedelta(days=90))["defaulted"] == 0  # grace not passed
+        assert sweep.run_sweep(due + dt.timedelta(days=90))["defaulted"] == 0  # grace not passed
         past_grace = due + dt.timedelta(days=91)
-        assert sweeps.run_sweep(past_grace)["defaulted"] == 1
+        assert sweep.run_sweep(past_grace)["defaulted"] == 1
         lic.refresh_from_db()
         claim = InsuranceClaim.objects.get(license=lic)
         assert (lic.state, lic.defaulted_on, claim.filed_on) == (License.State.CLAIM_FILED, past_grace, past_grace)

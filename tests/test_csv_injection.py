@@ -11,8 +11,9 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from licensing import services, tables
+from licensing import services
 from licensing.models import Enterprise, Export, Institution, Patent
+from licensing.reporting import tables
 
 from .factories import EnterpriseFactory, OfferFactory
 

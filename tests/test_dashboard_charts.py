@@ -3,7 +3,7 @@ series labelled sparsely enough to read."""
 
 from decimal import Decimal
 
-from licensing import charts
+from licensing.reporting import charts
 
 
 def test_bars_are_to_scale_and_the_reference_mark_falls_at_its_value():
@@ -36,7 +36,7 @@ def test_a_payment_dated_long_ago_does_not_draw_every_month_since(db):
     import datetime as dt
     from decimal import Decimal
 
-    from licensing.dashboard import _months
+    from licensing.reporting.dashboard import _months
 
     rows = [
         {"month": dt.date(1, 1, 1), "count": 1, "amount": Decimal("5.00")},

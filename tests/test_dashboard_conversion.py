@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from licensing import services
-from licensing.dashboard import conversion_rate
+from licensing.reporting.dashboard import conversion_rate
 from licensing.roles import TTO_STAFF_GROUP
 
 from .factories import OfferFactory, StaffProfileFactory, ended_trials, enterprise_of_size

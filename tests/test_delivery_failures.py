@@ -10,8 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from licensing import health, notifications, services
+from licensing import health, services
 from licensing.models import HealthRecord, Reminder
+from licensing.reminders import delivery
 
 
 def test_a_claim_rejected_before_its_notice_went_out_cancels_the_notice(make_insured_default, staff):
@@ -21,7 +22,7 @@ def test_a_claim_rejected_before_its_notice_went_out_cancels_the_notice(make_ins
     Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.PENDING, sent_at=None)
     services.reject_claim(claim_id=claim.pk, by=staff, reason="Policy lapsed")
 
-    assert notifications.deliver_reminder(reminder.pk) == "cancelled"
+    assert delivery.deliver_reminder(reminder.pk) == "cancelled"
     reminder.refresh_from_db()
     assert reminder.state == Reminder.State.CANCELLED and "claim rejected" in reminder.last_error
 
@@ -37,8 +38,8 @@ def test_an_error_while_writing_a_notice_is_recorded_shown_and_retried(
     def broken(reminder):
         raise AttributeError("'NoneType' object has no attribute 'policy'")
 
-    monkeypatch.setattr(notifications, "build_message", broken)
-    assert notifications.deliver_reminder(reminder.pk) == "failed"
+    monkeypatch.setattr(delivery, "build_message", broken)
+    assert delivery.deliver_reminder(reminder.pk) == "failed"
     reminder.refresh_from_db()
     assert reminder.state == Reminder.State.PENDING and reminder.attempts == 1
     assert "AttributeError" in reminder.last_error and reminder.next_attempt_at > timezone.now()
@@ -96,6 +97,6 @@ def test_each_delivery_records_what_the_mail_server_did(make_insured_default, st
             raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
 
         monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
-    assert notifications.deliver_reminder(reminder.pk) == outcome
+    assert delivery.deliver_reminder(reminder.pk) == outcome
     record = HealthRecord.objects.get(part=HealthRecord.Part.SMTP)
     assert record.ok is (outcome == "sent")

@@ -12,8 +12,9 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from licensing import exports, services, tables, tasks
+from licensing import services, tasks
 from licensing.models import Export
+from licensing.reporting import exports, jobs, tables
 from licensing.selectors import BookFilter
 
 from .factories import EnterpriseFactory, OfferFactory
@@ -93,7 +94,7 @@ def test_progress_is_visible_while_the_xlsx_is_written(staff, paid_book, monkeyp
     monkeypatch.setattr(tables, "PROGRESS_EVERY", 2)
     monkeypatch.setattr(tables, "write_xlsx", watched)
 
-    assert services.build_export(export_id=export.pk) == "done"
+    assert jobs.build_export(export_id=export.pk) == "done"
 
     assert seen == [("running", 2, 5, 40), ("running", 4, 5, 80)]
     export.refresh_from_db()
@@ -119,10 +120,10 @@ def test_an_export_another_worker_is_building_is_left_alone_until_it_stalls(staf
         state="running", heartbeat_at=dt.datetime(2026, 3, 2, 3, 55, tzinfo=dt.UTC)
     )
 
-    assert services.build_export(export_id=export.pk) == "skipped"  # progress 5 minutes ago
+    assert jobs.build_export(export_id=export.pk) == "skipped"  # progress 5 minutes ago
 
     clock("2026-03-03")  # no progress for a day: its worker died
-    assert services.build_export(export_id=export.pk) == "done"
+    assert jobs.build_export(export_id=export.pk) == "done"
 
 
 def test_a_failed_export_says_why_and_leaves_no_file(staff, paid_book, monkeypatch):
@@ -133,7 +134,7 @@ def test_a_failed_export_says_why_and_leaves_no_file(staff, paid_book, monkeypat
 
     monkeypatch.setattr(tables, "write_xlsx", disk_full)
 
-    assert services.build_export(export_id=export.pk) == "failed"
+    assert jobs.build_export(export_id=export.pk) == "failed"
     export.refresh_from_db()
     assert export.state == "failed" and "No space left on device" in export.error
     assert not export.file and export.finished_at is not None
@@ -143,7 +144,7 @@ def test_a_table_longer_than_a_sheet_continues_on_the_next(staff, paid_book, mon
     monkeypatch.setattr(tables, "EXCEL_MAX_ROWS", 3)  # a header and two rows a sheet
     export = queued(staff)
 
-    services.build_export(export_id=export.pk)
+    jobs.build_export(export_id=export.pk)
 
     export.refresh_from_db()
     with export.file.open("rb") as f:
@@ -185,7 +186,7 @@ def test_the_export_page_reloads_until_the_file_is_ready(admin_client, superuser
     page = reverse("admin:licensing_export_change", args=[export.pk])
 
     waiting = admin_client.get(page, headers={"accept-language": "en"}).content.decode()
-    services.build_export(export_id=export.pk)
+    jobs.build_export(export_id=export.pk)
     ready = admin_client.get(page, headers={"accept-language": "en"}).content.decode()
 
     assert 'http-equiv="refresh"' in waiting and "Download" not in waiting.split('id="content-main"')[1]
@@ -200,7 +201,7 @@ def test_payments_export_applies_the_period(staff, paid_book):
 
 def test_the_sweep_deletes_exports_a_week_after_they_were_built(staff, paid_book, clock):
     export = queued(staff)
-    services.build_export(export_id=export.pk)
+    jobs.build_export(export_id=export.pk)
     path = Export.objects.get(pk=export.pk).file.path
 
     clock("2026-03-08")  # six days later

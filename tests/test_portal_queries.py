@@ -5,7 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from licensing import services, sweeps
+from licensing import services
+from licensing.reminders import sweep
 
 from .factories import OfferFactory
 
@@ -50,7 +51,7 @@ def grow_book(n, institution, enterprise, staff, make_license):
             services.report_payment(
                 license_id=lic.pk, amount="10.00", paid_on=lic.trial_end, reference=f"R{i}", by=staff
             )
-    sweeps.run_sweep()
+    sweep.run_sweep()
     return trial
 
 

@@ -10,8 +10,9 @@ from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import transaction
 
-from licensing import notifications, services, sweeps, tasks
+from licensing import services, tasks
 from licensing.models import License, Reminder
+from licensing.reminders import delivery, sweep
 
 from .factories import EnterpriseFactory, OfferFactory
 
@@ -72,7 +73,7 @@ def test_delivering_an_already_sent_reminder_again_does_nothing(trial, clock):
     tasks.sweep()
     reminder = Reminder.objects.get()
 
-    assert notifications.deliver_reminder(reminder.pk) == "skipped"
+    assert delivery.deliver_reminder(reminder.pk) == "skipped"
     assert len(mail.outbox) == 1
 
 
@@ -90,7 +91,7 @@ def test_claimed_reminder_for_an_installment_paid_meanwhile_is_cancelled(offer, 
     clock("2026-08-01")
     lic = make_license(offer, "purchased", start="2026-01-31")  # first due 2027-07-31 (Sat) -> Mon 2027-08-02
     clock("2027-07-19")
-    sweeps.run_sweep()  # claimed, not yet delivered
+    sweep.run_sweep()  # claimed, not yet delivered
     services.record_payment(
         license_id=lic.pk,
         amount=Decimal("33333.33"),
@@ -101,7 +102,7 @@ def test_claimed_reminder_for_an_installment_paid_meanwhile_is_cancelled(offer, 
     )
     reminder = Reminder.objects.get()
 
-    assert notifications.deliver_reminder(reminder.pk) == "cancelled"
+    assert delivery.deliver_reminder(reminder.pk) == "cancelled"
     assert mail.outbox == []
 
 
@@ -212,11 +213,11 @@ def test_sweep_query_count_does_not_grow_with_the_notices_it_claims(
     clock("2026-08-26")
 
     with django_assert_num_queries(QUIET_SWEEP_QUERIES):
-        assert sweeps.run_sweep(dt.date(2026, 1, 5))["reminders"] == 0  # nothing due yet
+        assert sweep.run_sweep(dt.date(2026, 1, 5))["reminders"] == 0  # nothing due yet
     with django_assert_num_queries(QUIET_SWEEP_QUERIES):
-        assert sweeps.run_sweep()["reminders"] == 50
+        assert sweep.run_sweep()["reminders"] == 50
     with django_assert_num_queries(QUIET_SWEEP_QUERIES):
-        assert sweeps.run_sweep()["reminders"] == 0  # the next hour: nothing new
+        assert sweep.run_sweep()["reminders"] == 0  # the next hour: nothing new
 
 
 def test_the_ledger_and_export_jobs_write_no_transition_log(settings):

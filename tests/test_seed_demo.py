@@ -55,13 +55,13 @@ def test_every_institution_has_a_varied_book(db):
 
 def test_the_sweep_agrees_with_the_demo_book(db, django_capture_on_commit_callbacks):
     """A first sweep over fresh demo data changes no state: the book is what it would have been."""
-    from licensing import sweeps
+    from licensing.reminders import sweep
 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", verbosity=0)
     states = dict(License.objects.values_list("pk", "state"))
 
-    stats = sweeps.run_sweep()
+    stats = sweep.run_sweep()
 
     assert (stats["expired"], stats["overdue"], stats["defaulted"]) == (0, 0, 0)
     assert dict(License.objects.values_list("pk", "state")) == states

@@ -10,8 +10,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from django.urls import reverse
 
-from licensing import notifications, services, sweeps
+from licensing import services
 from licensing.models import Reminder
+from licensing.reminders import delivery, sweep
 
 from .factories import EnterpriseFactory
 
@@ -50,10 +51,10 @@ def refusing_smtp(settings):
 
 def test_admin_index_reports_an_unreachable_broker(admin_client, unreachable_broker, caplog):
     """A request that could not queue a task records it; the index shows it without connecting."""
-    from licensing.tasks import sweep
+    from licensing import queue
 
     with caplog.at_level(logging.ERROR):
-        assert notifications.enqueue(sweep) is False
+        assert queue.enqueue("licensing.sweep") is False
         body = admin_client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
 
     assert "Task broker" in body and "Unreachable at" in body
@@ -73,7 +74,7 @@ def test_claim_notice_with_the_broker_down_is_logged_and_kept_for_the_next_sweep
 
     reminder = Reminder.objects.get()
     assert reminder.state == Reminder.State.PENDING
-    assert sweeps.deliverable_reminder_ids() == [reminder.pk]
+    assert sweep.deliverable_reminder_ids() == [reminder.pk]
 
 
 def test_wrong_smtp_credentials_are_logged_shown_and_retried(admin_client, refusing_smtp, offer, staff, clock, caplog):
@@ -81,11 +82,11 @@ def test_wrong_smtp_credentials_are_logged_shown_and_retried(admin_client, refus
     lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
     services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))
     clock("2026-08-26")
-    sweeps.run_sweep()
+    sweep.run_sweep()
     reminder = Reminder.objects.get()
 
     with caplog.at_level(logging.ERROR):
-        assert notifications.deliver_reminder(reminder.pk) == "failed"
+        assert delivery.deliver_reminder(reminder.pk) == "failed"
 
     reminder.refresh_from_db()
     assert reminder.state == Reminder.State.PENDING and "SMTPAuthenticationError" in reminder.last_error

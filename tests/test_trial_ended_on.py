@@ -7,8 +7,9 @@ import importlib
 import pytest
 from django.apps import apps
 
-from licensing import services, sweeps
+from licensing import services
 from licensing.models import License
+from licensing.reminders import sweep
 
 from .factories import EnterpriseFactory
 
@@ -30,7 +31,7 @@ def ended_every_way(offer, make_license, staff, clock):
     bought_then_ended = services.terminate(license_id=make("purchased").pk, by=staff, reason="breach")
     expired = make("trial")
     clock("2026-08-04")
-    sweeps.run_sweep()
+    sweep.run_sweep()
     running = make("trial", start="2026-08-01")
     return {
         "returned": returned,

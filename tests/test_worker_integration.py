@@ -21,8 +21,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from licensing import services, sweeps
+from licensing import services
 from licensing.models import Reminder
+from licensing.reminders import sweep
 
 from .factories import EnterpriseFactory, OfferFactory
 
@@ -192,7 +193,7 @@ def test_smtp_down_during_the_sweep_then_up_delivers_each_once(staff, institutio
 
     # A sweep whose deliveries are queued, then Redis loses its messages (a restart): the sweeps
     # read the database, so nothing is lost.
-    sweeps.run_sweep()
+    sweep.run_sweep()
     broker.flushdb()
 
     celery_processes()  # SMTP is down: every delivery fails and is retried with backoff

@@ -16,14 +16,6 @@ from .equity import (
     purchase_with_equity,
     reject_equity_conversion,
 )
-from .export_jobs import (
-    EXPORT_KEPT_FOR,
-    EXPORT_STALE_AFTER,
-    build_export,
-    purge_exports,
-    request_export,
-    stale_export_ids,
-)
 from .insurance import approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
 from .offers import publish_offer, withdraw_offer
@@ -52,14 +44,11 @@ from .trials import apply_for_trial, approve_trial, expire_trial, reject_applica
 __all__ = [
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
-    "EXPORT_KEPT_FOR",
-    "EXPORT_STALE_AFTER",
     "apply_for_trial",
     "approve_claim",
     "approve_equity_conversion",
     "approve_member",
     "approve_trial",
-    "build_export",
     "build_schedule",
     "confirm_payment_report",
     "declare_default",
@@ -72,7 +61,6 @@ __all__ = [
     "publish_offer",
     "purchase",
     "purchase_with_equity",
-    "purge_exports",
     "record_claim_paid",
     "record_enterprise_created",
     "record_payment",
@@ -83,14 +71,12 @@ __all__ = [
     "reject_payment_report",
     "renew_calendar_token",
     "report_payment",
-    "request_export",
     "request_password_reset",
     "return_patent",
     "revoke_member",
     "send_password_reset",
     "sign_up_member",
     "staff_may_correct_enterprise",
-    "stale_export_ids",
     "terminate",
     "update_enterprise",
     "withdraw_offer",

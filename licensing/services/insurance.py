@@ -4,12 +4,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import notifications
+from .. import queue
 from ..domain import windows
 from ..models import (
     InsuranceClaim,
     InsurancePolicy,
     License,
+    Reminder,
     today,
 )
 from ._runner import (
@@ -54,7 +55,7 @@ def file_claim(*, license_id: int, by, reason: str = "") -> InsuranceClaim:
         claimed_amount=InsuranceClaim.amount_for(policy, outstanding),
         filed_on=today(),
     )
-    notifications.notify_claim_filed(claim)  # emailed to the TTO and the insurer after commit
+    _notify_claim_filed(claim)  # emailed to the TTO and the insurer after commit
     return claim
 
 
@@ -93,3 +94,19 @@ def record_claim_paid(*, claim_id: int, amount, by) -> InsuranceClaim:
     _run(claim, "record_paid", amount, by=by)
     _run(claim.license, "compensate", by=by)
     return claim
+
+
+def _notify_claim_filed(claim: InsuranceClaim) -> Reminder:
+    """Tell the TTO and the insurer that a claim was filed; sent once the transaction commits."""
+
+    reminder, _created = Reminder.objects.get_or_create(
+        key=Reminder.key_for(Reminder.Kind.CLAIM_FILED, "insuranceclaim", claim.pk, 0),
+        defaults={
+            "kind": Reminder.Kind.CLAIM_FILED,
+            "license": claim.license,
+            "offset_days": 0,
+            "deadline": claim.filed_on,
+        },
+    )
+    transaction.on_commit(lambda: queue.enqueue("licensing.send_reminder", reminder.pk))
+    return reminder

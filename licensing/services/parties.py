@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .. import notifications
+from .. import queue
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line, clean_single_line
 from ..models import (
     AuditEvent,
@@ -158,9 +158,8 @@ def _check_member_decision(member: EnterpriseMember, by) -> None:
 def request_password_reset(*, email: str, language: str) -> None:
     """Queue the reset email; the worker looks the address up and sends it, so the request takes
     the same time whether or not an account exists."""
-    from ..tasks import send_password_reset as task
 
-    transaction.on_commit(lambda: notifications.enqueue(task, email, language))
+    transaction.on_commit(lambda: queue.enqueue("licensing.send_password_reset", email, language))
 
 
 def send_password_reset(*, email: str, language: str) -> None:

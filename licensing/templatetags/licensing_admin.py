@@ -1,7 +1,7 @@
 from django import template
 
 from licensing.health import system_status as checks
-from licensing.tables import display
+from licensing.reporting.tables import display
 
 register = template.Library()
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from . import admin_reports
+from . import reports as admin_reports
 
 
 class TTOAdminSite(admin.AdminSite):

@@ -13,10 +13,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from . import services
-from .domain.text import REASON_MAX_LENGTH
-from .models import Enterprise, InsurancePolicy, License, today
-from .widgets import DateInput
+from .. import services
+from ..domain.text import REASON_MAX_LENGTH
+from ..models import Enterprise, InsurancePolicy, License, today
+from ..widgets import DateInput
 
 
 class ReasonForm(forms.Form):

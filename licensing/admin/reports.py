@@ -1,6 +1,6 @@
 """The TTO dashboard and exports, in the admin. Staff see their own institution's book; a
 superuser sees all of it or picks one institution. Figures come from dashboard.py, rows from
-exports.py; an XLSX of the book is built in the background by services.build_export."""
+exports.py; an XLSX of the book is built in the background by jobs.build_export."""
 
 import io
 
@@ -14,11 +14,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from . import exports, selectors, services, tables
-from .dashboard import build_dashboard
-from .domain import windows
-from .models import IPC_SECTIONS, Export, Institution, today
-from .widgets import DateInput
+from .. import selectors
+from ..domain import windows
+from ..models import IPC_SECTIONS, Export, Institution, today
+from ..reporting import exports, jobs, tables
+from ..reporting.dashboard import build_dashboard
+from ..widgets import DateInput
 
 REPORT_PERMISSION = "licensing.view_license"
 
@@ -148,7 +149,7 @@ def request_export(request, site, kind: str):
     book, error = _book(request)
     if not error:
         try:
-            export = services.request_export(kind=kind, book=book, by=request.user, language=request.LANGUAGE_CODE)
+            export = jobs.request_export(kind=kind, book=book, by=request.user, language=request.LANGUAGE_CODE)
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:

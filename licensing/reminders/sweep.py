@@ -16,9 +16,10 @@ from django.db.models import Case, F, IntegerField, Min, OuterRef, Q, Subquery, 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import notifications, services
-from .domain import clock
-from .models import Installment, License, Offer, Reminder, ReminderSchedule
+from .. import services
+from ..domain import clock
+from ..models import Installment, License, Offer, Reminder, ReminderSchedule
+from . import ledger
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def claim_due_reminders(today: dt.date) -> int:
     ).annotate(
         due_offset=_offset_by_institution(schedules[trial_kind], owner, "trial_end_effective", today, before=True)
     )
-    claimed = notifications.claim_reminders(
+    claimed = ledger.claim_reminders(
         trials, trial_kind, "license", license="pk", installment=None, deadline="trial_end_effective"
     )
 
@@ -185,7 +186,7 @@ def claim_due_reminders(today: dt.date) -> int:
             schedules[due_kind], "license__" + owner, "effective_due_date", today, before=True
         )
     )
-    claimed += notifications.claim_reminders(
+    claimed += ledger.claim_reminders(
         coming, due_kind, "installment", license="license_id", installment="pk", deadline="effective_due_date"
     )
 
@@ -197,7 +198,7 @@ def claim_due_reminders(today: dt.date) -> int:
             schedules[overdue_kind], "license__" + owner, "effective_due_date", today, before=False
         )
     )
-    claimed += notifications.claim_reminders(
+    claimed += ledger.claim_reminders(
         late,
         overdue_kind,
         "installment",

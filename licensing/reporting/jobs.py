@@ -12,10 +12,11 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from .. import exports, notifications, tables
+from .. import queue
 from ..models import (
     Export,
 )
+from . import exports, tables
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +41,8 @@ def request_export(*, kind: str, book, by, language: str) -> Export:
         date_to=book.date_to,
         language=language,
     )
-    from ..tasks import build_export as task
 
-    transaction.on_commit(lambda: notifications.enqueue(task, export.pk))
+    transaction.on_commit(lambda: queue.enqueue("licensing.build_export", export.pk))
     return export
 
 

@@ -8,10 +8,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from . import charts, selectors
-from .domain.money import ZERO
-from .domain.size_class import NATIONAL_INDUSTRIALIZATION_RATE_2024 as NATIONAL_RATE
-from .models import IPC_SECTIONS, Enterprise, License
+from .. import selectors
+from ..domain.money import ZERO
+from ..domain.size_class import NATIONAL_INDUSTRIALIZATION_RATE_2024 as NATIONAL_RATE
+from ..models import IPC_SECTIONS, Enterprise, License
+from . import charts
 from .tables import Column, Table
 
 

@@ -14,86 +14,18 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import connections, transaction
-from django.db.models import BigIntegerField, DateTimeField, F, QuerySet, Value
-from django.db.models.functions import Cast
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from . import health
-from .domain import clock
-from .models import HealthRecord, Installment, InsuranceClaim, License, Reminder
+from .. import health
+from ..domain import clock
+from ..models import HealthRecord, Installment, InsuranceClaim, License, Reminder
 
 log = logging.getLogger(__name__)
 
 SEND_ERRORS = (smtplib.SMTPException, OSError)
-
-
-def claim_reminders(
-    due: QuerySet, kind: str, model_name: str, *, license: str, installment: str | None, deadline: str, after=False
-) -> int:
-    """Claim the notices for the rows of `due` (annotated with `due_offset`, NULL where no notice
-    is due) in one INSERT … SELECT. A key claimed already, by an earlier sweep or a parallel one,
-    is skipped by the unique constraint (ON CONFLICT DO NOTHING). Returns how many were new."""
-    now = timezone.now()
-    offset = F("due_offset")
-    columns = {
-        "key": Reminder.key_expression(kind, model_name, F("pk"), offset),
-        "kind": Value(kind),
-        "license_id": F(license),
-        "installment_id": Cast(F(installment) if installment else Value(None), BigIntegerField()),
-        "offset_days": -offset if after else offset,
-        "deadline": F(deadline),
-        "state": Value(Reminder.State.PENDING),
-        "created_at": Value(now, DateTimeField()),
-        "next_attempt_at": Value(now, DateTimeField()),
-        "attempts": Value(0),
-        "last_error": Value(""),
-        "recipients": Value(""),
-    }
-    # Annotation names may not shadow the model's fields, hence the prefix.
-    select = due.filter(due_offset__isnull=False).order_by().annotate(**{f"r_{c}": e for c, e in columns.items()})
-    sql, params = select.values(*(f"r_{c}" for c in columns)).query.get_compiler(using=due.db).as_sql()
-    quote = connections[due.db].ops.quote_name
-    # WHERE true: SQLite needs it to read ON CONFLICT as the upsert clause, not as part of a join.
-    statement = (
-        f"INSERT INTO {quote(Reminder._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-        f"SELECT {', '.join(f'r_{c}' for c in columns)} FROM ({sql}) AS due WHERE true "
-        f"ON CONFLICT ({quote('key')}) DO NOTHING"
-    )
-    with connections[due.db].cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount
-
-
-def notify_claim_filed(claim: InsuranceClaim) -> Reminder:
-    """Tell the TTO and the insurer that a claim was filed; sent once the transaction commits."""
-    from .tasks import send_reminder
-
-    reminder, _created = Reminder.objects.get_or_create(
-        key=Reminder.key_for(Reminder.Kind.CLAIM_FILED, "insuranceclaim", claim.pk, 0),
-        defaults={
-            "kind": Reminder.Kind.CLAIM_FILED,
-            "license": claim.license,
-            "offset_days": 0,
-            "deadline": claim.filed_on,
-        },
-    )
-    transaction.on_commit(lambda: enqueue(send_reminder, reminder.pk))
-    return reminder
-
-
-def enqueue(task, *args) -> bool:
-    """Queue a task; with the broker down, log it and carry on: the reminder stays pending in the
-    ledger and the next sweep queues it again."""
-    try:
-        task.apply_async(args=args, retry=False)
-        return True
-    except Exception as exc:  # kombu raises several types for an unreachable broker
-        log.error("Task broker unreachable, %s%s left for the next sweep: %s", task.name, args, exc)
-        health.record(HealthRecord.Part.BROKER, False, f"{type(exc).__name__}: {exc}")
-        return False
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -15,7 +15,7 @@ from decimal import Decimal
 import xlsxwriter
 from django.utils import timezone
 
-from .domain.money import cny
+from ..domain.money import cny
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included; longer tables continue on a new sheet
 PROGRESS_EVERY = 5000

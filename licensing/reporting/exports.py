@@ -4,8 +4,8 @@ from the selectors in chunks, so an export of a million installments holds one c
 
 from django.utils.translation import gettext_lazy as _
 
-from . import selectors
-from .models import Enterprise, Export, Installment, InsuranceClaim, InsurancePolicy, License, Patent, Payment
+from .. import selectors
+from ..models import Enterprise, Export, Installment, InsuranceClaim, InsurancePolicy, License, Patent, Payment
 from .tables import Column, Table
 
 CHUNK = 2000

@@ -1,0 +1,177 @@
+"""What every admin page of the TTO shares: rows scoped to the staff member's institution,
+service buttons instead of editable state, read-only inlines, the transition log."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import selectors
+from ..models import (
+    Institution,
+)
+from . import actions as admin_actions
+
+
+class InstitutionScopedAdmin(admin.ModelAdmin):
+    """Rows of the staff member's own institution only; superusers see all. These are the tables
+    that grow with the book, so their search matches related rows by key (`selectors.search`)."""
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.search(queryset, search_term, self.get_search_fields(request)), False
+
+    @property
+    def institution_path(self) -> str:
+        return selectors.INSTITUTION_PATH[self.model]
+
+    def get_queryset(self, request):
+        if self.institution_path is None:
+            return super().get_queryset(request)
+        return selectors.scope_to_user(super().get_queryset(request), request.user, self.institution_path)
+
+    def get_list_filter(self, request):
+        filters = list(super().get_list_filter(request))
+        if request.user.is_superuser and self.institution_path is not None:
+            filters.append((self.institution_path, admin.RelatedFieldListFilter))  # few rows; no scan of the book
+        return filters
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if related is Institution and not request.user.is_superuser:
+            kwargs["queryset"] = Institution.objects.filter(staff__user=request.user)
+        elif related in selectors.INSTITUTION_PATH:
+            kwargs["queryset"] = selectors.scope_to_user(
+                related.objects.all(), request.user, selectors.INSTITUTION_PATH[related]
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class RecordsOnlyAdmin(InstitutionScopedAdmin):
+    """Records written by services (payments, the reminder ledger): listed, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ServiceActionsAdmin(InstitutionScopedAdmin):
+    """Adds one button per service action on the change page, each with its own small form."""
+
+    service_actions: list[admin_actions.ServiceAction] = []
+    changes_only_through_actions = True  # every field read-only: no Save button
+    change_form_template = "admin/licensing/service_actions_change_form.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/act/<str:action>/",
+                self.admin_site.admin_view(self.action_view),
+                name="{}_{}_act".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def available_actions(self, request, obj):
+        return [a for a in self.service_actions if a.available(obj)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        extra_context = extra_context or {}
+        if obj is not None and self.has_change_permission(request, obj):
+            extra_context["service_actions"] = self.available_actions(request, obj)
+        if self.changes_only_through_actions:
+            extra_context.update(show_save=False, show_save_and_continue=False, show_delete=False)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def action_view(self, request, object_id, action):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        spec = next((a for a in self.available_actions(request, obj) if a.name == action), None)
+        if spec is None:
+            raise Http404
+        form_kwargs = {"obj": obj} if spec.takes_obj else {}
+        # A POST is always a submission, even with no fields: it acts, or says why not.
+        form = spec.form(request.POST if request.method == "POST" else None, **form_kwargs)
+        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        if request.method == "POST" and form.is_valid():
+            try:
+                spec.perform(obj, request.user, form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc) if not hasattr(exc, "error_dict") else _add_field_errors(form, exc)
+            else:
+                self.message_user(request, gettext("Done: %(action)s.") % {"action": spec.label}, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        if form.is_bound:
+            _show_hidden_errors(form)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": f"{spec.label}: {obj}",
+            "form": form,
+            "action": spec,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/licensing/service_action.html", context)
+
+
+def _add_field_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _show_hidden_errors(form) -> None:
+    """A hidden field's error (an altered or expired form) is shown above the form, since the
+    field itself is not: every refusal says why."""
+    for field in form.hidden_fields():
+        for error in field.errors:
+            if error not in form.non_field_errors():
+                form.add_error(None, error)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TransitionLogMixin:
+    """Shows the object's transition log (who, when, from, to, why) on its change page."""
+
+    @admin.display(description=_("History of state changes"))
+    def history(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        state_labels = dict(obj._meta.get_field("state").flatchoices)
+        rows = [
+            {
+                "timestamp": log.timestamp,
+                "by": log.by,
+                "source": state_labels.get(log.source_state, log.source_state),
+                "target": state_labels.get(log.state, log.state),
+                "transition": log.transition,
+                "description": log.description,
+            }
+            for log in selectors.transition_log(obj)
+        ]
+        return render_to_string("admin/licensing/transition_log.html", {"rows": rows})

@@ -1,0 +1,32 @@
+"""Equity conversions and their decisions."""
+
+from django.contrib import admin
+
+from ..models import (
+    EquityConversion,
+)
+from . import actions as admin_actions
+from .base import ServiceActionsAdmin, TransitionLogMixin
+
+
+@admin.register(EquityConversion)
+class EquityConversionAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    service_actions = admin_actions.EQUITY_ACTIONS
+    list_display = ["__str__", "license", "state", "share", "converted_amount", "valuation", "stake", "proposed_on"]
+    list_filter = ["state"]
+    list_select_related = ["license"]
+    readonly_fields = [
+        "license",
+        "state",
+        "share",
+        "converted_amount",
+        "valuation",
+        "stake",
+        "proposed_on",
+        "executed_on",
+        "history",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False

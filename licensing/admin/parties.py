@@ -1,0 +1,124 @@
+"""Institutions and their staff, enterprises (read, and corrected only under the rule in
+services.staff_may_correct_enterprise) and their portal members."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import selectors, services
+from ..models import (
+    AuditEvent,
+    Enterprise,
+    EnterpriseMember,
+    Institution,
+    StaffProfile,
+)
+from . import actions as admin_actions
+from .base import ReadOnlyInline, ServiceActionsAdmin, TransitionLogMixin
+
+
+@admin.register(Institution)
+class InstitutionAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "contact_email", "patent_count"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).annotate(patent_count=Count("patents"))
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(staff__user=request.user)
+
+    @admin.display(description=_("number of patents"), ordering="patent_count")
+    def patent_count(self, obj):
+        return obj.patent_count
+
+
+@admin.register(StaffProfile)
+class StaffProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "institution"]
+    list_select_related = ["user", "institution"]
+    autocomplete_fields = ["user"]
+
+
+class AuditEventInline(ReadOnlyInline):
+    model = AuditEvent
+    fields = ["at", "action", "by", "what_changed", "reason"]
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("History of changes")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("by")
+
+    @admin.display(description=_("changes"))
+    def what_changed(self, obj):
+        return format_html_join(mark_safe("<br>"), "{}: {} → {}", obj.readable_changes()) or "—"
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(admin.ModelAdmin):
+    """Enterprises keep their own master data in the portal. Staff see the enterprises that deal
+    with their institution and may correct one only under `services.staff_may_correct_enterprise`;
+    every change goes through `services.update_enterprise` and is an audit event."""
+
+    list_display = ["name", "uscc", "industry", "employees", "annual_revenue", "size_class", "high_tech"]
+    list_filter = ["size_class", "industry", "high_tech"]
+    search_fields = ["name", "uscc"]
+    inlines = [AuditEventInline]
+
+    def get_queryset(self, request):
+        return selectors.enterprises_for(request.user, super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["size_class"]
+        editable = services.ENTERPRISE_MASTER_DATA if services.staff_may_correct_enterprise(obj, request.user) else ()
+        return [f.name for f in Enterprise._meta.fields if f.name not in editable and f.name != "id"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # licenses, members and the audit trail hang on it
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.save()
+            services.record_enterprise_created(obj, by=request.user)
+            return
+        fields = [name for name in form.changed_data if name in services.ENTERPRISE_MASTER_DATA]
+        if fields:
+            services.update_enterprise(
+                enterprise_id=obj.pk,
+                by=request.user,
+                changes={name: form.cleaned_data[name] for name in fields},
+                reason=gettext("Corrected by TTO staff in the admin"),
+            )
+
+
+@admin.register(EnterpriseMember)
+class EnterpriseMemberAdmin(TransitionLogMixin, ServiceActionsAdmin):
+    """SME portal users. Staff see the members of enterprises that deal with their institution,
+    and sign-ups of enterprises that deal with nobody yet; they approve or revoke one only when
+    the enterprise deals with no other institution (`services.member_decision_allowed`)."""
+
+    institution_path = None
+    service_actions = admin_actions.MEMBER_ACTIONS
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(enterprise__in=selectors.enterprises_for(request.user))
+
+    def available_actions(self, request, obj):
+        if not services.member_decision_allowed(obj, request.user):
+            return []
+        return super().available_actions(request, obj)
+
+    list_display = ["full_name", "user", "enterprise", "state", "created_at"]
+    list_filter = ["state"]
+    list_select_related = ["user", "enterprise"]
+    search_fields = ["full_name", "user__username", "user__email", "enterprise__name", "enterprise__uscc"]
+    readonly_fields = ["user", "enterprise", "full_name", "phone", "state", "created_at", "history"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # members sign up in the portal
