@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from licensing import selectors
 from licensing.models import License, Payment
+from licensing.selectors import admin_search
 
 from .factories import EnterpriseFactory, OfferFactory
 
@@ -125,7 +126,7 @@ def test_the_most_selective_word_finds_the_candidates(two_institutions):
     """ "SME of B": "SME" and "of" are in both enterprises' names, "B" in one: the candidates come
     from the rarest word, and the common ones are only tested on them."""
     fields = ["license__enterprise__name"]
-    assert selectors._breadth(Payment, fields, "B") < selectors._breadth(Payment, fields, "SME")
+    assert admin_search._breadth(Payment, fields, "B") < admin_search._breadth(Payment, fields, "SME")
     searched = selectors.search(Payment.objects.all(), "SME of B", fields)
     sql = str(searched.query)
     candidates, tested = sql.split(" AND ", 1)
@@ -135,7 +136,7 @@ def test_the_most_selective_word_finds_the_candidates(two_institutions):
 
 
 def test_when_every_word_is_common_the_words_are_tested_through_joins(two_institutions, monkeypatch):
-    monkeypatch.setattr(selectors, "SEARCH_BREADTH_CAP", 2)  # "SME" and "of" are in both names: common
+    monkeypatch.setattr(admin_search, "SEARCH_BREADTH_CAP", 2)  # "SME" and "of" are in both names: common
     searched = selectors.search(Payment.objects.all(), "SME of", ["reference", "license__enterprise__name"])
     assert "IN (SELECT" not in str(searched.query) and "JOIN" in str(searched.query)
     assert set(searched) == {two_institutions["A"]["payment"], two_institutions["B"]["payment"]}

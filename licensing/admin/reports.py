@@ -1,6 +1,6 @@
 """The TTO dashboard and exports, in the admin. Staff see their own institution's book; a
-superuser sees all of it or picks one institution. Figures come from dashboard.py, rows from
-exports.py; an XLSX of the book is built in the background by jobs.build_export."""
+superuser sees all of it or picks one institution. Figures come from reporting/dashboard.py, rows from
+reporting/exports.py; an XLSX of the book is built in the background by jobs.build_export."""
 
 import io
 

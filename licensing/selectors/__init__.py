@@ -1,0 +1,77 @@
+"""Reads, one module per concern: who sees what (scope), the admin's search (admin_search), licenses and
+what portal pages show (licenses), the dashboard's aggregates and the exports' rows (reports).
+Anything a page or report needs beyond one object is here, in SQL. Every read is re-exported:
+callers write `selectors.licenses_with_balances(...)`."""
+
+from .admin_search import SEARCH_BREADTH_CAP, search
+from .licenses import (
+    catalogue,
+    deadlines_of,
+    enterprise_history,
+    enterprise_license,
+    enterprise_licenses,
+    licenses_with_balances,
+    policy_of,
+    transition_log,
+    unpaid_installments,
+    with_installment_due,
+    without_anything_due,
+)
+from .reports import (
+    AGING_BUCKETS,
+    CONVERSION_DIMENSIONS,
+    OWED_STATES,
+    SOON_DAYS,
+    BookFilter,
+    claims_summary,
+    collections_by_month,
+    contracts,
+    conversion,
+    equity_summary,
+    export_claims,
+    export_installments,
+    export_licenses,
+    export_payments,
+    exports_of,
+    pipeline,
+    receivables,
+)
+from .scope import INSTITUTION_PATH, enterprises_for, institution_of, report_scope, scope_to_user
+
+__all__ = [
+    "AGING_BUCKETS",
+    "CONVERSION_DIMENSIONS",
+    "INSTITUTION_PATH",
+    "OWED_STATES",
+    "SEARCH_BREADTH_CAP",
+    "SOON_DAYS",
+    "BookFilter",
+    "catalogue",
+    "claims_summary",
+    "collections_by_month",
+    "contracts",
+    "conversion",
+    "deadlines_of",
+    "enterprise_history",
+    "enterprise_license",
+    "enterprise_licenses",
+    "enterprises_for",
+    "equity_summary",
+    "export_claims",
+    "export_installments",
+    "export_licenses",
+    "export_payments",
+    "exports_of",
+    "institution_of",
+    "licenses_with_balances",
+    "pipeline",
+    "policy_of",
+    "receivables",
+    "report_scope",
+    "scope_to_user",
+    "search",
+    "transition_log",
+    "unpaid_installments",
+    "with_installment_due",
+    "without_anything_due",
+]

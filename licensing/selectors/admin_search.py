@@ -1,0 +1,92 @@
+"""The admin's search, bounded in the size of the book."""
+
+from collections import defaultdict
+
+from django.db.models import (
+    Q,
+)
+from django.utils.text import smart_split, unescape_string_literal
+
+
+def search(queryset, term: str, fields):
+    """The admin's search, bounded in the size of the book: every word of `term` must be contained
+    (case-insensitively) in one of `fields`, as in Django's own search.
+
+    The most selective word (the fewest matching rows in the tables its fields live in, counted up
+    to SEARCH_BREADTH_CAP) finds the candidates: one `pk IN (SELECT … UNION SELECT …)`, a branch
+    per field: the table's own fields, and for a field of a related row ("enterprise__name") the
+    rows whose key is among the related rows that match, found in that row's own table. An IN at
+    the top of WHERE is a semi-join, which PostgreSQL runs as a hash join whatever the number of
+    matches, so no word, however common, makes the search quadratic (the OR of
+    `key = ANY(ARRAY(…))` it replaces compared each of 736k payments with 100k keys one by one:
+    3 minutes). The other words are then tested on those candidates only, through the to-one
+    joins. When even the rarest word is common (it matches SEARCH_BREADTH_CAP rows or more), the
+    search is about much of the book: every word is tested through the joins, one pass over the
+    book that PostgreSQL hashes (a semi-join there would be planned for the few rows a pattern is
+    estimated to match, and look each of 736k candidates up by key: 11 s instead of 1 s)."""
+    words = list(dict.fromkeys(_search_words(term)))
+    if not fields or not words:
+        return queryset  # nothing to search in, or for: the term is ignored, as Django does
+    model = queryset.model
+    breadth = {word: _breadth(model, fields, word) for word in words}
+    first = min(words, key=breadth.get)
+    if breadth[first] < SEARCH_BREADTH_CAP:
+        queryset = queryset.filter(pk__in=_matching_keys(model, fields, first))
+        words.remove(first)
+    for word in words:
+        queryset = queryset.filter(_any_field_contains(fields, word))
+    return queryset
+
+
+# Matches counted per field when choosing the most selective word: beyond this a word is "common".
+SEARCH_BREADTH_CAP = 1000
+
+
+def _breadth(model, fields, word) -> int:
+    """How many rows a word matches, field by field, each in the table the field lives in (small
+    tables for related fields), each count stopped at SEARCH_BREADTH_CAP."""
+    total = 0
+    for field in fields:
+        *path, name = field.split("__")
+        table = model
+        for step in path:
+            table = table._meta.get_field(step).related_model
+        rows = table._default_manager.filter(**{f"{name}__icontains": word}).order_by().values("pk")
+        total += rows[:SEARCH_BREADTH_CAP].count()
+    return total
+
+
+def _any_field_contains(fields, word) -> Q:
+    match = Q()
+    for field in fields:
+        match |= Q(**{f"{field}__icontains": word})
+    return match
+
+
+def _search_words(term: str):
+    """Words as the admin splits them: a quoted phrase is one word."""
+    for bit in smart_split(term):
+        if bit[0] in "\"'" and bit[-1] == bit[0] and len(bit) > 1:
+            bit = unescape_string_literal(bit)
+        if bit:
+            yield bit
+
+
+def _matching_keys(model, fields, word):
+    """The keys of `model`'s rows where one of `fields` contains `word`, as one subquery."""
+    own, related = Q(), defaultdict(list)
+    for field in fields:
+        head, _, rest = field.partition("__")
+        if rest:
+            related[head].append(rest)
+        else:
+            own |= Q(**{f"{field}__icontains": word})
+    rows = model._default_manager.order_by()
+    branches = [rows.filter(own).values("pk")] if own else []
+    for head, rest in related.items():
+        relation = model._meta.get_field(head)
+        assert relation.many_to_one or relation.one_to_one, f"{model.__name__}.{head}: search goes through to-one only"
+        keys = _matching_keys(relation.related_model, rest, word)
+        branches.append(rows.filter(**{f"{head}__in": keys}).values("pk"))
+    first, *others = branches
+    return first.union(*others) if others else first

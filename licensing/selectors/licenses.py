@@ -1,0 +1,162 @@
+"""Reads of licenses: balances and due dates in SQL, the transition log, the catalogue, what an
+SME's portal pages show."""
+
+from django.db.models import (
+    BooleanField,
+    DecimalField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django_fsm_log.models import StateLog
+
+from ..domain.money import ZERO
+from ..models import (
+    AuditEvent,
+    EquityConversion,
+    Installment,
+    InsuranceClaim,
+    InsurancePolicy,
+    License,
+    Offer,
+    Patent,
+    PaymentReport,
+    Reminder,
+    today,
+)
+
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def unpaid_installments():
+    """Installments of the outer license (OuterRef) that still have something to pay."""
+    return Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"))
+
+
+def licenses_with_balances(queryset=None):
+    """Licenses with what is outstanding and the next unpaid due date. Correlated subqueries, not
+    a GROUP BY: the database computes them only for the rows of the page shown."""
+    queryset = License.objects.all() if queryset is None else queryset
+    outstanding = (
+        unpaid_installments()
+        .order_by()
+        .values("license")
+        .annotate(total=Sum(F("amount") - F("paid_amount"), output_field=_MONEY))
+        .values("total")
+    )
+    # Effective dates (moved past weekends and holidays), as the sweep, reminders and dashboard.
+    next_due = unpaid_installments().order_by("effective_due_date").values("effective_due_date")[:1]
+    return queryset.select_related("offer__patent__owner", "enterprise").annotate(
+        outstanding_amount=Coalesce(Subquery(outstanding, output_field=_MONEY), Value(ZERO, output_field=_MONEY)),
+        next_due_date=Subquery(next_due),
+    )
+
+
+def with_installment_due(queryset, start=None, end=None):
+    """Licenses with an unpaid installment whose effective due date is between start and end
+    (either may be open)."""
+    due = unpaid_installments()
+    if start is not None:
+        due = due.filter(effective_due_date__gte=start)
+    if end is not None:
+        due = due.filter(effective_due_date__lte=end)
+    return queryset.filter(Exists(due))
+
+
+def without_anything_due(queryset):
+    return queryset.filter(~Exists(unpaid_installments()))
+
+
+def transition_log(obj):
+    """Every state change of one object: who, when, from, to, why."""
+    return StateLog.objects.for_(obj).select_related("by").order_by("-timestamp", "-pk")
+
+
+# -- the SME portal ------------------------------------------------------------------------------
+
+
+def _patent_taken():
+    """True where the outer offer's patent cannot be licensed now: an exclusive license is live
+    on it, or the offer is exclusive and any license is live."""
+    live = License.objects.live().filter(offer__patent=OuterRef("patent"))
+    return Exists(live.filter(offer__exclusive=True)) | (Q(exclusive=True) & Exists(live))
+
+
+def catalogue(*, search: str = "", ipc_section: str = "", institution_id=None, available_only=False, on=None):
+    """Published offers on patents in force, with `available` (can be applied for now)."""
+    on = on or today()
+    offers = (
+        Offer.objects.filter(  # as Patent.is_in_force
+            state=Offer.State.PUBLISHED, patent__legal_status=Patent.LegalStatus.VALID, patent__expiry_date__gte=on
+        )
+        .select_related("patent__owner")
+        .annotate(available=ExpressionWrapper(~_patent_taken(), output_field=BooleanField()))
+        .order_by("-created_at", "-pk")
+    )
+    if search:
+        offers = offers.filter(
+            Q(patent__title__icontains=search)
+            | Q(patent__number__icontains=search)
+            | Q(patent__ipc_class__icontains=search)
+            | Q(patent__owner__name__icontains=search)
+            | Q(patent__keywords__icontains=search)
+        )
+    if ipc_section:
+        offers = offers.filter(patent__ipc_class__istartswith=ipc_section)
+    if institution_id:
+        offers = offers.filter(patent__owner_id=institution_id)
+    if available_only:
+        offers = offers.filter(available=True)
+    return offers
+
+
+def enterprise_licenses(enterprise):
+    """An SME's licenses with balances, newest first."""
+    return licenses_with_balances(License.objects.filter(enterprise=enterprise)).order_by("-applied_at", "-pk")
+
+
+def enterprise_license(enterprise, pk: int) -> License:
+    """One of the SME's own licenses with everything its page shows, in a fixed number of
+    queries; another enterprise's license does not exist here (404)."""
+    return get_object_or_404(
+        licenses_with_balances(License.objects.filter(enterprise=enterprise)).prefetch_related(
+            "installments",
+            Prefetch("payment_reports", queryset=PaymentReport.objects.order_by("-reported_at")),
+            Prefetch("reminders", queryset=Reminder.objects.filter(state=Reminder.State.SENT).order_by("-sent_at")),
+            Prefetch("claims", queryset=InsuranceClaim.objects.order_by("-filed_on")),
+            Prefetch("equity_conversions", queryset=EquityConversion.objects.order_by("-proposed_on")),
+        ),
+        pk=pk,
+    )
+
+
+def enterprise_history(enterprise, limit: int = 50):
+    """The latest changes to an enterprise's details, newest first."""
+    return AuditEvent.objects.filter(enterprise=enterprise).select_related("by").order_by("-at", "-pk")[:limit]
+
+
+def policy_of(lic: License):
+    return InsurancePolicy.objects.filter(license=lic).first()
+
+
+def deadlines_of(enterprise):
+    """Trial ends and unpaid installments of the SME's live licenses, for its calendar feed."""
+    trials = License.objects.filter(enterprise=enterprise, state=License.State.TRIAL).select_related("offer__patent")
+    installments = (
+        Installment.objects.filter(
+            license__enterprise=enterprise,
+            license__state__in=License.PAYABLE_STATES,
+            paid_amount__lt=F("amount"),
+        )
+        .select_related("license__offer__patent")
+        .order_by("effective_due_date")
+    )
+    return trials, installments

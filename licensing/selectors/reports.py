@@ -1,0 +1,266 @@
+"""The TTO dashboard's aggregates (one SQL query per figure group) and the data exports' rows, within
+a BookFilter."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+)
+from django.db.models.functions import ExtractYear, Substr, TruncMonth, Upper
+
+from ..models import (
+    EquityConversion,
+    Export,
+    Installment,
+    Institution,
+    InsuranceClaim,
+    License,
+    Payment,
+)
+from .licenses import _MONEY, licenses_with_balances
+
+# Licenses whose unpaid installments are still owed (by the SME, or its insurer once a claim is
+# filed): what "outstanding", aging and insured exposure count.
+OWED_STATES = (*License.PAYABLE_STATES, License.State.DEFAULTED, License.State.CLAIM_FILED)
+AGING_BUCKETS = (("1-30", 1, 30), ("31-90", 31, 90), ("90+", 91, None))  # days past the effective due date
+SOON_DAYS = 30
+
+
+@dataclass(frozen=True)
+class BookFilter:
+    """The part of the book a report covers: an institution (None: all), an IPC section, and a
+    period that applies to the figures that happen on a day (trials ended, purchases, payments,
+    claims, conversions). Stock figures (states, outstanding, aging) are as of today."""
+
+    institution: Institution | None = None
+    ipc_section: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def licenses(self, queryset, to_license: str = ""):
+        """Rows whose license (reached by `to_license`, e.g. "license__") is in scope."""
+        if self.institution is not None:
+            queryset = queryset.filter(**{f"{to_license}offer__patent__owner": self.institution})
+        if self.ipc_section:
+            queryset = queryset.filter(**{f"{to_license}offer__patent__ipc_class__istartswith": self.ipc_section})
+        return queryset
+
+    def period(self, field: str) -> Q:
+        q = Q()
+        if self.date_from:
+            q &= Q(**{f"{field}__gte": self.date_from})
+        if self.date_to:
+            q &= Q(**{f"{field}__lte": self.date_to})
+        return q
+
+
+def pipeline(book: BookFilter, on: dt.date) -> dict:
+    """Licenses in each state, and trials ending within SOON_DAYS: one GROUP BY."""
+    rows = (
+        book.licenses(License.objects.order_by())
+        .values("state")
+        .annotate(
+            n=Count("pk"),
+            ending=Count(
+                "pk",
+                filter=Q(state=License.State.TRIAL, trial_end_effective__range=(on, on + dt.timedelta(days=SOON_DAYS))),
+            ),
+        )
+    )
+    rows = list(rows)
+    return {"states": {r["state"]: r["n"] for r in rows}, "trials_ending": sum(r["ending"] for r in rows)}
+
+
+def receivables(book: BookFilter, on: dt.date) -> dict:
+    """What is owed, as of `on`: outstanding, due within SOON_DAYS, overdue by age, and insured
+    exposure (coverage x outstanding). One scan of the unpaid installments."""
+    owed = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=_MONEY)
+
+    def due_between(first: int, last: int | None) -> Q:
+        """Effective due date between `first` and `last` days before `on` (negative: after)."""
+        q = Q(effective_due_date__lte=on - dt.timedelta(days=first))
+        return q & Q(effective_due_date__gte=on - dt.timedelta(days=last)) if last is not None else q
+
+    figures = {
+        "outstanding": Sum(owed),
+        "due_soon_count": Count("pk", filter=due_between(-SOON_DAYS, 0)),
+        "due_soon_amount": Sum(owed, filter=due_between(-SOON_DAYS, 0)),
+        "insured_exposure": Sum(
+            ExpressionWrapper(owed * F("license__insurance_policy__coverage_ratio"), output_field=_MONEY)
+        ),
+    }
+    for name, first, last in AGING_BUCKETS:
+        figures[f"aging_{name}_count"] = Count("pk", filter=due_between(first, last))
+        figures[f"aging_{name}_amount"] = Sum(owed, filter=due_between(first, last))
+    unpaid = book.licenses(Installment.objects, "license__").filter(
+        paid_amount__lt=F("amount"), license__state__in=OWED_STATES
+    )
+    return unpaid.aggregate(**figures)
+
+
+CONVERSION_DIMENSIONS = {
+    "size": F("enterprise__size_class"),
+    "institution": F("offer__patent__owner__name"),
+    "ipc": Upper(Substr("offer__patent__ipc_class", 1, 1)),
+    "year": ExtractYear("trial_ended_on"),
+}
+
+
+def conversion(book: BookFilter, dimension: str) -> list[dict]:
+    """Trials that ended in the period, and how many of them were bought (with or without an
+    equity conversion, which comes with a purchase), grouped by one dimension."""
+    ended = book.licenses(License.objects.order_by()).filter(
+        book.period("trial_ended_on"), trial_ended_on__isnull=False
+    )
+    return list(
+        ended.values(key=CONVERSION_DIMENSIONS[dimension])
+        .annotate(ended=Count("pk"), converted=Count("pk", filter=Q(purchased_on__isnull=False)))
+        .order_by("key")
+    )
+
+
+def contracts(book: BookFilter) -> dict:
+    """Money contracted in the period: purchase prices on their purchase date, trial fees on the
+    trial's first day."""
+    bought = book.period("purchased_on") & Q(purchased_on__isnull=False)
+    return book.licenses(License.objects).aggregate(
+        purchases=Count("pk", filter=bought),
+        purchase_value=Sum("price", filter=bought),
+        trial_fees=Sum("trial_fee", filter=book.period("trial_start") & Q(trial_start__isnull=False)),
+    )
+
+
+def collections_by_month(book: BookFilter) -> list[dict]:
+    payments = book.licenses(Payment.objects.order_by(), "license__").filter(book.period("paid_on"))
+    return list(
+        payments.values(month=TruncMonth("paid_on")).annotate(count=Count("pk"), amount=Sum("amount")).order_by("month")
+    )
+
+
+def claims_summary(book: BookFilter) -> dict:
+    """Claims filed in the period, and what became of them."""
+    claims = book.licenses(InsuranceClaim.objects, "license__").filter(book.period("filed_on"))
+    state = InsuranceClaim.State
+    return claims.aggregate(
+        filed=Count("pk"),
+        claimed=Sum("claimed_amount"),
+        open=Count("pk", filter=Q(state__in=[state.FILED, state.APPROVED])),
+        paid=Count("pk", filter=Q(state=state.PAID)),
+        paid_amount=Sum("paid_amount", filter=Q(state=state.PAID)),
+        rejected=Count("pk", filter=Q(state=state.REJECTED)),
+    )
+
+
+def equity_summary(book: BookFilter) -> dict:
+    """Equity stakes taken (conversions executed in the period) and those still pending."""
+    conversions = book.licenses(EquityConversion.objects, "license__")
+    executed = Q(state=EquityConversion.State.EXECUTED) & book.period("executed_on")
+    return conversions.aggregate(
+        executed=Count("pk", filter=executed),
+        converted_amount=Sum("converted_amount", filter=executed),
+        pending=Count("pk", filter=Q(state__in=[EquityConversion.State.PROPOSED, EquityConversion.State.APPROVED])),
+    )
+
+
+def exports_of(user):
+    """Exports a user may see and download: their own; a superuser's, all."""
+    return Export.objects.all() if user.is_superuser else Export.objects.filter(requested_by=user)
+
+
+# The rows of each data export, as plain values read in chunks (a 100k-license book has ~1M
+# installments): no model instances, no per-row queries.
+
+
+def export_licenses(book: BookFilter):
+    return (
+        licenses_with_balances(book.licenses(License.objects.all()))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "offer__patent__number",
+            "offer__patent__title",
+            "offer__patent__ipc_class",
+            "offer__patent__owner__name",
+            "enterprise__name",
+            "enterprise__uscc",
+            "enterprise__size_class",
+            "state",
+            "applied_at",
+            "trial_start",
+            "trial_end",
+            "trial_end_effective",
+            "trial_ended_on",
+            "plan",
+            "purchased_on",
+            "price",
+            "trial_fee",
+            "outstanding_amount",
+            "next_due_date",
+            "defaulted_on",
+        )
+    )
+
+
+def export_installments(book: BookFilter):
+    return (
+        book.licenses(Installment.objects.all(), "license__")
+        .order_by("license_id", "kind", "sequence")
+        .values_list(
+            "license_id",
+            "license__offer__patent__number",
+            "license__enterprise__name",
+            "license__state",
+            "kind",
+            "sequence",
+            "amount",
+            "due_date",
+            "effective_due_date",
+            "paid_amount",
+            "state",
+        )
+    )
+
+
+def export_payments(book: BookFilter):
+    return (
+        book.licenses(Payment.objects.all(), "license__")
+        .filter(book.period("paid_on"))
+        .order_by("paid_on", "pk")
+        .values_list(
+            "paid_on",
+            "amount",
+            "reference",
+            "license_id",
+            "license__offer__patent__number",
+            "license__enterprise__name",
+            "recorded_by__username",
+            "recorded_at",
+        )
+    )
+
+
+def export_claims(book: BookFilter):
+    return (
+        book.licenses(InsuranceClaim.objects.all(), "license__")
+        .filter(book.period("filed_on"))
+        .order_by("filed_on", "pk")
+        .values_list(
+            "pk",
+            "license_id",
+            "license__offer__patent__number",
+            "license__enterprise__name",
+            "policy__insurer",
+            "policy__policy_number",
+            "policy__coverage_ratio",
+            "state",
+            "filed_on",
+            "outstanding_at_filing",
+            "claimed_amount",
+            "paid_amount",
+        )
+    )

@@ -1,0 +1,80 @@
+"""Who sees what: the institution a staff member works for, and every scoped queryset through one
+mechanism (scope_to_user, with each model's path to its institution)."""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    Exists,
+    OuterRef,
+)
+
+from ..models import (
+    Enterprise,
+    EquityConversion,
+    Installment,
+    Institution,
+    InsuranceClaim,
+    License,
+    Offer,
+    Patent,
+    Payment,
+    PaymentReport,
+    Reminder,
+    ReminderSchedule,
+)
+
+
+def institution_of(user):
+    """The institution a staff user works for; None for superusers (who see all)."""
+    if user.is_superuser:
+        return None
+    profile = getattr(user, "staff_profile", None)
+    return profile.institution if profile else False
+
+
+# Lookup from each scoped model to the institution that owns its rows.
+INSTITUTION_PATH = {
+    Patent: "owner",
+    Offer: "patent__owner",
+    License: "offer__patent__owner",
+    Installment: "license__offer__patent__owner",
+    Payment: "license__offer__patent__owner",
+    PaymentReport: "license__offer__patent__owner",
+    InsuranceClaim: "license__offer__patent__owner",
+    EquityConversion: "license__offer__patent__owner",
+    Reminder: "license__offer__patent__owner",
+    ReminderSchedule: "institution",
+}
+
+
+def enterprises_for(user, queryset=None):
+    """Enterprises a user may see in the admin: a superuser all; staff those that deal with their
+    institution (a license in any state) and those that deal with no institution yet (new
+    sign-ups, prospects of every institution); staff with no institution none."""
+    queryset = Enterprise.objects.all() if queryset is None else queryset
+    institution = institution_of(user)
+    if institution is None:
+        return queryset
+    if institution is False:
+        return queryset.none()
+    ours = License.objects.filter(enterprise=OuterRef("pk"), offer__patent__owner=institution)
+    anyone = License.objects.filter(enterprise=OuterRef("pk"))
+    return queryset.filter(Exists(ours) | ~Exists(anyone))
+
+
+def scope_to_user(queryset, user, path: str):
+    """Rows of the user's institution only; none at all for staff with no institution."""
+    institution = institution_of(user)
+    if institution is None:
+        return queryset
+    if institution is False:
+        return queryset.none()
+    return queryset.filter(**{path: institution})
+
+
+def report_scope(user, picked: Institution | None = None) -> Institution | None:
+    """The institution a user's reports cover: staff always their own; a superuser the one
+    picked, or all (None). Staff with no institution see nothing."""
+    institution = institution_of(user)
+    if institution is False:
+        raise PermissionDenied
+    return picked if institution is None else institution
