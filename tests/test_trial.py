@@ -81,7 +81,7 @@ def test_trial_expires_only_after_its_end_date(offer, make_license, clock):
     lic = make_license(offer, "trial", start="2026-01-31")  # ends 2026-07-31
 
     clock("2026-07-31")
-    with pytest.raises(ValidationError, match="not possible"):
+    with pytest.raises(ValidationError, match="The trial runs until 2026-07-31"):
         services.expire_trial(license_id=lic.pk)
 
     clock("2026-08-01")
@@ -100,3 +100,21 @@ def test_tto_terminates_a_purchased_license_with_a_reason(offer, make_license, s
     lic = make_license(offer, "purchased")
     lic = services.terminate(license_id=lic.pk, by=staff, reason="Licensee dissolved")
     assert lic.state == License.State.TERMINATED
+
+
+def test_every_transition_condition_says_why_it_refuses():
+    """Each condition of every lifecycle carries its refusal (models.refuses_with), which the
+    services' runner reports: no service re-checks a condition to word an error."""
+    from django.apps import apps
+    from django_fsm import FSMFieldMixin
+
+    missing = []
+    for model in apps.get_app_config("licensing").get_models():
+        for field in model._meta.fields:
+            if not isinstance(field, FSMFieldMixin):
+                continue
+            for transition in field.get_all_transitions(model):
+                for condition in transition.conditions:
+                    if not hasattr(condition, "refusal"):
+                        missing.append(f"{model.__name__}.{transition.name}: {condition.__name__}")
+    assert missing == []

@@ -15,8 +15,10 @@ from .base import (
     audited,
     new_token,
     private_storage,
+    refuses_with,
     today,
     transition_label,
+    why_not,
 )
 from .catalogue import IPC_SECTIONS, Offer, Patent
 from .equity import EquityConversion
@@ -61,6 +63,8 @@ __all__ = [
     "new_token",
     "private_storage",
     "receipt_path",
+    "refuses_with",
     "today",
     "transition_label",
+    "why_not",
 ]

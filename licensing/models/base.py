@@ -9,6 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext as _
 from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
 from ..domain import clock
@@ -30,6 +31,39 @@ def today() -> date:
 def audited(func):
     """Let a transition take `by=` (who) and `description=` (why) for the transition log."""
     return fsm_log_by(fsm_log_description(func))
+
+
+def refuses_with(message):
+    """Give a transition condition the reason a refusal states when it does not hold: a text, or a
+    function of the object that words one. The services' runner reports it (`why_not`), so no
+    service re-checks a condition to word an error."""
+
+    def attach(condition):
+        condition.refusal = message
+        return condition
+
+    return attach
+
+
+def why_not(obj, method_name: str) -> str | None:
+    """Why the transition `method_name` cannot run on `obj` now, in the reader's language: its state,
+    or the first of its conditions that does not hold; None when it can run."""
+    method = getattr(obj, method_name)
+    meta = method._django_fsm
+    state = getattr(obj, meta.field.name)
+    if not meta.has_transition(state):
+        return _("“%(action)s” is not possible while %(object)s is “%(state)s”.") % {
+            "action": transition_label(method),
+            "object": obj,
+            "state": getattr(obj, f"get_{meta.field.name}_display")(),
+        }
+    for condition in meta.get_transition(state).conditions:
+        if not condition(obj):
+            refusal = getattr(condition, "refusal", None)
+            if refusal is None:
+                return _("“%(action)s” is not possible now.") % {"action": transition_label(method)}
+            return refusal(obj) if callable(refusal) else str(refusal)
+    return None
 
 
 def transition_label(method) -> str:

@@ -23,7 +23,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from ..domain import workdays
 from ..domain.money import ZERO, add_months
 from ..domain.text import multi_line, single_line
-from .base import MONEY, audited, today
+from .base import MONEY, audited, refuses_with, today
 from .catalogue import Offer
 from .parties import Enterprise
 
@@ -119,25 +119,37 @@ class License(ConcurrentTransitionMixin, models.Model):
         overdue = [i.effective_due_date for i in self._installments() if i.outstanding and i.effective_due_date < on]
         return min(overdue, default=None)
 
+    @refuses_with(_("Nothing on this license is overdue."))
     def is_overdue(self) -> bool:
         return self.oldest_overdue_due_date() is not None
 
+    @refuses_with(_("An installment of this license is still overdue."))
     def nothing_overdue(self) -> bool:
         return not self.is_overdue()
 
+    @refuses_with(lambda lic: _("%(outstanding)s remains to be paid.") % {"outstanding": lic.outstanding})
     def is_settled(self) -> bool:
         return self.outstanding == ZERO
 
+    @refuses_with(
+        lambda lic: (
+            _("The grace period of %(days)s days after the oldest overdue installment has not passed yet.")
+            % {"days": lic.offer.grace_days}
+        )
+    )
     def grace_exceeded(self) -> bool:
         oldest = self.oldest_overdue_due_date()
         return oldest is not None and (today() - oldest).days > self.offer.grace_days
 
+    @refuses_with(lambda lic: _("The trial runs until %(date)s.") % {"date": lic.trial_end_effective})
     def trial_has_ended(self) -> bool:
         return self.trial_end_effective is not None and today() > self.trial_end_effective
 
+    @refuses_with(_("This license has no insurance policy or guarantee to claim on."))
     def is_insured(self) -> bool:
         return hasattr(self, "insurance_policy")
 
+    @refuses_with(_("An insurance claim is still open on this license: decide it first."))
     def has_rejected_claim_only(self) -> bool:
         from .insurance import InsuranceClaim  # a claim is on a license: imported on use
 
@@ -150,6 +162,7 @@ class License(ConcurrentTransitionMixin, models.Model):
     def accepts_equity_conversion(self) -> bool:
         return self.offer.equity_allowed and self.state in (self.State.PURCHASED, self.State.IN_ARREARS)
 
+    @refuses_with(_("This offer requires insurance or a guarantee: register the policy before the purchase."))
     def insurance_in_place_if_required(self) -> bool:
         return not self.offer.insurance_required or self.is_insured()
 
@@ -325,6 +338,12 @@ class Installment(FSMModelMixin, models.Model):
             self.effective_due_date = workdays.effective_date(self.due_date)
         super().save(*args, **kwargs)
 
+    @refuses_with(
+        lambda inst: _("%(outstanding)s of this installment remains to be paid.") % {"outstanding": inst.outstanding}
+    )
+    def fully_paid(self) -> bool:
+        return self.outstanding == ZERO
+
     @audited
     @transition(field=state, source=State.DUE, target=State.OVERDUE)
     def mark_overdue(self, by=None, description=None):
@@ -335,7 +354,7 @@ class Installment(FSMModelMixin, models.Model):
         field=state,
         source=[State.DUE, State.OVERDUE],
         target=State.PAID,
-        conditions=[lambda self: self.outstanding == ZERO],
+        conditions=[fully_paid],
     )
     def mark_paid(self, by=None, description=None):
         pass

@@ -7,14 +7,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed
 
 from ..domain.money import CENT, ZERO
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
     License,
     Patent,
-    transition_label,
+    why_not,
 )
 
 
@@ -40,13 +39,10 @@ def _refused(message: str) -> ValidationError:
 def _run(obj, method_name: str, *args, by=None, reason: str = "", **kwargs) -> None:
     """Run a transition and save, with a clear error when the state or conditions forbid it."""
     reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
-    method = getattr(obj, method_name)
-    if not can_proceed(method):
-        raise _refused(
-            _("“%(action)s” is not possible while %(object)s is “%(state)s”.")
-            % {"action": transition_label(method), "object": obj, "state": obj.get_state_display()}
-        )
-    method(*args, by=by, description=reason or None, **kwargs)
+    refusal = why_not(obj, method_name)  # the state, or the condition's own reason (models.refuses_with)
+    if refusal:
+        raise _refused(refusal)
+    getattr(obj, method_name)(*args, by=by, description=reason or None, **kwargs)
     obj.save()
 
 

@@ -9,7 +9,6 @@ from ..domain import windows
 from ..models import (
     InsuranceClaim,
     InsurancePolicy,
-    License,
     Reminder,
     today,
 )
@@ -43,8 +42,6 @@ def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
 def file_claim(*, license_id: int, by, reason: str = "") -> InsuranceClaim:
     """Claim coverage x outstanding from the insurer of a defaulted license."""
     lic = _lock_license(license_id)
-    if lic.state == License.State.DEFAULTED and not lic.is_insured():
-        raise _refused(_("This license has no insurance policy or guarantee to claim on."))
     outstanding = lic.outstanding
     _run(lic, "file_claim", by=by, reason=reason)
     policy = lic.insurance_policy

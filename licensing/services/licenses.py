@@ -46,8 +46,6 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
     if lic.state == License.State.TRIAL:
         windows.purchase_date(on, lic.trial_start, lic.trial_end_effective)
         _require_patent_in_force(lic.offer.patent, max(on, today()))
-        if not lic.insurance_in_place_if_required():
-            raise _refused(_("This offer requires insurance or a guarantee: register the policy before the purchase."))
     schedule = build_schedule(lic.offer, lic.price, plan, on)
     if schedule[-1][1] > lic.offer.patent.expiry_date:
         raise _refused(
@@ -94,11 +92,6 @@ def mark_overdue(*, license_id: int, by=None, on: date | None = None) -> License
 @transaction.atomic
 def declare_default(*, license_id: int, by, reason: str = "") -> License:
     lic = _lock_license(license_id)
-    if lic.state == License.State.IN_ARREARS and not lic.grace_exceeded():
-        raise _refused(
-            _("The grace period of %(days)s days after the oldest overdue installment has not passed yet.")
-            % {"days": lic.offer.grace_days}
-        )
     _run(lic, "declare_default", today(), by=by, reason=reason)
     return lic
 
@@ -113,7 +106,5 @@ def terminate(*, license_id: int, by, reason: str) -> License:
 @transaction.atomic
 def write_off(*, license_id: int, by, reason: str) -> License:
     lic = _lock_license(license_id, schedule=False)
-    if lic.state == License.State.CLAIM_FILED and not lic.has_rejected_claim_only():
-        raise _refused(_("An insurance claim is still open on this license: decide it first."))
     _run(lic, "write_off", by=by, reason=_require_reason(reason))
     return lic
