@@ -20,68 +20,71 @@ LICENSE_ID = Column(_("license no."), "count")
 PATENT_NUMBER = _column(Patent, "number")
 ENTERPRISE = Column(_("enterprise"))
 
-COLUMNS = {
+# Each export's columns, each with the value it reads (a path from the row's model): one spec, so a
+# header and its values cannot drift apart.
+SPEC: dict[str, list[tuple[str, Column]]] = {
     Export.Kind.LICENSES: [
-        LICENSE_ID,
-        PATENT_NUMBER,
-        _column(Patent, "title"),
-        _column(Patent, "ipc_class"),
-        Column(_("institution")),
-        ENTERPRISE,
-        _column(Enterprise, "uscc"),
-        _column(Enterprise, "size_class"),
-        _column(License, "state"),
-        _column(License, "applied_at", "datetime"),
-        _column(License, "trial_start", "date"),
-        _column(License, "trial_end", "date"),
-        _column(License, "trial_end_effective", "date"),
-        _column(License, "trial_ended_on", "date"),
-        _column(License, "plan"),
-        _column(License, "purchased_on", "date"),
-        _column(License, "price", "money"),
-        _column(License, "trial_fee", "money"),
-        Column(_("outstanding (CNY)"), "money"),
-        Column(_("next due"), "date"),
-        _column(License, "defaulted_on", "date"),
+        ("pk", LICENSE_ID),
+        ("offer__patent__number", PATENT_NUMBER),
+        ("offer__patent__title", _column(Patent, "title")),
+        ("offer__patent__ipc_class", _column(Patent, "ipc_class")),
+        ("offer__patent__owner__name", Column(_("institution"))),
+        ("enterprise__name", ENTERPRISE),
+        ("enterprise__uscc", _column(Enterprise, "uscc")),
+        ("enterprise__size_class", _column(Enterprise, "size_class")),
+        ("state", _column(License, "state")),
+        ("applied_at", _column(License, "applied_at", "datetime")),
+        ("trial_start", _column(License, "trial_start", "date")),
+        ("trial_end", _column(License, "trial_end", "date")),
+        ("trial_end_effective", _column(License, "trial_end_effective", "date")),
+        ("trial_ended_on", _column(License, "trial_ended_on", "date")),
+        ("plan", _column(License, "plan")),
+        ("purchased_on", _column(License, "purchased_on", "date")),
+        ("price", _column(License, "price", "money")),
+        ("trial_fee", _column(License, "trial_fee", "money")),
+        ("outstanding_amount", Column(_("outstanding (CNY)"), "money")),
+        ("next_due_date", Column(_("next due"), "date")),
+        ("defaulted_on", _column(License, "defaulted_on", "date")),
     ],
     Export.Kind.INSTALLMENTS: [
-        LICENSE_ID,
-        PATENT_NUMBER,
-        ENTERPRISE,
-        Column(_("license state"), "text", dict(License.State.choices)),
-        _column(Installment, "kind"),
-        _column(Installment, "sequence", "count"),
-        _column(Installment, "amount", "money"),
-        _column(Installment, "due_date", "date"),
-        _column(Installment, "effective_due_date", "date"),
-        _column(Installment, "paid_amount", "money"),
-        _column(Installment, "state"),
+        ("license_id", LICENSE_ID),
+        ("license__offer__patent__number", PATENT_NUMBER),
+        ("license__enterprise__name", ENTERPRISE),
+        ("license__state", Column(_("license state"), "text", dict(License.State.choices))),
+        ("kind", _column(Installment, "kind")),
+        ("sequence", _column(Installment, "sequence", "count")),
+        ("amount", _column(Installment, "amount", "money")),
+        ("due_date", _column(Installment, "due_date", "date")),
+        ("effective_due_date", _column(Installment, "effective_due_date", "date")),
+        ("paid_amount", _column(Installment, "paid_amount", "money")),
+        ("state", _column(Installment, "state")),
     ],
     Export.Kind.PAYMENTS: [
-        _column(Payment, "paid_on", "date"),
-        _column(Payment, "amount", "money"),
-        _column(Payment, "reference"),
-        LICENSE_ID,
-        PATENT_NUMBER,
-        ENTERPRISE,
-        _column(Payment, "recorded_by"),
-        _column(Payment, "recorded_at", "datetime"),
+        ("paid_on", _column(Payment, "paid_on", "date")),
+        ("amount", _column(Payment, "amount", "money")),
+        ("reference", _column(Payment, "reference")),
+        ("license_id", LICENSE_ID),
+        ("license__offer__patent__number", PATENT_NUMBER),
+        ("license__enterprise__name", ENTERPRISE),
+        ("recorded_by__username", _column(Payment, "recorded_by")),
+        ("recorded_at", _column(Payment, "recorded_at", "datetime")),
     ],
     Export.Kind.CLAIMS: [
-        Column(_("claim no."), "count"),
-        LICENSE_ID,
-        PATENT_NUMBER,
-        ENTERPRISE,
-        _column(InsurancePolicy, "insurer"),
-        _column(InsurancePolicy, "policy_number"),
-        _column(InsurancePolicy, "coverage_ratio", "ratio"),
-        _column(InsuranceClaim, "state"),
-        _column(InsuranceClaim, "filed_on", "date"),
-        _column(InsuranceClaim, "outstanding_at_filing", "money"),
-        _column(InsuranceClaim, "claimed_amount", "money"),
-        _column(InsuranceClaim, "paid_amount", "money"),
+        ("pk", Column(_("claim no."), "count")),
+        ("license_id", LICENSE_ID),
+        ("license__offer__patent__number", PATENT_NUMBER),
+        ("license__enterprise__name", ENTERPRISE),
+        ("policy__insurer", _column(InsurancePolicy, "insurer")),
+        ("policy__policy_number", _column(InsurancePolicy, "policy_number")),
+        ("policy__coverage_ratio", _column(InsurancePolicy, "coverage_ratio", "ratio")),
+        ("state", _column(InsuranceClaim, "state")),
+        ("filed_on", _column(InsuranceClaim, "filed_on", "date")),
+        ("outstanding_at_filing", _column(InsuranceClaim, "outstanding_at_filing", "money")),
+        ("claimed_amount", _column(InsuranceClaim, "claimed_amount", "money")),
+        ("paid_amount", _column(InsuranceClaim, "paid_amount", "money")),
     ],
 }
+COLUMNS = {kind: [column for _path, column in spec] for kind, spec in SPEC.items()}
 
 ROWS = {
     Export.Kind.LICENSES: selectors.export_licenses,
@@ -95,8 +98,13 @@ ROWS = {
 DATED = {Export.Kind.PAYMENTS, Export.Kind.CLAIMS}
 
 
+def export_rows(kind: str, book: selectors.BookFilter):
+    """The export's rows as tuples of the values its SPEC names, in its columns' order."""
+    return ROWS[kind](book).values_list(*(path for path, _column in SPEC[kind]))
+
+
 def export_table(kind: str, book: selectors.BookFilter) -> Table:
-    return Table(kind, Export.Kind(kind).label, COLUMNS[kind], ROWS[kind](book).iterator(chunk_size=CHUNK))
+    return Table(kind, Export.Kind(kind).label, COLUMNS[kind], export_rows(kind, book).iterator(chunk_size=CHUNK))
 
 
 def export_row_count(kind: str, book: selectors.BookFilter) -> int:

@@ -172,76 +172,21 @@ def exports_of(user):
     return Export.objects.all() if user.is_superuser else Export.objects.filter(requested_by=user)
 
 
-# The rows of each data export, as plain values read in chunks (a 100k-license book has ~1M
+# The rows of each data export: the book's rows in scope and in order, read by the reports as the
+# values their spec names (reporting/exports.py), in chunks (a 100k-license book has ~1M
 # installments): no model instances, no per-row queries.
 
 
 def export_licenses(book: BookFilter):
-    return (
-        licenses_with_balances(book.licenses(License.objects.all()))
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "offer__patent__number",
-            "offer__patent__title",
-            "offer__patent__ipc_class",
-            "offer__patent__owner__name",
-            "enterprise__name",
-            "enterprise__uscc",
-            "enterprise__size_class",
-            "state",
-            "applied_at",
-            "trial_start",
-            "trial_end",
-            "trial_end_effective",
-            "trial_ended_on",
-            "plan",
-            "purchased_on",
-            "price",
-            "trial_fee",
-            "outstanding_amount",
-            "next_due_date",
-            "defaulted_on",
-        )
-    )
+    return licenses_with_balances(book.licenses(License.objects.all())).order_by("pk")
 
 
 def export_installments(book: BookFilter):
-    return (
-        book.licenses(Installment.objects.all(), "license__")
-        .order_by("license_id", "kind", "sequence")
-        .values_list(
-            "license_id",
-            "license__offer__patent__number",
-            "license__enterprise__name",
-            "license__state",
-            "kind",
-            "sequence",
-            "amount",
-            "due_date",
-            "effective_due_date",
-            "paid_amount",
-            "state",
-        )
-    )
+    return book.licenses(Installment.objects.all(), "license__").order_by("license_id", "kind", "sequence")
 
 
 def export_payments(book: BookFilter):
-    return (
-        book.licenses(Payment.objects.all(), "license__")
-        .filter(book.period("paid_on"))
-        .order_by("paid_on", "pk")
-        .values_list(
-            "paid_on",
-            "amount",
-            "reference",
-            "license_id",
-            "license__offer__patent__number",
-            "license__enterprise__name",
-            "recorded_by__username",
-            "recorded_at",
-        )
-    )
+    return book.licenses(Payment.objects.all(), "license__").filter(book.period("paid_on")).order_by("paid_on", "pk")
 
 
 def export_claims(book: BookFilter):
@@ -249,18 +194,4 @@ def export_claims(book: BookFilter):
         book.licenses(InsuranceClaim.objects.all(), "license__")
         .filter(book.period("filed_on"))
         .order_by("filed_on", "pk")
-        .values_list(
-            "pk",
-            "license_id",
-            "license__offer__patent__number",
-            "license__enterprise__name",
-            "policy__insurer",
-            "policy__policy_number",
-            "policy__coverage_ratio",
-            "state",
-            "filed_on",
-            "outstanding_at_filing",
-            "claimed_amount",
-            "paid_amount",
-        )
     )
