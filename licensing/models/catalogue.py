@@ -96,6 +96,11 @@ class Patent(models.Model):
     def is_in_force(self, on: date) -> bool:
         return self.legal_status == self.LegalStatus.VALID and self.expiry_date >= on
 
+    @classmethod
+    def in_force_q(cls, on: date, to_patent: str = "") -> Q:
+        """is_in_force as SQL (its twin, tested to agree), for rows reaching a patent by `to_patent`."""
+        return Q(**{f"{to_patent}legal_status": cls.LegalStatus.VALID, f"{to_patent}expiry_date__gte": on})
+
 
 class Offer(FSMModelMixin, models.Model):
     """The published try-before-you-pay terms of one patent (like an open-licence declaration)."""

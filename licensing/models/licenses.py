@@ -11,11 +11,11 @@ The full License lifecycle (one place, drawn in the README by `manage.py state_t
     claim_filed -> compensated | written_off (claim rejected)
 """
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
@@ -31,6 +31,22 @@ from .parties import Enterprise
 class LicenseQuerySet(models.QuerySet):
     def live(self):
         return self.filter(state__in=License.LIVE_STATES)
+
+    def past_grace(self, on: date):
+        """License.grace_exceeded as SQL (its twin, tested to agree): in arrears, and the oldest
+        unpaid installment overdue on `on` is more than the offer's grace days old."""
+        oldest_overdue = (
+            Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"), effective_due_date__lt=on)
+            .order_by()
+            .values("license")
+            .annotate(oldest=Min("effective_due_date"))
+            .values("oldest")
+        )
+        graces = Offer.objects.order_by().values_list("grace_days", flat=True).distinct()  # a handful of values
+        past = Q(pk__in=[])
+        for grace in graces:
+            past |= Q(offer__grace_days=grace, oldest__lt=on - timedelta(days=grace))
+        return self.filter(state=License.State.IN_ARREARS).annotate(oldest=Subquery(oldest_overdue)).filter(past)
 
     def for_institution(self, institution):
         return self.filter(offer__patent__owner=institution)

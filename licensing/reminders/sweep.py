@@ -12,19 +12,16 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import services
 from ..domain import clock
-from ..models import Installment, License, Offer, Reminder, ReminderSchedule
+from ..models import Installment, License, Reminder, ReminderSchedule
 from . import ledger
 
 log = logging.getLogger(__name__)
-
-# Installments that remind and default: unpaid, on a license that owes money.
-OWING_STATES = (License.State.TRIAL, License.State.PURCHASED, License.State.IN_ARREARS)
 
 
 def run_sweep(today: dt.date | None = None) -> dict:
@@ -64,7 +61,7 @@ def mark_overdue_installments(today: dt.date) -> int:
             state=Installment.State.DUE,
             paid_amount__lt=F("amount"),
             effective_due_date__lt=today,
-            license__state__in=OWING_STATES,
+            license__state__in=License.PAYABLE_STATES,
         )
         .order_by()  # no default ordering columns in the DISTINCT
         .values_list("license_id", flat=True)
@@ -75,23 +72,7 @@ def mark_overdue_installments(today: dt.date) -> int:
 
 def default_past_grace(today: dt.date) -> int:
     """Licenses in arrears past their offer's grace days: default, and claim if insured."""
-    oldest_overdue = (
-        Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"), effective_due_date__lt=today)
-        .order_by()
-        .values("license")
-        .annotate(oldest=Min("effective_due_date"))
-        .values("oldest")
-    )
-    graces = Offer.objects.order_by().values_list("grace_days", flat=True).distinct()  # a handful of values
-    past_grace = Q(pk__in=[])
-    for grace in graces:
-        past_grace |= Q(offer__grace_days=grace, oldest__lt=today - dt.timedelta(days=grace))
-    ids = (
-        License.objects.filter(state=License.State.IN_ARREARS)
-        .annotate(oldest=Subquery(oldest_overdue))
-        .filter(past_grace)
-        .values_list("pk", flat=True)
-    )
+    ids = License.objects.past_grace(today).values_list("pk", flat=True)
     return _each(list(ids), default_and_claim)
 
 
@@ -177,7 +158,7 @@ def claim_due_reminders(today: dt.date) -> int:
         trials, trial_kind, "license", license="pk", installment=None, deadline="trial_end_effective"
     )
 
-    unpaid = Installment.objects.filter(paid_amount__lt=F("amount"), license__state__in=OWING_STATES)
+    unpaid = Installment.objects.filter(paid_amount__lt=F("amount"), license__state__in=License.PAYABLE_STATES)
     coming = unpaid.filter(
         effective_due_date__gte=today,
         effective_due_date__lte=today + dt.timedelta(days=horizon[due_kind]),

@@ -94,9 +94,7 @@ def catalogue(*, search: str = "", ipc_section: str = "", institution_id=None, a
     """Published offers on patents in force, with `available` (can be applied for now)."""
     on = on or today()
     offers = (
-        Offer.objects.filter(  # as Patent.is_in_force
-            state=Offer.State.PUBLISHED, patent__legal_status=Patent.LegalStatus.VALID, patent__expiry_date__gte=on
-        )
+        Offer.objects.filter(Patent.in_force_q(on, "patent__"), state=Offer.State.PUBLISHED)
         .select_related("patent__owner")
         .annotate(available=ExpressionWrapper(~_patent_taken(), output_field=BooleanField()))
         .order_by("-created_at", "-pk")
