@@ -176,7 +176,7 @@ LICENSE_ACTIONS = [
         _("Record payment"),
         PaymentForm,
         lambda lic, by, d: services.record_payment(license_id=lic.pk, by=by, **d),
-        lambda lic: lic.state in License.PAYABLE_STATES,
+        License.accepts_payments,
         takes_obj=True,
     ),
     ServiceAction(

@@ -45,6 +45,12 @@ def refuses_with(message):
     return attach
 
 
+def allows(obj, method_name: str) -> bool:
+    """The object's state allows the transition (its conditions aside: the service explains those)."""
+    meta = getattr(obj, method_name)._django_fsm
+    return meta.has_transition(getattr(obj, meta.field.name))
+
+
 def why_not(obj, method_name: str) -> str | None:
     """Why the transition `method_name` cannot run on `obj` now, in the reader's language: its state,
     or the first of its conditions that does not hold; None when it can run."""

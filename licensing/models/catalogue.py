@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, ExpressionWrapper, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -102,6 +102,18 @@ class Patent(models.Model):
         return Q(**{f"{to_patent}legal_status": cls.LegalStatus.VALID, f"{to_patent}expiry_date__gte": on})
 
 
+class OfferQuerySet(models.QuerySet):
+    def with_availability(self):
+        """`available`: the offer's patent can be licensed under it now. Not when an exclusive
+        license is live on the patent, nor, for an exclusive offer, when any license is live on it.
+        The one place this rule is written: the catalogue shows it, apply_for_trial enforces it."""
+        from .licenses import License  # a license is made from an offer: imported on use
+
+        live = License.objects.live().filter(offer__patent=OuterRef("patent"))
+        taken = Exists(live.filter(offer__exclusive=True)) | (Q(exclusive=True) & Exists(live))
+        return self.annotate(available=ExpressionWrapper(~taken, output_field=models.BooleanField()))
+
+
 class Offer(FSMModelMixin, models.Model):
     """The published try-before-you-pay terms of one patent (like an open-licence declaration)."""
 
@@ -147,6 +159,8 @@ class Offer(FSMModelMixin, models.Model):
     insurance_required = models.BooleanField(_("insurance or guarantee required"), default=False)
     coverage_ratio = models.DecimalField(_("insurance coverage ratio"), default=Decimal("0.8000"), **FRACTION)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = OfferQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("offer")

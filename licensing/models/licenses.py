@@ -171,6 +171,10 @@ class License(ConcurrentTransitionMixin, models.Model):
 
         return not self.claims.exclude(state=InsuranceClaim.State.REJECTED).exists()
 
+    def accepts_payments(self) -> bool:
+        """Money is owed and payments (recorded or reported) are accepted."""
+        return self.state in self.PAYABLE_STATES
+
     def accepts_policy(self) -> bool:
         """A policy or guarantee can be registered until the license is bought or closed."""
         return self.state in (self.State.APPLIED, *self.PAYABLE_STATES) and not self.is_insured()

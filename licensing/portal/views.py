@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from .. import calendar_feed, selectors, services, throttle
 from ..domain import workdays
 from ..http import client_ip, parse_id
-from ..models import IPC_SECTIONS, EnterpriseMember, Institution, License, PaymentReport, today
+from ..models import IPC_SECTIONS, EnterpriseMember, Institution, License, PaymentReport, allows, today
 from ..receipts import receipt_response
 from . import forms
 
@@ -190,7 +190,7 @@ def license_detail(request, pk):
             "days_left": days_left,
             "policy": selectors.policy_of(lic),
             "decision": {"seen_state": lic.state},
-            "can_report": lic.state in License.PAYABLE_STATES and lic.outstanding_amount > 0,
+            "can_report": lic.accepts_payments() and lic.outstanding_amount > 0,
             "can_propose_equity": lic.accepts_equity_conversion(),
         },
     )
@@ -207,7 +207,7 @@ def _stale(request, lic: License, form) -> bool:
 def buy(request, pk):
     """Choose a plan, see the schedule it gives, confirm. Only the confirmation buys."""
     lic = _own_license(request, pk)
-    if lic.state != License.State.TRIAL:
+    if not allows(lic, "purchase"):
         raise Http404
     with_equity = request.GET.get("equity") == "1" or request.POST.get("with_equity") == "1"
     form_class = forms.PurchaseWithEquityForm if with_equity and lic.offer.equity_allowed else forms.PurchaseForm

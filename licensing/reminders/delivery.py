@@ -94,7 +94,7 @@ def _no_longer_applies(reminder: Reminder) -> str:
     if reminder.kind == Reminder.Kind.TRIAL_ENDING and lic.state != License.State.TRIAL:
         return f"license is {lic.state}"
     if reminder.kind in (Reminder.Kind.INSTALLMENT_DUE, Reminder.Kind.OVERDUE):
-        if lic.state not in License.PAYABLE_STATES:
+        if not lic.accepts_payments():
             return f"license is {lic.state}"
         if reminder.installment.outstanding == 0:
             return "installment paid"

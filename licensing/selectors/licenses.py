@@ -2,10 +2,8 @@
 SME's portal pages show."""
 
 from django.db.models import (
-    BooleanField,
     DecimalField,
     Exists,
-    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
@@ -83,20 +81,13 @@ def transition_log(obj):
 # -- the SME portal ------------------------------------------------------------------------------
 
 
-def _patent_taken():
-    """True where the outer offer's patent cannot be licensed now: an exclusive license is live
-    on it, or the offer is exclusive and any license is live."""
-    live = License.objects.live().filter(offer__patent=OuterRef("patent"))
-    return Exists(live.filter(offer__exclusive=True)) | (Q(exclusive=True) & Exists(live))
-
-
 def catalogue(*, search: str = "", ipc_section: str = "", institution_id=None, available_only=False, on=None):
     """Published offers on patents in force, with `available` (can be applied for now)."""
     on = on or today()
     offers = (
         Offer.objects.filter(Patent.in_force_q(on, "patent__"), state=Offer.State.PUBLISHED)
         .select_related("patent__owner")
-        .annotate(available=ExpressionWrapper(~_patent_taken(), output_field=BooleanField()))
+        .with_availability()
         .order_by("-created_at", "-pk")
     )
     if search:

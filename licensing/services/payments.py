@@ -86,7 +86,7 @@ CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _check_payable(lic: License, amount: Decimal) -> None:
-    if lic.state not in License.PAYABLE_STATES:
+    if not lic.accepts_payments():
         raise _refused(
             _("Payments cannot be recorded while the license is %(state)s.") % {"state": lic.get_state_display()}
         )

@@ -43,7 +43,7 @@ def apply_for_trial(
     live = License.objects.live().filter(offer__patent=patent)
     if live.filter(enterprise=enterprise).exists():
         raise _refused(_("Your enterprise already has a live license for this patent."))
-    if live.filter(offer__exclusive=True).exists() or (offer.exclusive and live.exists()):
+    if not Offer.objects.with_availability().get(pk=offer.pk).available:
         raise _refused(_("This patent is licensed exclusively to another enterprise at the moment."))
     return License.objects.create(
         offer=offer,
