@@ -15,7 +15,7 @@ from django_fsm import can_proceed
 
 from .. import services
 from ..domain.text import REASON_MAX_LENGTH
-from ..models import Enterprise, InsurancePolicy, License, today
+from ..models import Enterprise, InsurancePolicy, License, Offer, today
 from ..widgets import DateInput
 
 
@@ -184,7 +184,7 @@ LICENSE_ACTIONS = [
         _("Check for overdue installments"),
         forms.Form,
         lambda lic, by, d: services.mark_overdue(license_id=lic.pk, by=by),
-        lambda lic: lic.state == License.State.PURCHASED,
+        _transition_possible("fall_into_arrears"),  # the check can only move a purchased license
     ),
     ServiceAction(
         "declare_default",
@@ -229,7 +229,7 @@ OFFER_ACTIONS = [
         _("Register an application"),
         ApplicationForm,
         lambda offer, by, d: services.apply_for_trial(offer_id=offer.pk, by=by, **d),
-        lambda offer: offer.state == offer.State.PUBLISHED,
+        Offer.accepts_applications,
     ),
     ServiceAction(
         "publish",

@@ -226,6 +226,9 @@ class Offer(FSMModelMixin, models.Model):
                 % {"last": last_due, "expiry": patent.expiry_date}
             )
 
+    def accepts_applications(self) -> bool:
+        return self.state == self.State.PUBLISHED
+
     @property
     def plans(self) -> list[str]:
         from .licenses import License  # a license is made from an offer: imported on use

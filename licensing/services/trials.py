@@ -36,7 +36,7 @@ def apply_for_trial(
     offer = Offer.objects.select_related("patent").get(pk=offer_id)
     # Serialise applications per patent so the exclusivity check cannot race.
     patent = Patent.objects.select_for_update().get(pk=offer.patent_id)
-    if offer.state != Offer.State.PUBLISHED:
+    if not offer.accepts_applications():
         raise _refused(_("This offer is not open for applications."))
     if not patent.is_in_force(today()):
         raise _refused(_("Patent %(number)s has expired or is no longer valid.") % {"number": patent.number})
