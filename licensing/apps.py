@@ -11,7 +11,7 @@ class LicensingConfig(AppConfig):
     default = True
 
     def ready(self):
-        from . import admin
+        from . import admin, tasks  # noqa: F401  tasks: registered in every process, web ones too
         from .roles import sync_tto_staff_group
 
         admin.register()

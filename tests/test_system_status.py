@@ -102,3 +102,25 @@ def test_liveness_answers_without_database_or_session(client, db, django_assert_
 
     assert response.status_code == 200 and response.content == b"ok"
     assert "sessionid" not in response.cookies
+
+
+def test_a_web_process_knows_every_task_it_queues_by_name():
+    """Services queue tasks by name (licensing/queue.py). A web process imports no task module
+    itself, so the app must register them when Django starts, or a queued reset email is lost."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = (
+        "import django; django.setup(); from celery import current_app; "
+        "print(sorted(n for n in current_app.tasks if n.startswith('licensing.')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, check=True
+    ).stdout
+    for name in ("licensing.send_reminder", "licensing.send_password_reset", "licensing.build_export"):
+        assert name in out
