@@ -83,8 +83,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if not change:
-            obj.save()
-            services.record_enterprise_created(obj, by=request.user)
+            services.register_enterprise(enterprise=obj, by=request.user)
             return
         fields = [name for name in form.changed_data if name in services.ENTERPRISE_MASTER_DATA]
         if fields:

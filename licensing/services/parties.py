@@ -56,7 +56,7 @@ def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str,
         ) from exc
     member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
     if created:
-        record_enterprise_created(enterprise, by=user)
+        _record_enterprise_created(enterprise, by=user)
     AuditEvent.objects.create(
         action=AuditEvent.Action.MEMBER_SIGNED_UP, enterprise=enterprise, by=user, changes={"member": [None, member.pk]}
     )
@@ -71,7 +71,16 @@ def _audit_value(value):
     return str(value) if isinstance(value, Decimal) else value
 
 
-def record_enterprise_created(enterprise: Enterprise, *, by) -> AuditEvent:
+@transaction.atomic
+def register_enterprise(*, enterprise: Enterprise, by) -> Enterprise:
+    """An enterprise entered by TTO staff (e.g. from a paper application), with its audit event."""
+    enterprise.full_clean()
+    enterprise.save()
+    _record_enterprise_created(enterprise, by=by)
+    return enterprise
+
+
+def _record_enterprise_created(enterprise: Enterprise, *, by) -> AuditEvent:
     """The audit event of a new enterprise: each of its details, from nothing."""
     return AuditEvent.objects.create(
         action=AuditEvent.Action.ENTERPRISE_CREATED,
