@@ -1,6 +1,6 @@
 """Audited transitions per second on PostgreSQL: services.approve_trial on fresh applications,
 each one a transaction that locks the license row, runs the transition, saves it and writes its
-transition-log row (who, when, from, to, why). One process, then two in parallel (this machine
+audit event (who, when, from, to, the fields it set, why). One process, then two in parallel (this machine
 has 2 cores). Prints figures only.
 
     make bench   # or:
@@ -14,13 +14,11 @@ import random
 
 from common import ensure_book, timed
 from django.contrib.auth import get_user_model
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django_fsm_log.models import StateLog
 
 from licensing import services
 from licensing.demo.identifiers import make_uscc
-from licensing.models import Enterprise, License, Offer, today
+from licensing.models import AuditEvent, Enterprise, License, Offer, today
 
 
 def applications(n: int) -> list[int]:
@@ -47,8 +45,8 @@ def applications(n: int) -> list[int]:
 
 
 def remove(ids: list[int]) -> None:
-    """Take the benchmark's licenses, their log rows and enterprises out of the book again."""
-    StateLog.objects.filter(content_type=ContentType.objects.get_for_model(License), object_id__in=ids).delete()
+    """Take the benchmark's licenses, their audit events and enterprises out of the book again."""
+    AuditEvent.objects.filter(license_id__in=ids).delete()
     enterprises = list(License.objects.filter(pk__in=ids).values_list("enterprise_id", flat=True))
     License.objects.filter(pk__in=ids).delete()
     Enterprise.objects.filter(pk__in=enterprises).delete()
@@ -71,17 +69,17 @@ def main():
 
     for processes in (1, 2):
         ids = applications(args.transitions)
-        logged_before = StateLog.objects.count()
+        logged_before = AuditEvent.objects.count()
         connection.close()  # each process opens its own
         chunks = [ids[i::processes] for i in range(processes)]
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             _, seconds = timed(lambda chunks=chunks, pool=pool: pool.map(approve_all, chunks))
-        logged = StateLog.objects.count() - logged_before
+        logged = AuditEvent.objects.count() - logged_before
         in_trial = License.objects.filter(pk__in=ids, state="trial").count()
         print(
             f"{processes} process(es): {args.transitions} approvals in {seconds[0]:.2f} s = "
             f"{args.transitions / seconds[0]:.0f} audited transitions/s "
-            f"({in_trial} licenses in trial, {logged} transition-log rows written)"
+            f"({in_trial} licenses in trial, {logged} audit events written)"
         )
         remove(ids)
 

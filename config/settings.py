@@ -32,7 +32,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_fsm_log",
     "axes",
     "csp",
     "licensing",
@@ -201,10 +200,6 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-# The reminder ledger and export jobs keep their own timestamps; log rows for them would only add noise.
-# django-fsm-log matches these on the model's module path.
-DJANGO_FSM_LOG_IGNORED_MODELS = ["licensing.models.reminders.Reminder", "licensing.models.reports.Export"]
 
 # -- email: SMTP when EMAIL_HOST is set, the console otherwise ------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from licensing.models import License, Payment
 from licensing.roles import TTO_STAFF_GROUP
-from licensing.selectors import transition_log
+from licensing.selectors import audit_trail
 
 
 @pytest.fixture
@@ -42,8 +42,8 @@ def test_approve_button_starts_the_trial_through_the_service(client, officer, of
     assert response.url == reverse("admin:licensing_license_change", args=[lic.pk])
     lic.refresh_from_db()
     assert (lic.state, lic.trial_end) == (License.State.TRIAL, dt.date(2026, 9, 1))
-    log = transition_log(lic).get()
-    assert (log.by, log.description) == (officer, "Strong pilot plan")
+    log = audit_trail(lic).get(action="transition")
+    assert (log.by, log.reason) == (officer, "Strong pilot plan")
 
 
 def test_record_payment_button_and_double_submit(client, officer, offer, make_license, clock):

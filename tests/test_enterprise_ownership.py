@@ -64,7 +64,7 @@ def test_staff_may_correct_an_enterprise_that_deals_only_with_them_and_has_no_me
     assert response.status_code == 302, response.context["adminform"].form.errors
     enterprise.refresh_from_db()
     assert enterprise.employees == 400 and enterprise.size_class == "medium"
-    event = AuditEvent.objects.get(enterprise=enterprise, action=AuditEvent.Action.ENTERPRISE_CHANGED)
+    event = AuditEvent.objects.get(enterprise=enterprise, action=AuditEvent.Action.CHANGED)
     assert event.by == a["user"] and event.changes["employees"] == [50, 400]
     assert event.changes["size_class"] == ["small", "medium"]
 
@@ -85,7 +85,7 @@ def test_the_enterprise_changes_its_details_in_the_portal_and_the_change_is_logg
     assert response.status_code == 302
     enterprise.refresh_from_db()
     assert enterprise.contact_email == "new-finance@sme.example"
-    event = AuditEvent.objects.get(action=AuditEvent.Action.ENTERPRISE_CHANGED)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.CHANGED, enterprise=enterprise)
     assert event.by == shared["member"].user and event.reason == "New finance manager"
     assert event.changes["contact_email"][1] == "new-finance@sme.example"
     page = client.get(reverse("portal:enterprise"), headers={"accept-language": "en"}).content.decode()
@@ -197,6 +197,6 @@ def test_staff_registering_an_enterprise_leave_its_creation_in_the_history(clien
     )
     assert response.status_code == 302
     event = AuditEvent.objects.get(enterprise__name="Paper Application Co.")
-    assert event.action == AuditEvent.Action.ENTERPRISE_CREATED and event.by == a["user"]
+    assert event.action == AuditEvent.Action.CREATED and event.by == a["user"]
     with translation.override("en"):
         assert ("employees", "—", "12") in event.readable_changes()

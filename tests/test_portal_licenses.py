@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django_fsm_log.models import StateLog
 
 from licensing import services
 from licensing.models import EquityConversion, License, PaymentReport
+from licensing.selectors import audit_trail
 
 from .factories import EnterpriseFactory, OfferFactory
 
@@ -89,9 +89,11 @@ def test_returning_is_recorded_with_who_and_why(sme_client, trial):
     sme_client.post(f"/licenses/{trial.pk}/return/", {"seen_state": "trial", "reason": "Not for our line"})
 
     trial.refresh_from_db()
-    log = StateLog.objects.for_(trial).get(state=License.State.RETURNED)
+    log = audit_trail(trial).get(state=License.State.RETURNED)
     assert trial.state == License.State.RETURNED
-    assert (log.by, log.description) == (sme_client.member.user, "Not for our line")
+    assert (log.by, log.reason) == (sme_client.member.user, "Not for our line")
+    page = sme_client.get(f"/licenses/{trial.pk}/").content.decode()
+    assert "Not for our line" in page.split("timeline")[-1]  # the portal's timeline reads the trail
 
 
 def test_buying_with_equity_proposes_a_conversion_within_the_offers_limit(sme_client, institution, make_license, clock):

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from licensing import services
 from licensing.models import Installment, License
-from licensing.selectors import transition_log
+from licensing.selectors import audit_trail
 
 from .factories import OfferFactory
 
@@ -73,5 +73,9 @@ def test_insurance_required_blocks_purchase_until_a_policy_is_registered(institu
 def test_purchase_is_recorded_with_who_and_when(offer, make_license, staff):
     lic = make_license(offer, "purchased")
 
-    log = transition_log(lic).first()
-    assert (log.source_state, log.state, log.transition, log.by) == ("trial", "purchased", "purchase", staff)
+    log = audit_trail(lic).get(action="transition", state="purchased")
+    assert (log.source_state, log.transition, log.by) == ("trial", "purchase", staff)
+    assert log.changes["plan"][1] == "installments" and log.changes["purchased_on"] == [None, "2026-07-31"]
+    schedule = audit_trail(lic).filter(action="created", content_type__model="installment").order_by("pk")
+    assert [event.changes["amount"][1] for event in schedule] == [str(i.amount) for i in lic.installments.all()]
+    assert {event.by for event in schedule} == {staff}

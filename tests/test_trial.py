@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from licensing import services
 from licensing.models import Installment, License, Patent
-from licensing.selectors import transition_log
+from licensing.selectors import audit_trail
 
 from .factories import OfferFactory
 
@@ -48,14 +48,14 @@ def test_every_transition_is_logged_with_who_when_and_why(offer, make_license, s
     lic = make_license(offer, "applied")
     services.reject_application(license_id=lic.pk, by=staff, reason="Not an SME in our region")
 
-    log = transition_log(lic).get()
-    assert (log.by, log.source_state, log.state, log.description) == (
+    log = audit_trail(lic).get(action="transition")
+    assert (log.by, log.source_state, log.state, log.reason) == (
         staff,
         "applied",
         "rejected",
         "Not an SME in our region",
     )
-    assert log.timestamp.date() == dt.date(2026, 2, 10)
+    assert log.at.date() == dt.date(2026, 2, 10)
 
 
 @pytest.mark.parametrize("service", [services.reject_application, services.terminate])
@@ -68,7 +68,7 @@ def test_decisions_that_need_a_reason_refuse_an_empty_one(offer, make_license, s
     assert "reason" in excinfo.value.message_dict
     lic.refresh_from_db()
     assert lic.state == state
-    assert not transition_log(lic).filter(state__in=["rejected", "terminated"]).exists()
+    assert not audit_trail(lic).filter(state__in=["rejected", "terminated"]).exists()
 
 
 def test_sme_returns_the_patent_during_the_trial(offer, make_license, staff):
@@ -86,7 +86,7 @@ def test_trial_expires_only_after_its_end_date(offer, make_license, clock):
 
     clock("2026-08-01")
     assert services.expire_trial(license_id=lic.pk).state == License.State.EXPIRED
-    assert transition_log(lic).first().by is None  # the system did it
+    assert audit_trail(lic).first().by is None  # the system did it
 
 
 def test_wrong_state_gives_a_clear_error(offer, make_license, staff):

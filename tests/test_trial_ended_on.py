@@ -60,11 +60,14 @@ def test_each_way_a_trial_ends_sets_the_day_it_ended(ended_every_way):
     assert License.objects.get(pk=ended_every_way["expired"].pk).state == License.State.EXPIRED
 
 
-def test_the_migration_gives_an_existing_book_the_same_dates(ended_every_way, clock):
+def test_the_migration_dates_a_book_without_the_retired_log_by_each_trials_last_day(ended_every_way, clock):
+    """Databases that had licenses before the date existed also had django-fsm-log, and ran this
+    migration with it (a return or termination dated by its log row). Run where the log is gone,
+    the migration still dates every ended trial: a return or termination by the trial's last day."""
     clock("2026-11-22")
     License.objects.update(trial_ended_on=None)  # a book from before the field existed
 
     backfill(apps, None)
 
     dates = {name: License.objects.get(pk=lic.pk).trial_ended_on for name, lic in ended_every_way.items()}
-    assert dates == EXPECTED
+    assert dates == {**EXPECTED, "returned": dt.date(2026, 7, 31), "terminated": dt.date(2026, 7, 31)}

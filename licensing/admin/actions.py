@@ -67,16 +67,7 @@ class PaymentForm(forms.Form):
 class PolicyForm(forms.ModelForm):
     class Meta:
         model = InsurancePolicy
-        fields = [
-            "kind",
-            "insurer",
-            "insurer_email",
-            "policy_number",
-            "coverage_ratio",
-            "premium",
-            "starts_on",
-            "ends_on",
-        ]
+        fields = list(services.POLICY_TERMS)  # what a policy is registered with, and audited
         widgets = {
             "starts_on": DateInput(),
             "ends_on": DateInput(),

@@ -1,5 +1,6 @@
 """What every admin page of the TTO shares: rows scoped to the staff member's institution,
-service buttons instead of editable state, read-only inlines, the transition log."""
+service buttons instead of editable state, read-only inlines, the audit trail; forms saved
+through services."""
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -11,14 +12,28 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import selectors
+from .. import selectors, services
 from ..models import (
     Institution,
 )
 from . import actions as admin_actions
 
 
-class InstitutionScopedAdmin(admin.ModelAdmin):
+class AuditedAdmin(admin.ModelAdmin):
+    """What staff add, edit or delete in a form is saved by a service, with its audit event."""
+
+    def save_model(self, request, obj, form, change):
+        services.save_record(obj=obj, by=request.user)
+
+    def delete_model(self, request, obj):
+        services.delete_record(obj=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.delete_record(obj=obj, by=request.user)
+
+
+class InstitutionScopedAdmin(AuditedAdmin):
     """Rows of the staff member's own institution only; superusers see all. These are the tables
     that grow with the book, so their search matches related rows by key (`selectors.search`)."""
 
@@ -155,23 +170,12 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class TransitionLogMixin:
-    """Shows the object's transition log (who, when, from, to, why) on its change page."""
+class AuditTrailMixin:
+    """Shows the object's audit trail on its change page: who, when, what, from -> to, why (a
+    license's includes its installments, payments, reports, claims and conversions)."""
 
-    @admin.display(description=_("History of state changes"))
+    @admin.display(description=_("History"))
     def history(self, obj):
         if obj is None or obj.pk is None:
             return "-"
-        state_labels = dict(obj._meta.get_field("state").flatchoices)
-        rows = [
-            {
-                "timestamp": log.timestamp,
-                "by": log.by,
-                "source": state_labels.get(log.source_state, log.source_state),
-                "target": state_labels.get(log.state, log.state),
-                "transition": log.transition,
-                "description": log.description,
-            }
-            for log in selectors.transition_log(obj)
-        ]
-        return render_to_string("admin/licensing/transition_log.html", {"rows": rows})
+        return render_to_string("admin/licensing/audit_trail.html", {"events": selectors.audit_trail(obj)})

@@ -8,11 +8,11 @@ from ..models import (
     Patent,
 )
 from . import actions as admin_actions
-from .base import InstitutionScopedAdmin, ServiceActionsAdmin, TransitionLogMixin
+from .base import AuditTrailMixin, InstitutionScopedAdmin, ServiceActionsAdmin
 
 
 @admin.register(Patent)
-class PatentAdmin(InstitutionScopedAdmin):
+class PatentAdmin(AuditTrailMixin, InstitutionScopedAdmin):
     list_display = [
         "number",
         "title",
@@ -26,7 +26,7 @@ class PatentAdmin(InstitutionScopedAdmin):
     list_filter = ["patent_type", "legal_status", "expiry_date"]
     list_select_related = ["owner"]
     search_fields = ["number", "title", "ipc_class"]
-    readonly_fields = ["patent_type"]
+    readonly_fields = ["patent_type", "history"]
     date_hierarchy = "filing_date"
 
     def get_changeform_initial_data(self, request):
@@ -38,7 +38,7 @@ class PatentAdmin(InstitutionScopedAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(TransitionLogMixin, ServiceActionsAdmin):
+class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = admin_actions.OFFER_ACTIONS
     changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [

@@ -6,11 +6,11 @@ from ..models import (
     EquityConversion,
 )
 from . import actions as admin_actions
-from .base import ServiceActionsAdmin, TransitionLogMixin
+from .base import AuditTrailMixin, ServiceActionsAdmin
 
 
 @admin.register(EquityConversion)
-class EquityConversionAdmin(TransitionLogMixin, ServiceActionsAdmin):
+class EquityConversionAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = admin_actions.EQUITY_ACTIONS
     list_display = ["__str__", "license", "state", "share", "converted_amount", "valuation", "stake", "proposed_on"]
     list_filter = ["state"]

@@ -6,11 +6,11 @@ from ..models import (
     InsuranceClaim,
 )
 from . import actions as admin_actions
-from .base import ServiceActionsAdmin, TransitionLogMixin
+from .base import AuditTrailMixin, ServiceActionsAdmin
 
 
 @admin.register(InsuranceClaim)
-class InsuranceClaimAdmin(TransitionLogMixin, ServiceActionsAdmin):
+class InsuranceClaimAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = admin_actions.CLAIM_ACTIONS
     list_display = ["__str__", "license", "policy", "state", "filed_on", "claimed_amount", "paid_amount"]
     list_filter = ["state", "filed_on"]

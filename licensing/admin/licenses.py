@@ -18,7 +18,7 @@ from ..models import (
     today,
 )
 from . import actions as admin_actions
-from .base import ReadOnlyInline, ServiceActionsAdmin, TransitionLogMixin
+from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin
 
 
 class InstallmentDueFilter(admin.SimpleListFilter):
@@ -91,7 +91,7 @@ class ReminderInline(ReadOnlyInline):
 
 
 @admin.register(License)
-class LicenseAdmin(TransitionLogMixin, ServiceActionsAdmin):
+class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = admin_actions.LICENSE_ACTIONS
     list_display = [
         "__str__",

@@ -17,11 +17,11 @@ from ..models import (
     StaffProfile,
 )
 from . import actions as admin_actions
-from .base import ReadOnlyInline, ServiceActionsAdmin, TransitionLogMixin
+from .base import AuditedAdmin, AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin
 
 
 @admin.register(Institution)
-class InstitutionAdmin(admin.ModelAdmin):
+class InstitutionAdmin(AuditedAdmin):
     list_display = ["name", "kind", "contact_email", "patent_count"]
     search_fields = ["name"]
 
@@ -37,7 +37,7 @@ class InstitutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
+class StaffProfileAdmin(AuditedAdmin):
     list_display = ["user", "institution"]
     list_select_related = ["user", "institution"]
     autocomplete_fields = ["user"]
@@ -96,7 +96,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 
 @admin.register(EnterpriseMember)
-class EnterpriseMemberAdmin(TransitionLogMixin, ServiceActionsAdmin):
+class EnterpriseMemberAdmin(AuditTrailMixin, ServiceActionsAdmin):
     """SME portal users. Staff see the members of enterprises that deal with their institution,
     and sign-ups of enterprises that deal with nobody yet; they approve or revoke one only when
     the enterprise deals with no other institution (`services.member_decision_allowed`)."""

@@ -14,7 +14,7 @@ from ..models import (
 )
 from ..receipts import receipt_response
 from . import actions as admin_actions
-from .base import RecordsOnlyAdmin, ServiceActionsAdmin, TransitionLogMixin
+from .base import AuditTrailMixin, RecordsOnlyAdmin, ServiceActionsAdmin
 
 
 @admin.register(Payment)
@@ -34,7 +34,7 @@ class PaymentAdmin(RecordsOnlyAdmin):
 
 
 @admin.register(PaymentReport)
-class PaymentReportAdmin(TransitionLogMixin, ServiceActionsAdmin):
+class PaymentReportAdmin(AuditTrailMixin, ServiceActionsAdmin):
     """Transfers reported by SMEs; confirming one records the payment through the service."""
 
     service_actions = admin_actions.PAYMENT_REPORT_ACTIONS

@@ -17,7 +17,6 @@ def backfill_trial_ended_on(apps, schema_editor):
     expiry on the trial's last day, a return or a termination during the trial on the day the
     transition log recorded it (the trial's last day if no log row is found)."""
     License = apps.get_model("licensing", "License")
-    StateLog = apps.get_model("django_fsm_log", "StateLog")
     ContentType = apps.get_model("contenttypes", "ContentType")
     License.objects.filter(purchased_on__isnull=False).update(trial_ended_on=F("purchased_on"))
     License.objects.filter(state="expired").update(trial_ended_on=F("trial_end_effective"))
@@ -27,6 +26,12 @@ def backfill_trial_ended_on(apps, schema_editor):
     )
     if content_type is None:  # no license was ever saved, so none ended
         return
+    if "django_fsm_log" not in apps.app_configs:
+        # Since the app writes its own audit trail (0009), a fresh database has neither that log
+        # nor licenses to date; a database that had licenses ran this before.
+        ended_early.update(trial_ended_on=F("trial_end_effective"))
+        return
+    StateLog = apps.get_model("django_fsm_log", "StateLog")
     logged = StateLog.objects.filter(content_type=content_type, object_id=OuterRef("pk"), state=OuterRef("state"))
     local_day = TruncDate("timestamp", tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
     ended_early.update(
@@ -41,7 +46,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('licensing', '0003_portal'),
-        ('django_fsm_log', '0004_auto_20190131_0341'),
         ('contenttypes', '0002_remove_content_type_name'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,24 +1,38 @@
-"""Audit events: changes that are not state transitions (those are in the transition log)."""
+"""The audit trail: every change, written by the service that makes it, in the same transaction.
+
+One row per change: who, when, what (created, changed, a state transition, deleted), on which
+object, its fields from -> to, and why. A license's page reads its own events and those of
+everything that hangs off it (installments, payments, reports, claims, conversions) through
+`license`; an enterprise's page reads its own and its members' through `enterprise`.
+"""
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .base import transition_label
+from .licenses import License
 from .parties import Enterprise
 
 
 class AuditEvent(models.Model):
-    """A change that is not a state transition (those are in the transition log): who changed
-    what on which object, from what to what, and why."""
-
     class Action(models.TextChoices):
-        ENTERPRISE_CHANGED = "enterprise_changed", _("Enterprise details changed")
-        ENTERPRISE_CREATED = "enterprise_created", _("Enterprise registered")
-        MEMBER_SIGNED_UP = "member_signed_up", _("Member signed up")
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        TRANSITION = "transition", _("State changed")
+        DELETED = "deleted", _("Deleted")
 
     action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    subject = GenericForeignKey("content_type", "object_id")
+    # What the object was called then: a deleted object is still named in its history.
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    license = models.ForeignKey(License, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events")
     enterprise = models.ForeignKey(
         Enterprise, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
     )
@@ -31,6 +45,9 @@ class AuditEvent(models.Model):
         verbose_name=_("by"),
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
+    transition = models.CharField(_("transition"), max_length=50, blank=True)
+    source_state = models.CharField(_("from state"), max_length=30, blank=True)
+    state = models.CharField(_("to state"), max_length=30, blank=True)
     changes = models.JSONField(_("changes"), default=dict, help_text=_("field: [from, to]"))
     reason = models.TextField(_("reason"), blank=True)
 
@@ -38,18 +55,46 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id", "-at"], name="audit_subject_newest_first"),
+            models.Index(fields=["license", "-at"], name="audit_license_newest_first"),
+            models.Index(fields=["enterprise", "-at"], name="audit_enterprise_newest_first"),
+        ]
 
     def __str__(self):
-        return f"{self.get_action_display()} · {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.what} · {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def model(self):
+        return ContentType.objects.get_for_id(self.content_type_id).model_class()  # cached per process
+
+    @property
+    def what(self) -> str:
+        """'Approve trial: License #12', 'Created: 3000.00 · 2026-08-01 · ICBC-7': the verb in the
+        reader's language, the object as it was named when the event was written."""
+        model = self.model
+        if self.action == self.Action.TRANSITION and model is not None and hasattr(model, self.transition):
+            verb = transition_label(getattr(model, self.transition))
+        else:
+            verb = self.get_action_display()
+        return f"{verb}: {self.object_repr}" if self.object_repr else str(verb)
+
+    def state_labels(self) -> tuple[str, str]:
+        """(from, to) state labels of a transition, in the reader's language."""
+        labels = dict(self.model._meta.get_field("state").flatchoices) if self.model else {}
+        return str(labels.get(self.source_state, self.source_state)), str(labels.get(self.state, self.state))
 
     def readable_changes(self) -> list[tuple[str, str, str]]:
-        """(field label, from, to) in the reader's language: labels and choices of the enterprise's
-        own fields; fields that are not the enterprise's (e.g. a member's id) are not shown."""
+        """(field label, from, to) in the reader's language, with the labels and choices of the
+        object's own fields; what is not one of its fields is not shown."""
+        model = self.model
         rows = []
         for name, (old, new) in self.changes.items():
+            if old in (None, "") and new in (None, ""):
+                continue  # created empty: nothing to read
             try:
-                field = Enterprise._meta.get_field(name)
-            except FieldDoesNotExist:
+                field = model._meta.get_field(name)
+            except (FieldDoesNotExist, AttributeError):
                 continue
             rows.append((str(field.verbose_name), self._readable(field, old), self._readable(field, new)))
         return rows

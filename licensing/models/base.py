@@ -1,5 +1,5 @@
-"""What every model module shares: money and fraction fields, the business date, the audit
-decorator of transitions, private file storage."""
+"""What every model module shares: money and fraction fields, the business date, the refusal
+reasons of transitions, private file storage."""
 
 import secrets
 from datetime import date
@@ -10,7 +10,6 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext as _
-from django_fsm_log.decorators import fsm_log_by, fsm_log_description
 
 from ..domain import clock
 
@@ -26,11 +25,6 @@ FRACTION = {
 def today() -> date:
     """The business date (licensing/clock.py): the local date, or the day a sweep runs as of."""
     return clock.today()
-
-
-def audited(func):
-    """Let a transition take `by=` (who) and `description=` (why) for the transition log."""
-    return fsm_log_by(fsm_log_description(func))
 
 
 def refuses_with(message):

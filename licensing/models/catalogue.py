@@ -13,7 +13,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 from ..domain import identifiers, windows
 from ..domain.money import ZERO, add_months
 from ..domain.text import single_line
-from .base import FRACTION, MAX_PRICE, MONEY, audited, today
+from .base import FRACTION, MAX_PRICE, MONEY, today
 from .parties import Institution
 
 # The eight sections of the International Patent Classification (the first letter of a class).
@@ -242,12 +242,10 @@ class Offer(FSMModelMixin, models.Model):
             if allowed
         ]
 
-    @audited
     @transition(field=state, source=State.DRAFT, target=State.PUBLISHED, custom={"label": _("Publish")})
-    def publish(self, by=None, description=None):
+    def publish(self):
         pass
 
-    @audited
     @transition(field=state, source=State.PUBLISHED, target=State.WITHDRAWN, custom={"label": _("Withdraw")})
-    def withdraw(self, by=None, description=None):
+    def withdraw(self):
         pass

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from .base import FRACTION, MONEY, audited
+from .base import FRACTION, MONEY
 from .licenses import License
 
 
@@ -52,19 +52,16 @@ class EquityConversion(FSMModelMixin, models.Model):
     def __str__(self):
         return _("Equity conversion #%(id)s") % {"id": self.pk}
 
-    @audited
     @transition(field=state, source=State.PROPOSED, target=State.APPROVED, custom={"label": _("Approve")})
-    def approve(self, by=None, description=None):
+    def approve(self):
         pass
 
-    @audited
     @transition(field=state, source=State.APPROVED, target=State.EXECUTED, custom={"label": _("Execute")})
-    def execute(self, on: date, by=None, description=None):
+    def execute(self, on: date):
         self.executed_on = on
 
-    @audited
     @transition(
         field=state, source=[State.PROPOSED, State.APPROVED], target=State.REJECTED, custom={"label": _("Reject")}
     )
-    def reject(self, by=None, description=None):
+    def reject(self):
         pass

@@ -11,7 +11,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain.money import ZERO, cny
 from ..domain.text import single_line
-from .base import FRACTION, MAX_PRICE, MONEY, NOT_NEGATIVE, audited
+from .base import FRACTION, MAX_PRICE, MONEY, NOT_NEGATIVE
 from .licenses import License
 
 
@@ -92,22 +92,19 @@ class InsuranceClaim(FSMModelMixin, models.Model):
     def amount_for(policy: InsurancePolicy, outstanding: Decimal) -> Decimal:
         return cny(policy.coverage_ratio * outstanding)
 
-    @audited
     @transition(field=state, source=State.FILED, target=State.APPROVED, custom={"label": _("Approve claim")})
-    def approve(self, by=None, description=None):
+    def approve(self):
         pass
 
-    @audited
     @transition(field=state, source=State.APPROVED, target=State.PAID, custom={"label": _("Record claim paid")})
-    def record_paid(self, amount: Decimal, by=None, description=None):
+    def record_paid(self, amount: Decimal):
         self.paid_amount = amount
 
-    @audited
     @transition(
         field=state,
         source=[State.FILED, State.APPROVED],
         target=State.REJECTED,
         custom={"label": _("Reject claim")},
     )
-    def reject(self, by=None, description=None):
+    def reject(self):
         pass

@@ -23,7 +23,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 from ..domain import workdays
 from ..domain.money import ZERO, add_months
 from ..domain.text import multi_line, single_line
-from .base import MONEY, audited, refuses_with, today
+from .base import MONEY, refuses_with, today
 from .catalogue import Offer
 from .parties import Enterprise
 
@@ -188,19 +188,16 @@ class License(ConcurrentTransitionMixin, models.Model):
 
     # -- transitions --
 
-    @audited
     @transition(field=state, source=State.APPLIED, target=State.TRIAL, custom={"label": _("Approve trial")})
-    def approve(self, start: date, by=None, description=None):
+    def approve(self, start: date):
         self.trial_start = start
         self.trial_end = add_months(start, self.offer.trial_months)
         self.trial_end_effective = workdays.effective_date(self.trial_end)
 
-    @audited
     @transition(field=state, source=State.APPLIED, target=State.REJECTED, custom={"label": _("Reject")})
-    def reject(self, by=None, description=None):
+    def reject(self):
         pass
 
-    @audited
     @transition(
         field=state,
         source=State.TRIAL,
@@ -208,17 +205,15 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[insurance_in_place_if_required],
         custom={"label": _("Purchase")},
     )
-    def purchase(self, plan: str, on: date, by=None, description=None):
+    def purchase(self, plan: str, on: date):
         self.plan = plan
         self.purchased_on = on
         self.trial_ended_on = on
 
-    @audited
     @transition(field=state, source=State.TRIAL, target=State.RETURNED, custom={"label": _("Return")})
-    def return_patent(self, by=None, description=None):
+    def return_patent(self):
         self.trial_ended_on = today()
 
-    @audited
     @transition(
         field=state,
         source=State.TRIAL,
@@ -226,10 +221,9 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[trial_has_ended],
         custom={"label": _("Expire trial")},
     )
-    def expire(self, by=None, description=None):
+    def expire(self):
         self.trial_ended_on = self.trial_end_effective  # its last day, whenever the sweep noticed
 
-    @audited
     @transition(
         field=state,
         source=[State.PURCHASED, State.IN_ARREARS],
@@ -237,10 +231,9 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[is_settled],
         custom={"label": _("Mark paid up")},
     )
-    def settle(self, by=None, description=None):
+    def settle(self):
         pass
 
-    @audited
     @transition(
         field=state,
         source=State.PURCHASED,
@@ -248,10 +241,9 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[is_overdue],
         custom={"label": _("Mark in arrears")},
     )
-    def fall_into_arrears(self, by=None, description=None):
+    def fall_into_arrears(self):
         pass
 
-    @audited
     @transition(
         field=state,
         source=State.IN_ARREARS,
@@ -259,10 +251,9 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[nothing_overdue],
         custom={"label": _("Cure arrears")},
     )
-    def cure(self, by=None, description=None):
+    def cure(self):
         pass
 
-    @audited
     @transition(
         field=state,
         source=State.IN_ARREARS,
@@ -270,10 +261,9 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[grace_exceeded],
         custom={"label": _("Declare default")},
     )
-    def declare_default(self, on: date, by=None, description=None):
+    def declare_default(self, on: date):
         self.defaulted_on = on
 
-    @audited
     @transition(
         field=state,
         source=State.DEFAULTED,
@@ -281,15 +271,13 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[is_insured],
         custom={"label": _("File insurance claim")},
     )
-    def file_claim(self, by=None, description=None):
+    def file_claim(self):
         pass
 
-    @audited
     @transition(field=state, source=State.CLAIM_FILED, target=State.COMPENSATED, custom={"label": _("Compensate")})
-    def compensate(self, by=None, description=None):
+    def compensate(self):
         pass
 
-    @audited
     @transition(
         field=state,
         source=[State.DEFAULTED, State.CLAIM_FILED],
@@ -297,17 +285,16 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[has_rejected_claim_only],
         custom={"label": _("Write off")},
     )
-    def write_off(self, by=None, description=None):
+    def write_off(self):
         pass
 
-    @audited
     @transition(
         field=state,
         source=[State.TRIAL, State.PURCHASED, State.IN_ARREARS],
         target=State.TERMINATED,
         custom={"label": _("Terminate")},
     )
-    def terminate(self, by=None, description=None):
+    def terminate(self):
         if self.state == self.State.TRIAL:
             self.trial_ended_on = today()
 
@@ -364,17 +351,16 @@ class Installment(FSMModelMixin, models.Model):
     def fully_paid(self) -> bool:
         return self.outstanding == ZERO
 
-    @audited
-    @transition(field=state, source=State.DUE, target=State.OVERDUE)
-    def mark_overdue(self, by=None, description=None):
+    @transition(field=state, source=State.DUE, target=State.OVERDUE, custom={"label": _("Fall overdue")})
+    def mark_overdue(self):
         pass
 
-    @audited
     @transition(
         field=state,
         source=[State.DUE, State.OVERDUE],
         target=State.PAID,
         conditions=[fully_paid],
+        custom={"label": _("Paid in full")},
     )
-    def mark_paid(self, by=None, description=None):
+    def mark_paid(self):
         pass

@@ -11,7 +11,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import identifiers, size_class
 from ..domain.text import single_line
-from .base import audited, new_token
+from .base import new_token
 
 
 class Institution(models.Model):
@@ -130,12 +130,10 @@ class EnterpriseMember(FSMModelMixin, models.Model):
     def __str__(self):
         return f"{self.full_name} · {self.enterprise.name}"
 
-    @audited
     @transition(field=state, source=State.PENDING, target=State.ACTIVE, custom={"label": _("Approve")})
-    def approve(self, by=None, description=None):
+    def approve(self):
         pass
 
-    @audited
     @transition(field=state, source=[State.PENDING, State.ACTIVE], target=State.REVOKED, custom={"label": _("Revoke")})
-    def revoke(self, by=None, description=None):
+    def revoke(self):
         pass

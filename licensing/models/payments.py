@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain.text import single_line
-from .base import MONEY, audited, new_token, private_storage
+from .base import MONEY, new_token, private_storage
 from .licenses import License
 
 
@@ -92,12 +92,10 @@ class PaymentReport(FSMModelMixin, models.Model):
     def __str__(self):
         return f"{self.amount} · {self.paid_on} · {self.reference}"
 
-    @audited
     @transition(field=state, source=State.REPORTED, target=State.CONFIRMED, custom={"label": _("Confirm")})
-    def confirm(self, payment: Payment, by=None, description=None):
+    def confirm(self, payment: Payment):
         self.payment = payment
 
-    @audited
     @transition(field=state, source=State.REPORTED, target=State.REJECTED, custom={"label": _("Reject")})
-    def reject(self, by=None, description=None):
+    def reject(self):
         pass

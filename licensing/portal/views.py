@@ -175,11 +175,7 @@ def _own_license(request, pk) -> License:
 @member_required
 def license_detail(request, pk):
     lic = _own_license(request, pk)
-    state_labels = dict(License.State.choices)
-    timeline = [
-        (log, state_labels.get(log.source_state, log.source_state), state_labels.get(log.state, log.state))
-        for log in selectors.transition_log(lic)
-    ]
+    timeline = selectors.license_timeline(lic)
     days_left = (lic.trial_end_effective - today()).days if lic.state == License.State.TRIAL else None
     return render(
         request,

@@ -1,6 +1,7 @@
-"""Reads of licenses: balances and due dates in SQL, the transition log, the catalogue, what an
+"""Reads of licenses: balances and due dates in SQL, the audit trail, the catalogue, what an
 SME's portal pages show."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     DecimalField,
     Exists,
@@ -14,7 +15,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
-from django_fsm_log.models import StateLog
 
 from ..domain.money import ZERO
 from ..models import (
@@ -73,9 +73,15 @@ def without_anything_due(queryset):
     return queryset.filter(~Exists(unpaid_installments()))
 
 
-def transition_log(obj):
-    """Every state change of one object: who, when, from, to, why."""
-    return StateLog.objects.for_(obj).select_related("by").order_by("-timestamp", "-pk")
+def audit_trail(obj):
+    """Every change of one object, newest first: who, when, what, from -> to, why. A license's
+    trail holds its own events and those of everything that hangs off it (installments,
+    payments, reports, claims, conversions, its policy), read by one index."""
+    if isinstance(obj, License):
+        events = AuditEvent.objects.filter(license=obj)
+    else:
+        events = AuditEvent.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
+    return events.select_related("by").order_by("-at", "-pk")
 
 
 # -- the SME portal ------------------------------------------------------------------------------
@@ -127,8 +133,14 @@ def enterprise_license(enterprise, pk: int) -> License:
     )
 
 
+def license_timeline(lic: License):
+    """What the SME's license page lists under its application, oldest first: every change since."""
+    application = Q(action=AuditEvent.Action.CREATED, content_type=ContentType.objects.get_for_model(License))
+    return audit_trail(lic).exclude(application).order_by("at", "pk")
+
+
 def enterprise_history(enterprise, limit: int = 50):
-    """The latest changes to an enterprise's details, newest first."""
+    """The latest changes to an enterprise's details and its members, newest first."""
     return AuditEvent.objects.filter(enterprise=enterprise).select_related("by").order_by("-at", "-pk")[:limit]
 
 

@@ -1,6 +1,6 @@
 """Use cases, one module per context. Each service runs its transition inside one transaction,
-saves, and leaves the audit row (who, when, from, to, why). Views, admin, commands and tasks call
-these and nothing else to change state.
+saves, and writes its audit event (who, when, what, from -> to, why: `_audit`) in that same
+transaction. Views, admin, commands and tasks call these and nothing else to change state.
 
 Every service that changes a license locks its row first (SELECT ... FOR UPDATE), so two
 conflicting operations on one license run one after the other; ConcurrentTransitionMixin is the
@@ -16,7 +16,7 @@ from .equity import (
     purchase_with_equity,
     reject_equity_conversion,
 )
-from .insurance import approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
+from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
 from .offers import publish_offer, withdraw_offer
 from .parties import (
@@ -39,11 +39,13 @@ from .payments import (
     reject_payment_report,
     report_payment,
 )
+from .records import delete_record, save_record
 from .trials import apply_for_trial, approve_trial, expire_trial, reject_application, return_patent
 
 __all__ = [
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
+    "POLICY_TERMS",
     "apply_for_trial",
     "approve_claim",
     "approve_equity_conversion",
@@ -52,6 +54,7 @@ __all__ = [
     "build_schedule",
     "confirm_payment_report",
     "declare_default",
+    "delete_record",
     "execute_equity_conversion",
     "expire_trial",
     "file_claim",
@@ -74,6 +77,7 @@ __all__ = [
     "request_password_reset",
     "return_patent",
     "revoke_member",
+    "save_record",
     "send_password_reset",
     "sign_up_member",
     "staff_may_correct_enterprise",

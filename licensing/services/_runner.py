@@ -11,10 +11,12 @@ from django.utils.translation import gettext as _
 from ..domain.money import CENT, ZERO
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
+    AuditEvent,
     License,
     Patent,
     why_not,
 )
+from . import _audit
 
 
 def _lock_license(license_id: int, *, schedule: bool = True) -> License:
@@ -36,14 +38,30 @@ def _refused(message: str) -> ValidationError:
     return ValidationError(message, code="refused")
 
 
-def _run(obj, method_name: str, *args, by=None, reason: str = "", **kwargs) -> None:
-    """Run a transition and save, with a clear error when the state or conditions forbid it."""
+def _run(obj, method_name: str, *args, by=None, reason: str = "", before: dict | None = None, **kwargs) -> None:
+    """Run a transition, save, and write its audit event: who, from which state to which, the
+    fields it set (from -> to), why. A clear error when the state or a condition forbids it.
+    `before`: a snapshot taken earlier, when the service changed fields before the transition."""
     reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
     refusal = why_not(obj, method_name)  # the state, or the condition's own reason (models.refuses_with)
     if refusal:
         raise _refused(refusal)
-    getattr(obj, method_name)(*args, by=by, description=reason or None, **kwargs)
+    before = before if before is not None else _audit.snapshot(obj)
+    source = obj.state
+    getattr(obj, method_name)(*args, **kwargs)
     obj.save()
+    changes = _audit.diff(before, obj)
+    changes.pop("state", None)  # the event's own from -> to
+    _audit.record(
+        AuditEvent.Action.TRANSITION,
+        obj,
+        by=by,
+        changes=changes,
+        reason=reason,
+        transition=method_name,
+        source_state=source,
+        state=obj.state,
+    )
 
 
 def _require_reason(reason: str) -> str:

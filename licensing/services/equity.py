@@ -13,6 +13,7 @@ from ..models import (
     License,
     today,
 )
+from . import _audit
 from ._runner import (
     MAX_VALUATION,
     _decimal,
@@ -55,7 +56,7 @@ def propose_equity_conversion(*, license_id: int, share, valuation, by) -> Equit
         raise _refused(_("Nothing remains to be paid: there is no fee left to convert."))
     if amount > valuation:
         raise ValidationError({"valuation": _("The valuation must be at least the converted amount.")})
-    return EquityConversion.objects.create(
+    conversion = EquityConversion.objects.create(
         license=lic,
         share=share,
         converted_amount=amount,
@@ -63,6 +64,8 @@ def propose_equity_conversion(*, license_id: int, share, valuation, by) -> Equit
         stake=(amount / valuation).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP),
         proposed_on=today(),
     )
+    _audit.created(conversion, by=by, fields=("share", "converted_amount", "valuation", "stake", "proposed_on"))
+    return conversion
 
 
 def _purchase_outstanding(lic: License) -> Decimal:
@@ -107,11 +110,15 @@ def execute_equity_conversion(*, conversion_id: int, by) -> EquityConversion:
         )
     _run(conversion, "execute", today(), by=by)
     reductions = split_proportionally(conversion.converted_amount, [i.outstanding for i in open_installments])
+    settled_by = _("Lowered by equity conversion %(conversion)s") % {"conversion": conversion}
     for inst, reduction in zip(open_installments, reductions, strict=True):
+        before = _audit.snapshot(inst)
         inst.amount -= reduction
         if inst.outstanding == ZERO:
-            inst.mark_paid(by=by, description=_("Settled by equity conversion"))
-        inst.save()
+            _run(inst, "mark_paid", by=by, reason=settled_by, before=before)
+        else:
+            inst.save()
+            _audit.changed(inst, before, by=by, reason=settled_by)
     _settle_license_if_done(lic, by)
     return conversion
 

@@ -12,6 +12,7 @@ from ..models import (
     Reminder,
     today,
 )
+from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
@@ -19,6 +20,18 @@ from ._runner import (
     _require_amount,
     _require_reason,
     _run,
+)
+
+# What a policy is registered with (the admin's form asks these; its audit event lists them).
+POLICY_TERMS = (
+    "kind",
+    "insurer",
+    "insurer_email",
+    "policy_number",
+    "coverage_ratio",
+    "premium",
+    "starts_on",
+    "ends_on",
 )
 
 
@@ -35,6 +48,7 @@ def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
     policy.full_clean()
     windows.policy_dates(policy.starts_on, policy.ends_on, _applied_on(lic), today())
     policy.save()
+    _audit.created(policy, by=by, fields=POLICY_TERMS)
     return policy
 
 
@@ -51,6 +65,9 @@ def file_claim(*, license_id: int, by, reason: str = "") -> InsuranceClaim:
         outstanding_at_filing=outstanding,
         claimed_amount=InsuranceClaim.amount_for(policy, outstanding),
         filed_on=today(),
+    )
+    _audit.created(
+        claim, by=by, fields=("policy", "outstanding_at_filing", "claimed_amount", "filed_on"), reason=reason
     )
     _notify_claim_filed(claim)  # emailed to the TTO and the insurer after commit
     return claim

@@ -15,6 +15,7 @@ from ..models import (
     Offer,
     today,
 )
+from . import _audit
 from ._runner import (
     _lock_license,
     _refused,
@@ -23,6 +24,9 @@ from ._runner import (
     _run,
     _without_stale_schedule,
 )
+
+# What an installment's audit event says it was created with.
+INSTALLMENT_TERMS = ("kind", "sequence", "amount", "due_date", "effective_due_date")
 
 
 def build_schedule(offer: Offer, price: Decimal, plan: str, purchased_on: date) -> list[tuple[Decimal, date]]:
@@ -53,7 +57,7 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
             % {"last": schedule[-1][1], "expiry": lic.offer.patent.expiry_date}
         )
     _run(lic, "purchase", plan, on, by=by)
-    Installment.objects.bulk_create(
+    installments = Installment.objects.bulk_create(
         Installment(
             license=lic,
             kind=Installment.Kind.PURCHASE,
@@ -64,6 +68,8 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
         )
         for n, (amount, due) in enumerate(schedule, start=1)
     )
+    for inst in installments:
+        _audit.created(inst, by=by, fields=INSTALLMENT_TERMS)
     return _without_stale_schedule(lic)
 
 
@@ -82,8 +88,7 @@ def mark_overdue(*, license_id: int, by=None, on: date | None = None) -> License
     on = on or today()
     for inst in lic.installments.all():
         if inst.state == Installment.State.DUE and inst.outstanding and inst.effective_due_date < on:
-            inst.mark_overdue(by=by)
-            inst.save()
+            _run(inst, "mark_overdue", by=by)
     if lic.state == License.State.PURCHASED and lic.is_overdue():
         _run(lic, "fall_into_arrears", by=by)
     return lic

@@ -1,8 +1,6 @@
 """Enterprises and their portal members: sign-up, master data kept by the enterprise, approval,
 password resets, the calendar address."""
 
-from decimal import Decimal
-
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -17,6 +15,7 @@ from ..models import (
     EnterpriseMember,
     new_token,
 )
+from . import _audit
 from ._runner import (
     _refused,
     _require_reason,
@@ -56,10 +55,8 @@ def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str,
         ) from exc
     member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
     if created:
-        _record_enterprise_created(enterprise, by=user)
-    AuditEvent.objects.create(
-        action=AuditEvent.Action.MEMBER_SIGNED_UP, enterprise=enterprise, by=user, changes={"member": [None, member.pk]}
-    )
+        _audit.created(enterprise, by=user, fields=ENTERPRISE_MASTER_DATA)
+    _audit.created(member, by=user, fields=("full_name",))
     return member
 
 
@@ -67,27 +64,13 @@ def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str,
 ENTERPRISE_MASTER_DATA = ("name", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language")
 
 
-def _audit_value(value):
-    return str(value) if isinstance(value, Decimal) else value
-
-
 @transaction.atomic
 def register_enterprise(*, enterprise: Enterprise, by) -> Enterprise:
     """An enterprise entered by TTO staff (e.g. from a paper application), with its audit event."""
     enterprise.full_clean()
     enterprise.save()
-    _record_enterprise_created(enterprise, by=by)
+    _audit.created(enterprise, by=by, fields=ENTERPRISE_MASTER_DATA)
     return enterprise
-
-
-def _record_enterprise_created(enterprise: Enterprise, *, by) -> AuditEvent:
-    """The audit event of a new enterprise: each of its details, from nothing."""
-    return AuditEvent.objects.create(
-        action=AuditEvent.Action.ENTERPRISE_CREATED,
-        enterprise=enterprise,
-        by=by,
-        changes={name: [None, _audit_value(getattr(enterprise, name))] for name in ENTERPRISE_MASTER_DATA},
-    )
 
 
 def staff_may_correct_enterprise(enterprise: Enterprise, user) -> bool:
@@ -124,24 +107,14 @@ def update_enterprise(*, enterprise_id: int, by, changes: dict, reason: str = ""
     unknown = set(changes) - set(ENTERPRISE_MASTER_DATA)
     if unknown:
         raise ValidationError(_("These details cannot be changed here: %(fields)s") % {"fields": ", ".join(unknown)})
-    before = {name: getattr(enterprise, name) for name in changes}
+    before = _audit.snapshot(enterprise)
     for name, value in changes.items():
         setattr(enterprise, name, value)
     enterprise.full_clean(exclude=["uscc"])
-    diff = {
-        name: [_audit_value(before[name]), _audit_value(getattr(enterprise, name))]
-        for name in changes
-        if before[name] != getattr(enterprise, name)
-    }
-    if not diff:
+    if not _audit.diff(before, enterprise):
         return enterprise
-    old_size = enterprise.size_class
-    enterprise.save()
-    if enterprise.size_class != old_size:
-        diff["size_class"] = [old_size, enterprise.size_class]
-    AuditEvent.objects.create(
-        action=AuditEvent.Action.ENTERPRISE_CHANGED, enterprise=enterprise, by=by, changes=diff, reason=reason
-    )
+    enterprise.save()  # which also moves the size class, when the figures say so
+    _audit.changed(enterprise, before, by=by, reason=reason)
     return enterprise
 
 
@@ -212,8 +185,13 @@ def revoke_member(*, member_id: int, by, reason: str) -> EnterpriseMember:
     return member
 
 
+@transaction.atomic
 def renew_calendar_token(*, member: EnterpriseMember) -> EnterpriseMember:
-    """A new private calendar address; the old one stops working at once."""
+    """A new private calendar address; the old one stops working at once. The event says that it
+    changed, never the address itself."""
     member.calendar_token = new_token()
     member.save(update_fields=["calendar_token"])
+    _audit.record(
+        AuditEvent.Action.CHANGED, member, by=member.user, changes={"calendar_token": [_audit.HIDDEN, _audit.HIDDEN]}
+    )
     return member

@@ -20,6 +20,7 @@ from ..models import (
     today,
 )
 from ..receipts import validate_receipt
+from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
@@ -147,6 +148,8 @@ def _record_payment(
         idempotency_key=idempotency_key,
         recorded_by=by,
     )
+    _audit.created(payment, by=by, fields=("amount", "paid_on", "reference"))
+    paid_by = _("Paid by payment %(ref)s") % {"ref": payment.reference}
     remaining = amount
     for inst in lic.installments.all():
         if not remaining:
@@ -154,11 +157,14 @@ def _record_payment(
         take = min(remaining, inst.outstanding)
         if not take:
             continue
+        before = _audit.snapshot(inst)
         inst.paid_amount += take
         remaining -= take
         if inst.outstanding == ZERO:
-            inst.mark_paid(by=by, description=_("Paid by payment %(ref)s") % {"ref": payment.reference})
-        inst.save()
+            _run(inst, "mark_paid", by=by, reason=paid_by, before=before)
+        else:
+            inst.save()
+            _audit.changed(inst, before, by=by, reason=paid_by)
     _settle_license_if_done(lic, by)
     return payment
 
@@ -189,6 +195,7 @@ def report_payment(*, license_id: int, amount, paid_on: date, reference: str, re
         if report.receipt:
             report.receipt.delete(save=False)  # no orphan file when the row is not written
         raise
+    _audit.created(report, by=by, fields=("amount", "paid_on", "reference", "receipt"))
     return report
 
 

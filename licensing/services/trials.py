@@ -16,6 +16,7 @@ from ..models import (
     Patent,
     today,
 )
+from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
@@ -25,6 +26,7 @@ from ._runner import (
     _run,
     _without_stale_schedule,
 )
+from .licenses import INSTALLMENT_TERMS
 
 
 @transaction.atomic
@@ -45,7 +47,7 @@ def apply_for_trial(
         raise _refused(_("Your enterprise already has a live license for this patent."))
     if not Offer.objects.with_availability().get(pk=offer.pk).available:
         raise _refused(_("This patent is licensed exclusively to another enterprise at the moment."))
-    return License.objects.create(
+    lic = License.objects.create(
         offer=offer,
         enterprise=enterprise,
         intended_use=intended_use,
@@ -53,6 +55,8 @@ def apply_for_trial(
         price=offer.price,
         trial_fee=offer.trial_fee,
     )
+    _audit.created(lic, by=by, fields=("offer", "enterprise", "price", "trial_fee", "intended_use", "contact"))
+    return lic
 
 
 @transaction.atomic
@@ -67,9 +71,10 @@ def approve_trial(*, license_id: int, by, start: date | None = None, reason: str
     _run(lic, "approve", start, by=by, reason=reason)
     if lic.trial_fee > ZERO:
         # A trial fee is due when the trial starts and is tracked like an installment.
-        Installment.objects.create(
+        fee = Installment.objects.create(
             license=lic, kind=Installment.Kind.TRIAL_FEE, sequence=1, amount=lic.trial_fee, due_date=start
         )
+        _audit.created(fee, by=by, fields=INSTALLMENT_TERMS)
     return _without_stale_schedule(lic)
 
 

@@ -1,0 +1,38 @@
+"""Records kept by hand in the admin forms (patents, an offer's draft terms, institutions, staff,
+reminder schedules): saved or deleted with their audit event, in one transaction."""
+
+from django.db import transaction
+
+from ..models import AuditEvent
+from . import _audit
+
+
+@transaction.atomic
+def save_record(*, obj, by, reason: str = ""):
+    """Save a new or edited object as its form left it; the event lists its fields from -> to."""
+    if obj.pk is None or obj._state.adding:
+        obj.save()
+        fields = [f.attname for f in obj._meta.concrete_fields if f.editable and not f.primary_key]
+        _audit.created(obj, by=by, fields=fields, reason=reason)
+        return obj
+    stored = type(obj)._base_manager.select_for_update().get(pk=obj.pk)
+    before = _audit.snapshot(stored)
+    obj.save()
+    _audit.changed(obj, before, by=by, reason=reason)
+    return obj
+
+
+@transaction.atomic
+def delete_record(*, obj, by, reason: str = "") -> None:
+    """Delete an object; its event keeps what it held, so the history still names it."""
+    last = _audit.snapshot(obj)
+    pk = obj.pk
+    obj.delete()
+    obj.pk = pk  # the event names the row that was
+    _audit.record(
+        AuditEvent.Action.DELETED,
+        obj,
+        by=by,
+        changes={_audit.field_name(obj, name): [value, None] for name, value in last.items()},
+        reason=reason,
+    )
