@@ -4,19 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0001_initial'),
+        ("licensing", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='reminder',
-            name='key',
-            field=models.CharField(max_length=100, verbose_name='key'),
+            model_name="reminder",
+            name="key",
+            field=models.CharField(max_length=100, verbose_name="key"),
         ),
         migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.UniqueConstraint(fields=('key',), name='reminder_key_unique'),
+            model_name="reminder",
+            constraint=models.UniqueConstraint(fields=("key",), name="reminder_key_unique"),
         ),
     ]

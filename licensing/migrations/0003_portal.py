@@ -11,60 +11,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0002_reminder_key_constraint'),
+        ("licensing", "0002_reminder_key_constraint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='license',
-            name='contact',
-            field=models.CharField(blank=True, max_length=200, verbose_name='contact person and phone'),
+            model_name="license",
+            name="contact",
+            field=models.CharField(blank=True, max_length=200, verbose_name="contact person and phone"),
         ),
         migrations.AddField(
-            model_name='patent',
-            name='keywords',
-            field=models.CharField(blank=True, help_text='Separated by commas', max_length=300, verbose_name='keywords'),
+            model_name="patent",
+            name="keywords",
+            field=models.CharField(
+                blank=True, help_text="Separated by commas", max_length=300, verbose_name="keywords"
+            ),
         ),
         migrations.CreateModel(
-            name='EnterpriseMember',
+            name="EnterpriseMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', django_fsm.FSMField(choices=[('pending', 'Awaiting approval'), ('active', 'Active'), ('revoked', 'Revoked')], default='pending', max_length=50, protected=True, verbose_name='state')),
-                ('full_name', models.CharField(max_length=100, verbose_name='full name')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='phone')),
-                ('calendar_token', models.CharField(default=licensing.models.new_token, max_length=64, unique=True, verbose_name='calendar token')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='signed up at')),
-                ('enterprise', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='licensing.enterprise', verbose_name='enterprise')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='enterprise_member', to=settings.AUTH_USER_MODEL, verbose_name='user')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[("pending", "Awaiting approval"), ("active", "Active"), ("revoked", "Revoked")],
+                        default="pending",
+                        max_length=50,
+                        protected=True,
+                        verbose_name="state",
+                    ),
+                ),
+                ("full_name", models.CharField(max_length=100, verbose_name="full name")),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="phone")),
+                (
+                    "calendar_token",
+                    models.CharField(
+                        default=licensing.models.new_token, max_length=64, unique=True, verbose_name="calendar token"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="signed up at")),
+                (
+                    "enterprise",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="licensing.enterprise",
+                        verbose_name="enterprise",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enterprise_member",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="user",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'enterprise member',
-                'verbose_name_plural': 'enterprise members',
-                'ordering': ['-created_at'],
+                "verbose_name": "enterprise member",
+                "verbose_name_plural": "enterprise members",
+                "ordering": ["-created_at"],
             },
             bases=(django_fsm.FSMModelMixin, models.Model),
         ),
         migrations.CreateModel(
-            name='PaymentReport',
+            name="PaymentReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', django_fsm.FSMField(choices=[('reported', 'Awaiting confirmation'), ('confirmed', 'Confirmed'), ('rejected', 'Rejected')], default='reported', max_length=50, protected=True, verbose_name='state')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='amount (CNY)')),
-                ('paid_on', models.DateField(verbose_name='transfer date')),
-                ('reference', models.CharField(max_length=100, verbose_name='bank reference')),
-                ('receipt', models.FileField(blank=True, storage=licensing.models.private_storage, upload_to=licensing.models.receipt_path, verbose_name='receipt')),
-                ('reported_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='reported at')),
-                ('license', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payment_reports', to='licensing.license', verbose_name='license')),
-                ('payment', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='report', to='licensing.payment', verbose_name='recorded payment')),
-                ('reported_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='reported by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("reported", "Awaiting confirmation"),
+                            ("confirmed", "Confirmed"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="reported",
+                        max_length=50,
+                        protected=True,
+                        verbose_name="state",
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        max_digits=14,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0.01"))],
+                        verbose_name="amount (CNY)",
+                    ),
+                ),
+                ("paid_on", models.DateField(verbose_name="transfer date")),
+                ("reference", models.CharField(max_length=100, verbose_name="bank reference")),
+                (
+                    "receipt",
+                    models.FileField(
+                        blank=True,
+                        storage=licensing.models.private_storage,
+                        upload_to=licensing.models.receipt_path,
+                        verbose_name="receipt",
+                    ),
+                ),
+                ("reported_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="reported at")),
+                (
+                    "license",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_reports",
+                        to="licensing.license",
+                        verbose_name="license",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="report",
+                        to="licensing.payment",
+                        verbose_name="recorded payment",
+                    ),
+                ),
+                (
+                    "reported_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="reported by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment report',
-                'verbose_name_plural': 'payment reports',
-                'ordering': ['-reported_at'],
+                "verbose_name": "payment report",
+                "verbose_name_plural": "payment reports",
+                "ordering": ["-reported_at"],
             },
             bases=(django_fsm.FSMModelMixin, models.Model),
         ),

@@ -27,7 +27,7 @@ def backfill_trial_ended_on(apps, schema_editor):
     if content_type is None:  # no license was ever saved, so none ended
         return
     if "django_fsm_log" not in apps.app_configs:
-        # Since the app writes its own audit trail (0009), a fresh database has neither that log
+        # Since the app writes its own audit trail (0009-0011), a fresh database has neither that log
         # nor licenses to date; a database that had licenses ran this before.
         ended_early.update(trial_ended_on=F("trial_end_effective"))
         return
@@ -43,43 +43,96 @@ def backfill_trial_ended_on(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0003_portal'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("licensing", "0003_portal"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='license',
-            name='trial_ended_on',
-            field=models.DateField(blank=True, db_index=True, null=True, verbose_name='trial ended on'),
+            model_name="license",
+            name="trial_ended_on",
+            field=models.DateField(blank=True, db_index=True, null=True, verbose_name="trial ended on"),
         ),
         migrations.CreateModel(
-            name='Export',
+            name="Export",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('licenses', 'Licenses'), ('installments', 'Payment schedules'), ('payments', 'Payments'), ('claims', 'Insurance claims')], max_length=20, verbose_name='kind')),
-                ('state', django_fsm.FSMField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Ready'), ('failed', 'Failed')], default='queued', max_length=50, protected=True, verbose_name='state')),
-                ('ipc_section', models.CharField(blank=True, max_length=1, verbose_name='IPC section')),
-                ('date_from', models.DateField(blank=True, null=True, verbose_name='from')),
-                ('date_to', models.DateField(blank=True, null=True, verbose_name='to')),
-                ('language', models.CharField(choices=[('zh-hans', 'Simplified Chinese'), ('en', 'English')], max_length=10, verbose_name='language')),
-                ('rows_total', models.PositiveIntegerField(blank=True, null=True, verbose_name='rows')),
-                ('rows_done', models.PositiveIntegerField(default=0, verbose_name='rows written')),
-                ('file', models.FileField(blank=True, storage=licensing.models.private_storage, upload_to=licensing.models.export_path, verbose_name='file')),
-                ('error', models.TextField(blank=True, verbose_name='error')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='requested at')),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True, verbose_name='last progress')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('institution', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='licensing.institution', verbose_name='institution')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("licenses", "Licenses"),
+                            ("installments", "Payment schedules"),
+                            ("payments", "Payments"),
+                            ("claims", "Insurance claims"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("done", "Ready"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=50,
+                        protected=True,
+                        verbose_name="state",
+                    ),
+                ),
+                ("ipc_section", models.CharField(blank=True, max_length=1, verbose_name="IPC section")),
+                ("date_from", models.DateField(blank=True, null=True, verbose_name="from")),
+                ("date_to", models.DateField(blank=True, null=True, verbose_name="to")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("zh-hans", "Simplified Chinese"), ("en", "English")],
+                        max_length=10,
+                        verbose_name="language",
+                    ),
+                ),
+                ("rows_total", models.PositiveIntegerField(blank=True, null=True, verbose_name="rows")),
+                ("rows_done", models.PositiveIntegerField(default=0, verbose_name="rows written")),
+                (
+                    "file",
+                    models.FileField(
+                        blank=True,
+                        storage=licensing.models.private_storage,
+                        upload_to=licensing.models.export_path,
+                        verbose_name="file",
+                    ),
+                ),
+                ("error", models.TextField(blank=True, verbose_name="error")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="requested at")),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True, verbose_name="last progress")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished at")),
+                (
+                    "institution",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="licensing.institution",
+                        verbose_name="institution",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="requested by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'export',
-                'verbose_name_plural': 'exports',
-                'ordering': ['-created_at'],
+                "verbose_name": "export",
+                "verbose_name_plural": "exports",
+                "ordering": ["-created_at"],
             },
             bases=(django_fsm.FSMModelMixin, models.Model),
         ),

@@ -5,23 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0004_dashboard_exports'),
+        ("licensing", "0004_dashboard_exports"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='insuranceclaim',
-            index=models.Index(fields=['-filed_on', '-id'], name='claim_newest_first'),
+            model_name="insuranceclaim",
+            index=models.Index(fields=["-filed_on", "-id"], name="claim_newest_first"),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['-paid_on', '-recorded_at', '-id'], name='payment_newest_first'),
+            model_name="payment",
+            index=models.Index(fields=["-paid_on", "-recorded_at", "-id"], name="payment_newest_first"),
         ),
         migrations.AddIndex(
-            model_name='paymentreport',
-            index=models.Index(fields=['-reported_at', '-id'], name='report_newest_first'),
+            model_name="paymentreport",
+            index=models.Index(fields=["-reported_at", "-id"], name="report_newest_first"),
         ),
     ]

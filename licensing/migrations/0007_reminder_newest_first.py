@@ -4,14 +4,13 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0006_payment_reference_trigram'),
+        ("licensing", "0006_payment_reference_trigram"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(fields=['-created_at', '-id'], name='reminder_newest_first'),
+            model_name="reminder",
+            index=models.Index(fields=["-created_at", "-id"], name="reminder_newest_first"),
         ),
     ]

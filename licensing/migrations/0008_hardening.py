@@ -10,193 +10,331 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('licensing', '0007_reminder_newest_first'),
+        ("licensing", "0007_reminder_newest_first"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('enterprise_changed', 'Enterprise details changed'), ('enterprise_created', 'Enterprise registered'), ('member_signed_up', 'Member signed up')], max_length=40, verbose_name='action')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='at')),
-                ('changes', models.JSONField(default=dict, help_text='field: [from, to]', verbose_name='changes')),
-                ('reason', models.TextField(blank=True, verbose_name='reason')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("enterprise_changed", "Enterprise details changed"),
+                            ("enterprise_created", "Enterprise registered"),
+                            ("member_signed_up", "Member signed up"),
+                        ],
+                        max_length=40,
+                        verbose_name="action",
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now, verbose_name="at")),
+                ("changes", models.JSONField(default=dict, help_text="field: [from, to]", verbose_name="changes")),
+                ("reason", models.TextField(blank=True, verbose_name="reason")),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'ordering': ['-at', '-id'],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='HealthRecord',
+            name="HealthRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('part', models.CharField(choices=[('broker', 'Task broker'), ('smtp', 'Email'), ('sweep', 'Hourly sweep')], max_length=20, unique=True, verbose_name='part')),
-                ('ok', models.BooleanField(verbose_name='working')),
-                ('detail', models.TextField(blank=True, verbose_name='detail')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "part",
+                    models.CharField(
+                        choices=[("broker", "Task broker"), ("smtp", "Email"), ("sweep", "Hourly sweep")],
+                        max_length=20,
+                        unique=True,
+                        verbose_name="part",
+                    ),
+                ),
+                ("ok", models.BooleanField(verbose_name="working")),
+                ("detail", models.TextField(blank=True, verbose_name="detail")),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded at")),
             ],
             options={
-                'verbose_name': 'health record',
-                'verbose_name_plural': 'health records',
+                "verbose_name": "health record",
+                "verbose_name_plural": "health records",
             },
         ),
         migrations.CreateModel(
-            name='RateLimit',
+            name="RateLimit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=200, verbose_name='key')),
-                ('window_start', models.DateTimeField(verbose_name='window start')),
-                ('count', models.PositiveIntegerField(default=0, verbose_name='count')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=200, verbose_name="key")),
+                ("window_start", models.DateTimeField(verbose_name="window start")),
+                ("count", models.PositiveIntegerField(default=0, verbose_name="count")),
             ],
             options={
-                'verbose_name': 'rate limit',
-                'verbose_name_plural': 'rate limits',
+                "verbose_name": "rate limit",
+                "verbose_name_plural": "rate limits",
             },
         ),
         migrations.AlterField(
-            model_name='enterprise',
-            name='annual_revenue',
-            field=models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1000000000'))], verbose_name='annual revenue (CNY 10,000)'),
+            model_name="enterprise",
+            name="annual_revenue",
+            field=models.DecimalField(
+                decimal_places=2,
+                max_digits=14,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("1000000000")),
+                ],
+                verbose_name="annual revenue (CNY 10,000)",
+            ),
         ),
         migrations.AlterField(
-            model_name='enterprise',
-            name='employees',
-            field=models.PositiveIntegerField(validators=[django.core.validators.MaxValueValidator(10000000)], verbose_name='employees'),
+            model_name="enterprise",
+            name="employees",
+            field=models.PositiveIntegerField(
+                validators=[django.core.validators.MaxValueValidator(10000000)], verbose_name="employees"
+            ),
         ),
         migrations.AlterField(
-            model_name='enterprise',
-            name='name',
-            field=models.CharField(max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name='name'),
+            model_name="enterprise",
+            name="name",
+            field=models.CharField(max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name="name"),
         ),
         migrations.AlterField(
-            model_name='enterprisemember',
-            name='full_name',
-            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='full name'),
+            model_name="enterprisemember",
+            name="full_name",
+            field=models.CharField(
+                max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name="full name"
+            ),
         ),
         migrations.AlterField(
-            model_name='enterprisemember',
-            name='phone',
-            field=models.CharField(blank=True, max_length=30, validators=[licensing.domain.text.PlainText()], verbose_name='phone'),
+            model_name="enterprisemember",
+            name="phone",
+            field=models.CharField(
+                blank=True, max_length=30, validators=[licensing.domain.text.PlainText()], verbose_name="phone"
+            ),
         ),
         migrations.AlterField(
-            model_name='institution',
-            name='name',
-            field=models.CharField(max_length=200, unique=True, validators=[licensing.domain.text.PlainText()], verbose_name='name'),
+            model_name="institution",
+            name="name",
+            field=models.CharField(
+                max_length=200, unique=True, validators=[licensing.domain.text.PlainText()], verbose_name="name"
+            ),
         ),
         migrations.AlterField(
-            model_name='insurancepolicy',
-            name='insurer',
-            field=models.CharField(max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name='insurer or guarantor'),
+            model_name="insurancepolicy",
+            name="insurer",
+            field=models.CharField(
+                max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name="insurer or guarantor"
+            ),
         ),
         migrations.AlterField(
-            model_name='insurancepolicy',
-            name='policy_number',
-            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='policy number'),
+            model_name="insurancepolicy",
+            name="policy_number",
+            field=models.CharField(
+                max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name="policy number"
+            ),
         ),
         migrations.AlterField(
-            model_name='insurancepolicy',
-            name='premium',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('10000000000.00'))], verbose_name='premium (CNY)'),
+            model_name="insurancepolicy",
+            name="premium",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=Decimal("0.00"),
+                max_digits=14,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0")),
+                    django.core.validators.MaxValueValidator(Decimal("10000000000.00")),
+                ],
+                verbose_name="premium (CNY)",
+            ),
         ),
         migrations.AlterField(
-            model_name='license',
-            name='contact',
-            field=models.CharField(blank=True, max_length=200, validators=[licensing.domain.text.PlainText()], verbose_name='contact person and phone'),
+            model_name="license",
+            name="contact",
+            field=models.CharField(
+                blank=True,
+                max_length=200,
+                validators=[licensing.domain.text.PlainText()],
+                verbose_name="contact person and phone",
+            ),
         ),
         migrations.AlterField(
-            model_name='license',
-            name='intended_use',
-            field=models.TextField(blank=True, max_length=2000, validators=[licensing.domain.text.PlainText(multiline=True)], verbose_name='intended use'),
+            model_name="license",
+            name="intended_use",
+            field=models.TextField(
+                blank=True,
+                max_length=2000,
+                validators=[licensing.domain.text.PlainText(multiline=True)],
+                verbose_name="intended use",
+            ),
         ),
         migrations.AlterField(
-            model_name='offer',
-            name='first_due_months',
-            field=models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(60)], verbose_name='months from purchase to first payment'),
+            model_name="offer",
+            name="first_due_months",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                validators=[django.core.validators.MaxValueValidator(60)],
+                verbose_name="months from purchase to first payment",
+            ),
         ),
         migrations.AlterField(
-            model_name='offer',
-            name='grace_days',
-            field=models.PositiveSmallIntegerField(default=90, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='grace days before default'),
+            model_name="offer",
+            name="grace_days",
+            field=models.PositiveSmallIntegerField(
+                default=90,
+                validators=[django.core.validators.MaxValueValidator(365)],
+                verbose_name="grace days before default",
+            ),
         ),
         migrations.AlterField(
-            model_name='offer',
-            name='installment_interval_months',
-            field=models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(24)], verbose_name='months between installments'),
+            model_name="offer",
+            name="installment_interval_months",
+            field=models.PositiveSmallIntegerField(
+                default=3,
+                validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(24)],
+                verbose_name="months between installments",
+            ),
         ),
         migrations.AlterField(
-            model_name='offer',
-            name='price',
-            field=models.DecimalField(decimal_places=2, max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.01')), django.core.validators.MaxValueValidator(Decimal('10000000000.00'))], verbose_name='purchase price (CNY)'),
+            model_name="offer",
+            name="price",
+            field=models.DecimalField(
+                decimal_places=2,
+                max_digits=14,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0.01")),
+                    django.core.validators.MaxValueValidator(Decimal("10000000000.00")),
+                ],
+                verbose_name="purchase price (CNY)",
+            ),
         ),
         migrations.AlterField(
-            model_name='offer',
-            name='trial_fee',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, validators=[django.core.validators.MinValueValidator(Decimal('0.00')), django.core.validators.MaxValueValidator(Decimal('10000000000.00'))], verbose_name='trial fee (CNY)'),
+            model_name="offer",
+            name="trial_fee",
+            field=models.DecimalField(
+                decimal_places=2,
+                default=Decimal("0.00"),
+                max_digits=14,
+                validators=[
+                    django.core.validators.MinValueValidator(Decimal("0.00")),
+                    django.core.validators.MaxValueValidator(Decimal("10000000000.00")),
+                ],
+                verbose_name="trial fee (CNY)",
+            ),
         ),
         migrations.AlterField(
-            model_name='patent',
-            name='ipc_class',
-            field=models.CharField(help_text='For example G06F 16/33', max_length=20, validators=[licensing.domain.text.PlainText()], verbose_name='IPC class'),
+            model_name="patent",
+            name="ipc_class",
+            field=models.CharField(
+                help_text="For example G06F 16/33",
+                max_length=20,
+                validators=[licensing.domain.text.PlainText()],
+                verbose_name="IPC class",
+            ),
         ),
         migrations.AlterField(
-            model_name='patent',
-            name='keywords',
-            field=models.CharField(blank=True, help_text='Separated by commas', max_length=300, validators=[licensing.domain.text.PlainText()], verbose_name='keywords'),
+            model_name="patent",
+            name="keywords",
+            field=models.CharField(
+                blank=True,
+                help_text="Separated by commas",
+                max_length=300,
+                validators=[licensing.domain.text.PlainText()],
+                verbose_name="keywords",
+            ),
         ),
         migrations.AlterField(
-            model_name='patent',
-            name='title',
-            field=models.CharField(max_length=300, validators=[licensing.domain.text.PlainText()], verbose_name='title'),
+            model_name="patent",
+            name="title",
+            field=models.CharField(
+                max_length=300, validators=[licensing.domain.text.PlainText()], verbose_name="title"
+            ),
         ),
         migrations.AlterField(
-            model_name='payment',
-            name='idempotency_key',
-            field=models.CharField(max_length=64, verbose_name='idempotency key'),
+            model_name="payment",
+            name="idempotency_key",
+            field=models.CharField(max_length=64, verbose_name="idempotency key"),
         ),
         migrations.AlterField(
-            model_name='payment',
-            name='reference',
-            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='bank reference'),
+            model_name="payment",
+            name="reference",
+            field=models.CharField(
+                max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name="bank reference"
+            ),
         ),
         migrations.AlterField(
-            model_name='paymentreport',
-            name='reference',
-            field=models.CharField(max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name='bank reference'),
+            model_name="paymentreport",
+            name="reference",
+            field=models.CharField(
+                max_length=100, validators=[licensing.domain.text.PlainText()], verbose_name="bank reference"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='insurancepolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('coverage_ratio__gte', 0), ('coverage_ratio__lte', 1), ('premium__gte', 0)), name='policy_money_in_bounds', violation_error_message='The premium cannot be negative and the coverage ratio is between 0 and 1.'),
+            model_name="insurancepolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("coverage_ratio__gte", 0), ("coverage_ratio__lte", 1), ("premium__gte", 0)),
+                name="policy_money_in_bounds",
+                violation_error_message="The premium cannot be negative and the coverage ratio is between 0 and 1.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='offer',
-            constraint=models.CheckConstraint(condition=models.Q(('trial_months__gte', 1), ('trial_months__lte', 60), ('installment_count__lte', 120), ('installment_interval_months__gte', 1), ('installment_interval_months__lte', 24), ('first_due_months__lte', 60), ('grace_days__lte', 365), ('price__gt', 0), ('price__lte', Decimal('10000000000.00')), ('trial_fee__gte', 0), ('trial_fee__lte', Decimal('10000000000.00'))), name='offer_terms_within_bounds', violation_error_message="The offer's terms are outside their bounds."),
+            model_name="offer",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("trial_months__gte", 1),
+                    ("trial_months__lte", 60),
+                    ("installment_count__lte", 120),
+                    ("installment_interval_months__gte", 1),
+                    ("installment_interval_months__lte", 24),
+                    ("first_due_months__lte", 60),
+                    ("grace_days__lte", 365),
+                    ("price__gt", 0),
+                    ("price__lte", Decimal("10000000000.00")),
+                    ("trial_fee__gte", 0),
+                    ("trial_fee__lte", Decimal("10000000000.00")),
+                ),
+                name="offer_terms_within_bounds",
+                violation_error_message="The offer's terms are outside their bounds.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('license', 'idempotency_key'), name='payment_key_unique_per_license'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                fields=("license", "idempotency_key"), name="payment_key_unique_per_license"
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by'),
+            model_name="auditevent",
+            name="by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="by",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='enterprise',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='licensing.enterprise'),
+            model_name="auditevent",
+            name="enterprise",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="audit_events",
+                to="licensing.enterprise",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ratelimit',
-            index=models.Index(fields=['window_start'], name='rate_limit_window'),
+            model_name="ratelimit",
+            index=models.Index(fields=["window_start"], name="rate_limit_window"),
         ),
         migrations.AddConstraint(
-            model_name='ratelimit',
-            constraint=models.UniqueConstraint(fields=('key', 'window_start'), name='rate_limit_window_unique'),
+            model_name="ratelimit",
+            constraint=models.UniqueConstraint(fields=("key", "window_start"), name="rate_limit_window_unique"),
         ),
     ]

@@ -5,9 +5,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ("licensing", "0009_audit_trail"),
+        ("licensing", "0010_audit_trail_data"),
     ]
 
     operations = [
@@ -24,15 +23,15 @@ class Migration(migrations.Migration):
             field=models.PositiveBigIntegerField(verbose_name="object id"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['content_type', 'object_id', '-at'], name='audit_subject_newest_first'),
+            model_name="auditevent",
+            index=models.Index(fields=["content_type", "object_id", "-at"], name="audit_subject_newest_first"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['license', '-at'], name='audit_license_newest_first'),
+            model_name="auditevent",
+            index=models.Index(fields=["license", "-at"], name="audit_license_newest_first"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['enterprise', '-at'], name='audit_enterprise_newest_first'),
+            model_name="auditevent",
+            index=models.Index(fields=["enterprise", "-at"], name="audit_enterprise_newest_first"),
         ),
     ]
