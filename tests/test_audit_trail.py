@@ -3,6 +3,7 @@ who, when, what, the object, from -> to, why. Nothing is audited that did not ha
 and the portal read the trail."""
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -180,7 +181,7 @@ def test_the_license_page_reads_the_trail_in_the_readers_language(
 def test_the_retired_transition_log_is_copied_into_the_trail(offer, make_license, staff, clock):
     """A database that ran django-fsm-log keeps its history: migration 0010 copies the log's rows,
     tied to their license (or the license of the installment, claim, ... they were on)."""
-    copy = __import__("licensing.migrations.0010_audit_trail_data", fromlist=["copy_transition_log"]).copy_transition_log
+    copy = importlib.import_module("licensing.migrations.0010_audit_trail_data").copy_transition_log
     clock("2026-01-31")
     lic = make_license(offer, "trial")
     fee = Installment.objects.create(license=lic, kind="trial_fee", sequence=1, amount=10, due_date=lic.trial_start)
