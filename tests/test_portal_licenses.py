@@ -28,6 +28,7 @@ def test_application_is_visible_at_once_with_its_state(sme_client, offer, enterp
     assert response.url == f"/licenses/{lic.pk}/"
     page = sme_client.get(response.url).content.decode()
     assert "Applied" in page and "LED lamps" in page
+    assert audit_trail(lic).get(action="created").by == sme_client.member.user  # who applied
 
 
 @pytest.mark.parametrize(

@@ -150,7 +150,9 @@ def apply(request, offer_id):
     form = forms.ApplyForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
-            lic = services.apply_for_trial(offer_id=offer.pk, enterprise=request.member.enterprise, **form.cleaned_data)
+            lic = services.apply_for_trial(
+                offer_id=offer.pk, enterprise=request.member.enterprise, by=request.user, **form.cleaned_data
+            )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
