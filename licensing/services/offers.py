@@ -1,14 +1,13 @@
 """Offers: publish and withdraw."""
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from ..models import (
     Offer,
     today,
 )
 from ._runner import (
-    _refused,
+    _require_patent_in_force,
     _require_reason,
     _run,
 )
@@ -17,8 +16,7 @@ from ._runner import (
 @transaction.atomic
 def publish_offer(*, offer_id: int, by) -> Offer:
     offer = Offer.objects.select_for_update().select_related("patent").get(pk=offer_id)
-    if not offer.patent.is_in_force(today()):
-        raise _refused(_("Patent %(number)s is not in force: it cannot be offered.") % {"number": offer.patent.number})
+    _require_patent_in_force(offer.patent, today())
     offer.full_clean(exclude=["state"])  # the protected FSM field is not re-assigned
     _run(offer, "publish", by=by)
     return offer

@@ -40,8 +40,7 @@ def apply_for_trial(
     patent = Patent.objects.select_for_update().get(pk=offer.patent_id)
     if not offer.accepts_applications():
         raise _refused(_("This offer is not open for applications."))
-    if not patent.is_in_force(today()):
-        raise _refused(_("Patent %(number)s has expired or is no longer valid.") % {"number": patent.number})
+    _require_patent_in_force(patent, today())
     live = License.objects.live().filter(offer__patent=patent)
     if live.filter(enterprise=enterprise).exists():
         raise _refused(_("Your enterprise already has a live license for this patent."))
