@@ -43,11 +43,12 @@ test: install browser
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-## Lint, formatting, the import contract (pyproject.toml), migrations in sync with the models
+## Lint, formatting, the import contract and types (pyproject.toml), migrations in sync with the models
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Regenerate and compile the zh_Hans translation catalogue (needs gettext)

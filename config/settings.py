@@ -160,7 +160,7 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 # Browser features the app never uses are switched off for it and anything it embeds.
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer",

@@ -118,7 +118,7 @@ def static_manifest_missing() -> bool:
     stylesheet fails without the manifest `collectstatic` writes."""
     storage = storages["staticfiles"]
     manifest = getattr(storage, "manifest_name", None)
-    return manifest is not None and not (Path(storage.location) / manifest).exists()
+    return manifest is not None and not (Path(getattr(storage, "location", "")) / manifest).exists()
 
 
 def liveness(request) -> HttpResponse:

@@ -16,7 +16,7 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 
-def cny(value) -> Decimal:
+def cny(value: Decimal | int | str) -> Decimal:
     """An amount rounded half up to the fen."""
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 

@@ -29,7 +29,7 @@ class PlainText:
     def __init__(self, multiline: bool = False):
         self.multiline = multiline
 
-    def __call__(self, value) -> None:
+    def __call__(self, value: object) -> None:
         if not isinstance(value, str) or value == "":
             return
         for ch in value:
@@ -45,7 +45,7 @@ class PlainText:
         if not _visible(value):
             raise ValidationError(_("This text has no visible characters."), code="invisible")
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, PlainText) and other.multiline == self.multiline
 
 
@@ -53,17 +53,17 @@ single_line = PlainText()
 multi_line = PlainText(multiline=True)
 
 
-def clean_single_line(value: str, field: str, *, max_length: int, required: bool = False) -> str:
+def clean_single_line(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:
     """A one-line text field as a service receives it: stripped and checked, or a ValidationError
     naming `field`."""
     return _clean(value, field, single_line, max_length, required)
 
 
-def clean_multi_line(value: str, field: str, *, max_length: int, required: bool = False) -> str:
+def clean_multi_line(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:
     return _clean(value, field, multi_line, max_length, required)
 
 
-def _clean(value, field: str, validator: PlainText, max_length: int, required: bool) -> str:
+def _clean(value: str | None, field: str, validator: PlainText, max_length: int, required: bool) -> str:
     value = (value or "").strip()
     try:
         if required and not value:

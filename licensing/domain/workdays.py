@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 @cache
-def _statutory_holidays(year: int):
+def _statutory_holidays(year: int) -> holidays.HolidayBase:
     log.warning("No official working-day calendar for %s: using statutory holidays and weekends", year)
     return holidays.country_holidays("CN", years=year)
 

@@ -6,6 +6,8 @@ everything that hangs off it (installments, payments, reports, claims, conversio
 `license`; an enterprise's page reads its own and its members' through `enterprise`.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -61,11 +63,11 @@ class AuditEvent(models.Model):
             models.Index(fields=["enterprise", "-at"], name="audit_enterprise_newest_first"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.what} · {self.at:%Y-%m-%d %H:%M}"
 
     @property
-    def model(self):
+    def model(self) -> type[models.Model] | None:
         return ContentType.objects.get_for_id(self.content_type_id).model_class()  # cached per process
 
     @property
@@ -81,7 +83,8 @@ class AuditEvent(models.Model):
 
     def state_labels(self) -> tuple[str, str]:
         """(from, to) state labels of a transition, in the reader's language."""
-        labels = dict(self.model._meta.get_field("state").flatchoices) if self.model else {}
+        field = self.model._meta.get_field("state") if self.model else None
+        labels = dict(getattr(field, "flatchoices", ()))
         return str(labels.get(self.source_state, self.source_state)), str(labels.get(self.state, self.state))
 
     def readable_changes(self) -> list[tuple[str, str, str]]:
@@ -93,14 +96,16 @@ class AuditEvent(models.Model):
             if old in (None, "") and new in (None, ""):
                 continue  # created empty: nothing to read
             try:
-                field = model._meta.get_field(name)
-            except (FieldDoesNotExist, AttributeError):
+                field = model._meta.get_field(name) if model else None
+            except FieldDoesNotExist:
                 continue
+            if not isinstance(field, models.Field):
+                continue  # not one of its own fields (a reverse relation, or the model is gone)
             rows.append((str(field.verbose_name), self._readable(field, old), self._readable(field, new)))
         return rows
 
     @staticmethod
-    def _readable(field, value) -> str:
+    def _readable(field: Any, value: Any) -> str:
         if value is None or value == "":
             return "—"
         if isinstance(value, bool):

@@ -2,20 +2,33 @@
 reasons of transitions, private file storage."""
 
 import secrets
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
 from django.utils.translation import gettext as _
 
 from ..domain import clock
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+
+class Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+class Fraction(Digits):
+    validators: list[MinValueValidator | MaxValueValidator]
+
+
+MONEY: Digits = {"max_digits": 14, "decimal_places": 2}
 NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
-FRACTION = {
+FRACTION: Fraction = {
     "max_digits": 5,
     "decimal_places": 4,
     "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
@@ -27,25 +40,25 @@ def today() -> date:
     return clock.today()
 
 
-def refuses_with(message):
+def refuses_with(message: Any) -> Callable[[Callable[[Any], bool]], Callable[[Any], bool]]:
     """Give a transition condition the reason a refusal states when it does not hold: a text, or a
     function of the object that words one. The services' runner reports it (`why_not`), so no
     service re-checks a condition to word an error."""
 
-    def attach(condition):
-        condition.refusal = message
+    def attach(condition: Callable[[Any], bool]) -> Callable[[Any], bool]:
+        condition.refusal = message  # type: ignore[attr-defined]  # read back by why_not
         return condition
 
     return attach
 
 
-def allows(obj, method_name: str) -> bool:
+def allows(obj: models.Model, method_name: str) -> bool:
     """The object's state allows the transition (its conditions aside: the service explains those)."""
     meta = getattr(obj, method_name)._django_fsm
     return meta.has_transition(getattr(obj, meta.field.name))
 
 
-def why_not(obj, method_name: str) -> str | None:
+def why_not(obj: models.Model, method_name: str) -> str | None:
     """Why the transition `method_name` cannot run on `obj` now, in the reader's language: its state,
     or the first of its conditions that does not hold; None when it can run."""
     method = getattr(obj, method_name)
@@ -66,9 +79,9 @@ def why_not(obj, method_name: str) -> str | None:
     return None
 
 
-def transition_label(method) -> str:
+def transition_label(method: Callable[..., Any]) -> str:
     """The human label of a transition method (one label per method, whatever the source)."""
-    meta = method._django_fsm
+    meta = method._django_fsm  # type: ignore[attr-defined]  # set by @transition
     return next(iter(meta.transitions.values())).custom.get("label", meta.field.name)
 
 
@@ -85,13 +98,13 @@ class PrivateStorage(FileSystemStorage):
     who asks. The setting is read on use, not frozen when the model is defined."""
 
     @property
-    def base_location(self):
+    def base_location(self) -> str:
         return str(settings.PRIVATE_MEDIA_ROOT)
 
     @property
-    def location(self):
+    def location(self) -> str:
         return str(Path(self.base_location).resolve())
 
 
-def private_storage():
+def private_storage() -> PrivateStorage:
     return PrivateStorage()

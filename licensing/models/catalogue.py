@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -69,14 +70,14 @@ class Patent(models.Model):
         verbose_name_plural = _("patents")
         ordering = ["number"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number} {self.title}"
 
     @property
     def ipc_section(self) -> str:
         return self.ipc_class[:1].upper()
 
-    def clean(self):
+    def clean(self) -> None:
         if self.number:
             try:
                 self.number = identifiers.normalize_patent_number(self.number)
@@ -87,7 +88,7 @@ class Patent(models.Model):
         if self.filing_date:
             windows.patent_dates(self.filing_date, self.expiry_date, today())
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.patent_type = identifiers.patent_type_of(self.number)
         if not self.expiry_date:
             self.expiry_date = add_months(self.filing_date, 12 * self.TERM_YEARS[self.patent_type])
@@ -103,7 +104,7 @@ class Patent(models.Model):
 
 
 class OfferQuerySet(models.QuerySet):
-    def with_availability(self):
+    def with_availability(self) -> "OfferQuerySet":
         """`available`: the offer's patent can be licensed under it now. Not when an exclusive
         license is live on the patent, nor, for an exclusive offer, when any license is live on it.
         The one place this rule is written: the catalogue shows it, apply_for_trial enforces it."""
@@ -181,10 +182,10 @@ class Offer(FSMModelMixin, models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.patent.number} · {self.get_state_display()}"
 
-    def clean(self):
+    def clean(self) -> None:
         errors = {}
         if not self.lump_sum_allowed and not self.installment_count:
             errors["installment_count"] = _(
@@ -213,7 +214,7 @@ class Offer(FSMModelMixin, models.Model):
             return self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
         return self.first_due_months
 
-    def check_schedule_fits(self, patent, on: date) -> None:
+    def check_schedule_fits(self, patent: Patent, on: date) -> None:
         """A trial started `on` and bought on its last day must be paid off before the patent
         expires: nobody pays for a patent that no longer exists."""
         last_due = add_months(on, self.trial_months + self.schedule_months())
@@ -243,9 +244,9 @@ class Offer(FSMModelMixin, models.Model):
         ]
 
     @transition(field=state, source=State.DRAFT, target=State.PUBLISHED, custom={"label": _("Publish")})
-    def publish(self):
+    def publish(self) -> None:
         pass
 
     @transition(field=state, source=State.PUBLISHED, target=State.WITHDRAWN, custom={"label": _("Withdraw")})
-    def withdraw(self):
+    def withdraw(self) -> None:
         pass

@@ -49,19 +49,19 @@ class EquityConversion(FSMModelMixin, models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _("Equity conversion #%(id)s") % {"id": self.pk}
 
     @transition(field=state, source=State.PROPOSED, target=State.APPROVED, custom={"label": _("Approve")})
-    def approve(self):
+    def approve(self) -> None:
         pass
 
     @transition(field=state, source=State.APPROVED, target=State.EXECUTED, custom={"label": _("Execute")})
-    def execute(self, on: date):
+    def execute(self, on: date) -> None:
         self.executed_on = on
 
     @transition(
         field=state, source=[State.PROPOSED, State.APPROVED], target=State.REJECTED, custom={"label": _("Reject")}
     )
-    def reject(self):
+    def reject(self) -> None:
         pass

@@ -47,10 +47,10 @@ class InsurancePolicy(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.insurer} {self.policy_number}"
 
-    def clean(self):
+    def clean(self) -> None:
         if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
             raise ValidationError({"ends_on": _("The policy must end after it starts.")})
 
@@ -85,7 +85,7 @@ class InsuranceClaim(FSMModelMixin, models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _("Claim #%(id)s") % {"id": self.pk}
 
     @staticmethod
@@ -93,11 +93,11 @@ class InsuranceClaim(FSMModelMixin, models.Model):
         return cny(policy.coverage_ratio * outstanding)
 
     @transition(field=state, source=State.FILED, target=State.APPROVED, custom={"label": _("Approve claim")})
-    def approve(self):
+    def approve(self) -> None:
         pass
 
     @transition(field=state, source=State.APPROVED, target=State.PAID, custom={"label": _("Record claim paid")})
-    def record_paid(self, amount: Decimal):
+    def record_paid(self, amount: Decimal) -> None:
         self.paid_amount = amount
 
     @transition(
@@ -106,5 +106,5 @@ class InsuranceClaim(FSMModelMixin, models.Model):
         target=State.REJECTED,
         custom={"label": _("Reject claim")},
     )
-    def reject(self):
+    def reject(self) -> None:
         pass

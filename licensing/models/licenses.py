@@ -13,6 +13,7 @@ The full License lifecycle (one place, drawn in the README by `manage.py state_t
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Min, OuterRef, Q, Subquery
@@ -25,14 +26,14 @@ from ..domain.money import ZERO, add_months
 from ..domain.text import multi_line, single_line
 from .base import MONEY, refuses_with, today
 from .catalogue import Offer
-from .parties import Enterprise
+from .parties import Enterprise, Institution
 
 
 class LicenseQuerySet(models.QuerySet):
-    def live(self):
+    def live(self) -> "LicenseQuerySet":
         return self.filter(state__in=License.LIVE_STATES)
 
-    def past_grace(self, on: date):
+    def past_grace(self, on: date) -> "LicenseQuerySet":
         """License.grace_exceeded as SQL (its twin, tested to agree): in arrears, and the oldest
         unpaid installment overdue on `on` is more than the offer's grace days old."""
         oldest_overdue = (
@@ -48,7 +49,7 @@ class LicenseQuerySet(models.QuerySet):
             past |= Q(offer__grace_days=grace, oldest__lt=on - timedelta(days=grace))
         return self.filter(state=License.State.IN_ARREARS).annotate(oldest=Subquery(oldest_overdue)).filter(past)
 
-    def for_institution(self, institution):
+    def for_institution(self, institution: Institution) -> "LicenseQuerySet":
         return self.filter(offer__patent__owner=institution)
 
 
@@ -117,12 +118,12 @@ class License(ConcurrentTransitionMixin, models.Model):
         ordering = ["-applied_at"]
         indexes = [models.Index(fields=["offer", "state"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _("License #%(id)s") % {"id": self.pk}
 
     # -- facts the conditions read (from the installments already loaded by the service) --
 
-    def _installments(self):
+    def _installments(self) -> list["Installment"]:
         return list(self.installments.all())
 
     @property
@@ -189,13 +190,13 @@ class License(ConcurrentTransitionMixin, models.Model):
     # -- transitions --
 
     @transition(field=state, source=State.APPLIED, target=State.TRIAL, custom={"label": _("Approve trial")})
-    def approve(self, start: date):
+    def approve(self, start: date) -> None:
         self.trial_start = start
         self.trial_end = add_months(start, self.offer.trial_months)
         self.trial_end_effective = workdays.effective_date(self.trial_end)
 
     @transition(field=state, source=State.APPLIED, target=State.REJECTED, custom={"label": _("Reject")})
-    def reject(self):
+    def reject(self) -> None:
         pass
 
     @transition(
@@ -205,13 +206,13 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[insurance_in_place_if_required],
         custom={"label": _("Purchase")},
     )
-    def purchase(self, plan: str, on: date):
+    def purchase(self, plan: str, on: date) -> None:
         self.plan = plan
         self.purchased_on = on
         self.trial_ended_on = on
 
     @transition(field=state, source=State.TRIAL, target=State.RETURNED, custom={"label": _("Return")})
-    def return_patent(self):
+    def return_patent(self) -> None:
         self.trial_ended_on = today()
 
     @transition(
@@ -221,7 +222,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[trial_has_ended],
         custom={"label": _("Expire trial")},
     )
-    def expire(self):
+    def expire(self) -> None:
         self.trial_ended_on = self.trial_end_effective  # its last day, whenever the sweep noticed
 
     @transition(
@@ -231,7 +232,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[is_settled],
         custom={"label": _("Mark paid up")},
     )
-    def settle(self):
+    def settle(self) -> None:
         pass
 
     @transition(
@@ -241,7 +242,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[is_overdue],
         custom={"label": _("Mark in arrears")},
     )
-    def fall_into_arrears(self):
+    def fall_into_arrears(self) -> None:
         pass
 
     @transition(
@@ -251,7 +252,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[nothing_overdue],
         custom={"label": _("Cure arrears")},
     )
-    def cure(self):
+    def cure(self) -> None:
         pass
 
     @transition(
@@ -261,7 +262,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[grace_exceeded],
         custom={"label": _("Declare default")},
     )
-    def declare_default(self, on: date):
+    def declare_default(self, on: date) -> None:
         self.defaulted_on = on
 
     @transition(
@@ -271,11 +272,11 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[is_insured],
         custom={"label": _("File insurance claim")},
     )
-    def file_claim(self):
+    def file_claim(self) -> None:
         pass
 
     @transition(field=state, source=State.CLAIM_FILED, target=State.COMPENSATED, custom={"label": _("Compensate")})
-    def compensate(self):
+    def compensate(self) -> None:
         pass
 
     @transition(
@@ -285,7 +286,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         conditions=[has_rejected_claim_only],
         custom={"label": _("Write off")},
     )
-    def write_off(self):
+    def write_off(self) -> None:
         pass
 
     @transition(
@@ -294,7 +295,7 @@ class License(ConcurrentTransitionMixin, models.Model):
         target=State.TERMINATED,
         custom={"label": _("Terminate")},
     )
-    def terminate(self):
+    def terminate(self) -> None:
         if self.state == self.State.TRIAL:
             self.trial_ended_on = today()
 
@@ -333,14 +334,14 @@ class Installment(FSMModelMixin, models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.sequence} · {self.amount} · {self.due_date}"
 
     @property
     def outstanding(self) -> Decimal:
         return self.amount - self.paid_amount
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.effective_due_date is None:
             self.effective_due_date = workdays.effective_date(self.due_date)
         super().save(*args, **kwargs)
@@ -352,7 +353,7 @@ class Installment(FSMModelMixin, models.Model):
         return self.outstanding == ZERO
 
     @transition(field=state, source=State.DUE, target=State.OVERDUE, custom={"label": _("Fall overdue")})
-    def mark_overdue(self):
+    def mark_overdue(self) -> None:
         pass
 
     @transition(
@@ -362,5 +363,5 @@ class Installment(FSMModelMixin, models.Model):
         conditions=[fully_paid],
         custom={"label": _("Paid in full")},
     )
-    def mark_paid(self):
+    def mark_paid(self) -> None:
         pass

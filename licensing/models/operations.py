@@ -22,7 +22,7 @@ class HealthRecord(models.Model):
         verbose_name = _("health record")
         verbose_name_plural = _("health records")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_part_display()}: {'ok' if self.ok else 'failing'}"
 
 
@@ -40,5 +40,5 @@ class RateLimit(models.Model):
         constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_limit_window_unique")]
         indexes = [models.Index(fields=["window_start"], name="rate_limit_window")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.key} @ {self.window_start}: {self.count}"

@@ -1,6 +1,7 @@
 """The parties: institutions (TTOs) and their staff, enterprises (SMEs) and their portal members."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -28,7 +29,7 @@ class Institution(models.Model):
         verbose_name_plural = _("institutions")
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -44,7 +45,7 @@ class StaffProfile(models.Model):
         verbose_name = _("TTO staff member")
         verbose_name_plural = _("TTO staff members")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} @ {self.institution}"
 
 
@@ -66,7 +67,7 @@ class Enterprise(models.Model):
         _("Unified Social Credit Code"),
         max_length=18,
         unique=True,
-        validators=[identifiers.normalize_uscc],
+        validators=[identifiers.normalize_uscc],  # type: ignore[list-item]  # returns the code, ignored here
     )
     industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices)
     employees = models.PositiveIntegerField(_("employees"), validators=[MaxValueValidator(10_000_000)])
@@ -88,14 +89,14 @@ class Enterprise(models.Model):
         verbose_name_plural = _("enterprises")
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
-    def clean(self):
+    def clean(self) -> None:
         if self.uscc:
             self.uscc = identifiers.normalize_uscc(self.uscc)  # upper case, no spaces
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Stored, not computed per query, so reports can group by it in SQL.
         self.size_class = size_class.classify(self.industry, self.employees, self.annual_revenue)
         super().save(*args, **kwargs)
@@ -127,13 +128,13 @@ class EnterpriseMember(FSMModelMixin, models.Model):
         verbose_name_plural = _("enterprise members")
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.full_name} · {self.enterprise.name}"
 
     @transition(field=state, source=State.PENDING, target=State.ACTIVE, custom={"label": _("Approve")})
-    def approve(self):
+    def approve(self) -> None:
         pass
 
     @transition(field=state, source=[State.PENDING, State.ACTIVE], target=State.REVOKED, custom={"label": _("Revoke")})
-    def revoke(self):
+    def revoke(self) -> None:
         pass

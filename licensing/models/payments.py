@@ -44,11 +44,11 @@ class Payment(models.Model):
             models.UniqueConstraint(fields=["license", "idempotency_key"], name="payment_key_unique_per_license"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.amount} · {self.paid_on} · {self.reference}"
 
 
-def receipt_path(report, filename: str) -> str:
+def receipt_path(report: "PaymentReport", filename: str) -> str:
     extension = Path(filename).suffix.lower()
     return f"receipts/{report.license_id}/{new_token()}{extension}"
 
@@ -89,13 +89,13 @@ class PaymentReport(FSMModelMixin, models.Model):
         ordering = ["-reported_at"]
         indexes = [models.Index(fields=["-reported_at", "-id"], name="report_newest_first")]  # as payment_newest_first
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.amount} · {self.paid_on} · {self.reference}"
 
     @transition(field=state, source=State.REPORTED, target=State.CONFIRMED, custom={"label": _("Confirm")})
-    def confirm(self, payment: Payment):
+    def confirm(self, payment: Payment) -> None:
         self.payment = payment
 
     @transition(field=state, source=State.REPORTED, target=State.REJECTED, custom={"label": _("Reject")})
-    def reject(self):
+    def reject(self) -> None:
         pass

@@ -1,8 +1,11 @@
 """The reminder ledger and each institution's reminder schedule."""
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, Value
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -52,7 +55,7 @@ class ReminderSchedule(models.Model):
         verbose_name = _("reminder schedule")
         verbose_name_plural = _("reminder schedules")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.institution)
 
     @staticmethod
@@ -103,7 +106,7 @@ class Reminder(FSMModelMixin, models.Model):
         # key, which nothing searches and every claimed notice would pay for.
         constraints = [models.UniqueConstraint(fields=["key"], name="reminder_key_unique")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.deadline} · {self.offset_days}"  # no query: inlines list many
 
     @staticmethod
@@ -112,21 +115,21 @@ class Reminder(FSMModelMixin, models.Model):
         return f"{kind}:{model_name}:{pk}:{offset}"
 
     @staticmethod
-    def key_expression(kind: str, model_name: str, pk, offset):
+    def key_expression(kind: str, model_name: str, pk: Combinable, offset: Combinable) -> Concat:
         """key_for as an SQL expression over columns, for claiming notices in one INSERT … SELECT."""
         text = models.CharField()
         return Concat(Value(f"{kind}:{model_name}:"), Cast(pk, text), Value(":"), Cast(offset, text))
 
     @transition(field=state, source=State.PENDING, target=State.SENT)
-    def mark_sent(self, recipients: list[str], at):
+    def mark_sent(self, recipients: list[str], at: datetime) -> None:
         self.sent_at = at
         self.recipients = ", ".join(recipients)
 
     @transition(field=state, source=State.PENDING, target=State.CANCELLED)
-    def cancel(self, why: str):
+    def cancel(self, why: str) -> None:
         self.last_error = why
 
-    def record_failure(self, error: str, retry_at) -> None:
+    def record_failure(self, error: str, retry_at: datetime) -> None:
         self.attempts += 1
         self.last_error = error[:2000]
         self.next_attempt_at = retry_at

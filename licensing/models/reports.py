@@ -1,5 +1,6 @@
 """Spreadsheets of the book built in the background."""
 
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from .base import new_token, private_storage
 from .parties import Institution
 
 
-def export_path(export, filename: str) -> str:
+def export_path(export: "Export", filename: str) -> str:
     return f"exports/{export.pk}-{new_token()}{Path(filename).suffix.lower()}"
 
 
@@ -58,7 +59,7 @@ class Export(FSMModelMixin, models.Model):
         verbose_name_plural = _("exports")
         ordering = ["-created_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
 
     @property
@@ -68,17 +69,17 @@ class Export(FSMModelMixin, models.Model):
         return min(100, self.rows_done * 100 // self.rows_total)
 
     @transition(field=state, source=[State.QUEUED, State.RUNNING], target=State.RUNNING)
-    def start(self, rows_total: int, at):
+    def start(self, rows_total: int, at: datetime) -> None:
         self.rows_total = rows_total
         self.rows_done = 0
         self.heartbeat_at = at
 
     @transition(field=state, source=State.RUNNING, target=State.DONE)
-    def finish(self, at):
-        self.rows_done = self.rows_total
+    def finish(self, at: datetime) -> None:
+        self.rows_done = self.rows_total or 0
         self.finished_at = at
 
     @transition(field=state, source=[State.QUEUED, State.RUNNING], target=State.FAILED)
-    def fail(self, error: str, at):
+    def fail(self, error: str, at: datetime) -> None:
         self.error = error[:2000]
         self.finished_at = at

@@ -1,14 +1,20 @@
 """The admin's search, bounded in the size of the book."""
 
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from django.db.models import (
+    Model,
     Q,
+    QuerySet,
 )
 from django.utils.text import smart_split, unescape_string_literal
 
+M = TypeVar("M", bound=Model)
 
-def search(queryset, term: str, fields):
+
+def search(queryset: QuerySet[M], term: str, fields: Sequence[str]) -> QuerySet[M]:
     """The admin's search, bounded in the size of the book: every word of `term` must be contained
     (case-insensitively) in one of `fields`, as in Django's own search.
 
@@ -29,7 +35,7 @@ def search(queryset, term: str, fields):
         return queryset  # nothing to search in, or for: the term is ignored, as Django does
     model = queryset.model
     breadth = {word: _breadth(model, fields, word) for word in words}
-    first = min(words, key=breadth.get)
+    first = min(words, key=lambda word: breadth[word])
     if breadth[first] < SEARCH_BREADTH_CAP:
         queryset = queryset.filter(pk__in=_matching_keys(model, fields, first))
         words.remove(first)
@@ -42,7 +48,7 @@ def search(queryset, term: str, fields):
 SEARCH_BREADTH_CAP = 1000
 
 
-def _breadth(model, fields, word) -> int:
+def _breadth(model: type[Model], fields: Sequence[str], word: str) -> int:
     """How many rows a word matches, field by field, each in the table the field lives in (small
     tables for related fields), each count stopped at SEARCH_BREADTH_CAP."""
     total = 0
@@ -50,20 +56,26 @@ def _breadth(model, fields, word) -> int:
         *path, name = field.split("__")
         table = model
         for step in path:
-            table = table._meta.get_field(step).related_model
+            table = _related_model(table, step)
         rows = table._default_manager.filter(**{f"{name}__icontains": word}).order_by().values("pk")
         total += rows[:SEARCH_BREADTH_CAP].count()
     return total
 
 
-def _any_field_contains(fields, word) -> Q:
+def _related_model(model: type[Model], name: str) -> type[Model]:
+    related = model._meta.get_field(name).related_model
+    assert isinstance(related, type), f"{model.__name__}.{name} is not a relation to a model"
+    return related
+
+
+def _any_field_contains(fields: Sequence[str], word: str) -> Q:
     match = Q()
     for field in fields:
         match |= Q(**{f"{field}__icontains": word})
     return match
 
 
-def _search_words(term: str):
+def _search_words(term: str) -> Iterator[str]:
     """Words as the admin splits them: a quoted phrase is one word."""
     for bit in smart_split(term):
         if bit[0] in "\"'" and bit[-1] == bit[0] and len(bit) > 1:
@@ -72,9 +84,9 @@ def _search_words(term: str):
             yield bit
 
 
-def _matching_keys(model, fields, word):
+def _matching_keys(model: type[Model], fields: Sequence[str], word: str) -> QuerySet[Any, Any]:
     """The keys of `model`'s rows where one of `fields` contains `word`, as one subquery."""
-    own, related = Q(), defaultdict(list)
+    own, related = Q(), defaultdict[str, list[str]](list)
     for field in fields:
         head, _, rest = field.partition("__")
         if rest:
@@ -83,10 +95,10 @@ def _matching_keys(model, fields, word):
             own |= Q(**{f"{field}__icontains": word})
     rows = model._default_manager.order_by()
     branches = [rows.filter(own).values("pk")] if own else []
-    for head, rest in related.items():
+    for head, tails in related.items():
         relation = model._meta.get_field(head)
         assert relation.many_to_one or relation.one_to_one, f"{model.__name__}.{head}: search goes through to-one only"
-        keys = _matching_keys(relation.related_model, rest, word)
+        keys = _matching_keys(_related_model(model, head), tails, word)
         branches.append(rows.filter(**{f"{head}__in": keys}).values("pk"))
     first, *others = branches
     return first.union(*others) if others else first

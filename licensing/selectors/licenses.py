@@ -1,14 +1,18 @@
 """Reads of licenses: balances and due dates in SQL, the audit trail, the catalogue, what an
 SME's portal pages show."""
 
+from datetime import date
+
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     DecimalField,
     Exists,
     F,
+    Model,
     OuterRef,
     Prefetch,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -19,6 +23,7 @@ from django.shortcuts import get_object_or_404
 from ..domain.money import ZERO
 from ..models import (
     AuditEvent,
+    Enterprise,
     EquityConversion,
     Installment,
     InsuranceClaim,
@@ -34,12 +39,12 @@ from ..models import (
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
-def unpaid_installments():
+def unpaid_installments() -> QuerySet[Installment]:
     """Installments of the outer license (OuterRef) that still have something to pay."""
     return Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"))
 
 
-def licenses_with_balances(queryset=None):
+def licenses_with_balances(queryset: QuerySet[License] | None = None) -> QuerySet[License]:
     """Licenses with what is outstanding and the next unpaid due date. Correlated subqueries, not
     a GROUP BY: the database computes them only for the rows of the page shown."""
     queryset = License.objects.all() if queryset is None else queryset
@@ -58,7 +63,9 @@ def licenses_with_balances(queryset=None):
     )
 
 
-def with_installment_due(queryset, start=None, end=None):
+def with_installment_due(
+    queryset: QuerySet[License], start: date | None = None, end: date | None = None
+) -> QuerySet[License]:
     """Licenses with an unpaid installment whose effective due date is between start and end
     (either may be open)."""
     due = unpaid_installments()
@@ -69,11 +76,11 @@ def with_installment_due(queryset, start=None, end=None):
     return queryset.filter(Exists(due))
 
 
-def without_anything_due(queryset):
+def without_anything_due(queryset: QuerySet[License]) -> QuerySet[License]:
     return queryset.filter(~Exists(unpaid_installments()))
 
 
-def audit_trail(obj):
+def audit_trail(obj: Model) -> QuerySet[AuditEvent]:
     """Every change of one object, newest first: who, when, what, from -> to, why. A license's
     trail holds its own events and those of everything that hangs off it (installments,
     payments, reports, claims, conversions, its policy), read by one index."""
@@ -87,7 +94,14 @@ def audit_trail(obj):
 # -- the SME portal ------------------------------------------------------------------------------
 
 
-def catalogue(*, search: str = "", ipc_section: str = "", institution_id=None, available_only=False, on=None):
+def catalogue(
+    *,
+    search: str = "",
+    ipc_section: str = "",
+    institution_id: int | None = None,
+    available_only: bool = False,
+    on: date | None = None,
+) -> QuerySet[Offer]:
     """Published offers on patents in force, with `available` (can be applied for now)."""
     on = on or today()
     offers = (
@@ -113,12 +127,12 @@ def catalogue(*, search: str = "", ipc_section: str = "", institution_id=None, a
     return offers
 
 
-def enterprise_licenses(enterprise):
+def enterprise_licenses(enterprise: Enterprise) -> QuerySet[License]:
     """An SME's licenses with balances, newest first."""
     return licenses_with_balances(License.objects.filter(enterprise=enterprise)).order_by("-applied_at", "-pk")
 
 
-def enterprise_license(enterprise, pk: int) -> License:
+def enterprise_license(enterprise: Enterprise, pk: int) -> License:
     """One of the SME's own licenses with everything its page shows, in a fixed number of
     queries; another enterprise's license does not exist here (404)."""
     return get_object_or_404(
@@ -133,22 +147,22 @@ def enterprise_license(enterprise, pk: int) -> License:
     )
 
 
-def license_timeline(lic: License):
+def license_timeline(lic: License) -> QuerySet[AuditEvent]:
     """What the SME's license page lists under its application, oldest first: every change since."""
     application = Q(action=AuditEvent.Action.CREATED, content_type=ContentType.objects.get_for_model(License))
     return audit_trail(lic).exclude(application).order_by("at", "pk")
 
 
-def enterprise_history(enterprise, limit: int = 50):
+def enterprise_history(enterprise: Enterprise, limit: int = 50) -> QuerySet[AuditEvent]:
     """The latest changes to an enterprise's details and its members, newest first."""
     return AuditEvent.objects.filter(enterprise=enterprise).select_related("by").order_by("-at", "-pk")[:limit]
 
 
-def policy_of(lic: License):
+def policy_of(lic: License) -> InsurancePolicy | None:
     return InsurancePolicy.objects.filter(license=lic).first()
 
 
-def deadlines_of(enterprise):
+def deadlines_of(enterprise: Enterprise) -> tuple[QuerySet[License], QuerySet[Installment]]:
     """Trial ends and unpaid installments of the SME's live licenses, for its calendar feed."""
     trials = License.objects.filter(enterprise=enterprise, state=License.State.TRIAL).select_related("offer__patent")
     installments = (

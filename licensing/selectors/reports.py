@@ -1,14 +1,19 @@
 """The TTO dashboard's aggregates (one SQL query per figure group) and the data exports' rows, within
 a BookFilter."""
 
+from __future__ import annotations
+
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    Model,
     Q,
+    QuerySet,
     Sum,
 )
 from django.db.models.functions import ExtractYear, Substr, TruncMonth, Upper
@@ -23,6 +28,11 @@ from ..models import (
     Payment,
 )
 from .licenses import _MONEY, licenses_with_balances
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+M = TypeVar("M", bound=Model)
 
 # Licenses whose unpaid installments are still owed (by the SME, or its insurer once a claim is
 # filed): what "outstanding", aging and insured exposure count.
@@ -42,7 +52,7 @@ class BookFilter:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
-    def licenses(self, queryset, to_license: str = ""):
+    def licenses(self, queryset: QuerySet[M], to_license: str = "") -> QuerySet[M]:
         """Rows whose license (reached by `to_license`, e.g. "license__") is in scope."""
         if self.institution is not None:
             queryset = queryset.filter(**{f"{to_license}offer__patent__owner": self.institution})
@@ -97,7 +107,7 @@ def receivables(book: BookFilter, on: dt.date) -> dict:
     for name, first, last in AGING_BUCKETS:
         figures[f"aging_{name}_count"] = Count("pk", filter=due_between(first, last))
         figures[f"aging_{name}_amount"] = Sum(owed, filter=due_between(first, last))
-    unpaid = book.licenses(Installment.objects, "license__").filter(
+    unpaid = book.licenses(Installment.objects.all(), "license__").filter(
         paid_amount__lt=F("amount"), license__state__in=OWED_STATES
     )
     return unpaid.aggregate(**figures)
@@ -137,14 +147,13 @@ def contracts(book: BookFilter) -> dict:
 
 def collections_by_month(book: BookFilter) -> list[dict]:
     payments = book.licenses(Payment.objects.order_by(), "license__").filter(book.period("paid_on"))
-    return list(
-        payments.values(month=TruncMonth("paid_on")).annotate(count=Count("pk"), amount=Sum("amount")).order_by("month")
-    )
+    months = payments.values(month=TruncMonth("paid_on")).annotate(count=Count("pk"), amount=Sum("amount"))
+    return [dict(row) for row in months.order_by("month")]
 
 
 def claims_summary(book: BookFilter) -> dict:
     """Claims filed in the period, and what became of them."""
-    claims = book.licenses(InsuranceClaim.objects, "license__").filter(book.period("filed_on"))
+    claims = book.licenses(InsuranceClaim.objects.all(), "license__").filter(book.period("filed_on"))
     state = InsuranceClaim.State
     return claims.aggregate(
         filed=Count("pk"),
@@ -158,7 +167,7 @@ def claims_summary(book: BookFilter) -> dict:
 
 def equity_summary(book: BookFilter) -> dict:
     """Equity stakes taken (conversions executed in the period) and those still pending."""
-    conversions = book.licenses(EquityConversion.objects, "license__")
+    conversions = book.licenses(EquityConversion.objects.all(), "license__")
     executed = Q(state=EquityConversion.State.EXECUTED) & book.period("executed_on")
     return conversions.aggregate(
         executed=Count("pk", filter=executed),
@@ -167,7 +176,7 @@ def equity_summary(book: BookFilter) -> dict:
     )
 
 
-def exports_of(user):
+def exports_of(user: User) -> QuerySet[Export]:
     """Exports a user may see and download: their own; a superuser's, all."""
     return Export.objects.all() if user.is_superuser else Export.objects.filter(requested_by=user)
 
@@ -177,19 +186,19 @@ def exports_of(user):
 # installments): no model instances, no per-row queries.
 
 
-def export_licenses(book: BookFilter):
+def export_licenses(book: BookFilter) -> QuerySet[License]:
     return licenses_with_balances(book.licenses(License.objects.all())).order_by("pk")
 
 
-def export_installments(book: BookFilter):
+def export_installments(book: BookFilter) -> QuerySet[Installment]:
     return book.licenses(Installment.objects.all(), "license__").order_by("license_id", "kind", "sequence")
 
 
-def export_payments(book: BookFilter):
+def export_payments(book: BookFilter) -> QuerySet[Payment]:
     return book.licenses(Payment.objects.all(), "license__").filter(book.period("paid_on")).order_by("paid_on", "pk")
 
 
-def export_claims(book: BookFilter):
+def export_claims(book: BookFilter) -> QuerySet[InsuranceClaim]:
     return (
         book.licenses(InsuranceClaim.objects.all(), "license__")
         .filter(book.period("filed_on"))

@@ -1,10 +1,16 @@
 """Who sees what: the institution a staff member works for, and every scoped queryset through one
 mechanism (scope_to_user, with each model's path to its institution)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, TypeVar
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import (
     Exists,
+    Model,
     OuterRef,
+    QuerySet,
 )
 
 from ..models import (
@@ -22,8 +28,13 @@ from ..models import (
     ReminderSchedule,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def institution_of(user):
+M = TypeVar("M", bound=Model)
+
+
+def institution_of(user: User) -> Institution | Literal[False] | None:
     """The institution a staff user works for; None for superusers (who see all)."""
     if user.is_superuser:
         return None
@@ -46,7 +57,7 @@ INSTITUTION_PATH = {
 }
 
 
-def enterprises_for(user, queryset=None):
+def enterprises_for(user: User, queryset: QuerySet[Enterprise] | None = None) -> QuerySet[Enterprise]:
     """Enterprises a user may see in the admin: a superuser all; staff those that deal with their
     institution (a license in any state) and those that deal with no institution yet (new
     sign-ups, prospects of every institution); staff with no institution none."""
@@ -61,7 +72,7 @@ def enterprises_for(user, queryset=None):
     return queryset.filter(Exists(ours) | ~Exists(anyone))
 
 
-def scope_to_user(queryset, user, path: str):
+def scope_to_user(queryset: QuerySet[M], user: User, path: str) -> QuerySet[M]:
     """Rows of the user's institution only; none at all for staff with no institution."""
     institution = institution_of(user)
     if institution is None:
@@ -71,7 +82,7 @@ def scope_to_user(queryset, user, path: str):
     return queryset.filter(**{path: institution})
 
 
-def report_scope(user, picked: Institution | None = None) -> Institution | None:
+def report_scope(user: User, picked: Institution | None = None) -> Institution | None:
     """The institution a user's reports cover: staff always their own; a superuser the one
     picked, or all (None). Staff with no institution see nothing."""
     institution = institution_of(user)

@@ -3,16 +3,23 @@ saved: a change that rolls back takes its event with it, and nothing is audited 
 happen (as Zulip's `do_*` functions write their RealmAuditLog row, and Saleor's actions their
 OrderEvent)."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from ..models import AuditEvent, Enterprise, EnterpriseMember, License
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def _plain(value):
+
+def _plain(value: Any) -> Any:
     """A value as the audit row keeps it (JSON): money as text, so no fen is lost to a float."""
     if isinstance(value, Decimal):
         return str(value)
@@ -30,21 +37,21 @@ SECRET_FIELDS = frozenset({"calendar_token", "password"})
 HIDDEN = "…"
 
 
-def snapshot(obj, fields=None) -> dict:
+def snapshot(obj: models.Model, fields: Sequence[str] | None = None) -> dict[str, Any]:
     """The object's own field values now (foreign keys as ids), to compare after a change. Values
     are kept as they are (Decimal("100") equals Decimal("100.00")) and made plain when written."""
     names = fields or [f.attname for f in obj._meta.concrete_fields if not f.primary_key]
     return {name: _value(obj, name) for name in names}
 
 
-def _value(obj, name: str):
+def _value(obj: models.Model, name: str) -> Any:
     if name in SECRET_FIELDS:
         return HIDDEN if getattr(obj, name) else ""
     value = getattr(obj, name)
     return bool(value) if isinstance(value, models.fields.files.FieldFile) else value
 
 
-def diff(before: dict, obj) -> dict:
+def diff(before: dict[str, Any], obj: models.Model) -> dict[str, list[Any]]:
     """{field: [from, to]} of the fields that changed since `snapshot`. Foreign keys are named
     by field (`offer`, not `offer_id`), as the readers look them up."""
     changes = {}
@@ -55,7 +62,7 @@ def diff(before: dict, obj) -> dict:
     return changes
 
 
-def field_name(obj, attname: str) -> str:
+def field_name(obj: models.Model, attname: str) -> str:
     for field in obj._meta.concrete_fields:
         if field.attname == attname:
             return field.name
@@ -64,10 +71,10 @@ def field_name(obj, attname: str) -> str:
 
 def record(
     action: str,
-    obj,
+    obj: models.Model,
     *,
-    by=None,
-    changes: dict | None = None,
+    by: User | None = None,
+    changes: dict[str, Any] | None = None,
     reason: str = "",
     transition: str = "",
     source_state: str = "",
@@ -91,7 +98,7 @@ def record(
     )
 
 
-def _enterprise_id(obj):
+def _enterprise_id(obj: models.Model) -> int | None:
     """Events on the enterprise itself and its members show on its page; its licenses have their own."""
     if isinstance(obj, Enterprise):
         return obj.pk
@@ -100,7 +107,7 @@ def _enterprise_id(obj):
     return None
 
 
-def created(obj, *, by=None, fields=(), reason: str = "") -> AuditEvent:
+def created(obj: models.Model, *, by: User | None = None, fields: Sequence[str] = (), reason: str = "") -> AuditEvent:
     """A new object, with the values of `fields` it starts with."""
     return record(
         AuditEvent.Action.CREATED,
@@ -111,7 +118,9 @@ def created(obj, *, by=None, fields=(), reason: str = "") -> AuditEvent:
     )
 
 
-def changed(obj, before: dict, *, by=None, reason: str = "") -> AuditEvent | None:
+def changed(
+    obj: models.Model, before: dict[str, Any], *, by: User | None = None, reason: str = ""
+) -> AuditEvent | None:
     """The fields that changed since `before` (a `snapshot`); nothing when none did."""
     changes = diff(before, obj)
     if not changes:

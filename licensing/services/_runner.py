@@ -1,8 +1,11 @@
 """What every service shares: locking a license, running a transition with a clear refusal, and
 the checks of amounts, reasons and patents in force."""
 
+from __future__ import annotations
+
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -17,6 +20,9 @@ from ..models import (
     why_not,
 )
 from . import _audit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def _lock_license(license_id: int, *, schedule: bool = True) -> License:
@@ -38,7 +44,15 @@ def _refused(message: str) -> ValidationError:
     return ValidationError(message, code="refused")
 
 
-def _run(obj, method_name: str, *args, by=None, reason: str = "", before: dict | None = None, **kwargs) -> None:
+def _run(
+    obj: Any,  # a model whose lifecycle is its FSM field `state`
+    method_name: str,
+    *args: Any,
+    by: User | None = None,
+    reason: str = "",
+    before: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
     """Run a transition, save, and write its audit event: who, from which state to which, the
     fields it set (from -> to), why. A clear error when the state or a condition forbids it.
     `before`: a snapshot taken earlier, when the service changed fields before the transition."""
@@ -74,7 +88,7 @@ def _require_reason(reason: str) -> str:
 MAX_VALUATION = Decimal("999999999999.99")  # what the valuation column holds
 
 
-def _decimal(value, field: str) -> Decimal:
+def _decimal(value: object, field: str) -> Decimal:
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value))
     except ArithmeticError as exc:
@@ -97,7 +111,7 @@ def _require_patent_in_force(patent: Patent, on: date) -> None:
         )
 
 
-def _require_amount(amount) -> Decimal:
+def _require_amount(amount: Decimal | int | str) -> Decimal:
     amount = _decimal(amount, "amount")
     if amount <= ZERO:
         raise ValidationError({"amount": _("The amount must be greater than zero.")})

@@ -1,6 +1,9 @@
 """'Transfer then equity': proposing, approving and executing a conversion of the fee into a stake."""
 
+from __future__ import annotations
+
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,9 +28,14 @@ from ._runner import (
 )
 from .licenses import _settle_license_if_done, purchase
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def propose_equity_conversion(*, license_id: int, share, valuation, by) -> EquityConversion:
+def propose_equity_conversion(
+    *, license_id: int, share: Decimal | int | str, valuation: Decimal | int | str, by: User | None
+) -> EquityConversion:
     lic = _lock_license(license_id)
     offer = lic.offer
     share, valuation = _decimal(share, "share"), _decimal(valuation, "valuation")
@@ -78,21 +86,21 @@ def _lock_conversion(conversion_id: int) -> tuple[EquityConversion, License]:
 
 
 @transaction.atomic
-def approve_equity_conversion(*, conversion_id: int, by, reason: str = "") -> EquityConversion:
+def approve_equity_conversion(*, conversion_id: int, by: User | None, reason: str = "") -> EquityConversion:
     conversion, _lic = _lock_conversion(conversion_id)
     _run(conversion, "approve", by=by, reason=reason)
     return conversion
 
 
 @transaction.atomic
-def reject_equity_conversion(*, conversion_id: int, by, reason: str) -> EquityConversion:
+def reject_equity_conversion(*, conversion_id: int, by: User | None, reason: str) -> EquityConversion:
     conversion, _lic = _lock_conversion(conversion_id)
     _run(conversion, "reject", by=by, reason=_require_reason(reason))
     return conversion
 
 
 @transaction.atomic
-def execute_equity_conversion(*, conversion_id: int, by) -> EquityConversion:
+def execute_equity_conversion(*, conversion_id: int, by: User | None) -> EquityConversion:
     """Lower the remaining purchase installments by exactly the converted amount, in proportion
     to what each still owes."""
     conversion, lic = _lock_conversion(conversion_id)
@@ -124,7 +132,9 @@ def execute_equity_conversion(*, conversion_id: int, by) -> EquityConversion:
 
 
 @transaction.atomic
-def purchase_with_equity(*, license_id: int, plan: str, share, valuation, by) -> EquityConversion:
+def purchase_with_equity(
+    *, license_id: int, plan: str, share: Decimal | int | str, valuation: Decimal | int | str, by: User | None
+) -> EquityConversion:
     """'Transfer then equity' decided at the end of the trial: buy, and propose at once that part
     of the fee becomes a stake. Either both happen or neither."""
     purchase(license_id=license_id, plan=plan, by=by)

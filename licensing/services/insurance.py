@@ -1,5 +1,10 @@
 """Insurance policies and guarantees, and claims on them."""
 
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -22,6 +27,9 @@ from ._runner import (
     _run,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # What a policy is registered with (the admin's form asks these; its audit event lists them).
 POLICY_TERMS = (
     "kind",
@@ -36,7 +44,7 @@ POLICY_TERMS = (
 
 
 @transaction.atomic
-def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
+def register_policy(*, license_id: int, by: User | None, **fields: Any) -> InsurancePolicy:
     lic = _lock_license(license_id, schedule=False)
     if lic.is_insured():
         raise _refused(_("This license already has an insurance policy or guarantee."))
@@ -53,7 +61,7 @@ def register_policy(*, license_id: int, by, **fields) -> InsurancePolicy:
 
 
 @transaction.atomic
-def file_claim(*, license_id: int, by, reason: str = "") -> InsuranceClaim:
+def file_claim(*, license_id: int, by: User | None, reason: str = "") -> InsuranceClaim:
     """Claim coverage x outstanding from the insurer of a defaulted license."""
     lic = _lock_license(license_id)
     outstanding = lic.outstanding
@@ -80,21 +88,21 @@ def _lock_claim(claim_id: int) -> InsuranceClaim:
 
 
 @transaction.atomic
-def approve_claim(*, claim_id: int, by, reason: str = "") -> InsuranceClaim:
+def approve_claim(*, claim_id: int, by: User | None, reason: str = "") -> InsuranceClaim:
     claim = _lock_claim(claim_id)
     _run(claim, "approve", by=by, reason=reason)
     return claim
 
 
 @transaction.atomic
-def reject_claim(*, claim_id: int, by, reason: str) -> InsuranceClaim:
+def reject_claim(*, claim_id: int, by: User | None, reason: str) -> InsuranceClaim:
     claim = _lock_claim(claim_id)
     _run(claim, "reject", by=by, reason=_require_reason(reason))
     return claim
 
 
 @transaction.atomic
-def record_claim_paid(*, claim_id: int, amount, by) -> InsuranceClaim:
+def record_claim_paid(*, claim_id: int, amount: Decimal | int | str, by: User | None) -> InsuranceClaim:
     """The insurer paid: the claim is closed and the license compensated."""
     amount = _require_amount(amount)
     claim = _lock_claim(claim_id)

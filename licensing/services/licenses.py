@@ -1,7 +1,10 @@
 """A license after its trial: the purchase and its schedule, arrears, default, termination, write-off."""
 
+from __future__ import annotations
+
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +28,9 @@ from ._runner import (
     _without_stale_schedule,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 # What an installment's audit event says it was created with.
 INSTALLMENT_TERMS = ("kind", "sequence", "amount", "due_date", "effective_due_date")
 
@@ -42,12 +48,13 @@ def build_schedule(offer: Offer, price: Decimal, plan: str, purchased_on: date) 
 
 
 @transaction.atomic
-def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> License:
+def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = None) -> License:
     lic = _lock_license(license_id, schedule=False)
     on = on or today()
     if plan not in lic.offer.plans:
         raise ValidationError({"plan": _("This offer does not allow that payment plan.")})
     if lic.state == License.State.TRIAL:
+        assert lic.trial_start and lic.trial_end_effective  # every trial has both (License.approve)
         windows.purchase_date(on, lic.trial_start, lic.trial_end_effective)
         _require_patent_in_force(lic.offer.patent, max(on, today()))
     schedule = build_schedule(lic.offer, lic.price, plan, on)
@@ -73,7 +80,7 @@ def purchase(*, license_id: int, plan: str, by, on: date | None = None) -> Licen
     return _without_stale_schedule(lic)
 
 
-def _settle_license_if_done(lic: License, by) -> None:
+def _settle_license_if_done(lic: License, by: User | None) -> None:
     """After money or equity reduced what is owed: paid up, or back from arrears when cured."""
     if lic.state in (License.State.PURCHASED, License.State.IN_ARREARS) and lic.is_settled():
         _run(lic, "settle", by=by)
@@ -82,7 +89,7 @@ def _settle_license_if_done(lic: License, by) -> None:
 
 
 @transaction.atomic
-def mark_overdue(*, license_id: int, by=None, on: date | None = None) -> License:
+def mark_overdue(*, license_id: int, by: User | None = None, on: date | None = None) -> License:
     """Installments past their due date become overdue; a purchased license goes into arrears."""
     lic = _lock_license(license_id)
     on = on or today()
@@ -95,21 +102,21 @@ def mark_overdue(*, license_id: int, by=None, on: date | None = None) -> License
 
 
 @transaction.atomic
-def declare_default(*, license_id: int, by, reason: str = "") -> License:
+def declare_default(*, license_id: int, by: User | None, reason: str = "") -> License:
     lic = _lock_license(license_id)
     _run(lic, "declare_default", today(), by=by, reason=reason)
     return lic
 
 
 @transaction.atomic
-def terminate(*, license_id: int, by, reason: str) -> License:
+def terminate(*, license_id: int, by: User | None, reason: str) -> License:
     lic = _lock_license(license_id, schedule=False)
     _run(lic, "terminate", by=by, reason=_require_reason(reason))
     return lic
 
 
 @transaction.atomic
-def write_off(*, license_id: int, by, reason: str) -> License:
+def write_off(*, license_id: int, by: User | None, reason: str) -> License:
     lic = _lock_license(license_id, schedule=False)
     _run(lic, "write_off", by=by, reason=_require_reason(reason))
     return lic

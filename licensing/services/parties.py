@@ -1,6 +1,10 @@
 """Enterprises and their portal members: sign-up, master data kept by the enterprise, approval,
 password resets, the calendar address."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,6 +25,9 @@ from ._runner import (
     _require_reason,
     _run,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
@@ -65,7 +72,7 @@ ENTERPRISE_MASTER_DATA = ("name", "industry", "employees", "annual_revenue", "hi
 
 
 @transaction.atomic
-def register_enterprise(*, enterprise: Enterprise, by) -> Enterprise:
+def register_enterprise(*, enterprise: Enterprise, by: User | None) -> Enterprise:
     """An enterprise entered by TTO staff (e.g. from a paper application), with its audit event."""
     enterprise.full_clean()
     enterprise.save()
@@ -73,7 +80,7 @@ def register_enterprise(*, enterprise: Enterprise, by) -> Enterprise:
     return enterprise
 
 
-def staff_may_correct_enterprise(enterprise: Enterprise, user) -> bool:
+def staff_may_correct_enterprise(enterprise: Enterprise, user: User) -> bool:
     """The enterprise keeps its own master data, through its active members in the portal. Staff
     may correct it only while the enterprise has no active member and deals with no institution
     but theirs (every license it has is with their institution); a superuser always may."""
@@ -88,7 +95,7 @@ def staff_may_correct_enterprise(enterprise: Enterprise, user) -> bool:
 
 
 @transaction.atomic
-def update_enterprise(*, enterprise_id: int, by, changes: dict, reason: str = "") -> Enterprise:
+def update_enterprise(*, enterprise_id: int, by: User | None, changes: dict, reason: str = "") -> Enterprise:
     """Change an enterprise's master data, by an active member of it or by staff allowed to
     correct it (`staff_may_correct_enterprise`); every change is an audit event, from -> to."""
     enterprise = Enterprise.objects.select_for_update().get(pk=enterprise_id)
@@ -96,7 +103,7 @@ def update_enterprise(*, enterprise_id: int, by, changes: dict, reason: str = ""
     is_own_member = (
         member is not None and member.enterprise_id == enterprise.pk and member.state == EnterpriseMember.State.ACTIVE
     )
-    if not is_own_member and not (by.is_staff and staff_may_correct_enterprise(enterprise, by)):
+    if not is_own_member and not (by is not None and by.is_staff and staff_may_correct_enterprise(enterprise, by)):
         raise _refused(
             _(
                 "This enterprise keeps its details itself, in the portal: it has active members or deals with "
@@ -118,7 +125,7 @@ def update_enterprise(*, enterprise_id: int, by, changes: dict, reason: str = ""
     return enterprise
 
 
-def member_decision_allowed(member: EnterpriseMember, user) -> bool:
+def member_decision_allowed(member: EnterpriseMember, user: User) -> bool:
     """Who may approve or revoke a portal member: a superuser; or staff of an institution when
     every license of the member's enterprise is with that institution (an enterprise that deals
     with several institutions, whose members would see all their contracts, is for a superuser)."""
@@ -130,7 +137,7 @@ def member_decision_allowed(member: EnterpriseMember, user) -> bool:
     return not member.enterprise.licenses.exclude(offer__patent__owner=institution).exists()
 
 
-def _check_member_decision(member: EnterpriseMember, by) -> None:
+def _check_member_decision(member: EnterpriseMember, by: User | None) -> None:
     if by is not None and not member_decision_allowed(member, by):
         raise _refused(
             _("This enterprise also deals with other institutions: a platform administrator decides on its members.")
@@ -170,7 +177,7 @@ def _lock_member(member_id: int) -> EnterpriseMember:
 
 
 @transaction.atomic
-def approve_member(*, member_id: int, by, reason: str = "") -> EnterpriseMember:
+def approve_member(*, member_id: int, by: User | None, reason: str = "") -> EnterpriseMember:
     member = _lock_member(member_id)
     _check_member_decision(member, by)
     _run(member, "approve", by=by, reason=reason)
@@ -178,7 +185,7 @@ def approve_member(*, member_id: int, by, reason: str = "") -> EnterpriseMember:
 
 
 @transaction.atomic
-def revoke_member(*, member_id: int, by, reason: str) -> EnterpriseMember:
+def revoke_member(*, member_id: int, by: User | None, reason: str) -> EnterpriseMember:
     member = _lock_member(member_id)
     _check_member_decision(member, by)
     _run(member, "revoke", by=by, reason=_require_reason(reason))

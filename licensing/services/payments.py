@@ -1,9 +1,12 @@
 """Money received: payments recorded by the TTO (once per transfer, whatever the number of forms),
 and transfers reported by SMEs, which the TTO confirms."""
 
+from __future__ import annotations
+
 import re
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,8 +34,12 @@ from ._runner import (
 )
 from .licenses import _settle_license_if_done
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import UploadedFile
 
-def _check_transfer(amount, reference: str) -> tuple[Decimal, str]:
+
+def _check_transfer(amount: Decimal | int | str, reference: str) -> tuple[Decimal, str]:
     """What any transfer needs, recorded by the TTO or reported by the SME (its date is checked
     against the license, once it is locked: `_check_paid_on`)."""
     amount = _require_amount(amount)
@@ -46,7 +53,9 @@ def _check_paid_on(lic: License, paid_on: date) -> date:
     return windows.payment_date(paid_on, _applied_on(lic), today())
 
 
-def _check_not_recorded_yet(lic: License, amount, paid_on: date, reference: str, reuse_confirmed: bool) -> None:
+def _check_not_recorded_yet(
+    lic: License, amount: Decimal | int | str, paid_on: date, reference: str, reuse_confirmed: bool
+) -> None:
     """The same bank transfer is recorded once, however many forms it is entered in; a reference the
     institution has seen with another amount is a likely typo, recorded only once confirmed."""
     same = lic.payments.filter(reference=reference, amount=amount, paid_on=paid_on).first()
@@ -101,7 +110,7 @@ def _check_payable(lic: License, amount: Decimal) -> None:
 
 
 @transaction.atomic
-def record_payment(*, idempotency_key: str, **transfer) -> Payment:
+def record_payment(*, idempotency_key: str, **transfer: Any) -> Payment:
     """Record money received; it pays the oldest installments first. The same idempotency key
     submitted twice on a license returns the first payment and records nothing more; the same
     transfer (reference, amount, date) entered again under another key is refused; a reference
@@ -123,11 +132,11 @@ def record_payment(*, idempotency_key: str, **transfer) -> Payment:
 def _record_payment(
     *,
     license_id: int,
-    amount,
+    amount: Decimal | int | str,
     paid_on: date,
     reference: str,
     idempotency_key: str,
-    by,
+    by: User | None,
     reference_reuse_confirmed: bool = False,
 ) -> Payment:
     amount, reference = _check_transfer(amount, reference)
@@ -170,7 +179,15 @@ def _record_payment(
 
 
 @transaction.atomic
-def report_payment(*, license_id: int, amount, paid_on: date, reference: str, receipt=None, by) -> PaymentReport:
+def report_payment(
+    *,
+    license_id: int,
+    amount: Decimal | int | str,
+    paid_on: date,
+    reference: str,
+    receipt: UploadedFile | None = None,
+    by: User | None,
+) -> PaymentReport:
     """The SME says it paid. Reported twice (a double submit, a reloaded page), it is kept once."""
     amount, reference = _check_transfer(amount, reference)
     if receipt:
@@ -188,7 +205,7 @@ def report_payment(*, license_id: int, amount, paid_on: date, reference: str, re
     paid_on = _check_paid_on(lic, paid_on)
     report = PaymentReport(license=lic, amount=amount, paid_on=paid_on, reference=reference, reported_by=by)
     if receipt:
-        report.receipt.save(receipt.name, receipt, save=False)
+        report.receipt.save(receipt.name or "receipt", receipt, save=False)
     try:
         report.save()
     except Exception:
@@ -206,7 +223,7 @@ def _lock_report(report_id: int) -> PaymentReport:
 
 
 @transaction.atomic
-def confirm_payment_report(*, report_id: int, by) -> PaymentReport:
+def confirm_payment_report(*, report_id: int, by: User | None) -> PaymentReport:
     """The TTO found the transfer on its account: record it as a payment (once, whatever the
     number of clicks) and mark the report confirmed."""
     report = _lock_report(report_id)
@@ -227,7 +244,7 @@ def confirm_payment_report(*, report_id: int, by) -> PaymentReport:
 
 
 @transaction.atomic
-def reject_payment_report(*, report_id: int, by, reason: str) -> PaymentReport:
+def reject_payment_report(*, report_id: int, by: User | None, reason: str) -> PaymentReport:
     report = _lock_report(report_id)
     _run(report, "reject", by=by, reason=_require_reason(reason))
     return report

@@ -1,14 +1,24 @@
 """Records kept by hand in the admin forms (patents, an offer's draft terms, institutions, staff,
 reminder schedules): saved or deleted with their audit event, in one transaction."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
+
 from django.db import transaction
+from django.db.models import Model
 
 from ..models import AuditEvent
 from . import _audit
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+M = TypeVar("M", bound=Model)
+
 
 @transaction.atomic
-def save_record(*, obj, by, reason: str = ""):
+def save_record(*, obj: M, by: User | None, reason: str = "") -> M:
     """Save a new or edited object as its form left it; the event lists its fields from -> to."""
     if obj.pk is None or obj._state.adding:
         obj.save()
@@ -23,7 +33,7 @@ def save_record(*, obj, by, reason: str = ""):
 
 
 @transaction.atomic
-def delete_record(*, obj, by, reason: str = "") -> None:
+def delete_record(*, obj: Model, by: User | None, reason: str = "") -> None:
     """Delete an object; its event keeps what it held, so the history still names it."""
     last = _audit.snapshot(obj)
     pk = obj.pk

@@ -1,6 +1,9 @@
 """Applications and trials: apply, approve, reject, return, expire."""
 
+from __future__ import annotations
+
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -28,10 +31,13 @@ from ._runner import (
 )
 from .licenses import INSTALLMENT_TERMS
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
 def apply_for_trial(
-    *, offer_id: int, enterprise: Enterprise, intended_use: str = "", contact: str = "", by=None
+    *, offer_id: int, enterprise: Enterprise, intended_use: str = "", contact: str = "", by: User | None = None
 ) -> License:
     intended_use = clean_multi_line(intended_use, "intended_use", max_length=2000)
     contact = clean_single_line(contact, "contact", max_length=200)
@@ -59,7 +65,7 @@ def apply_for_trial(
 
 
 @transaction.atomic
-def approve_trial(*, license_id: int, by, start: date | None = None, reason: str = "") -> License:
+def approve_trial(*, license_id: int, by: User | None, start: date | None = None, reason: str = "") -> License:
     lic = _lock_license(license_id, schedule=False)
     start = windows.trial_start(start or today(), _applied_on(lic), today())
     patent = lic.offer.patent
@@ -78,21 +84,21 @@ def approve_trial(*, license_id: int, by, start: date | None = None, reason: str
 
 
 @transaction.atomic
-def reject_application(*, license_id: int, by, reason: str) -> License:
+def reject_application(*, license_id: int, by: User | None, reason: str) -> License:
     lic = _lock_license(license_id, schedule=False)
     _run(lic, "reject", by=by, reason=_require_reason(reason))
     return lic
 
 
 @transaction.atomic
-def return_patent(*, license_id: int, by, reason: str = "") -> License:
+def return_patent(*, license_id: int, by: User | None, reason: str = "") -> License:
     lic = _lock_license(license_id, schedule=False)
     _run(lic, "return_patent", by=by, reason=reason)
     return lic
 
 
 @transaction.atomic
-def expire_trial(*, license_id: int, by=None) -> License:
+def expire_trial(*, license_id: int, by: User | None = None) -> License:
     lic = _lock_license(license_id, schedule=False)
     _run(lic, "expire", by=by, reason=_("The trial ended with no decision."))
     return lic
