@@ -35,13 +35,14 @@ browser:
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium fonts-wqy-microhei; }
 
-## Run the test suite (SQLite by default; set DATABASE_URL for PostgreSQL, as CI does)
+## Run the test suite (SQLite by default; set DATABASE_URL for PostgreSQL, as CI does), one
+## process per core (pytest-xdist; each has its own test database and Redis database)
 test: install browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 ## The suite without the slow tests (browsers, worker processes, races, URL walks): while editing
 test-fast: install
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 ## Lint, formatting, the import contract and types (pyproject.toml), migrations in sync with the models
 check: install

@@ -2,14 +2,34 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from licensing.models import Enterprise, Installment, License
 from licensing.selectors import audit_trail
 
 
-def test_demo_book_has_every_license_state_and_size_class(db):
-    call_command("seed_demo", verbosity=0)
+def shared_for_the_module(django_db_blocker, **seed_options):
+    """Seed a book once for the module's tests, inside a transaction rolled back after the last of
+    them; each test runs in a savepoint of it (the `db` fixture), so none sees another's changes."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("seed_demo", verbosity=0, **seed_options)
+        yield
+        transaction.set_rollback(True)
 
+
+@pytest.fixture(scope="module")
+def demo_book(django_db_setup, django_db_blocker):
+    yield from shared_for_the_module(django_db_blocker)
+
+
+@pytest.fixture(scope="module")
+def bulk_book(django_db_setup, django_db_blocker):
+    """The bulk book on top of the demo book (as `seed_demo --licenses 300` makes them): its tests
+    come last in the module, after those that read the demo book alone."""
+    yield from shared_for_the_module(django_db_blocker, licenses=300, batch=120)
+
+
+def test_demo_book_has_every_license_state_and_size_class(demo_book, db):
     assert set(License.objects.values_list("state", flat=True)) == set(License.State.values)
     assert set(Enterprise.objects.values_list("size_class", flat=True)) == set(Enterprise.SizeClass.values)
     defaulted = License.objects.get(state="written_off")
@@ -17,8 +37,7 @@ def test_demo_book_has_every_license_state_and_size_class(db):
     assert [log.state for log in transitions][:2] == ["written_off", "defaulted"]
 
 
-def test_demo_book_loads_once(db, capsys):
-    call_command("seed_demo")
+def test_demo_book_loads_once(demo_book, db, capsys):
     count = License.objects.count()
     call_command("seed_demo")
 
@@ -26,26 +45,8 @@ def test_demo_book_loads_once(db, capsys):
     assert "nothing changed" in capsys.readouterr().out
 
 
-def test_bulk_book_splits_every_price_exactly(db):
-    call_command("seed_demo", licenses=300, batch=120, verbosity=0)
-
-    bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
-    assert bulk.count() == 300
-    for lic in bulk.exclude(purchased_on=None)[:50]:
-        assert sum(i.amount for i in lic.installments.all()) == lic.price
-    assert Installment.objects.filter(license__in=bulk).count() >= 14 * bulk.exclude(purchased_on=None).count()
-
-
-def test_bad_arguments_are_refused(db):
-    with pytest.raises(CommandError, match="--licenses must be 0 or more"):
-        call_command("seed_demo", licenses=-1)
-    assert not License.objects.exists()
-
-
-def test_every_institution_has_a_varied_book(db):
+def test_every_institution_has_a_varied_book(demo_book, db):
     from django.db.models import Count
-
-    call_command("seed_demo", verbosity=0)
 
     states_per_institution = License.objects.values("offer__patent__owner").annotate(
         states=Count("state", distinct=True)
@@ -54,12 +55,10 @@ def test_every_institution_has_a_varied_book(db):
     assert min(row["states"] for row in states_per_institution) >= 4
 
 
-def test_the_sweep_agrees_with_the_demo_book(db, django_capture_on_commit_callbacks):
+def test_the_sweep_agrees_with_the_demo_book(demo_book, db):
     """A first sweep over fresh demo data changes no state: the book is what it would have been."""
     from licensing.reminders import sweep
 
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("seed_demo", verbosity=0)
     states = dict(License.objects.values_list("pk", "state"))
 
     stats = sweep.run_sweep()
@@ -68,10 +67,23 @@ def test_the_sweep_agrees_with_the_demo_book(db, django_capture_on_commit_callba
     assert dict(License.objects.values_list("pk", "state")) == states
 
 
-def test_bulk_book_dates_ended_trials_as_the_transitions_do(db):
-    from django.db.models import F
+def test_bad_arguments_are_refused(db):
+    count = License.objects.count()  # the module's demo book may be loaded
+    with pytest.raises(CommandError, match="--licenses must be 0 or more"):
+        call_command("seed_demo", licenses=-1)
+    assert License.objects.count() == count
 
-    call_command("seed_demo", licenses=300, verbosity=0)
+
+def test_bulk_book_splits_every_price_exactly(bulk_book, db):
+    bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
+    assert bulk.count() == 300
+    for lic in bulk.exclude(purchased_on=None)[:50]:
+        assert sum(i.amount for i in lic.installments.all()) == lic.price
+    assert Installment.objects.filter(license__in=bulk).count() >= 14 * bulk.exclude(purchased_on=None).count()
+
+
+def test_bulk_book_dates_ended_trials_as_the_transitions_do(bulk_book, db):
+    from django.db.models import F
 
     bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
     not_started = bulk.filter(state__in=["applied", "rejected", "trial"])
@@ -82,12 +94,10 @@ def test_bulk_book_dates_ended_trials_as_the_transitions_do(db):
     assert not bulk.filter(state="expired").exclude(trial_ended_on=F("trial_end_effective")).exists()
 
 
-def test_bulk_book_has_the_money_the_services_would_have_recorded(db):
+def test_bulk_book_has_the_money_the_services_would_have_recorded(bulk_book, db):
     from django.db.models import F, Sum
 
     from licensing.models import InsuranceClaim, Payment
-
-    call_command("seed_demo", licenses=300, verbosity=0)
 
     bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
     paid = Installment.objects.filter(license__in=bulk).aggregate(total=Sum("paid_amount"))["total"]

@@ -34,7 +34,9 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per xdist worker (gw0: 15, gw1: 14, ...), flushed by the tests that use it.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 
 
 class Inbox:
