@@ -18,7 +18,7 @@ from django.db import connection
 
 from licensing import services
 from licensing.demo.identifiers import make_uscc
-from licensing.models import AuditEvent, Enterprise, License, Offer, today
+from licensing.models import AuditEvent, DealTerms, Enterprise, License, Offer, today
 
 
 def applications(n: int) -> list[int]:
@@ -38,7 +38,11 @@ def applications(n: int) -> list[int]:
         for i in range(n)
     )
     created = License.objects.bulk_create(
-        License(offer=offers[i % len(offers)], enterprise=enterprise, price=offers[i % len(offers)].price, trial_fee=0)
+        License(
+            offer=offers[i % len(offers)],
+            enterprise=enterprise,
+            **{name: getattr(offers[i % len(offers)], name) for name in DealTerms.term_names()},
+        )
         for i, enterprise in enumerate(enterprises)
     )
     return [lic.pk for lic in created]

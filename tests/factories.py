@@ -73,7 +73,7 @@ class OfferFactory(factory.django.DjangoModelFactory):
     installment_interval_months = 6
     first_due_months = 12
     grace_days = 90
-    exclusive = False
+    license_type = "ordinary"
 
 
 # employees and revenue (CNY 10,000) that put an industrial enterprise in each size class

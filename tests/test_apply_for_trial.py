@@ -23,7 +23,7 @@ def test_application_copies_the_contract_terms_from_the_offer(offer, enterprise)
 
 
 def test_second_application_to_an_exclusive_offer_is_refused(institution, enterprise):
-    offer = OfferFactory(patent__owner=institution, exclusive=True)
+    offer = OfferFactory(patent__owner=institution, license_type="exclusive")
     services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
 
     with pytest.raises(ValidationError, match="exclusively"):
@@ -34,14 +34,14 @@ def test_second_application_to_an_exclusive_offer_is_refused(institution, enterp
 def test_exclusive_offer_cannot_be_taken_while_a_non_exclusive_license_is_live(institution, enterprise):
     patent = OfferFactory(patent__owner=institution).patent
     services.apply_for_trial(offer_id=patent.offers.get().pk, enterprise=enterprise)
-    exclusive = OfferFactory(patent=patent, exclusive=True)
+    exclusive = OfferFactory(patent=patent, license_type="exclusive")
 
-    with pytest.raises(ValidationError, match="exclusively"):
+    with pytest.raises(ValidationError, match="is for an exclusive or sole license"):
         services.apply_for_trial(offer_id=exclusive.pk, enterprise=EnterpriseFactory())
 
 
 def test_exclusive_patent_is_free_again_once_the_license_ends(institution, enterprise, staff):
-    offer = OfferFactory(patent__owner=institution, exclusive=True)
+    offer = OfferFactory(patent__owner=institution, license_type="exclusive")
     first = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
     services.reject_application(license_id=first.pk, by=staff, reason="Incomplete file")
 

@@ -112,7 +112,7 @@ def test_same_payment_submitted_twice_at_once_is_recorded_once(offer, staff, clo
 
 
 def test_two_applications_for_an_exclusive_patent_at_once_let_one_through(institution, staff):
-    offer = OfferFactory(patent__owner=institution, exclusive=True)
+    offer = OfferFactory(patent__owner=institution, license_type="exclusive")
     first, second = EnterpriseFactory(), EnterpriseFactory()
 
     outcomes = race(

@@ -55,7 +55,7 @@ def test_share_above_the_offer_maximum_is_refused(purchased, staff):
 def test_offer_without_equity_refuses_conversion(offer, make_license, staff, clock):
     clock("2026-08-01")
     lic = make_license(offer, "purchased", start="2026-01-31")
-    with pytest.raises(ValidationError, match="does not allow"):
+    with pytest.raises(ValidationError, match="terms do not allow converting"):
         services.propose_equity_conversion(license_id=lic.pk, share="0.1", valuation="1000000", by=staff)
 
 

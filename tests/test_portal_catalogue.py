@@ -49,7 +49,7 @@ def test_search_by_number_and_institution_filter(client, book):
 
 
 def test_exclusively_licensed_patent_shows_as_unavailable(client, institution, make_license):
-    offer = OfferFactory(patent__owner=institution, exclusive=True, patent__title="Taken")
+    offer = OfferFactory(patent__owner=institution, license_type="exclusive", patent__title="Taken")
     make_license(offer, "trial", enterprise=EnterpriseFactory())
 
     assert client.get("/", {"available": "1"}).context["page"].paginator.count == 0
@@ -64,7 +64,9 @@ def test_paginated_by_twenty(client, institution):
 
 
 def test_offer_terms_in_plain_words(client, institution):
-    offer = OfferFactory(patent__owner=institution, trial_fee="5000.00", exclusive=True, insurance_required=True)
+    offer = OfferFactory(
+        patent__owner=institution, trial_fee="5000.00", license_type="exclusive", insurance_required=True
+    )
     page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "en"}).content.decode()
     assert "for a trial fee of CNY 5,000.00" in page
     assert "in 3 equal installments, one every 6 months" in page

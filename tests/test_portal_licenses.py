@@ -39,7 +39,9 @@ def test_application_is_visible_at_once_with_its_state(sme_client, offer, enterp
     ],
 )
 def test_application_refusals_say_why(sme_client, institution, enterprise, make_license, situation, message):
-    offer = OfferFactory(patent__owner=institution, exclusive=situation == "exclusive_taken")
+    offer = OfferFactory(
+        patent__owner=institution, license_type="exclusive" if situation == "exclusive_taken" else "ordinary"
+    )
     make_license(offer, "trial", enterprise=EnterpriseFactory() if situation == "exclusive_taken" else enterprise)
 
     response = sme_client.post(f"/patents/{offer.pk}/apply/", {"intended_use": "x", "contact": "y"})

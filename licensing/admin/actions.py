@@ -39,7 +39,7 @@ class PurchaseForm(forms.Form):
 
     def __init__(self, *args, obj: License, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["plan"].choices = [(p, License.Plan(p).label) for p in obj.offer.plans]
+        self.fields["plan"].choices = [(p, License.Plan(p).label) for p in obj.plans]
 
 
 class PaymentForm(forms.Form):
@@ -74,7 +74,7 @@ class PolicyForm(forms.ModelForm):
         }
 
     def __init__(self, *args, obj: License, **kwargs):
-        kwargs.setdefault("initial", {}).update(coverage_ratio=obj.offer.coverage_ratio)
+        kwargs.setdefault("initial", {}).update(coverage_ratio=obj.coverage_ratio)
         super().__init__(*args, **kwargs)
 
 
@@ -235,6 +235,13 @@ OFFER_ACTIONS = [
         RequiredReasonForm,
         lambda offer, by, d: services.withdraw_offer(offer_id=offer.pk, by=by, **d),
         _transition_possible("withdraw"),
+    ),
+    ServiceAction(
+        "revise",
+        _("Draft a new version of the terms"),
+        forms.Form,
+        lambda offer, by, d: services.revise_offer(offer_id=offer.pk, by=by),
+        Offer.accepts_revision,
     ),
 ]
 

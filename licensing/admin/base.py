@@ -124,11 +124,13 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         if request.method == "POST" and form.is_valid():
             try:
-                spec.perform(obj, request.user, form.cleaned_data)
+                result = spec.perform(obj, request.user, form.cleaned_data)
             except ValidationError as exc:
                 form.add_error(None, exc) if not hasattr(exc, "error_dict") else _add_field_errors(form, exc)
             else:
                 self.message_user(request, gettext("Done: %(action)s.") % {"action": spec.label}, messages.SUCCESS)
+                if isinstance(result, self.model) and result.pk != obj.pk:  # e.g. a new version: open it
+                    change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[result.pk])
                 return HttpResponseRedirect(change_url)
         if form.is_bound:
             _show_hidden_errors(form)

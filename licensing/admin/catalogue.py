@@ -1,9 +1,11 @@
 """Patents and offers."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import (
+    DealTerms,
     Offer,
     Patent,
 )
@@ -47,19 +49,40 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "trial_months",
         "trial_fee",
         "price",
-        "exclusive",
+        "license_type",
+        "version",
         "equity_allowed",
         "insurance_required",
     ]
-    list_filter = ["state", "exclusive", "equity_allowed", "insurance_required"]
+    list_filter = ["state", "license_type", "equity_allowed", "insurance_required"]
     list_select_related = ["patent"]
     search_fields = ["patent__number", "patent__title"]
     autocomplete_fields = ["patent"]
 
+    def get_fieldsets(self, request, obj=None):
+        terms = DealTerms.GROUPS
+        groups = [
+            (None, {"fields": ["patent", "state", "version", "replaces"]}),
+            (_("License"), {"fields": terms["license"]}),
+            (_("Trial, price and payment plans"), {"fields": terms["money"]}),
+            (_("Risk: equity and insurance"), {"fields": terms["risk"]}),
+            (_("Reporting"), {"fields": terms["reporting"]}),
+        ]
+        return [*groups, (_("History"), {"fields": ["history"]})] if obj else groups
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ["state"]
+            return ["state", "version", "replaces"]
         if obj.state == Offer.State.DRAFT:
-            return ["state", "history"]
-        # Published terms are what licensees applied on: they no longer change.
-        return [f.name for f in Offer._meta.fields if f.editable] + ["history"]
+            return (
+                ["patent", "state", "version", "replaces", "history"]
+                if obj.replaces_id
+                else [
+                    "state",
+                    "version",
+                    "replaces",
+                    "history",
+                ]
+            )
+        # Published terms are what licensees applied on: they change by a new version (the button).
+        return [f.name for f in Offer._meta.fields if f.editable] + ["state", "version", "replaces", "history"]

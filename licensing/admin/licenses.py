@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import (
+    DealTerms,
     EquityConversion,
     Installment,
     InsuranceClaim,
@@ -103,26 +104,32 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "next_due",
         "outstanding",
     ]
-    list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, "trial_end", "offer__exclusive"]
+    list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, "trial_end", "license_type"]
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
     inlines = [InstallmentInline, PaymentInline, PolicyInline, ClaimInline, EquityInline, ReminderInline]
-    readonly_fields = [
-        "offer",
-        "enterprise",
-        "state",
-        "applied_at",
-        "intended_use",
-        "price",
-        "trial_fee",
-        "trial_start",
-        "trial_end",
-        "trial_end_effective",
-        "plan",
-        "purchased_on",
-        "defaulted_on",
-        "history",
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "offer",
+                    "enterprise",
+                    "state",
+                    "applied_at",
+                    "intended_use",
+                    "trial_start",
+                    "trial_end",
+                    "trial_end_effective",
+                    "plan",
+                    "purchased_on",
+                    "defaulted_on",
+                ]
+            },
+        ),
+        (_("Terms (fixed when applied for; the lifecycle reads these)"), {"fields": DealTerms.term_names()}),
+        (_("History"), {"fields": ["history"]}),
     ]
-    fields = readonly_fields
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
     list_per_page = 50
     show_full_result_count = False
     actions = None  # no bulk "delete selected": a license ends by a transition, kept in its history

@@ -14,12 +14,14 @@ from .. import services
 from ..domain import workdays
 from ..domain.money import add_months, split_evenly
 from ..models import (
+    DealTerms,
     Enterprise,
     Installment,
     Institution,
     InsuranceClaim,
     InsurancePolicy,
     License,
+    LicenseType,
     Offer,
     Patent,
     Payment,
@@ -118,19 +120,25 @@ def seed_demo(stdout=None) -> dict:
             owner=owner,
             filing_date=dt.date(2016 + i % 7, 1 + i % 12, 10),
         )
+        free = i % 5 == 4  # about half of China's recorded licenses are free; a few here
         offer = Offer.objects.create(
             patent=patent,
             trial_months=6 + 6 * (i % 2),
-            trial_fee=Decimal("0") if i % 3 else Decimal("5000"),
-            price=Decimal(rng.choice([80000, 150000, 300000, 500000, 1200000])),
+            trial_fee=Decimal("0") if i % 3 or free else Decimal("5000"),
+            price=Decimal(0) if free else Decimal(rng.choice([80000, 150000, 300000, 500000, 1200000])),
             lump_sum_allowed=True,
             installment_count=rng.choice([4, 6, 8]),
             installment_interval_months=3,
             first_due_months=1,
             grace_days=90,
-            exclusive=i % 4 == 0,
-            equity_allowed=i % 2 == 0,
-            equity_max_share=Decimal("0.5") if i % 2 == 0 else Decimal("0"),
+            license_type={0: LicenseType.EXCLUSIVE, 7: LicenseType.SOLE, 8: LicenseType.EXCLUSIVE}.get(
+                i, LicenseType.ORDINARY
+            ),
+            territory="中国大陆" if i % 3 == 0 else "",
+            field_of_use="新能源汽车电池" if i % 4 == 0 else "",
+            use_reports_required=free,
+            equity_allowed=i % 2 == 0 and not free,
+            equity_max_share=Decimal("0.5") if i % 2 == 0 and not free else Decimal("0"),
             insurance_required=False,
             coverage_ratio=Decimal("0.8"),
         )
@@ -150,14 +158,24 @@ def seed_demo(stdout=None) -> dict:
 
     def next_pair(fits):
         for offer, ent in pairs:
-            if (offer.patent_id, ent.pk) in used or offer.exclusive or not fits(offer):
+            if (offer.patent_id, ent.pk) in used or offer.blocks_other_licensees or not fits(offer):
                 continue
             used.add((offer.patent_id, ent.pk))
             return offer, ent
         raise RuntimeError("demo ran out of offer/enterprise pairs")
 
-    def make(state):
-        offer, ent = next_pair(lambda o: o.equity_allowed or state != "equity")
+    # Stories with money owed after the purchase need a priced offer; a free one is taken as it is.
+    owing = {"purchased", "partly_paid", "paid_up", "in_arrears", "defaulted", "claim_filed", "compensated"}
+    owing |= {"written_off", "equity"}
+
+    def make(state: str) -> License:
+        offer, ent = next_pair(
+            lambda o: (
+                (o.equity_allowed or state != "equity")
+                and not (o.is_free and state in owing)
+                and (o.is_free or state != "free_taken")
+            )
+        )
         by = staff[offer.patent.owner_id]
         lic = _drive(state, offer, ent, by, today)
         counts[lic.state] = counts.get(lic.state, 0) + 1
@@ -182,10 +200,11 @@ def seed_demo(stdout=None) -> dict:
         "compensated",
         "written_off",
         "equity",
+        "free_taken",
     ]:
         make(state)
     # An exclusive offer in trial, so the portal and admin show a patent that is taken.
-    exclusive = next(o for o in offers if o.exclusive)
+    exclusive = next(o for o in offers if o.license_type == LicenseType.EXCLUSIVE)
     lic = _drive("trial", exclusive, enterprises[0], staff[exclusive.patent.owner_id], today)
     counts[lic.state] = counts.get(lic.state, 0) + 1
     # A portal login for the enterprise that holds most licenses; it deals with several
@@ -244,7 +263,7 @@ def _drive(state, offer, enterprise, by, today):
             starts_on=start,
             ends_on=add_months(start, 60),
         )
-    plan = "lump_sum" if state == "paid_up" else "installments"
+    plan = "lump_sum" if state in ("paid_up", "free_taken") else "installments"
     lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
     if state == "paid_up":
         _pay(lic, by, lic.price, lic.trial_end + dt.timedelta(days=20), "full")
@@ -393,8 +412,10 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                         offer=offer,
                         enterprise=rng.choice(enterprises),
                         state=state,
-                        price=offer.price,
-                        trial_fee=Decimal("0"),
+                        **{
+                            **{name: getattr(offer, name) for name in DealTerms.term_names()},
+                            "term_end": offer.patent.expiry_date,
+                        },
                         trial_start=None if state in ("applied", "rejected") else start,
                         trial_end=None if state in ("applied", "rejected") else trial_end,
                         trial_end_effective=None

@@ -29,14 +29,17 @@ from .parties import Enterprise, EnterpriseMember, Institution, StaffProfile
 from .payments import Payment, PaymentReport, receipt_path
 from .reminders import Reminder, ReminderSchedule, _offsets_validator
 from .reports import Export, export_path
+from .terms import BLOCKING_TYPES, DealTerms, LicenseType
 
 __all__ = [
+    "BLOCKING_TYPES",
     "FRACTION",
     "IPC_SECTIONS",
     "MAX_PRICE",
     "MONEY",
     "NOT_NEGATIVE",
     "AuditEvent",
+    "DealTerms",
     "Enterprise",
     "EnterpriseMember",
     "EquityConversion",
@@ -48,6 +51,7 @@ __all__ = [
     "InsurancePolicy",
     "License",
     "LicenseQuerySet",
+    "LicenseType",
     "Offer",
     "Patent",
     "Payment",

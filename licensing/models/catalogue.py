@@ -1,21 +1,20 @@
 """What a TTO offers: patents and their try-before-you-pay offers."""
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, ExpressionWrapper, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import identifiers, windows
-from ..domain.money import ZERO, add_months
+from ..domain.money import add_months
 from ..domain.text import single_line
-from .base import FRACTION, MAX_PRICE, MONEY, today
+from .base import MAX_PRICE, today
 from .parties import Institution
+from .terms import BLOCKING_TYPES, DealTerms
 
 # The eight sections of the International Patent Classification (the first letter of a class).
 IPC_SECTIONS = [
@@ -105,18 +104,23 @@ class Patent(models.Model):
 
 class OfferQuerySet(models.QuerySet):
     def with_availability(self) -> "OfferQuerySet":
-        """`available`: the offer's patent can be licensed under it now. Not when an exclusive
-        license is live on the patent, nor, for an exclusive offer, when any license is live on it.
+        """`available`: the offer's patent can be licensed under it now. Not while an exclusive or
+        sole license is live on the patent, nor, for an exclusive or sole offer, while any license
+        is live on it. Live licenses are judged by their own type (fixed when applied for).
         The one place this rule is written: the catalogue shows it, apply_for_trial enforces it."""
         from .licenses import License  # a license is made from an offer: imported on use
 
         live = License.objects.live().filter(offer__patent=OuterRef("patent"))
-        taken = Exists(live.filter(offer__exclusive=True)) | (Q(exclusive=True) & Exists(live))
+        taken = Exists(live.filter(license_type__in=BLOCKING_TYPES)) | (
+            Q(license_type__in=BLOCKING_TYPES) & Exists(live)
+        )
         return self.annotate(available=ExpressionWrapper(~taken, output_field=models.BooleanField()))
 
 
-class Offer(FSMModelMixin, models.Model):
-    """The published try-before-you-pay terms of one patent (like an open-licence declaration)."""
+class Offer(FSMModelMixin, DealTerms):
+    """The published try-before-you-pay terms of one patent (like an open-licence declaration).
+    Published terms do not change: a revision is a new version, which replaces this one when it
+    is published (services.revise_offer); licenses keep the version, and the terms, they applied on."""
 
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -125,40 +129,16 @@ class Offer(FSMModelMixin, models.Model):
 
     patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="offers", verbose_name=_("patent"))
     state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
-    trial_months = models.PositiveSmallIntegerField(
-        _("trial length (months)"), validators=[MinValueValidator(1), MaxValueValidator(60)]
+    version = models.PositiveSmallIntegerField(_("version"), default=1, editable=False)
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="replaced_by",
+        verbose_name=_("replaces"),
     )
-    trial_fee = models.DecimalField(
-        _("trial fee (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)], **MONEY
-    )
-    price = models.DecimalField(
-        _("purchase price (CNY)"),
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PRICE)],
-        **MONEY,
-    )
-    lump_sum_allowed = models.BooleanField(_("lump sum allowed"), default=True)
-    installment_count = models.PositiveSmallIntegerField(
-        _("number of installments"),
-        default=0,
-        help_text=_("0 when the price cannot be paid in installments."),
-        validators=[MaxValueValidator(120)],
-    )
-    installment_interval_months = models.PositiveSmallIntegerField(
-        _("months between installments"), default=3, validators=[MinValueValidator(1), MaxValueValidator(24)]
-    )
-    first_due_months = models.PositiveSmallIntegerField(
-        _("months from purchase to first payment"), default=0, validators=[MaxValueValidator(60)]
-    )
-    grace_days = models.PositiveSmallIntegerField(
-        _("grace days before default"), default=90, validators=[MaxValueValidator(365)]
-    )
-    exclusive = models.BooleanField(_("exclusive"), default=False)
-    equity_allowed = models.BooleanField(_("equity conversion allowed"), default=False)
-    equity_max_share = models.DecimalField(
-        _("maximum share of the fee convertible to equity"), default=ZERO, **FRACTION
-    )
-    insurance_required = models.BooleanField(_("insurance or guarantee required"), default=False)
-    coverage_ratio = models.DecimalField(_("insurance coverage ratio"), default=Decimal("0.8000"), **FRACTION)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     objects = OfferQuerySet.as_manager()
@@ -175,7 +155,7 @@ class Offer(FSMModelMixin, models.Model):
                 & Q(installment_interval_months__gte=1, installment_interval_months__lte=24)
                 & Q(first_due_months__lte=60)
                 & Q(grace_days__lte=365)
-                & Q(price__gt=0, price__lte=MAX_PRICE)
+                & Q(price__gte=0, price__lte=MAX_PRICE)
                 & Q(trial_fee__gte=0, trial_fee__lte=MAX_PRICE),
                 name="offer_terms_within_bounds",
                 violation_error_message=_("The offer's terms are outside their bounds."),
@@ -183,16 +163,23 @@ class Offer(FSMModelMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.patent.number} · {self.get_state_display()}"
+        return f"{self.patent.number} · v{self.version} · {self.get_state_display()}"
 
     def clean(self) -> None:
         errors = {}
-        if not self.lump_sum_allowed and not self.installment_count:
+        if self.is_free:
+            if self.equity_allowed:
+                errors["equity_allowed"] = _("A free license has no fee to convert into equity.")
+            if self.insurance_required:
+                errors["insurance_required"] = _("A free license leaves nothing unpaid for insurance to cover.")
+        elif not self.lump_sum_allowed and not self.installment_count:
             errors["installment_count"] = _(
                 "Allow a lump sum or set a number of installments: an offer needs a payment plan."
             )
         if self.equity_allowed and not self.equity_max_share:
             errors["equity_max_share"] = _("Set the maximum share when equity conversion is allowed.")
+        if self.term_start and self.term_end and self.term_end <= self.term_start:
+            errors["term_end"] = _("The term must end after it starts.")
         if errors:
             raise ValidationError(errors)
         within_bounds = (
@@ -208,12 +195,6 @@ class Offer(FSMModelMixin, models.Model):
         if self.patent_id and within_bounds:  # out-of-bounds terms are refused by their fields
             self.check_schedule_fits(self.patent, today())
 
-    def schedule_months(self) -> int:
-        """Months from purchase to the last payment of the longest plan the offer allows."""
-        if self.installment_count:
-            return self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
-        return self.first_due_months
-
     def check_schedule_fits(self, patent: Patent, on: date) -> None:
         """A trial started `on` and bought on its last day must be paid off before the patent
         expires: nobody pays for a patent that no longer exists."""
@@ -227,21 +208,12 @@ class Offer(FSMModelMixin, models.Model):
                 % {"last": last_due, "expiry": patent.expiry_date}
             )
 
+    def accepts_revision(self) -> bool:
+        """A published offer, not yet being revised, can get a new version of its terms."""
+        return self.state == self.State.PUBLISHED and not Offer.objects.filter(replaces=self).exists()
+
     def accepts_applications(self) -> bool:
         return self.state == self.State.PUBLISHED
-
-    @property
-    def plans(self) -> list[str]:
-        from .licenses import License  # a license is made from an offer: imported on use
-
-        return [
-            plan
-            for plan, allowed in (
-                (License.Plan.LUMP_SUM, self.lump_sum_allowed),
-                (License.Plan.INSTALLMENTS, self.installment_count > 0),
-            )
-            if allowed
-        ]
 
     @transition(field=state, source=State.DRAFT, target=State.PUBLISHED, custom={"label": _("Publish")})
     def publish(self) -> None:

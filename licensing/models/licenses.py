@@ -27,6 +27,7 @@ from ..domain.text import multi_line, single_line
 from .base import MONEY, refuses_with, today
 from .catalogue import Offer
 from .parties import Enterprise, Institution
+from .terms import DealTerms
 
 
 class LicenseQuerySet(models.QuerySet):
@@ -35,7 +36,7 @@ class LicenseQuerySet(models.QuerySet):
 
     def past_grace(self, on: date) -> "LicenseQuerySet":
         """License.grace_exceeded as SQL (its twin, tested to agree): in arrears, and the oldest
-        unpaid installment overdue on `on` is more than the offer's grace days old."""
+        unpaid installment overdue on `on` is more than the license's grace days old."""
         oldest_overdue = (
             Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"), effective_due_date__lt=on)
             .order_by()
@@ -43,18 +44,21 @@ class LicenseQuerySet(models.QuerySet):
             .annotate(oldest=Min("effective_due_date"))
             .values("oldest")
         )
-        graces = Offer.objects.order_by().values_list("grace_days", flat=True).distinct()  # a handful of values
+        in_arrears = self.filter(state=License.State.IN_ARREARS)
+        graces = in_arrears.order_by().values_list("grace_days", flat=True).distinct()  # a handful of values
         past = Q(pk__in=[])
         for grace in graces:
-            past |= Q(offer__grace_days=grace, oldest__lt=on - timedelta(days=grace))
-        return self.filter(state=License.State.IN_ARREARS).annotate(oldest=Subquery(oldest_overdue)).filter(past)
+            past |= Q(grace_days=grace, oldest__lt=on - timedelta(days=grace))
+        return in_arrears.annotate(oldest=Subquery(oldest_overdue)).filter(past)
 
     def for_institution(self, institution: Institution) -> "LicenseQuerySet":
         return self.filter(offer__patent__owner=institution)
 
 
-class License(ConcurrentTransitionMixin, models.Model):
-    """One SME's agreement on one offer, from application to the last payment (or default)."""
+class License(ConcurrentTransitionMixin, DealTerms):
+    """One SME's agreement on one offer, from application to the last payment (or default). Its
+    terms (DealTerms) are copied from the offer when it is applied for, and the lifecycle reads
+    them here: a later version of the offer never changes a contract."""
 
     class State(models.TextChoices):
         APPLIED = "applied", _("Applied")
@@ -96,9 +100,6 @@ class License(ConcurrentTransitionMixin, models.Model):
     applied_at = models.DateTimeField(_("applied at"), default=timezone.now, db_index=True)
     intended_use = models.TextField(_("intended use"), blank=True, max_length=2000, validators=[multi_line])
     contact = models.CharField(_("contact person and phone"), max_length=200, blank=True, validators=[single_line])
-    # Terms copied from the offer when applying, so later offer edits never change a contract.
-    price = models.DecimalField(_("purchase price (CNY)"), **MONEY)
-    trial_fee = models.DecimalField(_("trial fee (CNY)"), **MONEY)
     trial_start = models.DateField(_("trial start"), null=True, blank=True)
     trial_end = models.DateField(_("trial end"), null=True, blank=True)
     # The contractual end moved to the next working day (weekends, statutory holidays).
@@ -151,12 +152,12 @@ class License(ConcurrentTransitionMixin, models.Model):
     @refuses_with(
         lambda lic: (
             _("The grace period of %(days)s days after the oldest overdue installment has not passed yet.")
-            % {"days": lic.offer.grace_days}
+            % {"days": lic.grace_days}
         )
     )
     def grace_exceeded(self) -> bool:
         oldest = self.oldest_overdue_due_date()
-        return oldest is not None and (today() - oldest).days > self.offer.grace_days
+        return oldest is not None and (today() - oldest).days > self.grace_days
 
     @refuses_with(lambda lic: _("The trial runs until %(date)s.") % {"date": lic.trial_end_effective})
     def trial_has_ended(self) -> bool:
@@ -181,18 +182,18 @@ class License(ConcurrentTransitionMixin, models.Model):
         return self.state in (self.State.APPLIED, *self.PAYABLE_STATES) and not self.is_insured()
 
     def accepts_equity_conversion(self) -> bool:
-        return self.offer.equity_allowed and self.state in (self.State.PURCHASED, self.State.IN_ARREARS)
+        return self.equity_allowed and self.state in (self.State.PURCHASED, self.State.IN_ARREARS)
 
-    @refuses_with(_("This offer requires insurance or a guarantee: register the policy before the purchase."))
+    @refuses_with(_("This license requires insurance or a guarantee: register the policy before the purchase."))
     def insurance_in_place_if_required(self) -> bool:
-        return not self.offer.insurance_required or self.is_insured()
+        return not self.insurance_required or self.is_insured()
 
     # -- transitions --
 
     @transition(field=state, source=State.APPLIED, target=State.TRIAL, custom={"label": _("Approve trial")})
     def approve(self, start: date) -> None:
         self.trial_start = start
-        self.trial_end = add_months(start, self.offer.trial_months)
+        self.trial_end = add_months(start, self.trial_months)
         self.trial_end_effective = workdays.effective_date(self.trial_end)
 
     @transition(field=state, source=State.APPLIED, target=State.REJECTED, custom={"label": _("Reject")})
@@ -209,6 +210,7 @@ class License(ConcurrentTransitionMixin, models.Model):
     def purchase(self, plan: str, on: date) -> None:
         self.plan = plan
         self.purchased_on = on
+        self.term_start = self.term_start or on  # the license proper runs from its purchase
         self.trial_ended_on = on
 
     @transition(field=state, source=State.TRIAL, target=State.RETURNED, custom={"label": _("Return")})

@@ -64,7 +64,7 @@ class PurchaseForm(StateGuardForm):
 
     def __init__(self, *args, license: License, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["plan"].choices = [(p, License.Plan(p).label) for p in license.offer.plans]
+        self.fields["plan"].choices = [(p, License.Plan(p).label) for p in license.plans]
 
 
 class EquityForm(StateGuardForm):

@@ -208,7 +208,7 @@ def buy(request, pk):
     if not allows(lic, "purchase"):
         raise Http404
     with_equity = request.GET.get("equity") == "1" or request.POST.get("with_equity") == "1"
-    form_class = forms.PurchaseWithEquityForm if with_equity and lic.offer.equity_allowed else forms.PurchaseForm
+    form_class = forms.PurchaseWithEquityForm if with_equity and lic.equity_allowed else forms.PurchaseForm
     form = form_class(_posted(request), license=lic, initial={"seen_state": lic.state})
     schedule = None
     if request.method == "POST" and form.is_valid():
@@ -230,12 +230,17 @@ def buy(request, pk):
             except ValidationError as exc:
                 _add_errors(form, exc)
             else:
-                messages.success(request, _("You bought the license. Your payment schedule is below."))
+                done = (
+                    _("You took the free license.")
+                    if lic.is_free
+                    else _("You bought the license. Your payment schedule is below.")
+                )
+                messages.success(request, done)
                 return redirect("portal:license", pk=lic.pk)
         else:
             schedule = [
                 (amount, due, workdays.effective_date(due))
-                for amount, due in services.build_schedule(lic.offer, lic.price, data["plan"], today())
+                for amount, due in services.build_schedule(lic, data["plan"], today())
             ]
     return render(
         request,

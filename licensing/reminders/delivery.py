@@ -131,7 +131,7 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
                 contractual=inst.due_date,
                 amount=f"{inst.outstanding:,.2f}",
                 days_overdue=(today - reminder.deadline).days,
-                grace_end=reminder.deadline + timedelta(days=lic.offer.grace_days),
+                grace_end=reminder.deadline + timedelta(days=lic.grace_days),
             )
     with translation.override(language):
         context["LANGUAGE_CODE"] = language

@@ -18,7 +18,7 @@ from .equity import (
 )
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
-from .offers import publish_offer, withdraw_offer
+from .offers import publish_offer, revise_offer, withdraw_offer
 from .parties import (
     ENTERPRISE_MASTER_DATA,
     approve_member,
@@ -76,6 +76,7 @@ __all__ = [
     "report_payment",
     "request_password_reset",
     "return_patent",
+    "revise_offer",
     "revoke_member",
     "save_record",
     "send_password_reset",

@@ -37,22 +37,21 @@ def propose_equity_conversion(
     *, license_id: int, share: Decimal | int | str, valuation: Decimal | int | str, by: User | None
 ) -> EquityConversion:
     lic = _lock_license(license_id)
-    offer = lic.offer
     share, valuation = _decimal(share, "share"), _decimal(valuation, "valuation")
     if valuation > MAX_VALUATION:
         raise ValidationError(
             {"valuation": _("The valuation must be at most %(max)s.") % {"max": f"{MAX_VALUATION:,}"}}
         )
-    if not offer.equity_allowed:
-        raise _refused(_("This offer does not allow converting the fee into equity."))
+    if not lic.equity_allowed:
+        raise _refused(_("This license's terms do not allow converting the fee into equity."))
     if lic.state not in (License.State.PURCHASED, License.State.IN_ARREARS):
         raise _refused(_("Only a purchased license can convert part of its fee into equity."))
-    _require_patent_in_force(offer.patent, today())
-    if not ZERO < share <= offer.equity_max_share:
+    _require_patent_in_force(lic.offer.patent, today())
+    if not ZERO < share <= lic.equity_max_share:
         raise ValidationError(
             {
                 "share": _("The share must be above 0 and at most %(max)s of the remaining fee.")
-                % {"max": f"{offer.equity_max_share:.2%}"}
+                % {"max": f"{lic.equity_max_share:.2%}"}
             }
         )
     if valuation <= ZERO:

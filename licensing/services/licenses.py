@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from ..domain import windows, workdays
 from ..domain.money import add_months, split_evenly
 from ..models import (
+    DealTerms,
     Installment,
     License,
-    Offer,
     today,
 )
 from . import _audit
@@ -35,14 +35,17 @@ if TYPE_CHECKING:
 INSTALLMENT_TERMS = ("kind", "sequence", "amount", "due_date", "effective_due_date")
 
 
-def build_schedule(offer: Offer, price: Decimal, plan: str, purchased_on: date) -> list[tuple[Decimal, date]]:
-    """(amount, due date) of each purchase installment. Due dates are counted from the purchase
-    date each time, so a schedule from Jan 31 stays on month ends instead of drifting."""
+def build_schedule(terms: DealTerms, plan: str, purchased_on: date) -> list[tuple[Decimal, date]]:
+    """(amount, due date) of each purchase installment; none for a free license. Due dates are
+    counted from the purchase date each time, so a schedule from Jan 31 stays on month ends
+    instead of drifting."""
+    if terms.is_free:
+        return []
     if plan == License.Plan.LUMP_SUM:
-        return [(price, add_months(purchased_on, offer.first_due_months))]
-    amounts = split_evenly(price, offer.installment_count)
+        return [(terms.price, add_months(purchased_on, terms.first_due_months))]
+    amounts = split_evenly(terms.price, terms.installment_count)
     return [
-        (amount, add_months(purchased_on, offer.first_due_months + i * offer.installment_interval_months))
+        (amount, add_months(purchased_on, terms.first_due_months + i * terms.installment_interval_months))
         for i, amount in enumerate(amounts)
     ]
 
@@ -51,14 +54,14 @@ def build_schedule(offer: Offer, price: Decimal, plan: str, purchased_on: date) 
 def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = None) -> License:
     lic = _lock_license(license_id, schedule=False)
     on = on or today()
-    if plan not in lic.offer.plans:
-        raise ValidationError({"plan": _("This offer does not allow that payment plan.")})
+    if plan not in lic.plans:
+        raise ValidationError({"plan": _("This license's terms do not allow that payment plan.")})
     if lic.state == License.State.TRIAL:
         assert lic.trial_start and lic.trial_end_effective  # every trial has both (License.approve)
         windows.purchase_date(on, lic.trial_start, lic.trial_end_effective)
         _require_patent_in_force(lic.offer.patent, max(on, today()))
-    schedule = build_schedule(lic.offer, lic.price, plan, on)
-    if schedule[-1][1] > lic.offer.patent.expiry_date:
+    schedule = build_schedule(lic, plan, on)
+    if schedule and schedule[-1][1] > lic.offer.patent.expiry_date:
         raise _refused(
             _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
             % {"last": schedule[-1][1], "expiry": lic.offer.patent.expiry_date}
@@ -77,6 +80,7 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
     )
     for inst in installments:
         _audit.created(inst, by=by, fields=INSTALLMENT_TERMS)
+    _settle_license_if_done(lic, by)  # a free license is taken with nothing to pay
     return _without_stale_schedule(lic)
 
 

@@ -1,16 +1,21 @@
-"""Offers: publish and withdraw."""
+"""Offers: publish, withdraw, and revise. Published terms never change in place: a revision is a
+new version, drafted from the old, that replaces it when published; licenses keep theirs."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..models import (
+    DealTerms,
     Offer,
     today,
 )
+from . import _audit
 from ._runner import (
+    _refused,
     _require_patent_in_force,
     _require_reason,
     _run,
@@ -22,11 +27,36 @@ if TYPE_CHECKING:
 
 @transaction.atomic
 def publish_offer(*, offer_id: int, by: User | None) -> Offer:
+    """Publish a draft; a new version withdraws the one it replaces, in the same transaction."""
     offer = Offer.objects.select_for_update().select_related("patent").get(pk=offer_id)
     _require_patent_in_force(offer.patent, today())
     offer.full_clean(exclude=["state"])  # the protected FSM field is not re-assigned
     _run(offer, "publish", by=by)
+    if offer.replaces_id:
+        replaced = Offer.objects.select_for_update().get(pk=offer.replaces_id)
+        if replaced.state == Offer.State.PUBLISHED:
+            reason = _("Replaced by version %(version)s.") % {"version": offer.version}
+            _run(replaced, "withdraw", by=by, reason=reason)
     return offer
+
+
+@transaction.atomic
+def revise_offer(*, offer_id: int, by: User | None) -> Offer:
+    """Draft the next version of a published offer, with its terms to edit. Until the draft is
+    published the offer stays as it is; its licenses keep the terms they applied on either way."""
+    offer = Offer.objects.select_for_update().get(pk=offer_id)
+    if not offer.accepts_revision():
+        draft = Offer.objects.filter(replaces=offer).first()
+        if draft is not None:
+            raise _refused(
+                _("Version %(version)s of this offer is already drafted: edit that one.") % {"version": draft.version}
+            )
+        raise _refused(_("Only a published offer is revised; a draft is edited as it is."))
+    terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
+    draft = Offer.objects.create(patent_id=offer.patent_id, replaces=offer, version=offer.version + 1, **terms)
+    reason = _("New version of %(offer)s") % {"offer": offer}
+    _audit.created(draft, by=by, fields=("patent", "version", "replaces", *terms), reason=reason)
+    return draft
 
 
 @transaction.atomic

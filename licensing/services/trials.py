@@ -12,6 +12,8 @@ from ..domain import windows, workdays
 from ..domain.money import ZERO, add_months
 from ..domain.text import clean_multi_line, clean_single_line
 from ..models import (
+    BLOCKING_TYPES,
+    DealTerms,
     Enterprise,
     Installment,
     License,
@@ -51,16 +53,18 @@ def apply_for_trial(
     if live.filter(enterprise=enterprise).exists():
         raise _refused(_("Your enterprise already has a live license for this patent."))
     if not Offer.objects.with_availability().get(pk=offer.pk).available:
-        raise _refused(_("This patent is licensed exclusively to another enterprise at the moment."))
+        if live.filter(license_type__in=BLOCKING_TYPES).exists():
+            raise _refused(_("This patent is licensed exclusively to another enterprise at the moment."))
+        raise _refused(
+            _("This offer is for an exclusive or sole license, and the patent is licensed to another enterprise now.")
+        )
+    terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
+    terms["term_end"] = offer.term_within(patent.expiry_date)  # never past the patent's life
     lic = License.objects.create(
-        offer=offer,
-        enterprise=enterprise,
-        intended_use=intended_use,
-        contact=contact,
-        price=offer.price,
-        trial_fee=offer.trial_fee,
+        offer=offer, enterprise=enterprise, intended_use=intended_use, contact=contact, **terms
     )
-    _audit.created(lic, by=by, fields=("offer", "enterprise", "price", "trial_fee", "intended_use", "contact"))
+    # The terms it applied on, as the license keeps them: its lifecycle reads these, not the offer.
+    _audit.created(lic, by=by, fields=("offer", "enterprise", "intended_use", "contact", *terms))
     return lic
 
 
@@ -71,7 +75,7 @@ def approve_trial(*, license_id: int, by: User | None, start: date | None = None
     patent = lic.offer.patent
     _require_patent_in_force(patent, start)
     # The trial runs to its effective end (moved past weekends and holidays): that day too.
-    if workdays.effective_date(add_months(start, lic.offer.trial_months)) > patent.expiry_date:
+    if workdays.effective_date(add_months(start, lic.trial_months)) > patent.expiry_date:
         raise _refused(_("The trial would end after the patent expires on %(date)s.") % {"date": patent.expiry_date})
     _run(lic, "approve", start, by=by, reason=reason)
     if lic.trial_fee > ZERO:

@@ -1,0 +1,153 @@
+"""The terms a license lives by. An offer publishes them; a license keeps its own copy from the day
+it is applied for, and its lifecycle reads that copy, never the offer (a published offer's terms
+change only by a new version of the offer: services.revise_offer)."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..domain.money import ZERO
+from ..domain.text import single_line
+from .base import FRACTION, MAX_PRICE, MONEY
+
+
+class LicenseType(models.TextChoices):
+    """独占 / 排他 / 普通, as Chinese license contracts name them."""
+
+    EXCLUSIVE = "exclusive", _("Exclusive")  # no one else, not even the licensor, practises the patents
+    SOLE = "sole", _("Sole")  # the licensor and the licensee only
+    ORDINARY = "ordinary", _("Ordinary")  # any number of licensees
+
+
+# Types that keep every other licensee out of the patents while the license is live.
+BLOCKING_TYPES = (LicenseType.EXCLUSIVE, LicenseType.SOLE)
+
+
+class DealTerms(models.Model):
+    """Fields shared by Offer (the published terms) and License (its copy, fixed when applied for)."""
+
+    license_type = models.CharField(
+        _("license type"),
+        max_length=10,
+        choices=LicenseType.choices,
+        default=LicenseType.ORDINARY,
+        help_text=_(
+            "Exclusive: no one else, not even the institution, practises the patents. Sole: the institution and "
+            "the licensee only. Ordinary: any number of licensees."
+        ),
+    )
+    territory = models.CharField(
+        _("territory"), max_length=200, blank=True, validators=[single_line], help_text=_("Blank: not limited.")
+    )
+    field_of_use = models.CharField(
+        _("field of use"), max_length=300, blank=True, validators=[single_line], help_text=_("Blank: not limited.")
+    )
+    term_start = models.DateField(
+        _("term starts"), null=True, blank=True, help_text=_("Blank: when the license is agreed.")
+    )
+    term_end = models.DateField(
+        _("term ends"), null=True, blank=True, help_text=_("Blank: when the last of the patents expires.")
+    )
+    trial_months = models.PositiveSmallIntegerField(
+        _("trial length (months)"), default=12, validators=[MinValueValidator(1), MaxValueValidator(60)]
+    )
+    trial_fee = models.DecimalField(
+        _("trial fee (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)], **MONEY
+    )
+    price = models.DecimalField(
+        _("purchase price (CNY)"),
+        validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)],
+        help_text=_("0 for a free license: nothing to pay, the lifecycle runs all the same."),
+        **MONEY,
+    )
+    lump_sum_allowed = models.BooleanField(_("lump sum allowed"), default=True)
+    installment_count = models.PositiveSmallIntegerField(
+        _("number of installments"),
+        default=0,
+        help_text=_("0 when the price cannot be paid in installments."),
+        validators=[MaxValueValidator(120)],
+    )
+    installment_interval_months = models.PositiveSmallIntegerField(
+        _("months between installments"), default=3, validators=[MinValueValidator(1), MaxValueValidator(24)]
+    )
+    first_due_months = models.PositiveSmallIntegerField(
+        _("months from purchase to first payment"), default=0, validators=[MaxValueValidator(60)]
+    )
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace days before default"), default=90, validators=[MaxValueValidator(365)]
+    )
+    equity_allowed = models.BooleanField(_("equity conversion allowed"), default=False)
+    equity_max_share = models.DecimalField(
+        _("maximum share of the fee convertible to equity"), default=ZERO, **FRACTION
+    )
+    insurance_required = models.BooleanField(_("insurance or guarantee required"), default=False)
+    coverage_ratio = models.DecimalField(_("insurance coverage ratio"), default=Decimal("0.8000"), **FRACTION)
+    use_reports_required = models.BooleanField(
+        _("periodic use reports required"),
+        default=False,
+        help_text=_("The licensee reports how it uses the patents (for the industrialization figures)."),
+    )
+
+    class Meta:
+        abstract = True
+
+    # The terms in the groups the admin shows them in (a test checks that they are all the fields).
+    GROUPS = {
+        "license": ("license_type", "territory", "field_of_use", "term_start", "term_end"),
+        "money": (
+            "trial_months",
+            "trial_fee",
+            "price",
+            "lump_sum_allowed",
+            "installment_count",
+            "installment_interval_months",
+            "first_due_months",
+            "grace_days",
+        ),
+        "risk": ("equity_allowed", "equity_max_share", "insurance_required", "coverage_ratio"),
+        "reporting": ("use_reports_required",),
+    }
+
+    @classmethod
+    def term_names(cls) -> list[str]:
+        """The terms a license copies from its offer."""
+        return [name for group in DealTerms.GROUPS.values() for name in group]
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == ZERO
+
+    @property
+    def blocks_other_licensees(self) -> bool:
+        return self.license_type in BLOCKING_TYPES
+
+    @property
+    def plans(self) -> list[str]:
+        """The payment plans these terms allow (a free license needs none: it is taken as it is)."""
+        from .licenses import License  # the plans are the license's: imported on use
+
+        if self.is_free:
+            return [License.Plan.LUMP_SUM]
+        return [
+            plan
+            for plan, allowed in (
+                (License.Plan.LUMP_SUM, self.lump_sum_allowed),
+                (License.Plan.INSTALLMENTS, self.installment_count > 0),
+            )
+            if allowed
+        ]
+
+    def schedule_months(self) -> int:
+        """Months from purchase to the last payment of the longest plan the terms allow."""
+        if self.is_free:
+            return 0
+        if self.installment_count:
+            return self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
+        return self.first_due_months
+
+    def term_within(self, last_expiry: date) -> date:
+        """The last day of the term: the agreed end, and never after the last patent expires."""
+        return min(self.term_end, last_expiry) if self.term_end else last_expiry

@@ -1,0 +1,258 @@
+"""Deal structure (issue 13): license types, territory, field of use and term, free licenses, terms
+fixed when applied for, and new versions of a published offer."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
+
+from licensing import services
+from licensing.models import DealTerms, Installment, License, LicenseType, Offer
+from licensing.roles import TTO_STAFF_GROUP
+
+from .factories import EnterpriseFactory, OfferFactory, PatentFactory
+
+
+def draft_terms(institution) -> dict:
+    """A draft offer's fields as the admin form would give them."""
+    return {"patent": PatentFactory(owner=institution), "trial_months": 6, "price": Decimal("1000.00")}
+
+
+def test_the_term_groups_are_every_term(db):
+    """The admin shows the terms by group and a license copies them by name: no field is left out."""
+    assert sorted(DealTerms.term_names()) == sorted(f.name for f in DealTerms._meta.fields)
+
+
+# -- license types -------------------------------------------------------------------------------
+
+ALLOWED = {  # (type of the live license on the patent, type of the new offer) -> may apply
+    ("ordinary", "ordinary"): True,
+    ("ordinary", "sole"): False,
+    ("ordinary", "exclusive"): False,
+    ("sole", "ordinary"): False,
+    ("sole", "sole"): False,
+    ("exclusive", "ordinary"): False,
+    ("exclusive", "exclusive"): False,
+}
+
+
+@pytest.mark.parametrize(("live_type", "new_type"), list(ALLOWED))
+def test_exclusive_and_sole_licenses_keep_every_other_licensee_out(institution, live_type, new_type):
+    patent = PatentFactory(owner=institution)
+    services.apply_for_trial(
+        offer_id=OfferFactory(patent=patent, license_type=live_type).pk, enterprise=EnterpriseFactory()
+    )
+    offer = OfferFactory(patent=patent, license_type=new_type)
+
+    assert Offer.objects.with_availability().get(pk=offer.pk).available is ALLOWED[(live_type, new_type)]
+    if ALLOWED[(live_type, new_type)]:
+        services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    else:
+        with pytest.raises(ValidationError, match="exclusiv"):
+            services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        assert License.objects.filter(offer=offer).count() == 0
+
+
+def test_a_live_license_is_judged_by_its_own_type_not_its_offers(institution):
+    """A license applied for as exclusive keeps the patent to itself, whatever its offer says later."""
+    patent = PatentFactory(owner=institution)
+    first = OfferFactory(patent=patent, license_type="exclusive")
+    services.apply_for_trial(offer_id=first.pk, enterprise=EnterpriseFactory())
+    Offer.objects.filter(pk=first.pk).update(license_type="ordinary")  # what no form can do to a published offer
+
+    with pytest.raises(ValidationError, match="licensed exclusively to another enterprise"):
+        services.apply_for_trial(offer_id=OfferFactory(patent=patent).pk, enterprise=EnterpriseFactory())
+
+
+# -- terms fixed when applied for ----------------------------------------------------------------
+
+
+def test_the_license_lives_by_the_terms_it_applied_on(institution, staff, clock):
+    clock("2026-01-31")
+    offer = OfferFactory(
+        patent__owner=institution, trial_months=6, grace_days=30, territory="广东省", field_of_use="LED lighting"
+    )
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    Offer.objects.filter(pk=offer.pk).update(trial_months=24, grace_days=365, price=Decimal("1"))
+
+    lic = services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+
+    assert lic.trial_end == dt.date(2026, 7, 31)  # its own 6 months, not the offer's 24
+    assert (lic.grace_days, lic.price, lic.territory, lic.field_of_use) == (
+        30,
+        Decimal("100000.00"),
+        "广东省",
+        "LED lighting",
+    )
+    assert lic.term_end == offer.patent.expiry_date  # no end agreed: the patent's own
+
+
+def test_the_term_ends_no_later_than_the_patent(institution):
+    patent = PatentFactory(owner=institution)
+    late = OfferFactory(patent=patent, term_end=patent.expiry_date + dt.timedelta(days=400))
+    early = OfferFactory(patent=PatentFactory(owner=institution), term_end=dt.date(2030, 6, 30))
+
+    assert services.apply_for_trial(offer_id=late.pk, enterprise=EnterpriseFactory()).term_end == patent.expiry_date
+    assert services.apply_for_trial(offer_id=early.pk, enterprise=EnterpriseFactory()).term_end == dt.date(2030, 6, 30)
+
+
+def test_an_offer_whose_term_ends_before_it_starts_is_refused(institution):
+    offer = Offer(**draft_terms(institution), term_start=dt.date(2027, 1, 1), term_end=dt.date(2026, 1, 1))
+    with pytest.raises(ValidationError) as excinfo:
+        offer.full_clean(exclude=["state"])  # the FSM field is protected, as in publish_offer
+    assert "term_end" in excinfo.value.message_dict
+
+
+# -- new versions of a published offer -----------------------------------------------------------
+
+
+def test_revising_a_published_offer_drafts_a_new_version_that_replaces_it_when_published(
+    institution, staff, make_license, clock
+):
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, price=Decimal("100000.00"))
+    lic = make_license(offer, "trial")
+
+    draft = services.revise_offer(offer_id=offer.pk, by=staff)
+    assert (draft.version, draft.replaces, draft.state, draft.price) == (2, offer, "draft", offer.price)
+    with pytest.raises(ValidationError, match="already drafted"):
+        services.revise_offer(offer_id=offer.pk, by=staff)
+    Offer.objects.filter(pk=draft.pk).update(price=Decimal("150000.00"))  # edited in the draft's form
+
+    services.publish_offer(offer_id=draft.pk, by=staff)
+
+    offer.refresh_from_db()
+    assert offer.state == Offer.State.WITHDRAWN  # the old version is off the catalogue
+    lic = services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 7, 31))
+    assert lic.price == Decimal("100000.00") and lic.offer_id == offer.pk  # its terms did not move
+    assert sum(i.amount for i in lic.installments.all()) == Decimal("100000.00")
+
+
+def test_the_revise_button_opens_the_new_draft(client, staff, institution):
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    offer = OfferFactory(patent__owner=institution)
+
+    response = client.post(reverse("admin:licensing_offer_act", args=[offer.pk, "revise"]))
+
+    draft = Offer.objects.get(replaces=offer)
+    assert response.url == reverse("admin:licensing_offer_change", args=[draft.pk])
+    page = client.get(response.url, headers={"accept-language": "en"}).content.decode()
+    assert 'name="price"' in page  # the draft's terms are editable
+    assert 'name="price"' not in client.get(reverse("admin:licensing_offer_change", args=[offer.pk])).content.decode()
+
+
+# -- free licenses -------------------------------------------------------------------------------
+
+
+def test_a_free_license_runs_its_lifecycle_with_nothing_to_pay(institution, staff, make_license, clock):
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, price=Decimal("0"), use_reports_required=True)
+    lic = make_license(offer, "trial")
+
+    lic = services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 7, 31))
+
+    assert lic.state == License.State.PAID_UP and lic.use_reports_required
+    assert not Installment.objects.filter(license=lic).exists()
+    assert lic.term_start == dt.date(2026, 7, 31)
+    with pytest.raises(ValidationError, match="cannot be recorded"):
+        services.record_payment(
+            license_id=lic.pk, amount="1.00", paid_on=dt.date(2026, 8, 1), reference="X", idempotency_key="k", by=staff
+        )
+
+
+def test_a_free_license_can_be_returned_too(institution, staff, make_license):
+    lic = make_license(OfferFactory(patent__owner=institution, price=Decimal("0")), "trial")
+    assert services.return_patent(license_id=lic.pk, by=staff).state == License.State.RETURNED
+
+
+@pytest.mark.parametrize("field", ["equity_allowed", "insurance_required"])
+def test_a_free_offer_with_equity_or_insurance_is_refused(institution, field):
+    terms = {**draft_terms(institution), "price": Decimal("0"), "equity_max_share": Decimal("0.3"), field: True}
+    offer = Offer(**terms)
+    with pytest.raises(ValidationError) as excinfo:
+        offer.full_clean(exclude=["state"])  # the FSM field is protected, as in publish_offer
+    assert field in excinfo.value.message_dict
+
+
+def test_the_sme_takes_a_free_license_in_the_portal(sme_client, institution, make_license, clock):
+    clock("2026-03-02")
+    lic = make_license(OfferFactory(patent__owner=institution, price=Decimal("0")), "trial", start="2026-03-02")
+    page = sme_client.get(f"/licenses/{lic.pk}/", headers={"accept-language": "en"}).content.decode()
+    assert "Take the license" in page and "Free" in page
+
+    preview = sme_client.post(f"/licenses/{lic.pk}/buy/", {"plan": "lump_sum", "seen_state": "trial"})
+    assert "nothing to pay" in preview.content.decode()
+    sme_client.post(f"/licenses/{lic.pk}/buy/", {"plan": "lump_sum", "seen_state": "trial", "confirmed": "on"})
+
+    lic.refresh_from_db()
+    assert lic.state == License.State.PAID_UP
+
+
+def test_the_catalogue_and_offer_page_say_the_type_territory_field_and_term(client, institution):
+    offer = OfferFactory(
+        patent__owner=institution,
+        license_type=LicenseType.SOLE,
+        territory="Zhejiang",
+        field_of_use="marine coatings",
+        term_end=dt.date(2031, 12, 31),
+        price=Decimal("0"),
+    )
+    catalogue = client.get("/", headers={"accept-language": "en"}).content.decode()
+    page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "en"}).content.decode()
+
+    assert "then free" in catalogue and "Sole" in catalogue
+    assert "Sole: while your license is live" in page and "Territory: Zhejiang." in page
+    assert "Field of use: marine coatings." in page and "until Dec. 31, 2031 at the latest" in page
+    assert "The license is free" in page
+
+
+# -- the migration -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_migration_turns_the_exclusive_flag_into_a_type_and_copies_terms_to_licenses(transactional_db):
+    executor = MigrationExecutor(connection)
+    executor.migrate([("licensing", "0012_deal_terms")])
+    old = executor.loader.project_state([("licensing", "0012_deal_terms")]).apps
+    institution = old.get_model("licensing", "Institution").objects.create(name="Old U", kind="university")
+    patent = old.get_model("licensing", "Patent").objects.create(
+        number="ZL201910100001.1",
+        title="Old",
+        ipc_class="H01M",
+        owner=institution,
+        patent_type="invention",
+        filing_date=dt.date(2019, 1, 1),
+        expiry_date=dt.date(2039, 1, 1),
+    )
+    Offer0 = old.get_model("licensing", "Offer")
+    exclusive = Offer0.objects.create(patent=patent, trial_months=9, price=1000, exclusive=True, grace_days=45)
+    ordinary = Offer0.objects.create(patent=patent, trial_months=6, price=1000, exclusive=False)
+    enterprise = old.get_model("licensing", "Enterprise").objects.create(
+        name="Old SME",
+        uscc="91310000MA1FL0000X",
+        industry="industry",
+        employees=5,
+        annual_revenue=1,
+        size_class="micro",
+    )
+    License0 = old.get_model("licensing", "License")
+    lic = License0.objects.create(offer=exclusive, enterprise=enterprise, price=1000, trial_fee=0, trial_months=12)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert Offer.objects.get(pk=exclusive.pk).license_type == "exclusive"
+    assert Offer.objects.get(pk=ordinary.pk).license_type == "ordinary"
+    lic = License.objects.get(pk=lic.pk)
+    assert (lic.license_type, lic.trial_months, lic.grace_days, lic.term_end) == (
+        "exclusive",
+        9,
+        45,
+        dt.date(2039, 1, 1),
+    )
