@@ -5,6 +5,7 @@ With nothing set, the app runs on an embedded SQLite database in DEBUG mode.
 
 import os
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -213,6 +214,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "TTO licensing <noreply@tto.example>")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in emails point here
+
+# Open licences (专利开放许可, Patent Law Arts. 50-52): CNIPA's 2024 guidance caps the declared fee
+# at about 20,000,000 CNY for a fixed fee, and a royalty at 20% of net sales or 40% of profit.
+# Guidance, not statute: each can be set per deployment.
+OPEN_LICENCE_MAX_FIXED_FEE = Decimal(os.environ.get("OPEN_LICENCE_MAX_FIXED_FEE", "20000000"))
+OPEN_LICENCE_MAX_ROYALTY_ON_SALES = Decimal(os.environ.get("OPEN_LICENCE_MAX_ROYALTY_ON_SALES", "0.20"))
+OPEN_LICENCE_MAX_ROYALTY_ON_PROFIT = Decimal(os.environ.get("OPEN_LICENCE_MAX_ROYALTY_ON_PROFIT", "0.40"))
 
 # -- Celery: Redis in production and CI, an embedded filesystem broker otherwise -------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -14,8 +15,9 @@ from django.urls import reverse
 from licensing import services
 from licensing.models import DealTerms, Installment, License, LicenseType, Offer
 from licensing.roles import TTO_STAFF_GROUP
+from licensing.selectors import audit_trail
 
-from .factories import EnterpriseFactory, OfferFactory, PatentFactory
+from .factories import EnterpriseFactory, OfferFactory, PatentFactory, enterprise_of_size
 
 
 def draft_terms(institution) -> dict:
@@ -256,3 +258,66 @@ def test_the_migration_turns_the_exclusive_flag_into_a_type_and_copies_terms_to_
         45,
         dt.date(2039, 1, 1),
     )
+
+
+# -- open licences -------------------------------------------------------------------------------
+
+
+def open_licence(institution, **terms):
+    return OfferFactory(patent__owner=institution, open_licence=True, **terms)
+
+
+def test_an_sme_applying_under_an_open_licence_gets_its_trial_with_no_staff_step(
+    sme_client, institution, enterprise, clock, django_capture_on_commit_callbacks
+):
+    clock("2026-03-02")
+    institution.contact_email = "tto@univ.example"
+    institution.save()
+    offer = open_licence(institution)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sme_client.post(f"/patents/{offer.pk}/apply/", {"intended_use": "Pilot", "contact": "Li"})
+
+    lic = License.objects.get(enterprise=enterprise)
+    assert response.url == f"/licenses/{lic.pk}/"
+    assert (lic.state, lic.trial_start, lic.open_licence) == (License.State.TRIAL, dt.date(2026, 3, 2), True)
+    granted = audit_trail(lic).get(action="transition")
+    assert granted.by is None and "open licence" in granted.reason  # the system, not a staff member
+    notice = mail.outbox[-1]
+    assert notice.to == ["tto@univ.example"] and offer.patent.number in notice.subject
+    assert f"/admin/licensing/license/{lic.pk}/change/" in notice.body
+
+
+def test_a_large_enterprise_under_an_open_licence_waits_for_the_tto(institution):
+    lic = services.apply_for_trial(offer_id=open_licence(institution).pk, enterprise=enterprise_of_size("large"))
+    assert lic.state == License.State.APPLIED
+
+
+def test_an_open_licence_is_ordinary_and_its_fee_within_the_cap(institution, settings):
+    settings.OPEN_LICENCE_MAX_FIXED_FEE = Decimal("50000")
+    offer = Offer(**{**draft_terms(institution), "price": Decimal("50000.01")}, open_licence=True, license_type="sole")
+    with pytest.raises(ValidationError) as excinfo:
+        offer.full_clean(exclude=["state"])
+    assert set(excinfo.value.message_dict) == {"license_type", "price"}
+    assert "50,000.00" in excinfo.value.message_dict["price"][0]
+
+
+def test_no_exclusive_or_sole_license_while_an_open_licence_stands(institution, staff):
+    standing = open_licence(institution)
+    exclusive = OfferFactory(patent=standing.patent, license_type="exclusive")
+
+    assert not Offer.objects.with_availability().get(pk=exclusive.pk).available
+    with pytest.raises(ValidationError, match="is for an exclusive or sole license"):
+        services.apply_for_trial(offer_id=exclusive.pk, enterprise=EnterpriseFactory())
+    draft = OfferFactory(patent=standing.patent, license_type="sole", state=Offer.State.DRAFT)
+    with pytest.raises(ValidationError, match="An open licence stands on this patent"):
+        services.publish_offer(offer_id=draft.pk, by=staff)
+
+
+def test_no_open_licence_while_an_exclusive_license_is_live(institution, staff):
+    exclusive = OfferFactory(patent__owner=institution, license_type="exclusive")
+    services.apply_for_trial(offer_id=exclusive.pk, enterprise=EnterpriseFactory())
+    draft = OfferFactory(patent=exclusive.patent, open_licence=True, state=Offer.State.DRAFT)
+
+    with pytest.raises(ValidationError, match="no open licence can be declared"):
+        services.publish_offer(offer_id=draft.pk, by=staff)

@@ -50,11 +50,12 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "trial_fee",
         "price",
         "license_type",
+        "open_licence",
         "version",
         "equity_allowed",
         "insurance_required",
     ]
-    list_filter = ["state", "license_type", "equity_allowed", "insurance_required"]
+    list_filter = ["state", "license_type", "open_licence", "equity_allowed", "insurance_required"]
     list_select_related = ["patent"]
     search_fields = ["patent__number", "patent__title"]
     autocomplete_fields = ["patent"]

@@ -137,6 +137,7 @@ def seed_demo(stdout=None) -> dict:
             territory="中国大陆" if i % 3 == 0 else "",
             field_of_use="新能源汽车电池" if i % 4 == 0 else "",
             use_reports_required=free,
+            open_licence=i == 5,  # an open-licence declaration: SMEs that apply get it at once
             equity_allowed=i % 2 == 0 and not free,
             equity_max_share=Decimal("0.5") if i % 2 == 0 and not free else Decimal("0"),
             insurance_required=False,
@@ -174,6 +175,7 @@ def seed_demo(stdout=None) -> dict:
                 (o.equity_allowed or state != "equity")
                 and not (o.is_free and state in owing)
                 and (o.is_free or state != "free_taken")
+                and o.open_licence == (state == "open_licence")
             )
         )
         by = staff[offer.patent.owner_id]
@@ -201,6 +203,7 @@ def seed_demo(stdout=None) -> dict:
         "written_off",
         "equity",
         "free_taken",
+        "open_licence",
     ]:
         make(state)
     # An exclusive offer in trial, so the portal and admin show a patent that is taken.
@@ -222,7 +225,7 @@ def seed_demo(stdout=None) -> dict:
 def _drive(state, offer, enterprise, by, today):
     """Take a new application to `state` through the services, with dates in the past."""
     lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
-    if state == "applied":
+    if state in ("applied", "open_licence"):  # an open licence is granted on application
         return lic
     if state == "rejected":
         return services.reject_application(license_id=lic.pk, by=by, reason="申请材料不完整")

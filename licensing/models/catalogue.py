@@ -3,6 +3,7 @@
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, ExpressionWrapper, OuterRef, Q
@@ -14,7 +15,7 @@ from ..domain.money import add_months
 from ..domain.text import single_line
 from .base import MAX_PRICE, today
 from .parties import Institution
-from .terms import BLOCKING_TYPES, DealTerms
+from .terms import BLOCKING_TYPES, DealTerms, LicenseType
 
 # The eight sections of the International Patent Classification (the first letter of a class).
 IPC_SECTIONS = [
@@ -111,8 +112,11 @@ class OfferQuerySet(models.QuerySet):
         from .licenses import License  # a license is made from an offer: imported on use
 
         live = License.objects.live().filter(offer__patent=OuterRef("patent"))
+        # A standing open licence (a published open-licence offer) keeps exclusive and sole
+        # licenses off its patent, as a live ordinary license does.
+        standing_open = Offer.objects.filter(patent=OuterRef("patent"), open_licence=True, state=Offer.State.PUBLISHED)
         taken = Exists(live.filter(license_type__in=BLOCKING_TYPES)) | (
-            Q(license_type__in=BLOCKING_TYPES) & Exists(live)
+            Q(license_type__in=BLOCKING_TYPES) & (Exists(live) | Exists(standing_open))
         )
         return self.annotate(available=ExpressionWrapper(~taken, output_field=models.BooleanField()))
 
@@ -166,7 +170,7 @@ class Offer(FSMModelMixin, DealTerms):
         return f"{self.patent.number} · v{self.version} · {self.get_state_display()}"
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, Any] = {}
         if self.is_free:
             if self.equity_allowed:
                 errors["equity_allowed"] = _("A free license has no fee to convert into equity.")
@@ -178,6 +182,13 @@ class Offer(FSMModelMixin, DealTerms):
             )
         if self.equity_allowed and not self.equity_max_share:
             errors["equity_max_share"] = _("Set the maximum share when equity conversion is allowed.")
+        if self.open_licence:
+            if self.license_type != LicenseType.ORDINARY:
+                errors["license_type"] = _("An open licence grants ordinary licenses only (Patent Law Art. 51).")
+            cap = settings.OPEN_LICENCE_MAX_FIXED_FEE
+            if self.price is not None and self.price > cap:
+                errors["price"] = str(_("An open licence's fixed fee is at most CNY %(cap)s (CNIPA guidance)."))
+                errors["price"] %= {"cap": f"{cap:,.2f}"}
         if self.term_start and self.term_end and self.term_end <= self.term_start:
             errors["term_end"] = _("The term must end after it starts.")
         if errors:

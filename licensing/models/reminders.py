@@ -72,6 +72,7 @@ class Reminder(FSMModelMixin, models.Model):
         INSTALLMENT_DUE = "installment_due", _("Installment due")
         OVERDUE = "overdue", _("Installment overdue")
         CLAIM_FILED = "claim_filed", _("Default and insurance claim")
+        OPEN_LICENCE_GRANTED = "open_licence_granted", _("License granted under an open licence")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")

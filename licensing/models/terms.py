@@ -29,6 +29,14 @@ BLOCKING_TYPES = (LicenseType.EXCLUSIVE, LicenseType.SOLE)
 class DealTerms(models.Model):
     """Fields shared by Offer (the published terms) and License (its copy, fixed when applied for)."""
 
+    open_licence = models.BooleanField(
+        _("open licence"),
+        default=False,
+        help_text=_(
+            "An open-licence declaration (Patent Law Art. 50): any SME that applies gets an ordinary license "
+            "without a staff decision, and no exclusive or sole license is granted on the patent while it stands."
+        ),
+    )
     license_type = models.CharField(
         _("license type"),
         max_length=10,
@@ -96,7 +104,7 @@ class DealTerms(models.Model):
 
     # The terms in the groups the admin shows them in (a test checks that they are all the fields).
     GROUPS = {
-        "license": ("license_type", "territory", "field_of_use", "term_start", "term_end"),
+        "license": ("open_licence", "license_type", "territory", "field_of_use", "term_start", "term_end"),
         "money": (
             "trial_months",
             "trial_fee",

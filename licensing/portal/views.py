@@ -156,7 +156,10 @@ def apply(request, offer_id):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, _("Your application was sent. The TTO will review it."))
+            if lic.state == License.State.TRIAL:  # granted under an open licence
+                messages.success(request, _("Granted under the open licence: your trial starts today."))
+            else:
+                messages.success(request, _("Your application was sent. The TTO will review it."))
             return redirect("portal:license", pk=lic.pk)
     return render(request, "portal/apply.html", {"offer": offer, "patent": offer.patent, "form": form})
 

@@ -119,6 +119,10 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         context["claim"] = claim
         to = [e for e in (lic.offer.patent.owner.contact_email, claim.policy.insurer_email) if e]
         language = settings.LANGUAGE_CODE
+    elif reminder.kind == Reminder.Kind.OPEN_LICENCE_GRANTED:  # to the TTO, which made no decision
+        context["admin_link"] = settings.SITE_URL.rstrip("/") + reverse("admin:licensing_license_change", args=[lic.pk])
+        to = [lic.offer.patent.owner.contact_email] if lic.offer.patent.owner.contact_email else []
+        language = settings.LANGUAGE_CODE
     else:
         to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
         language = lic.enterprise.language

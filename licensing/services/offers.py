@@ -9,7 +9,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..models import (
+    BLOCKING_TYPES,
     DealTerms,
+    License,
     Offer,
     today,
 )
@@ -31,6 +33,7 @@ def publish_offer(*, offer_id: int, by: User | None) -> Offer:
     offer = Offer.objects.select_for_update().select_related("patent").get(pk=offer_id)
     _require_patent_in_force(offer.patent, today())
     offer.full_clean(exclude=["state"])  # the protected FSM field is not re-assigned
+    _check_open_licence_rules(offer)
     _run(offer, "publish", by=by)
     if offer.replaces_id:
         replaced = Offer.objects.select_for_update().get(pk=offer.replaces_id)
@@ -38,6 +41,23 @@ def publish_offer(*, offer_id: int, by: User | None) -> Offer:
             reason = _("Replaced by version %(version)s.") % {"version": offer.version}
             _run(replaced, "withdraw", by=by, reason=reason)
     return offer
+
+
+def _check_open_licence_rules(offer: Offer) -> None:
+    """No exclusive or sole license while an open licence stands on the patent (Patent Law Art. 51)."""
+    others = Offer.objects.filter(patent_id=offer.patent_id, state=Offer.State.PUBLISHED)
+    if offer.replaces_id:
+        others = others.exclude(pk=offer.replaces_id)  # the version this one replaces goes
+    if offer.open_licence:
+        blocking = License.objects.live().filter(offer__patent_id=offer.patent_id, license_type__in=BLOCKING_TYPES)
+        if blocking.exists():
+            raise _refused(
+                _("An exclusive or sole license is live on this patent: no open licence can be declared until it ends.")
+            )
+    elif offer.blocks_other_licensees and others.filter(open_licence=True).exists():
+        raise _refused(
+            _("An open licence stands on this patent: it cannot be offered as an exclusive or sole license.")
+        )
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .. import queue
 from ..domain import windows, workdays
 from ..domain.money import ZERO, add_months
 from ..domain.text import clean_multi_line, clean_single_line
@@ -19,6 +20,7 @@ from ..models import (
     License,
     Offer,
     Patent,
+    Reminder,
     today,
 )
 from . import _audit
@@ -65,6 +67,20 @@ def apply_for_trial(
     )
     # The terms it applied on, as the license keeps them: its lifecycle reads these, not the offer.
     _audit.created(lic, by=by, fields=("offer", "enterprise", "intended_use", "contact", *terms))
+    if offer.open_licence and enterprise.size_class != Enterprise.SizeClass.LARGE:
+        lic = _grant_under_open_licence(lic)
+    return lic
+
+
+def _grant_under_open_licence(lic: License) -> License:
+    """An SME that notifies under an open licence gets its license with no staff decision: the
+    trial starts today, and the TTO is told by email once the transaction commits."""
+    lic = approve_trial(license_id=lic.pk, by=None, reason=_("Granted on application under the open licence."))
+    reminder, _created = Reminder.objects.get_or_create(
+        key=Reminder.key_for(Reminder.Kind.OPEN_LICENCE_GRANTED, "license", lic.pk, 0),
+        defaults={"kind": Reminder.Kind.OPEN_LICENCE_GRANTED, "license": lic, "offset_days": 0, "deadline": today()},
+    )
+    transaction.on_commit(lambda: queue.enqueue("licensing.send_reminder", reminder.pk))
     return lic
 
 
