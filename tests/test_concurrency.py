@@ -14,7 +14,7 @@ from django_fsm import ConcurrentTransition
 from licensing import services
 from licensing.models import License, Payment
 
-from .factories import EnterpriseFactory, OfferFactory
+from .factories import EnterpriseFactory, OfferFactory, PatentFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -122,6 +122,31 @@ def test_two_applications_for_an_exclusive_patent_at_once_let_one_through(instit
 
     assert sorted(type(o).__name__ for o in outcomes) == ["License", "ValidationError"]
     assert License.objects.count() == 1
+
+
+def test_two_smes_racing_for_exclusive_packages_sharing_a_patent_with_an_ordinary_license(institution):
+    """Two exclusive packages share patent P; an ordinary license is live on another patent Q of
+    the first package. The first package is closed by it, the second is open to one SME only:
+    whichever of the two applications on it locks the shared patent first."""
+    shared, ordinary_only, other = PatentFactory.create_batch(3, owner=institution)
+    ordinary = OfferFactory(patent=ordinary_only, license_type="ordinary")
+    services.apply_for_trial(offer_id=ordinary.pk, enterprise=EnterpriseFactory())
+    closed = OfferFactory(patent=shared, license_type="exclusive")
+    closed.patents.add(ordinary_only)
+    open_ = OfferFactory(patent=other, license_type="exclusive")
+    open_.patents.add(shared)
+    first, second = EnterpriseFactory(), EnterpriseFactory()
+
+    outcomes = race(
+        lambda: services.apply_for_trial(offer_id=open_.pk, enterprise=first),
+        lambda: services.apply_for_trial(offer_id=open_.pk, enterprise=second),
+    )
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["License", "ValidationError"]
+    winner = License.objects.get(offer=open_)
+    assert set(winner.patents.all()) == {shared, other}
+    with pytest.raises(ValidationError, match="exclusiv"):  # the shared patent is now held
+        services.apply_for_trial(offer_id=closed.pk, enterprise=EnterpriseFactory())
 
 
 def test_stale_instance_cannot_overwrite_a_newer_state(offer, staff, enterprise):

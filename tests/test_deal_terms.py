@@ -13,7 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from licensing import services
-from licensing.models import DealTerms, Installment, License, LicenseType, Offer
+from licensing.models import DealTerms, Installment, License, LicenseType, Offer, Patent
 from licensing.roles import TTO_STAFF_GROUP
 from licensing.selectors import audit_trail
 
@@ -321,3 +321,115 @@ def test_no_open_licence_while_an_exclusive_license_is_live(institution, staff):
 
     with pytest.raises(ValidationError, match="no open licence can be declared"):
         services.publish_offer(offer_id=draft.pk, by=staff)
+
+
+# -- packages ------------------------------------------------------------------------------------
+
+
+def package(institution, size, **terms):
+    offer = OfferFactory(patent__owner=institution, **terms)
+    offer.patents.add(*PatentFactory.create_batch(size - 1, owner=institution))
+    return offer
+
+
+def test_a_license_covers_every_patent_of_its_package_as_it_was_when_applied_for(institution, staff):
+    offer = package(institution, 3)
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    offer.patents.add(PatentFactory(owner=institution))  # a later change of the package (never in a form)
+
+    assert lic.patents.count() == 3
+    event = audit_trail(lic).get(action="changed")
+    assert sorted(event.changes["patents"][1]) == sorted(lic.patents.values_list("number", flat=True))
+
+
+@pytest.mark.parametrize("license_type", ["exclusive", "sole"])
+def test_an_exclusive_or_sole_package_blocks_every_patent_in_it(institution, license_type):
+    held = package(institution, 3, license_type=license_type)
+    services.apply_for_trial(offer_id=held.pk, enterprise=EnterpriseFactory())
+    third = held.patents.exclude(pk=held.patent_id).first()
+    elsewhere = OfferFactory(patent=third, license_type="ordinary")  # another offer on one of its patents
+
+    with pytest.raises(ValidationError, match="licensed exclusively"):
+        services.apply_for_trial(offer_id=elsewhere.pk, enterprise=EnterpriseFactory())
+
+
+def test_an_ordinary_package_blocks_none_of_its_patents(institution):
+    held = package(institution, 3, license_type="ordinary")
+    services.apply_for_trial(offer_id=held.pk, enterprise=EnterpriseFactory())
+    second = OfferFactory(patent=held.patents.exclude(pk=held.patent_id).first(), license_type="ordinary")
+
+    assert services.apply_for_trial(offer_id=second.pk, enterprise=EnterpriseFactory()).state == "applied"
+
+
+def test_one_live_license_per_enterprise_and_patent_across_packages(institution, enterprise):
+    first = package(institution, 2)
+    services.apply_for_trial(offer_id=first.pk, enterprise=enterprise)
+    overlapping = OfferFactory(patent__owner=institution)
+    overlapping.patents.add(first.patents.exclude(pk=first.patent_id).get())
+
+    with pytest.raises(ValidationError, match="already has a live license for a patent of this offer"):
+        services.apply_for_trial(offer_id=overlapping.pk, enterprise=enterprise)
+
+
+def test_a_package_is_one_institutions_patents_all_in_force(institution, staff, clock):
+    clock("2026-01-31")
+    draft = OfferFactory(patent__owner=institution, state=Offer.State.DRAFT)
+    foreign = PatentFactory()  # another institution's
+    with pytest.raises(ValidationError, match="belong to another"):
+        services.set_package(offer_id=draft.pk, patents=[foreign], by=staff)
+    lapsed = PatentFactory(owner=institution, legal_status="lapsed")
+    with pytest.raises(ValidationError, match="not in force"):
+        services.set_package(offer_id=draft.pk, patents=[lapsed], by=staff)
+    assert list(draft.patents.all()) == [draft.patent]
+
+    added = PatentFactory(owner=institution)
+    services.set_package(offer_id=draft.pk, patents=[added], by=staff)
+    assert set(draft.patents.all()) == {draft.patent, added}
+    assert audit_trail(draft).get(action="changed").changes["patents"][1] == sorted([draft.patent.number, added.number])
+
+
+def test_a_package_with_a_patent_no_longer_in_force_is_neither_published_nor_listed(client, institution, staff):
+    draft = package(institution, 2, state=Offer.State.DRAFT)
+    Patent.objects.filter(pk=draft.patents.exclude(pk=draft.patent_id).get().pk).update(legal_status="invalidated")
+    with pytest.raises(ValidationError, match="not in force"):
+        services.publish_offer(offer_id=draft.pk, by=staff)
+
+    listed = package(institution, 2)
+    Patent.objects.filter(pk=listed.patents.exclude(pk=listed.patent_id).get().pk).update(legal_status="lapsed")
+    assert client.get(f"/patents/{listed.pk}/").status_code == 404
+
+
+def test_the_term_of_a_package_ends_with_its_last_patent(institution):
+    offer = package(institution, 3)
+    last = max(p.expiry_date for p in offer.patents.all())
+    assert services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory()).term_end == last
+
+
+def test_the_catalogue_finds_a_package_by_any_of_its_patents(client, institution):
+    offer = package(institution, 3)
+    other = offer.patents.exclude(pk=offer.patent_id).first()
+    Patent.objects.filter(pk=other.pk).update(title="Sodium-ion cathode", ipc_class="H01M 4/36")
+
+    found = client.get("/", {"q": "sodium-ion"}, headers={"accept-language": "en"}).content.decode()
+    by_section = client.get("/", {"ipc": "H"}, headers={"accept-language": "en"}).content.decode()
+
+    assert f"/patents/{offer.pk}/" in found and "and 2 more patents" in found
+    assert f"/patents/{offer.pk}/" in by_section
+    page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "en"}).content.decode()
+    assert "A package of 3 patents" in page and "Sodium-ion cathode" in page
+
+
+def test_staff_set_a_drafts_package_in_the_admin_form(client, staff, institution):
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    draft = OfferFactory(patent__owner=institution, state=Offer.State.DRAFT)
+    extra, foreign = PatentFactory(owner=institution), PatentFactory()
+    url = reverse("admin:licensing_offer_change", args=[draft.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: form.initial.get(name) for name in form.fields if name != "package"}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+
+    refused = client.post(url, {**data, "package": [foreign.pk]})
+    assert refused.status_code == 200 and "package" in refused.context["adminform"].form.errors
+    assert client.post(url, {**data, "package": [extra.pk]}).status_code == 302
+    assert set(draft.patents.all()) == {draft.patent, extra}

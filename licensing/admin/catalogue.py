@@ -1,9 +1,12 @@
 """Patents and offers."""
 
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .. import selectors
+from .. import selectors, services
 from ..models import (
     DealTerms,
     Offer,
@@ -39,8 +42,34 @@ class PatentAdmin(AuditTrailMixin, InstitutionScopedAdmin):
         return initial
 
 
+class OfferForm(forms.ModelForm):
+    """The offer's terms, and the other patents of its package (a draft's only)."""
+
+    package = forms.ModelMultipleChoiceField(
+        queryset=Patent.objects.none(),
+        required=False,
+        label=_("other patents in the package"),
+        help_text=_("Patents of the same institution licensed together with the lead patent."),
+    )
+
+    class Meta:
+        model = Offer
+        fields = ["patent", *DealTerms.term_names()]
+
+    def clean(self):
+        cleaned = super().clean()
+        lead = cleaned.get("patent") or getattr(self.instance, "patent", None)
+        if lead is not None and "package" in self.fields:
+            try:
+                services.check_package(lead, cleaned.get("package") or [])
+            except ValidationError as exc:
+                self.add_error("package", exc.message_dict["package"])
+        return cleaned
+
+
 @admin.register(Offer)
 class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
+    form = OfferForm
     service_actions = admin_actions.OFFER_ACTIONS
     changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [
@@ -62,8 +91,9 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
 
     def get_fieldsets(self, request, obj=None):
         terms = DealTerms.GROUPS
+        package = "package" if obj is None or obj.state == Offer.State.DRAFT else "package_list"
         groups = [
-            (None, {"fields": ["patent", "state", "version", "replaces"]}),
+            (None, {"fields": ["patent", package, "state", "version", "replaces"]}),
             (_("License"), {"fields": terms["license"]}),
             (_("Trial, price and payment plans"), {"fields": terms["money"]}),
             (_("Risk: equity and insurance"), {"fields": terms["risk"]}),
@@ -86,4 +116,26 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
                 ]
             )
         # Published terms are what licensees applied on: they change by a new version (the button).
-        return [f.name for f in Offer._meta.fields if f.editable] + ["state", "version", "replaces", "history"]
+        editable = [f.name for f in Offer._meta.fields if f.editable]
+        return [*editable, "package_list", "state", "version", "replaces", "history"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and obj.state != Offer.State.DRAFT:
+            form.base_fields.pop("package", None)  # a published package changes by a new version
+        if "package" in form.base_fields:
+            field = form.base_fields["package"]
+            field.queryset = selectors.scope_to_user(Patent.objects.all(), request.user, "owner")
+            field.widget = AutocompleteSelectMultiple(Offer._meta.get_field("patents"), self.admin_site)
+            if obj is not None:
+                field.initial = [pk for pk in obj.patents.values_list("pk", flat=True) if pk != obj.patent_id]
+        return form
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "package" in form.cleaned_data:
+            services.set_package(offer_id=form.instance.pk, patents=form.cleaned_data["package"], by=request.user)
+
+    @admin.display(description=_("patents in the package"))
+    def package_list(self, obj):
+        return ", ".join(obj.patents.order_by("number").values_list("number", flat=True)) if obj else "—"

@@ -4,6 +4,7 @@ claims, conversions and reminders, and the service buttons."""
 from datetime import timedelta
 
 from django.contrib import admin
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
@@ -113,6 +114,7 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
             {
                 "fields": [
                     "offer",
+                    "package",
                     "enterprise",
                     "state",
                     "applied_at",
@@ -142,6 +144,14 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
 
     def has_add_permission(self, request):
         return False  # applications come from the portal or the `apply` action on an offer
+
+    @admin.display(description=_("patents"))
+    def package(self, obj):
+        """The patents the license covers (its own copy of the package), those no longer in force marked."""
+        patents = obj.patents.order_by("number")
+        return ", ".join(
+            p.number if p.in_force_today else f"{p.number} ({gettext('no longer in force')})" for p in patents
+        )
 
     @admin.display(description=_("patent"), ordering="offer__patent__number")
     def patent_number(self, obj):

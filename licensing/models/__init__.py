@@ -20,10 +20,10 @@ from .base import (
     transition_label,
     why_not,
 )
-from .catalogue import IPC_SECTIONS, Offer, Patent
+from .catalogue import IPC_SECTIONS, Offer, OfferPatent, OfferQuerySet, Patent
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
-from .licenses import Installment, License, LicenseQuerySet
+from .licenses import Installment, License, LicensePatent, LicenseQuerySet
 from .operations import HealthRecord, RateLimit
 from .parties import Enterprise, EnterpriseMember, Institution, StaffProfile
 from .payments import Payment, PaymentReport, receipt_path
@@ -50,9 +50,12 @@ __all__ = [
     "InsuranceClaim",
     "InsurancePolicy",
     "License",
+    "LicensePatent",
     "LicenseQuerySet",
     "LicenseType",
     "Offer",
+    "OfferPatent",
+    "OfferQuerySet",
     "Patent",
     "Payment",
     "PaymentReport",

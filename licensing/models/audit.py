@@ -108,6 +108,8 @@ class AuditEvent(models.Model):
     def _readable(field: Any, value: Any) -> str:
         if value is None or value == "":
             return "—"
+        if isinstance(value, list):  # a set of things, e.g. the patents of a package
+            return ", ".join(str(item) for item in value) or "—"
         if isinstance(value, bool):
             return str(_("yes") if value else _("no"))
         if field.choices:

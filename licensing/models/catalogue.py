@@ -97,6 +97,11 @@ class Patent(models.Model):
     def is_in_force(self, on: date) -> bool:
         return self.legal_status == self.LegalStatus.VALID and self.expiry_date >= on
 
+    @property
+    def in_force_today(self) -> bool:
+        """For templates: in force on the business date."""
+        return self.is_in_force(today())
+
     @classmethod
     def in_force_q(cls, on: date, to_patent: str = "") -> Q:
         """is_in_force as SQL (its twin, tested to agree), for rows reaching a patent by `to_patent`."""
@@ -105,17 +110,23 @@ class Patent(models.Model):
 
 class OfferQuerySet(models.QuerySet):
     def with_availability(self) -> "OfferQuerySet":
-        """`available`: the offer's patent can be licensed under it now. Not while an exclusive or
-        sole license is live on the patent, nor, for an exclusive or sole offer, while any license
-        is live on it. Live licenses are judged by their own type (fixed when applied for).
+        """`available`: every patent of the offer's package can be licensed under it now. Not while
+        an exclusive or sole license is live on any of them, nor, for an exclusive or sole offer,
+        while any license is live on any of them or an open licence stands on one. Live licenses
+        are judged by their own type and their own patents (both fixed when applied for).
         The one place this rule is written: the catalogue shows it, apply_for_trial enforces it."""
-        from .licenses import License  # a license is made from an offer: imported on use
+        from .licenses import License, LicensePatent  # a license is made from an offer: imported on use
 
-        live = License.objects.live().filter(offer__patent=OuterRef("patent"))
-        # A standing open licence (a published open-licence offer) keeps exclusive and sole
-        # licenses off its patent, as a live ordinary license does.
-        standing_open = Offer.objects.filter(patent=OuterRef("patent"), open_licence=True, state=Offer.State.PUBLISHED)
-        taken = Exists(live.filter(license_type__in=BLOCKING_TYPES)) | (
+        # License-patent rows on a patent of the outer offer's package, live ones only.
+        live = LicensePatent.objects.filter(
+            license__state__in=License.LIVE_STATES, patent__offer_links__offer=OuterRef("pk")
+        )
+        standing_open = OfferPatent.objects.filter(
+            offer__open_licence=True,
+            offer__state=Offer.State.PUBLISHED,
+            patent__offer_links__offer=OuterRef("pk"),
+        )
+        taken = Exists(live.filter(license__license_type__in=BLOCKING_TYPES)) | (
             Q(license_type__in=BLOCKING_TYPES) & (Exists(live) | Exists(standing_open))
         )
         return self.annotate(available=ExpressionWrapper(~taken, output_field=models.BooleanField()))
@@ -131,7 +142,12 @@ class Offer(FSMModelMixin, DealTerms):
         PUBLISHED = "published", _("Published")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="offers", verbose_name=_("patent"))
+    # The lead patent (主专利) names the offer in the catalogue; the package is every patent the
+    # license covers, the lead among them (one institution's patents: services.set_package).
+    patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="offers", verbose_name=_("lead patent"))
+    patents = models.ManyToManyField(
+        Patent, through="OfferPatent", related_name="package_offers", verbose_name=_("patents in the package")
+    )
     state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
     version = models.PositiveSmallIntegerField(_("version"), default=1, editable=False)
     replaces = models.OneToOneField(
@@ -219,6 +235,11 @@ class Offer(FSMModelMixin, DealTerms):
                 % {"last": last_due, "expiry": patent.expiry_date}
             )
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        # The lead patent is always in the package, however the offer was made.
+        OfferPatent.objects.get_or_create(offer=self, patent_id=self.patent_id)
+
     def accepts_revision(self) -> bool:
         """A published offer, not yet being revised, can get a new version of its terms."""
         return self.state == self.State.PUBLISHED and not Offer.objects.filter(replaces=self).exists()
@@ -233,3 +254,18 @@ class Offer(FSMModelMixin, DealTerms):
     @transition(field=state, source=State.PUBLISHED, target=State.WITHDRAWN, custom={"label": _("Withdraw")})
     def withdraw(self) -> None:
         pass
+
+
+class OfferPatent(models.Model):
+    """One patent of an offer's package."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="patent_links")
+    patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="offer_links")
+
+    class Meta:
+        verbose_name = _("patent in a package")
+        verbose_name_plural = _("patents in a package")
+        constraints = [models.UniqueConstraint(fields=["offer", "patent"], name="offer_patent_once")]
+
+    def __str__(self) -> str:
+        return str(self.patent)

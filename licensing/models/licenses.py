@@ -25,7 +25,7 @@ from ..domain import workdays
 from ..domain.money import ZERO, add_months
 from ..domain.text import multi_line, single_line
 from .base import MONEY, refuses_with, today
-from .catalogue import Offer
+from .catalogue import Offer, Patent
 from .parties import Enterprise, Institution
 from .terms import DealTerms
 
@@ -93,6 +93,10 @@ class License(ConcurrentTransitionMixin, DealTerms):
     PAYABLE_STATES = (State.TRIAL, State.PURCHASED, State.IN_ARREARS)
 
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("offer"))
+    # The patents it covers, copied from the offer's package when applied for, like its terms.
+    patents = models.ManyToManyField(
+        Patent, through="LicensePatent", related_name="package_licenses", verbose_name=_("patents")
+    )
     enterprise = models.ForeignKey(
         Enterprise, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("enterprise")
     )
@@ -367,3 +371,18 @@ class Installment(FSMModelMixin, models.Model):
     )
     def mark_paid(self) -> None:
         pass
+
+
+class LicensePatent(models.Model):
+    """One patent a license covers (its copy of the offer's package)."""
+
+    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="patent_links")
+    patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="license_links")
+
+    class Meta:
+        verbose_name = _("patent of a license")
+        verbose_name_plural = _("patents of a license")
+        constraints = [models.UniqueConstraint(fields=["license", "patent"], name="license_patent_once")]
+
+    def __str__(self) -> str:
+        return str(self.patent)

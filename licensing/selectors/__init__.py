@@ -5,6 +5,7 @@ callers write `selectors.licenses_with_balances(...)`."""
 
 from .admin_search import SEARCH_BREADTH_CAP, search
 from .licenses import (
+    PACKAGE,
     audit_trail,
     catalogue,
     deadlines_of,
@@ -44,6 +45,7 @@ __all__ = [
     "CONVERSION_DIMENSIONS",
     "INSTITUTION_PATH",
     "OWED_STATES",
+    "PACKAGE",
     "SEARCH_BREADTH_CAP",
     "SOON_DAYS",
     "BookFilter",

@@ -5,6 +5,7 @@ from datetime import date
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
+    Count,
     DecimalField,
     Exists,
     F,
@@ -30,6 +31,8 @@ from ..models import (
     InsurancePolicy,
     License,
     Offer,
+    OfferPatent,
+    OfferQuerySet,
     Patent,
     PaymentReport,
     Reminder,
@@ -101,25 +104,34 @@ def catalogue(
     institution_id: int | None = None,
     available_only: bool = False,
     on: date | None = None,
-) -> QuerySet[Offer]:
-    """Published offers on patents in force, with `available` (can be applied for now)."""
+) -> OfferQuerySet:
+    """Published offers whose every patent is in force, with `available` (can be applied for now)
+    and `package_size` (patents in the package). A search or an IPC section matches any patent of
+    the package; each is one EXISTS, so a package of ten costs what a package of one does."""
     on = on or today()
+    package = OfferPatent.objects.filter(offer=OuterRef("pk"))
+    lapsed = package.exclude(Patent.in_force_q(on, "patent__"))
     offers = (
-        Offer.objects.filter(Patent.in_force_q(on, "patent__"), state=Offer.State.PUBLISHED)
+        Offer.objects.filter(~Exists(lapsed), state=Offer.State.PUBLISHED)
         .select_related("patent__owner")
         .with_availability()
+        .annotate(package_size=Subquery(package.order_by().values("offer").annotate(n=Count("pk")).values("n")))
         .order_by("-created_at", "-pk")
     )
     if search:
         offers = offers.filter(
-            Q(patent__title__icontains=search)
-            | Q(patent__number__icontains=search)
-            | Q(patent__ipc_class__icontains=search)
-            | Q(patent__owner__name__icontains=search)
-            | Q(patent__keywords__icontains=search)
+            Q(patent__owner__name__icontains=search)
+            | Exists(
+                package.filter(
+                    Q(patent__title__icontains=search)
+                    | Q(patent__number__icontains=search)
+                    | Q(patent__ipc_class__icontains=search)
+                    | Q(patent__keywords__icontains=search)
+                )
+            )
         )
     if ipc_section:
-        offers = offers.filter(patent__ipc_class__istartswith=ipc_section)
+        offers = offers.filter(Exists(package.filter(patent__ipc_class__istartswith=ipc_section)))
     if institution_id:
         offers = offers.filter(patent__owner_id=institution_id)
     if available_only:
@@ -142,9 +154,14 @@ def enterprise_license(enterprise: Enterprise, pk: int) -> License:
             Prefetch("reminders", queryset=Reminder.objects.filter(state=Reminder.State.SENT).order_by("-sent_at")),
             Prefetch("claims", queryset=InsuranceClaim.objects.order_by("-filed_on")),
             Prefetch("equity_conversions", queryset=EquityConversion.objects.order_by("-proposed_on")),
+            Prefetch("patents", queryset=Patent.objects.order_by("number")),
         ),
         pk=pk,
     )
+
+
+# The patents of an offer's package, in number order, in one query whatever their number.
+PACKAGE = Prefetch("patents", queryset=Patent.objects.order_by("number"))
 
 
 def license_timeline(lic: License) -> QuerySet[AuditEvent]:

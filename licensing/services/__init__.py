@@ -18,7 +18,7 @@ from .equity import (
 )
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
-from .offers import publish_offer, revise_offer, withdraw_offer
+from .offers import check_package, publish_offer, revise_offer, set_package, withdraw_offer
 from .parties import (
     ENTERPRISE_MASTER_DATA,
     approve_member,
@@ -52,6 +52,7 @@ __all__ = [
     "approve_member",
     "approve_trial",
     "build_schedule",
+    "check_package",
     "confirm_payment_report",
     "declare_default",
     "delete_record",
@@ -80,6 +81,7 @@ __all__ = [
     "revoke_member",
     "save_record",
     "send_password_reset",
+    "set_package",
     "sign_up_member",
     "staff_may_correct_enterprise",
     "terminate",

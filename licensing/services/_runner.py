@@ -3,6 +3,7 @@ the checks of amounts, reasons and patents in force."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -109,6 +110,19 @@ def _require_patent_in_force(patent: Patent, on: date) -> None:
             _("Patent %(number)s is not in force on %(date)s (expired or no longer valid).")
             % {"number": patent.number, "date": on}
         )
+
+
+def _require_package_in_force(patents: Iterable[Patent], on: date) -> list[Patent]:
+    """Every patent of a package is in force on that day (the first that is not is named)."""
+    patents = sorted(patents, key=lambda patent: patent.number)
+    for patent in patents:
+        _require_patent_in_force(patent, on)
+    return patents
+
+
+def _last_expiry(patents: Iterable[Patent]) -> date:
+    """A package lives as long as its longest-lived patent."""
+    return max(patent.expiry_date for patent in patents)
 
 
 def _require_amount(amount: Decimal | int | str) -> Decimal:

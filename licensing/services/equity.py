@@ -22,7 +22,7 @@ from ._runner import (
     _decimal,
     _lock_license,
     _refused,
-    _require_patent_in_force,
+    _require_package_in_force,
     _require_reason,
     _run,
 )
@@ -46,7 +46,7 @@ def propose_equity_conversion(
         raise _refused(_("This license's terms do not allow converting the fee into equity."))
     if lic.state not in (License.State.PURCHASED, License.State.IN_ARREARS):
         raise _refused(_("Only a purchased license can convert part of its fee into equity."))
-    _require_patent_in_force(lic.offer.patent, today())
+    _require_package_in_force(lic.patents.all(), today())
     if not ZERO < share <= lic.equity_max_share:
         raise ValidationError(
             {

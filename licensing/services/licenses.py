@@ -20,9 +20,10 @@ from ..models import (
 )
 from . import _audit
 from ._runner import (
+    _last_expiry,
     _lock_license,
     _refused,
-    _require_patent_in_force,
+    _require_package_in_force,
     _require_reason,
     _run,
     _without_stale_schedule,
@@ -59,12 +60,13 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
     if lic.state == License.State.TRIAL:
         assert lic.trial_start and lic.trial_end_effective  # every trial has both (License.approve)
         windows.purchase_date(on, lic.trial_start, lic.trial_end_effective)
-        _require_patent_in_force(lic.offer.patent, max(on, today()))
+        _require_package_in_force(lic.patents.all(), max(on, today()))
     schedule = build_schedule(lic, plan, on)
-    if schedule and schedule[-1][1] > lic.offer.patent.expiry_date:
+    last_expiry = _last_expiry(lic.patents.all())
+    if schedule and schedule[-1][1] > last_expiry:
         raise _refused(
             _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
-            % {"last": schedule[-1][1], "expiry": lic.offer.patent.expiry_date}
+            % {"last": schedule[-1][1], "expiry": last_expiry}
         )
     _run(lic, "purchase", plan, on, by=by)
     installments = Installment.objects.bulk_create(

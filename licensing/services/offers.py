@@ -3,22 +3,27 @@ new version, drafted from the old, that replaces it when published; licenses kee
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..models import (
     BLOCKING_TYPES,
+    AuditEvent,
     DealTerms,
     License,
     Offer,
+    OfferPatent,
+    Patent,
     today,
 )
 from . import _audit
 from ._runner import (
     _refused,
-    _require_patent_in_force,
+    _require_package_in_force,
     _require_reason,
     _run,
 )
@@ -31,7 +36,7 @@ if TYPE_CHECKING:
 def publish_offer(*, offer_id: int, by: User | None) -> Offer:
     """Publish a draft; a new version withdraws the one it replaces, in the same transaction."""
     offer = Offer.objects.select_for_update().select_related("patent").get(pk=offer_id)
-    _require_patent_in_force(offer.patent, today())
+    _require_package_in_force(offer.patents.all(), today())
     offer.full_clean(exclude=["state"])  # the protected FSM field is not re-assigned
     _check_open_licence_rules(offer)
     _run(offer, "publish", by=by)
@@ -44,12 +49,14 @@ def publish_offer(*, offer_id: int, by: User | None) -> Offer:
 
 
 def _check_open_licence_rules(offer: Offer) -> None:
-    """No exclusive or sole license while an open licence stands on the patent (Patent Law Art. 51)."""
-    others = Offer.objects.filter(patent_id=offer.patent_id, state=Offer.State.PUBLISHED)
+    """No exclusive or sole license while an open licence stands on a patent of the package
+    (Patent Law Art. 51)."""
+    package = offer.patents.all()
+    others = Offer.objects.filter(patent_links__patent__in=package, state=Offer.State.PUBLISHED).exclude(pk=offer.pk)
     if offer.replaces_id:
         others = others.exclude(pk=offer.replaces_id)  # the version this one replaces goes
     if offer.open_licence:
-        blocking = License.objects.live().filter(offer__patent_id=offer.patent_id, license_type__in=BLOCKING_TYPES)
+        blocking = License.objects.live().filter(patents__in=package, license_type__in=BLOCKING_TYPES)
         if blocking.exists():
             raise _refused(
                 _("An exclusive or sole license is live on this patent: no open licence can be declared until it ends.")
@@ -58,6 +65,44 @@ def _check_open_licence_rules(offer: Offer) -> None:
         raise _refused(
             _("An open licence stands on this patent: it cannot be offered as an exclusive or sole license.")
         )
+
+
+def check_package(lead: Patent, patents: Iterable[Patent]) -> dict[int, Patent]:
+    """A package: the lead patent and the others, all of the lead's institution, all in force today."""
+    chosen = {patent.pk: patent for patent in patents}
+    chosen[lead.pk] = lead
+    foreign = sorted(patent.number for patent in chosen.values() if patent.owner_id != lead.owner_id)
+    if foreign:
+        raise ValidationError(
+            {
+                "package": _("A package holds one institution's patents; these belong to another: %(numbers)s")
+                % {"numbers": ", ".join(foreign)}
+            }
+        )
+    try:
+        _require_package_in_force(chosen.values(), today())
+    except ValidationError as exc:
+        raise ValidationError({"package": exc.messages}) from exc
+    return chosen
+
+
+@transaction.atomic
+def set_package(*, offer_id: int, patents: Iterable[Patent], by: User | None) -> Offer:
+    """The patents of a draft offer's package: one institution's (its lead patent's), every one in
+    force, the lead among them. A published offer's package changes by a new version."""
+    offer = Offer.objects.select_for_update().select_related("patent").get(pk=offer_id)
+    if offer.state != Offer.State.DRAFT:
+        raise _refused(_("Only a draft's patents can change: a published offer changes by a new version."))
+    chosen = check_package(offer.patent, patents)
+    before = sorted(offer.patents.values_list("number", flat=True))
+    OfferPatent.objects.filter(offer=offer).exclude(patent_id__in=chosen).delete()
+    OfferPatent.objects.bulk_create(
+        [OfferPatent(offer=offer, patent=patent) for patent in chosen.values()], ignore_conflicts=True
+    )
+    after = sorted(patent.number for patent in chosen.values())
+    if after != before:
+        _audit.record(AuditEvent.Action.CHANGED, offer, by=by, changes={"patents": [before, after]})
+    return offer
 
 
 @transaction.atomic
@@ -74,6 +119,7 @@ def revise_offer(*, offer_id: int, by: User | None) -> Offer:
         raise _refused(_("Only a published offer is revised; a draft is edited as it is."))
     terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
     draft = Offer.objects.create(patent_id=offer.patent_id, replaces=offer, version=offer.version + 1, **terms)
+    draft.patents.add(*offer.patents.all())
     reason = _("New version of %(offer)s") % {"offer": offer}
     _audit.created(draft, by=by, fields=("patent", "version", "replaces", *terms), reason=reason)
     return draft

@@ -14,10 +14,12 @@ from ..domain.money import ZERO, add_months
 from ..domain.text import clean_multi_line, clean_single_line
 from ..models import (
     BLOCKING_TYPES,
+    AuditEvent,
     DealTerms,
     Enterprise,
     Installment,
     License,
+    LicensePatent,
     Offer,
     Patent,
     Reminder,
@@ -26,9 +28,10 @@ from ..models import (
 from . import _audit
 from ._runner import (
     _applied_on,
+    _last_expiry,
     _lock_license,
     _refused,
-    _require_patent_in_force,
+    _require_package_in_force,
     _require_reason,
     _run,
     _without_stale_schedule,
@@ -45,15 +48,16 @@ def apply_for_trial(
 ) -> License:
     intended_use = clean_multi_line(intended_use, "intended_use", max_length=2000)
     contact = clean_single_line(contact, "contact", max_length=200)
-    offer = Offer.objects.select_related("patent").get(pk=offer_id)
-    # Serialise applications per patent so the exclusivity check cannot race.
-    patent = Patent.objects.select_for_update().get(pk=offer.patent_id)
+    offer = Offer.objects.get(pk=offer_id)
+    # Lock every patent of the package, in one order, so that applications sharing a patent run
+    # one after the other and the exclusivity check cannot race (nor two applications deadlock).
+    patents = list(Patent.objects.select_for_update().filter(offer_links__offer=offer).order_by("pk"))
     if not offer.accepts_applications():
         raise _refused(_("This offer is not open for applications."))
-    _require_patent_in_force(patent, today())
-    live = License.objects.live().filter(offer__patent=patent)
+    _require_package_in_force(patents, today())
+    live = License.objects.live().filter(patents__in=patents)
     if live.filter(enterprise=enterprise).exists():
-        raise _refused(_("Your enterprise already has a live license for this patent."))
+        raise _refused(_("Your enterprise already has a live license for a patent of this offer."))
     if not Offer.objects.with_availability().get(pk=offer.pk).available:
         if live.filter(license_type__in=BLOCKING_TYPES).exists():
             raise _refused(_("This patent is licensed exclusively to another enterprise at the moment."))
@@ -61,12 +65,16 @@ def apply_for_trial(
             _("This offer is for an exclusive or sole license, and the patent is licensed to another enterprise now.")
         )
     terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
-    terms["term_end"] = offer.term_within(patent.expiry_date)  # never past the patent's life
+    terms["term_end"] = offer.term_within(_last_expiry(patents))  # never past the package's life
     lic = License.objects.create(
         offer=offer, enterprise=enterprise, intended_use=intended_use, contact=contact, **terms
     )
-    # The terms it applied on, as the license keeps them: its lifecycle reads these, not the offer.
+    LicensePatent.objects.bulk_create(LicensePatent(license=lic, patent=patent) for patent in patents)
+    # The terms and patents it applied on, as the license keeps them: its lifecycle reads these.
     _audit.created(lic, by=by, fields=("offer", "enterprise", "intended_use", "contact", *terms))
+    _audit.record(
+        AuditEvent.Action.CHANGED, lic, by=by, changes={"patents": [None, [patent.number for patent in patents]]}
+    )
     if offer.open_licence and enterprise.size_class != Enterprise.SizeClass.LARGE:
         lic = _grant_under_open_licence(lic)
     return lic
@@ -88,11 +96,11 @@ def _grant_under_open_licence(lic: License) -> License:
 def approve_trial(*, license_id: int, by: User | None, start: date | None = None, reason: str = "") -> License:
     lic = _lock_license(license_id, schedule=False)
     start = windows.trial_start(start or today(), _applied_on(lic), today())
-    patent = lic.offer.patent
-    _require_patent_in_force(patent, start)
+    patents = _require_package_in_force(lic.patents.all(), start)
+    last_expiry = _last_expiry(patents)
     # The trial runs to its effective end (moved past weekends and holidays): that day too.
-    if workdays.effective_date(add_months(start, lic.trial_months)) > patent.expiry_date:
-        raise _refused(_("The trial would end after the patent expires on %(date)s.") % {"date": patent.expiry_date})
+    if workdays.effective_date(add_months(start, lic.trial_months)) > last_expiry:
+        raise _refused(_("The trial would end after the patent expires on %(date)s.") % {"date": last_expiry})
     _run(lic, "approve", start, by=by, reason=reason)
     if lic.trial_fee > ZERO:
         # A trial fee is due when the trial starts and is tracked like an installment.
