@@ -88,6 +88,8 @@ def test_money_outstanding_and_aging_to_the_fen(admin_client, money_book):
 
     assert table(figures, "money") == [
         ["Purchases contracted", 5, D("280000.00")],
+        ["Free licenses taken", 0, None],
+        ["Patents licensed (in the licenses taken)", 5, None],
         ["Trial fees contracted", None, D("0.00")],
         ["Collected", 2, D("6000.00")],
         ["Outstanding", None, D("224500.00")],  # 100,000 + 50,000 + 15,000 + 49,500 + 10,000

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
-from licensing import services
+from licensing import services, tasks
 from licensing.models import DealTerms, Installment, License, LicenseType, Offer, Patent
 from licensing.roles import TTO_STAFF_GROUP
 from licensing.selectors import audit_trail
@@ -433,3 +433,31 @@ def test_staff_set_a_drafts_package_in_the_admin_form(client, staff, institution
     assert refused.status_code == 200 and "package" in refused.context["adminform"].form.errors
     assert client.post(url, {**data, "package": [extra.pk]}).status_code == 302
     assert set(draft.patents.all()) == {draft.patent, extra}
+
+
+def test_when_a_patent_of_a_live_license_lapses_both_parties_are_told_once(
+    institution, staff, make_license, clock, sme_client
+):
+    clock("2026-03-02")
+    institution.contact_email = "tto@univ.example"
+    institution.save()
+    offer = package(institution, 2)
+    lic = make_license(offer, "trial", enterprise=sme_client.member.enterprise, start="2026-03-02")
+    other = lic.patents.exclude(pk=offer.patent_id).get()
+    mail.outbox.clear()
+
+    clock("2026-03-10")
+    tasks.sweep()
+    assert not mail.outbox  # all in force: nothing to say
+    Patent.objects.filter(pk=other.pk).update(legal_status="invalidated")
+    clock("2026-03-11")
+    tasks.sweep()
+    clock("2026-03-12")
+    tasks.sweep()  # the next day: not again
+
+    assert len(mail.outbox) == 1
+    notice = mail.outbox[0]
+    assert set(notice.to) == {lic.enterprise.contact_email, "tto@univ.example"}
+    assert other.number in notice.subject and "Invalidated" in notice.body
+    page = sme_client.get(f"/licenses/{lic.pk}/", headers={"accept-language": "en"}).content.decode()
+    assert "no longer in force" in page

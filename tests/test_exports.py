@@ -75,7 +75,7 @@ def test_csv_headers_and_states_in_chinese(admin_client, paid_book):
     response = admin_client.get(reverse("admin:export_csv", args=["licenses"]), headers={"accept-language": "zh-hans"})
 
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff"))))
-    assert rows[0][1] == "申请号" and "已购买" in rows[1]
+    assert rows[0][1] == "主专利" and "已购买" in rows[1]
 
 
 def test_progress_is_visible_while_the_xlsx_is_written(staff, paid_book, monkeypatch):

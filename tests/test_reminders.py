@@ -17,8 +17,8 @@ from licensing.reminders import delivery, sweep
 from .factories import EnterpriseFactory, OfferFactory
 
 # expire, overdue, the grace days of licenses in arrears (none here, so no default query),
-# schedules, three claims: 7, whatever the book's size
-QUIET_SWEEP_QUERIES = 7
+# schedules, four claims (trials, installments due, overdue, lapsed patents): 8, whatever the book's size
+QUIET_SWEEP_QUERIES = 8
 
 
 class DownSMTPBackend(EmailBackend):

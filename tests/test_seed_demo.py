@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import models, transaction
 
 from licensing.models import Enterprise, Installment, License
 from licensing.selectors import audit_trail
@@ -43,6 +43,18 @@ def test_demo_book_loads_once(demo_book, db, capsys):
 
     assert License.objects.count() == count
     assert "nothing changed" in capsys.readouterr().out
+
+
+def test_the_demo_book_has_packages_license_types_free_and_open_licence_deals(demo_book, db):
+    from django.db.models import Count
+
+    from licensing.models import Offer
+
+    sizes = set(Offer.objects.annotate(n=Count("patents")).values_list("n", flat=True))
+    assert sizes == {1, 2, 3}
+    assert set(License.objects.values_list("license_type", flat=True)) == {"exclusive", "sole", "ordinary"}
+    assert License.objects.filter(price=0, state="paid_up").exists()  # a free license taken
+    assert License.objects.filter(open_licence=True, state="trial").exists()  # granted on application
 
 
 def test_every_institution_has_a_varied_book(demo_book, db):
@@ -106,3 +118,12 @@ def test_bulk_book_has_the_money_the_services_would_have_recorded(bulk_book, db)
     assert set(claims.values_list("license__state", "state")) <= {("claim_filed", "filed"), ("compensated", "paid")}
     assert claims.count() == bulk.filter(state__in=["claim_filed", "compensated"]).count()
     assert not claims.exclude(policy__license=F("license")).exists()
+
+
+def test_bulk_book_licenses_packages_of_about_two_point_four_patents(bulk_book, db):
+    from licensing.models import LicensePatent
+
+    bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
+    per_license = LicensePatent.objects.filter(license__in=bulk).count() / bulk.count()
+    assert 2.0 <= per_license <= 2.8
+    assert not bulk.exclude(patents=models.F("offer__patent")).exists()  # the lead is always covered

@@ -21,8 +21,10 @@ from ..models import (
     InsuranceClaim,
     InsurancePolicy,
     License,
+    LicensePatent,
     LicenseType,
     Offer,
+    OfferPatent,
     Patent,
     Payment,
     StaffProfile,
@@ -143,6 +145,20 @@ def seed_demo(stdout=None) -> dict:
             insurance_required=False,
             coverage_ratio=Decimal("0.8"),
         )
+        # Packages: a third of the offers license the lead patent with two related ones, a third
+        # with one (the related patents are the same institution's, filed a year later).
+        related = [
+            Patent.objects.create(
+                number=make_patent_number(2017 + i % 6, 410_000 + i * 53 + k, type_digit),
+                title=f"{title}（配套{'工艺' if k == 0 else '装置'}）",
+                ipc_class=ipc,
+                owner=owner,
+                filing_date=dt.date(2017 + i % 6, 2 + i % 10, 12),
+            )
+            for k in range({1: 2, 2: 1}.get(i % 3, 0))
+        ]
+        if related:
+            services.set_package(offer_id=offer.pk, patents=related, by=staff[owner.pk])
         if i != len(PATENTS) - 1:  # the last one stays a draft
             services.publish_offer(offer_id=offer.pk, by=staff[owner.pk])
         offers.append(offer)
@@ -206,10 +222,11 @@ def seed_demo(stdout=None) -> dict:
         "open_licence",
     ]:
         make(state)
-    # An exclusive offer in trial, so the portal and admin show a patent that is taken.
-    exclusive = next(o for o in offers if o.license_type == LicenseType.EXCLUSIVE)
-    lic = _drive("trial", exclusive, enterprises[0], staff[exclusive.patent.owner_id], today)
-    counts[lic.state] = counts.get(lic.state, 0) + 1
+    # An exclusive offer in trial and a sole one bought, so the portal and admin show patents taken.
+    for license_type, state in ((LicenseType.EXCLUSIVE, "trial"), (LicenseType.SOLE, "purchased")):
+        held = Offer.objects.filter(license_type=license_type, state=Offer.State.PUBLISHED).order_by("pk").first()
+        lic = _drive(state, held, enterprises[0], staff[held.patent.owner_id], today)
+        counts[lic.state] = counts.get(lic.state, 0) + 1
     # A portal login for the enterprise that holds most licenses; it deals with several
     # institutions, so the platform administrator approves it (services.member_decision_allowed).
     busiest = max(enterprises, key=lambda e: e.licenses.count())
@@ -377,6 +394,32 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
         )
         for p in patents
     )
+    # Packages: each offer has its lead patent and 0-3 more (on average 2.4 patents per license,
+    # as in China's recorded contracts), patents of the same institution that no other offer holds.
+    extra_counts = [rng.choice([0, 1, 1, 2, 3]) for _ in offers]
+    extras = Patent.objects.bulk_create(
+        Patent(
+            number=make_patent_number(2021, (base_serial + n_patents + i) % 10_000_000),
+            title=f"Bench patent {tag}-x{i}",
+            ipc_class=rng.choice("ABCDEFGH") + "01B 1/00",
+            owner=institutions[0],  # reassigned below to the lead's institution
+            patent_type="invention",
+            filing_date=dt.date(2021, 1, 1),
+            expiry_date=dt.date(2041, 1, 1),
+        )
+        for i in range(sum(extra_counts))
+    )
+    package: dict[int, list[Patent]] = {}
+    pool = iter(extras)
+    for offer, count in zip(offers, extra_counts, strict=True):
+        package[offer.pk] = [offer.patent, *(next(pool) for _ in range(count))]
+        for patent in package[offer.pk][1:]:
+            patent.owner_id = offer.patent.owner_id
+    Patent.objects.bulk_update(extras, ["owner"], batch_size=5000)
+    OfferPatent.objects.bulk_create(
+        (OfferPatent(offer=offer, patent=patent) for offer in offers for patent in package[offer.pk]),
+        batch_size=5000,
+    )
     classes = ["micro", "small", "medium", "large"]
     enterprises = Enterprise.objects.bulk_create(
         Enterprise(
@@ -417,7 +460,7 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                         state=state,
                         **{
                             **{name: getattr(offer, name) for name in DealTerms.term_names()},
-                            "term_end": offer.patent.expiry_date,
+                            "term_end": max(patent.expiry_date for patent in package[offer.pk]),
                         },
                         trial_start=None if state in ("applied", "rejected") else start,
                         trial_end=None if state in ("applied", "rejected") else trial_end,
@@ -430,6 +473,10 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                     )
                 )
             created = License.objects.bulk_create(rows)
+            LicensePatent.objects.bulk_create(
+                (LicensePatent(license=lic, patent=patent) for lic in created for patent in package[lic.offer_id]),
+                batch_size=5000,
+            )
             schedules = [inst for lic in created if lic.purchased_on for inst in _bulk_schedule(lic, today)]
             Installment.objects.bulk_create(schedules, batch_size=5000)
             _bulk_money(created, schedules, today)
@@ -442,9 +489,10 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
         with connection.cursor() as cursor:
             cursor.execute(
                 "ANALYZE licensing_license, licensing_installment, licensing_enterprise, licensing_patent, "
-                "licensing_payment, licensing_insurancepolicy, licensing_insuranceclaim"
+                "licensing_payment, licensing_insurancepolicy, licensing_insuranceclaim, licensing_offerpatent, "
+                "licensing_licensepatent"
             )
-    return {"licenses": licenses, "patents": n_patents, "enterprises": n_enterprises}
+    return {"licenses": licenses, "patents": n_patents + len(extras), "enterprises": n_enterprises}
 
 
 def _bulk_money(licenses: list[License], schedules: list[Installment], today: dt.date) -> None:

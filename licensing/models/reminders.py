@@ -73,6 +73,7 @@ class Reminder(FSMModelMixin, models.Model):
         OVERDUE = "overdue", _("Installment overdue")
         CLAIM_FILED = "claim_filed", _("Default and insurance claim")
         OPEN_LICENCE_GRANTED = "open_licence_granted", _("License granted under an open licence")
+        PATENT_LAPSED = "patent_lapsed", _("A patent of the license is no longer in force")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")

@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 
 from .. import health
 from ..domain import clock
-from ..models import HealthRecord, Installment, InsuranceClaim, License, Reminder
+from ..models import HealthRecord, Installment, InsuranceClaim, License, LicensePatent, Reminder
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,15 @@ def _claim_of(reminder: Reminder) -> InsuranceClaim | None:
     return InsuranceClaim.objects.select_related("policy").filter(pk=claim_id).first()
 
 
+def _lapsed_patent_of(reminder: Reminder) -> LicensePatent | None:
+    """The license's patent a patent_lapsed notice is about (key: patent_lapsed:licensepatent:<id>:0)."""
+    return LicensePatent.objects.select_related("patent").filter(pk=reminder.key.split(":")[2]).first()
+
+
 def _no_longer_applies(reminder: Reminder) -> str:
     lic = reminder.license
+    if reminder.kind == Reminder.Kind.PATENT_LAPSED and lic.state not in License.LIVE_STATES:
+        return f"license is {lic.state}"
     if reminder.kind == Reminder.Kind.CLAIM_FILED:
         claim = _claim_of(reminder)
         if claim is None or claim.state == InsuranceClaim.State.REJECTED:
@@ -119,6 +126,12 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         context["claim"] = claim
         to = [e for e in (lic.offer.patent.owner.contact_email, claim.policy.insurer_email) if e]
         language = settings.LANGUAGE_CODE
+    elif reminder.kind == Reminder.Kind.PATENT_LAPSED:  # to both parties, in the SME's language
+        link = _lapsed_patent_of(reminder)
+        context["lapsed"] = link.patent if link else None
+        owner_email = lic.offer.patent.owner.contact_email
+        to = [e for e in (lic.enterprise.contact_email, owner_email) if e]
+        language = lic.enterprise.language
     elif reminder.kind == Reminder.Kind.OPEN_LICENCE_GRANTED:  # to the TTO, which made no decision
         context["admin_link"] = settings.SITE_URL.rstrip("/") + reverse("admin:licensing_license_change", args=[lic.pk])
         to = [lic.offer.patent.owner.contact_email] if lic.offer.patent.owner.contact_email else []

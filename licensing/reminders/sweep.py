@@ -12,13 +12,13 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, DateField, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import services
 from ..domain import clock
-from ..models import Installment, License, Reminder, ReminderSchedule
+from ..models import Installment, License, LicensePatent, Patent, Reminder, ReminderSchedule
 from . import ledger
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,17 @@ def claim_due_reminders(today: dt.date) -> int:
         installment="pk",
         deadline="effective_due_date",
         after=True,
+    )
+
+    # A patent of a live license that is no longer in force (expired, lapsed, invalidated): the
+    # SME and the TTO are told once per license and patent, the day the sweep first sees it.
+    lapsed = (
+        LicensePatent.objects.filter(license__state__in=License.LIVE_STATES)
+        .exclude(Patent.in_force_q(today, "patent__"))
+        .annotate(due_offset=Value(0, IntegerField()), seen_on=Value(today, DateField()))
+    )
+    claimed += ledger.claim_reminders(
+        lapsed, Reminder.Kind.PATENT_LAPSED, "licensepatent", license="license_id", installment=None, deadline="seen_on"
     )
     return claimed
 

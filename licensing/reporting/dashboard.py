@@ -140,6 +140,8 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
             [Column(_("figure")), Column(_("count"), "count"), Column(_("amount (CNY)"), "money")],
             [
                 (_("Purchases contracted"), contracts["purchases"], _money(contracts["purchase_value"])),
+                (_("Free licenses taken"), contracts["free"], None),
+                (_("Patents licensed (in the licenses taken)"), contracts["patents_licensed"], None),
                 (_("Trial fees contracted"), None, _money(contracts["trial_fees"])),
                 (_("Collected"), sum(n for _m, n, _a in months), collected),
                 (_("Outstanding"), None, _money(owed["outstanding"])),

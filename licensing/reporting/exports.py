@@ -25,7 +25,9 @@ ENTERPRISE = Column(_("enterprise"))
 SPEC: dict[str, list[tuple[str, Column]]] = {
     Export.Kind.LICENSES: [
         ("pk", LICENSE_ID),
-        ("offer__patent__number", PATENT_NUMBER),
+        ("offer__patent__number", Column(_("lead patent"))),
+        ("package_size", Column(_("patents"), "count")),
+        ("patent_numbers", Column(_("patent numbers"))),
         ("offer__patent__title", _column(Patent, "title")),
         ("offer__patent__ipc_class", _column(Patent, "ipc_class")),
         ("offer__patent__owner__name", Column(_("institution"))),
@@ -33,6 +35,12 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("enterprise__uscc", _column(Enterprise, "uscc")),
         ("enterprise__size_class", _column(Enterprise, "size_class")),
         ("state", _column(License, "state")),
+        ("license_type", _column(License, "license_type")),
+        ("open_licence", Column(_("open licence"), "text", {True: _("yes"), False: _("no")})),
+        ("territory", _column(License, "territory")),
+        ("field_of_use", _column(License, "field_of_use")),
+        ("term_start", _column(License, "term_start", "date")),
+        ("term_end", _column(License, "term_end", "date")),
         ("applied_at", _column(License, "applied_at", "datetime")),
         ("trial_start", _column(License, "trial_start", "date")),
         ("trial_end", _column(License, "trial_end", "date")),

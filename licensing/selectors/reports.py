@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import (
+    Aggregate,
+    CharField,
     Count,
     ExpressionWrapper,
     F,
     Model,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import ExtractYear, Substr, TruncMonth, Upper
@@ -25,6 +29,7 @@ from ..models import (
     Institution,
     InsuranceClaim,
     License,
+    LicensePatent,
     Payment,
 )
 from .licenses import _MONEY, licenses_with_balances
@@ -136,13 +141,20 @@ def conversion(book: BookFilter, dimension: str) -> list[dict]:
 
 def contracts(book: BookFilter) -> dict:
     """Money contracted in the period: purchase prices on their purchase date, trial fees on the
-    trial's first day."""
+    trial's first day; how many of the licenses taken were free, and how many patents the
+    licenses taken cover (a package of three counts three; a patent in two licenses, once)."""
     bought = book.period("purchased_on") & Q(purchased_on__isnull=False)
-    return book.licenses(License.objects).aggregate(
+    figures = book.licenses(License.objects.all()).aggregate(
         purchases=Count("pk", filter=bought),
+        free=Count("pk", filter=bought & Q(price=0)),
         purchase_value=Sum("price", filter=bought),
         trial_fees=Sum("trial_fee", filter=book.period("trial_start") & Q(trial_start__isnull=False)),
     )
+    taken = book.licenses(License.objects.all()).filter(bought)
+    figures["patents_licensed"] = (
+        LicensePatent.objects.filter(license__in=taken).order_by().values("patent").distinct().count()
+    )
+    return figures
 
 
 def collections_by_month(book: BookFilter) -> list[dict]:
@@ -186,8 +198,32 @@ def exports_of(user: User) -> QuerySet[Export]:
 # installments): no model instances, no per-row queries.
 
 
+class PatentNumbers(Aggregate):
+    """The patent numbers of a package in one text, in number order: STRING_AGG on PostgreSQL,
+    GROUP_CONCAT on SQLite (which keeps the order of its sorted subquery)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ', ' ORDER BY %(expressions)s)"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        template = "%(function)s(%(expressions)s, ', ')"
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", template=template)
+
+
 def export_licenses(book: BookFilter) -> QuerySet[License]:
-    return licenses_with_balances(book.licenses(License.objects.all())).order_by("pk")
+    """Licenses with the patents they cover: how many, and their numbers."""
+    package = LicensePatent.objects.filter(license=OuterRef("pk")).order_by().values("license")
+    return (
+        licenses_with_balances(book.licenses(License.objects.all()))
+        .annotate(
+            package_size=Subquery(package.annotate(n=Count("pk")).values("n")),
+            patent_numbers=Subquery(
+                package.annotate(numbers=PatentNumbers("patent__number")).values("numbers"), output_field=CharField()
+            ),
+        )
+        .order_by("pk")
+    )
 
 
 def export_installments(book: BookFilter) -> QuerySet[Installment]:
