@@ -57,7 +57,8 @@ def test_offer_form_offers_only_own_patents(client, two_institutions):
     assert list(form_patents) == [two_institutions["A"]["patent"]]
 
 
-def test_patent_autocomplete_returns_only_own_patents(client, two_institutions):
+@pytest.mark.parametrize("field_name", ["patent", "patents"])  # the lead patent, and the package's others
+def test_patent_autocomplete_returns_only_own_patents(client, two_institutions, field_name):
     client.force_login(two_institutions["A"]["user"])
 
     response = client.get(
@@ -65,12 +66,31 @@ def test_patent_autocomplete_returns_only_own_patents(client, two_institutions):
         {
             "app_label": "licensing",
             "model_name": "offer",
-            "field_name": "patent",
+            "field_name": field_name,
             "term": "Patent",
         },
     )
 
     assert [r["text"] for r in response.json()["results"]] == [str(two_institutions["A"]["patent"])]
+
+
+def test_the_package_field_offers_only_own_patents_and_refuses_anothers(client, two_institutions):
+    from licensing.models import Offer
+
+    a, b = two_institutions["A"], two_institutions["B"]
+    client.force_login(a["user"])
+    draft = Offer.objects.filter(patent__owner=a["user"].staff_profile.institution).first()
+    Offer.objects.filter(pk=draft.pk).update(state=Offer.State.DRAFT)
+    url = reverse("admin:licensing_offer_change", args=[draft.pk])
+
+    form = client.get(url).context["adminform"].form
+    assert list(form.fields["package"].queryset) == [a["patent"]]
+    data = {name: form.initial.get(name) for name in form.fields if name != "package"}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    refused = client.post(url, {**data, "package": [b["patent"].pk]})
+
+    assert refused.status_code == 200 and "package" in refused.context["adminform"].form.errors
+    assert list(draft.patents.all()) == [a["patent"]]
 
 
 def test_staff_without_an_institution_sees_nothing(client, two_institutions):
