@@ -18,7 +18,7 @@ from django.db import connection
 
 from licensing import services
 from licensing.demo.identifiers import make_uscc
-from licensing.models import AuditEvent, DealTerms, Enterprise, License, Offer, today
+from licensing.models import AuditEvent, DealTerms, Enterprise, License, LicensePatent, Offer, OfferPatent, today
 
 
 def applications(n: int) -> list[int]:
@@ -44,6 +44,13 @@ def applications(n: int) -> list[int]:
             **{name: getattr(offers[i % len(offers)], name) for name in DealTerms.term_names()},
         )
         for i, enterprise in enumerate(enterprises)
+    )
+    # The patents each covers, as apply_for_trial copies them from the offer's package.
+    packages: dict[int, list[int]] = {}
+    for offer_id, patent_id in OfferPatent.objects.filter(offer__in=offers).values_list("offer_id", "patent_id"):
+        packages.setdefault(offer_id, []).append(patent_id)
+    LicensePatent.objects.bulk_create(
+        LicensePatent(license=lic, patent_id=patent_id) for lic in created for patent_id in packages[lic.offer_id]
     )
     return [lic.pk for lic in created]
 
