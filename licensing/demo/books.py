@@ -140,6 +140,7 @@ def seed_demo(stdout=None) -> dict:
             field_of_use="新能源汽车电池" if i % 4 == 0 else "",
             use_reports_required=free,
             open_licence=i == 5,  # an open-licence declaration: SMEs that apply get it at once
+            entry_fee=Decimal("30000") if i == 3 else Decimal("0"),  # 入门费, due on the purchase
             equity_allowed=i % 2 == 0 and not free,
             equity_max_share=Decimal("0.5") if i % 2 == 0 and not free else Decimal("0"),
             insurance_required=False,
@@ -286,7 +287,7 @@ def _drive(state, offer, enterprise, by, today):
     plan = "lump_sum" if state in ("paid_up", "free_taken") else "installments"
     lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
     if state == "paid_up":
-        _pay(lic, by, lic.price, lic.trial_end + dt.timedelta(days=20), "full")
+        _pay(lic, by, lic.outstanding, lic.trial_end + dt.timedelta(days=20), "full")
     elif state == "equity":
         first = lic.installments.filter(kind=Installment.Kind.PURCHASE).order_by("sequence").first()
         _pay(lic, by, first.amount, first.due_date, "first")
@@ -326,7 +327,7 @@ def _pay(lic, by, amount, on, tag):
 def _pay_what_fell_due(lic, by, today):
     for inst in lic.installments.filter(effective_due_date__lte=today).order_by("due_date", "sequence"):
         if inst.outstanding:
-            _pay(lic, by, inst.outstanding, inst.effective_due_date, f"inst{inst.sequence}")
+            _pay(lic, by, inst.outstanding, inst.effective_due_date, f"{inst.kind}{inst.sequence}")
 
 
 def _pay_trial_fee(lic, by, start):

@@ -176,7 +176,8 @@ class Offer(FSMModelMixin, DealTerms):
                 & Q(first_due_months__lte=60)
                 & Q(grace_days__lte=365)
                 & Q(price__gte=0, price__lte=MAX_PRICE)
-                & Q(trial_fee__gte=0, trial_fee__lte=MAX_PRICE),
+                & Q(trial_fee__gte=0, trial_fee__lte=MAX_PRICE)
+                & Q(entry_fee__gte=0, entry_fee__lte=MAX_PRICE),
                 name="offer_terms_within_bounds",
                 violation_error_message=_("The offer's terms are outside their bounds."),
             )
@@ -192,7 +193,7 @@ class Offer(FSMModelMixin, DealTerms):
                 errors["equity_allowed"] = _("A free license has no fee to convert into equity.")
             if self.insurance_required:
                 errors["insurance_required"] = _("A free license leaves nothing unpaid for insurance to cover.")
-        elif not self.lump_sum_allowed and not self.installment_count:
+        elif self.price and not self.lump_sum_allowed and not self.installment_count:
             errors["installment_count"] = _(
                 "Allow a lump sum or set a number of installments: an offer needs a payment plan."
             )

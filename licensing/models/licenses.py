@@ -309,6 +309,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
 class Installment(FSMModelMixin, models.Model):
     class Kind(models.TextChoices):
         TRIAL_FEE = "trial_fee", _("Trial fee")
+        ENTRY_FEE = "entry_fee", _("Entry fee")
         PURCHASE = "purchase", _("Purchase installment")
 
     class State(models.TextChoices):

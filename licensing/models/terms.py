@@ -65,6 +65,13 @@ class DealTerms(models.Model):
     trial_fee = models.DecimalField(
         _("trial fee (CNY)"), default=ZERO, validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)], **MONEY
     )
+    entry_fee = models.DecimalField(
+        _("entry fee (CNY)"),
+        default=ZERO,
+        validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)],
+        help_text=_("入门费: due on the day the license is bought, before any other payment."),
+        **MONEY,
+    )
     price = models.DecimalField(
         _("purchase price (CNY)"),
         validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)],
@@ -108,6 +115,7 @@ class DealTerms(models.Model):
         "money": (
             "trial_months",
             "trial_fee",
+            "entry_fee",
             "price",
             "lump_sum_allowed",
             "installment_count",
@@ -126,7 +134,8 @@ class DealTerms(models.Model):
 
     @property
     def is_free(self) -> bool:
-        return self.price == ZERO
+        """Nothing to pay once the license is taken (a trial fee may still have been due)."""
+        return self.price == ZERO and not self.entry_fee
 
     @property
     def blocks_other_licensees(self) -> bool:
@@ -137,7 +146,7 @@ class DealTerms(models.Model):
         """The payment plans these terms allow (a free license needs none: it is taken as it is)."""
         from .licenses import License  # the plans are the license's: imported on use
 
-        if self.is_free:
+        if not self.price:  # nothing but an entry fee, if any: due on the day, as it is
             return [License.Plan.LUMP_SUM]
         return [
             plan
@@ -150,7 +159,7 @@ class DealTerms(models.Model):
 
     def schedule_months(self) -> int:
         """Months from purchase to the last payment of the longest plan the terms allow."""
-        if self.is_free:
+        if not self.price:
             return 0
         if self.installment_count:
             return self.first_due_months + (self.installment_count - 1) * self.installment_interval_months

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from .. import calendar_feed, selectors, services, throttle
 from ..domain import workdays
 from ..http import client_ip, parse_id
-from ..models import IPC_SECTIONS, EnterpriseMember, Institution, License, PaymentReport, allows, today
+from ..models import IPC_SECTIONS, EnterpriseMember, Installment, Institution, License, PaymentReport, allows, today
 from ..receipts import receipt_response
 from . import forms
 
@@ -241,9 +241,10 @@ def buy(request, pk):
                 messages.success(request, done)
                 return redirect("portal:license", pk=lic.pk)
         else:
+            kinds = dict(Installment.Kind.choices)
             schedule = [
-                (amount, due, workdays.effective_date(due))
-                for amount, due in services.build_schedule(lic, data["plan"], today())
+                (kinds[kind], amount, due, workdays.effective_date(due))
+                for kind, amount, due in services.build_schedule(lic, data["plan"], today())
             ]
     return render(
         request,

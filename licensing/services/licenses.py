@@ -36,18 +36,29 @@ if TYPE_CHECKING:
 INSTALLMENT_TERMS = ("kind", "sequence", "amount", "due_date", "effective_due_date")
 
 
-def build_schedule(terms: DealTerms, plan: str, purchased_on: date) -> list[tuple[Decimal, date]]:
-    """(amount, due date) of each purchase installment; none for a free license. Due dates are
+def build_schedule(terms: DealTerms, plan: str, purchased_on: date) -> list[tuple[str, Decimal, date]]:
+    """(kind, amount, due date) of each payment the purchase sets: the entry fee on the day of
+    the purchase, then the price in the plan chosen; nothing for a free license. Due dates are
     counted from the purchase date each time, so a schedule from Jan 31 stays on month ends
     instead of drifting."""
-    if terms.is_free:
-        return []
+    schedule: list[tuple[str, Decimal, date]] = (
+        [(Installment.Kind.ENTRY_FEE, terms.entry_fee, purchased_on)] if terms.entry_fee else []
+    )
+    if not terms.price:
+        return schedule
     if plan == License.Plan.LUMP_SUM:
-        return [(terms.price, add_months(purchased_on, terms.first_due_months))]
+        return [*schedule, (Installment.Kind.PURCHASE, terms.price, add_months(purchased_on, terms.first_due_months))]
     amounts = split_evenly(terms.price, terms.installment_count)
     return [
-        (amount, add_months(purchased_on, terms.first_due_months + i * terms.installment_interval_months))
-        for i, amount in enumerate(amounts)
+        *schedule,
+        *(
+            (
+                Installment.Kind.PURCHASE,
+                amount,
+                add_months(purchased_on, terms.first_due_months + i * terms.installment_interval_months),
+            )
+            for i, amount in enumerate(amounts)
+        ),
     ]
 
 
@@ -63,23 +74,27 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
         _require_package_in_force(lic.patents.all(), max(on, today()))
     schedule = build_schedule(lic, plan, on)
     last_expiry = _last_expiry(lic.patents.all())
-    if schedule and schedule[-1][1] > last_expiry:
+    if schedule and schedule[-1][2] > last_expiry:
         raise _refused(
             _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
-            % {"last": schedule[-1][1], "expiry": last_expiry}
+            % {"last": schedule[-1][2], "expiry": last_expiry}
         )
     _run(lic, "purchase", plan, on, by=by)
-    installments = Installment.objects.bulk_create(
-        Installment(
-            license=lic,
-            kind=Installment.Kind.PURCHASE,
-            sequence=n,
-            amount=amount,
-            due_date=due,
-            effective_due_date=workdays.effective_date(due),
+    numbers: dict[str, int] = {}  # numbered per kind: entry fee 1, installments 1..n
+    rows = []
+    for kind, amount, due in schedule:
+        numbers[kind] = numbers.get(kind, 0) + 1
+        rows.append(
+            Installment(
+                license=lic,
+                kind=kind,
+                sequence=numbers[kind],
+                amount=amount,
+                due_date=due,
+                effective_due_date=workdays.effective_date(due),
+            )
         )
-        for n, (amount, due) in enumerate(schedule, start=1)
-    )
+    installments = Installment.objects.bulk_create(rows)
     for inst in installments:
         _audit.created(inst, by=by, fields=INSTALLMENT_TERMS)
     _settle_license_if_done(lic, by)  # a free license is taken with nothing to pay
