@@ -22,7 +22,7 @@ def add_licenses(institution, staff, n, package=1):
 
 
 LICENSE_LIST_QUERIES = 5  # session, user, count, rows, institution filter
-LICENSE_PAGE_QUERIES = 13  # with the patents of its package
+LICENSE_PAGE_QUERIES = 14  # with the patents of its package and its credit movements
 
 
 @pytest.mark.parametrize(("rows", "package"), [(1, 1), (30, 1), (30, 10)])

@@ -47,13 +47,14 @@ def test_paying_everything_makes_the_license_paid_up(purchased, staff):
     assert set(purchased.installments.values_list("state", flat=True)) == {"paid"}
 
 
-def test_payment_above_the_outstanding_amount_is_refused_and_nothing_is_written(purchased, staff):
-    with pytest.raises(ValidationError) as excinfo:
-        pay(purchased, "100000.01", "k1", staff)
+def test_payment_above_the_outstanding_amount_pays_everything_and_keeps_the_rest_as_credit(purchased, staff):
+    payment = pay(purchased, "100000.01", "k1", staff)
 
-    assert "more than the 100000.00 outstanding" in excinfo.value.message_dict["amount"][0]
-    assert not Payment.objects.exists()
-    assert sum(i.paid_amount for i in purchased.installments.all()) == Decimal("0")
+    purchased.refresh_from_db()
+    assert purchased.state == License.State.PAID_UP and purchased.credit == Decimal("0.01")
+    movement = purchased.credit_movements.get()
+    assert (movement.kind, movement.amount, movement.payment) == ("overpayment", Decimal("0.01"), payment)
+    assert sum(i.paid_amount for i in purchased.installments.all()) == Decimal("100000.00")
 
 
 def test_same_idempotency_key_twice_records_the_payment_once(purchased, staff):

@@ -29,6 +29,11 @@ class RequiredReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=REASON_MAX_LENGTH)
 
 
+class RefundCreditForm(RequiredReasonForm):
+    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
+    reference = forms.CharField(label=_("Bank reference"), max_length=100)
+
+
 class ApproveForm(ReasonForm):
     start = forms.DateField(label=_("Trial start"), initial=today, widget=DateInput())
 
@@ -169,6 +174,13 @@ LICENSE_ACTIONS = [
         lambda lic, by, d: services.record_payment(license_id=lic.pk, by=by, **d),
         License.accepts_payments,
         takes_obj=True,
+    ),
+    ServiceAction(
+        "refund_credit",
+        _("Refund credit"),
+        RefundCreditForm,
+        lambda lic, by, d: services.refund_credit(license_id=lic.pk, by=by, **d),
+        lambda lic: lic.credit > 0,
     ),
     ServiceAction(
         "mark_overdue",

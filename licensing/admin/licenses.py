@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import (
+    CreditMovement,
     DealTerms,
     EquityConversion,
     Installment,
@@ -66,6 +67,17 @@ class PaymentInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("recorded_by")
 
 
+class CreditInline(ReadOnlyInline):
+    model = CreditMovement
+    fields = ["at", "kind", "amount", "payment", "installment", "reference", "reason", "by"]
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("Credit")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment", "installment", "by")
+
+
 class PolicyInline(ReadOnlyInline):
     model = InsurancePolicy
     fields = ["kind", "insurer", "policy_number", "coverage_ratio", "premium", "starts_on", "ends_on"]
@@ -107,7 +119,7 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     ]
     list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, "trial_end", "license_type"]
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
-    inlines = [InstallmentInline, PaymentInline, PolicyInline, ClaimInline, EquityInline, ReminderInline]
+    inlines = [InstallmentInline, PaymentInline, CreditInline, PolicyInline, ClaimInline, EquityInline, ReminderInline]
     fieldsets = [
         (
             None,
@@ -125,6 +137,7 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
                     "plan",
                     "purchased_on",
                     "defaulted_on",
+                    "credit",
                 ]
             },
         ),

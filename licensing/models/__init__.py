@@ -26,7 +26,7 @@ from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
 from .operations import HealthRecord, RateLimit
 from .parties import Enterprise, EnterpriseMember, Institution, StaffProfile
-from .payments import Payment, PaymentReport, receipt_path
+from .payments import CreditMovement, Payment, PaymentReport, receipt_path
 from .reminders import Reminder, ReminderSchedule, _offsets_validator
 from .reports import Export, export_path
 from .terms import BLOCKING_TYPES, DealTerms, LicenseType
@@ -39,6 +39,7 @@ __all__ = [
     "MONEY",
     "NOT_NEGATIVE",
     "AuditEvent",
+    "CreditMovement",
     "DealTerms",
     "Enterprise",
     "EnterpriseMember",

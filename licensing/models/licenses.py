@@ -114,6 +114,8 @@ class License(ConcurrentTransitionMixin, DealTerms):
     # conversion figures count and date trials by it; purchased_on says whether it converted.
     trial_ended_on = models.DateField(_("trial ended on"), null=True, blank=True, db_index=True)
     defaulted_on = models.DateField(_("defaulted on"), null=True, blank=True)
+    # Money received beyond what was owed, used on what falls due next (CreditMovement).
+    credit = models.DecimalField(_("credit (CNY)"), default=ZERO, **MONEY)
 
     objects = LicenseQuerySet.as_manager()
 
@@ -122,6 +124,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
         verbose_name_plural = _("licenses")
         ordering = ["-applied_at"]
         indexes = [models.Index(fields=["offer", "state"])]
+        constraints = [models.CheckConstraint(condition=Q(credit__gte=0), name="license_credit_not_negative")]
 
     def __str__(self) -> str:
         return _("License #%(id)s") % {"id": self.pk}

@@ -99,3 +99,42 @@ class PaymentReport(FSMModelMixin, models.Model):
     @transition(field=state, source=State.REPORTED, target=State.REJECTED, custom={"label": _("Reject")})
     def reject(self) -> None:
         pass
+
+
+class CreditMovement(models.Model):
+    """The license's credit, movement by movement: money received beyond what was owed, its use
+    on what fell due next, and any refund. The balance is kept on the license (License.credit)."""
+
+    class Kind(models.TextChoices):
+        OVERPAYMENT = "overpayment", _("Overpayment kept as credit")
+        APPLIED = "applied", _("Credit applied to a payment due")
+        REFUNDED = "refunded", _("Credit refunded")
+
+    license = models.ForeignKey(
+        License, on_delete=models.PROTECT, related_name="credit_movements", verbose_name=_("license")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    amount = models.DecimalField(_("amount (CNY)"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("payment")
+    )
+    installment = models.ForeignKey(
+        "licensing.Installment", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reference = models.CharField(_("bank reference"), max_length=100, blank=True, validators=[single_line])
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("credit movement")
+        verbose_name_plural = _("credit movements")
+        ordering = ["-at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_movement_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.amount}"
+
+    @property
+    def signed_amount(self) -> Decimal:
+        return self.amount if self.kind == self.Kind.OVERPAYMENT else -self.amount

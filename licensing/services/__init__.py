@@ -9,6 +9,7 @@ second guard should a caller hold a stale instance.
 Every use case is re-exported here: callers write `services.purchase(...)`.
 """
 
+from .credit import apply_credit, refund_credit
 from .equity import (
     approve_equity_conversion,
     execute_equity_conversion,
@@ -46,6 +47,7 @@ __all__ = [
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
     "POLICY_TERMS",
+    "apply_credit",
     "apply_for_trial",
     "approve_claim",
     "approve_equity_conversion",
@@ -67,6 +69,7 @@ __all__ = [
     "purchase_with_equity",
     "record_claim_paid",
     "record_payment",
+    "refund_credit",
     "register_enterprise",
     "register_policy",
     "reject_application",

@@ -16,6 +16,7 @@ from ..domain.money import CENT, ZERO
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
     AuditEvent,
+    Installment,
     License,
     Patent,
     why_not,
@@ -134,3 +135,22 @@ def _require_amount(amount: Decimal | int | str) -> Decimal:
     if amount != amount.quantize(CENT):
         raise ValidationError({"amount": _("Amounts have at most two decimal places (fen).")})
     return amount
+
+
+def _settle_license_if_done(lic: License, by: User | None) -> None:
+    """After money or equity reduced what is owed: paid up, or back from arrears when cured."""
+    if lic.state in (License.State.PURCHASED, License.State.IN_ARREARS) and lic.is_settled():
+        _run(lic, "settle", by=by)
+    elif lic.state == License.State.IN_ARREARS and not lic.is_overdue():
+        _run(lic, "cure", by=by)
+
+
+def _pay_into(inst: Installment, take: Decimal, *, by: User | None, reason: str) -> None:
+    """Pay `take` into one installment, with its audit event; paid in full, it is marked paid."""
+    before = _audit.snapshot(inst)
+    inst.paid_amount += take
+    if inst.outstanding == ZERO:
+        _run(inst, "mark_paid", by=by, reason=reason, before=before)
+    else:
+        inst.save()
+        _audit.changed(inst, before, by=by, reason=reason)

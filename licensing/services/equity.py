@@ -25,8 +25,9 @@ from ._runner import (
     _require_package_in_force,
     _require_reason,
     _run,
+    _settle_license_if_done,
 )
-from .licenses import _settle_license_if_done, purchase
+from .licenses import purchase
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

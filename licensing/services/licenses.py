@@ -26,8 +26,10 @@ from ._runner import (
     _require_package_in_force,
     _require_reason,
     _run,
+    _settle_license_if_done,
     _without_stale_schedule,
 )
+from .credit import apply_credit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -97,16 +99,9 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
     installments = Installment.objects.bulk_create(rows)
     for inst in installments:
         _audit.created(inst, by=by, fields=INSTALLMENT_TERMS)
+    apply_credit(lic, by=by)  # money received beyond what was owed pays what now falls due
     _settle_license_if_done(lic, by)  # a free license is taken with nothing to pay
     return _without_stale_schedule(lic)
-
-
-def _settle_license_if_done(lic: License, by: User | None) -> None:
-    """After money or equity reduced what is owed: paid up, or back from arrears when cured."""
-    if lic.state in (License.State.PURCHASED, License.State.IN_ARREARS) and lic.is_settled():
-        _run(lic, "settle", by=by)
-    elif lic.state == License.State.IN_ARREARS and not lic.is_overdue():
-        _run(lic, "cure", by=by)
 
 
 @transaction.atomic

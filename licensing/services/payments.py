@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..domain import windows
-from ..domain.money import ZERO
 from ..domain.text import clean_single_line
 from ..models import (
+    CreditMovement,
     License,
     Payment,
     PaymentReport,
@@ -27,12 +27,14 @@ from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
+    _pay_into,
     _refused,
     _require_amount,
     _require_reason,
     _run,
+    _settle_license_if_done,
 )
-from .licenses import _settle_license_if_done
+from .credit import _move_credit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -96,16 +98,10 @@ CLIENT_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _check_payable(lic: License, amount: Decimal) -> None:
+    """Payments are taken while money is owed. What exceeds it becomes a credit (not a refusal)."""
     if not lic.accepts_payments():
         raise _refused(
             _("Payments cannot be recorded while the license is %(state)s.") % {"state": lic.get_state_display()}
-        )
-    if amount > lic.outstanding:
-        raise ValidationError(
-            {
-                "amount": _("%(amount)s is more than the %(outstanding)s outstanding on this license.")
-                % {"amount": amount, "outstanding": lic.outstanding}
-            }
         )
 
 
@@ -159,21 +155,9 @@ def _record_payment(
     )
     _audit.created(payment, by=by, fields=("amount", "paid_on", "reference"))
     paid_by = _("Paid by payment %(ref)s") % {"ref": payment.reference}
-    remaining = amount
-    for inst in lic.installments.all():
-        if not remaining:
-            break
-        take = min(remaining, inst.outstanding)
-        if not take:
-            continue
-        before = _audit.snapshot(inst)
-        inst.paid_amount += take
-        remaining -= take
-        if inst.outstanding == ZERO:
-            _run(inst, "mark_paid", by=by, reason=paid_by, before=before)
-        else:
-            inst.save()
-            _audit.changed(inst, before, by=by, reason=paid_by)
+    remaining = _pay_installments(lic, amount, by=by, reason=paid_by)
+    if remaining:  # more than was owed: kept as credit, used on what falls due next
+        _move_credit(lic, CreditMovement.Kind.OVERPAYMENT, remaining, by=by, payment=payment)
     _settle_license_if_done(lic, by)
     return payment
 
@@ -248,3 +232,16 @@ def reject_payment_report(*, report_id: int, by: User | None, reason: str) -> Pa
     report = _lock_report(report_id)
     _run(report, "reject", by=by, reason=_require_reason(reason))
     return report
+
+
+def _pay_installments(lic: License, amount: Decimal, *, by: User | None, reason: str) -> Decimal:
+    """Pay the license's unpaid installments, oldest first, with `amount`; return what is left."""
+    remaining = amount
+    for inst in lic.installments.all():
+        if not remaining:
+            break
+        take = min(remaining, inst.outstanding)
+        if take:
+            _pay_into(inst, take, by=by, reason=reason)
+            remaining -= take
+    return remaining

@@ -36,6 +36,7 @@ from ._runner import (
     _run,
     _without_stale_schedule,
 )
+from .credit import apply_credit
 from .licenses import INSTALLMENT_TERMS
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ def approve_trial(*, license_id: int, by: User | None, start: date | None = None
             license=lic, kind=Installment.Kind.TRIAL_FEE, sequence=1, amount=lic.trial_fee, due_date=start
         )
         _audit.created(fee, by=by, fields=INSTALLMENT_TERMS)
+        apply_credit(lic, by=by)
     return _without_stale_schedule(lic)
 
 

@@ -1,0 +1,83 @@
+"""Overpayments become a credit (issue 14, part 3): it pays what falls due next, oldest first, is
+shown to both sides, and a refund of it is recorded with its reason, never silent."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from licensing import services
+from licensing.models import AuditEvent, CreditMovement, Installment
+from licensing.roles import TTO_STAFF_GROUP
+
+from .factories import OfferFactory
+
+
+def pay(lic, amount, key, staff, on):
+    return services.record_payment(
+        license_id=lic.pk, amount=Decimal(amount), paid_on=on, reference=f"ICBC-{key}", idempotency_key=key, by=staff
+    )
+
+
+@pytest.fixture
+def trial_with_credit(institution, staff, make_license, clock):
+    """A trial whose 5,000.00 fee was paid with 8,000.00: 3,000.00 of credit."""
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, trial_fee=Decimal("5000.00"), price=Decimal("90000.00"))
+    lic = make_license(offer, "trial")
+    clock("2026-02-02")
+    pay(lic, "8000.00", "over", staff, dt.date(2026, 2, 2))
+    lic.refresh_from_db()
+    return lic
+
+
+def test_an_overpayment_is_kept_as_credit_and_pays_the_purchase_first(trial_with_credit, staff):
+    assert trial_with_credit.credit == Decimal("3000.00")
+
+    lic = services.purchase(license_id=trial_with_credit.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
+
+    lic.refresh_from_db()
+    first = lic.installments.filter(kind=Installment.Kind.PURCHASE).order_by("sequence").first()
+    assert lic.credit == Decimal("0.00") and first.paid_amount == Decimal("3000.00")
+    kinds = list(lic.credit_movements.order_by("pk").values_list("kind", "amount"))
+    assert kinds == [("overpayment", Decimal("3000.00")), ("applied", Decimal("3000.00"))]
+    assert lic.outstanding == Decimal("87000.00")
+
+
+def test_a_refund_of_credit_is_recorded_with_its_reason(trial_with_credit, staff):
+    with pytest.raises(ValidationError, match="no more can be refunded"):
+        services.refund_credit(
+            license_id=trial_with_credit.pk, amount="3000.01", reference="R", by=staff, reason="Asked by the SME"
+        )
+    with pytest.raises(ValidationError):
+        services.refund_credit(license_id=trial_with_credit.pk, amount="100", reference="R", by=staff, reason=" ")
+
+    services.refund_credit(
+        license_id=trial_with_credit.pk, amount="1000.00", reference="ICBC-REF-1", by=staff, reason="Asked by the SME"
+    )
+
+    trial_with_credit.refresh_from_db()
+    assert trial_with_credit.credit == Decimal("2000.00")
+    refund = CreditMovement.objects.get(kind="refunded")
+    assert (refund.reference, refund.reason, refund.by) == ("ICBC-REF-1", "Asked by the SME", staff)
+    event = AuditEvent.objects.filter(license=trial_with_credit, changes__has_key="credit").latest("pk")
+    assert event.changes["credit"] == ["3000.00", "2000.00"] and event.by == staff
+
+
+def test_both_sides_see_the_credit(trial_with_credit, staff, sme_client):
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    tto = Client()
+    tto.force_login(staff)
+    assert trial_with_credit.enterprise == sme_client.member.enterprise
+
+    admin_page = tto.get(
+        reverse("admin:licensing_license_change", args=[trial_with_credit.pk]), headers={"accept-language": "en"}
+    ).content.decode()
+    portal_page = sme_client.get(f"/licenses/{trial_with_credit.pk}/", headers={"accept-language": "en"})
+
+    assert "Overpayment kept as credit" in admin_page and "Refund credit" in admin_page
+    assert "3,000.00" in portal_page.content.decode() and "Credit" in portal_page.content.decode()
