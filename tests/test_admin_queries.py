@@ -22,6 +22,7 @@ def add_licenses(institution, staff, n, package=1):
 
 
 LICENSE_LIST_QUERIES = 5  # session, user, count, rows, institution filter
+OFFER_LIST_QUERIES = 6  # session, user, count, rows with their package sizes, the filters
 LICENSE_PAGE_QUERIES = 14  # with the patents of its package and its credit movements
 
 
@@ -105,3 +106,16 @@ def test_license_page_queries_do_not_grow_with_reminders(
     with django_assert_max_num_queries(LICENSE_PAGE_QUERIES):
         response = admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk]))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("package", [1, 10])
+def test_offer_list_shows_package_sizes_in_a_fixed_number_of_queries(
+    admin_client, institution, package, django_assert_max_num_queries
+):
+    for _ in range(20):
+        offer = OfferFactory(patent__owner=institution)
+        offer.patents.add(*PatentFactory.create_batch(package - 1, owner=institution))
+
+    with django_assert_max_num_queries(OFFER_LIST_QUERIES):
+        response = admin_client.get(reverse("admin:licensing_offer_changelist"))
+    assert {row.package_size for row in response.context["cl"].result_list} == {package}

@@ -70,3 +70,25 @@ def test_the_offer_page_and_the_schedule_preview_show_the_entry_fee(sme_client, 
         f"/licenses/{lic.pk}/buy/", {"plan": "lump_sum", "seen_state": "trial"}, headers={"accept-language": "en"}
     ).content.decode()
     assert "Entry fee" in preview and "20,000.00" in preview
+
+
+def test_an_entry_fee_due_the_same_day_as_the_first_installment_is_paid_first(institution, staff, make_license, clock):
+    clock("2026-01-31")
+    offer = OfferFactory(
+        patent__owner=institution, entry_fee=Decimal("20000.00"), price=Decimal("90000.00"), first_due_months=0
+    )
+    lic = make_license(offer, "trial")
+    lic = services.purchase(license_id=lic.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
+    clock("2026-07-31")
+
+    services.record_payment(
+        license_id=lic.pk,
+        amount=Decimal("20000.00"),
+        paid_on=dt.date(2026, 7, 31),
+        reference="ICBC-SAME-DAY",
+        idempotency_key="same-day",
+        by=staff,
+    )
+
+    paid = {i.kind: i.paid_amount for i in lic.installments.filter(due_date=dt.date(2026, 7, 31))}
+    assert paid == {Installment.Kind.ENTRY_FEE: Decimal("20000.00"), Installment.Kind.PURCHASE: Decimal("0.00")}

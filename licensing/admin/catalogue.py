@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
@@ -74,6 +75,7 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
     changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [
         "patent",
+        "package_size",
         "state",
         "trial_months",
         "trial_fee",
@@ -135,6 +137,13 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
         super().save_related(request, form, formsets, change)
         if "package" in form.cleaned_data:
             services.set_package(offer_id=form.instance.pk, patents=form.cleaned_data["package"], by=request.user)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(package_size=Count("patent_links"))
+
+    @admin.display(description=_("patents"), ordering="package_size")
+    def package_size(self, obj):
+        return obj.package_size
 
     @admin.display(description=_("patents in the package"))
     def package_list(self, obj):

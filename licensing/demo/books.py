@@ -325,7 +325,7 @@ def _pay(lic, by, amount, on, tag):
 
 
 def _pay_what_fell_due(lic, by, today):
-    for inst in lic.installments.filter(effective_due_date__lte=today).order_by("due_date", "sequence"):
+    for inst in lic.installments.filter(effective_due_date__lte=today).order_by("due_date", "kind", "sequence"):
         if inst.outstanding:
             _pay(lic, by, inst.outstanding, inst.effective_due_date, f"{inst.kind}{inst.sequence}")
 

@@ -335,7 +335,9 @@ class Installment(FSMModelMixin, models.Model):
     class Meta:
         verbose_name = _("installment")
         verbose_name_plural = _("installments")
-        ordering = ["due_date", "sequence"]
+        # Oldest first, as payments pay them; on one day the entry fee before the installments
+        # ("entry_fee" < "purchase" < "trial_fee"), then by number.
+        ordering = ["due_date", "kind", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["license", "kind", "sequence"], name="installment_unique_number"),
             models.CheckConstraint(
