@@ -87,6 +87,7 @@ def test_the_package_field_offers_only_own_patents_and_refuses_anothers(client, 
     assert list(form.fields["package"].queryset) == [a["patent"]]
     data = {name: form.initial.get(name) for name in form.fields if name != "package"}
     data = {k: ("" if v is None else v) for k, v in data.items()}
+    data.update({"milestones-TOTAL_FORMS": 0, "milestones-INITIAL_FORMS": 0})  # the milestones inline
     refused = client.post(url, {**data, "package": [b["patent"].pk]})
 
     assert refused.status_code == 200 and "package" in refused.context["adminform"].form.errors

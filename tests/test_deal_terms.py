@@ -428,6 +428,7 @@ def test_staff_set_a_drafts_package_in_the_admin_form(client, staff, institution
     form = client.get(url).context["adminform"].form
     data = {name: form.initial.get(name) for name in form.fields if name != "package"}
     data = {k: ("" if v is None else v) for k, v in data.items()}
+    data.update({"milestones-TOTAL_FORMS": 0, "milestones-INITIAL_FORMS": 0})  # the milestones inline
 
     refused = client.post(url, {**data, "package": [foreign.pk]})
     assert refused.status_code == 200 and "package" in refused.context["adminform"].form.errors

@@ -29,6 +29,7 @@ def theirs(institution, make_license, staff, clock, tmp_path, settings):
     enterprise = EnterpriseFactory()
     clock("2026-01-31")
     equity_offer = OfferFactory(patent__owner=institution, equity_allowed=True, equity_max_share=Decimal("0.5"))
+    equity_offer.milestones.create(name="First commercial sale", amount=Decimal("50000.00"))
     lic = make_license(equity_offer, "purchased", enterprise=enterprise)  # on 2026-07-31
     clock("2026-08-03")
     trial = make_license(OfferFactory(patent__owner=institution), "trial", enterprise=enterprise, start="2026-08-03")
@@ -51,6 +52,7 @@ LICENSE_FOR_PAGE = {
     "return": "trial",
     "equity": "purchased",
     "report_payment": "purchased",
+    "milestone": "purchased",
     "receipt": "purchased",
 }
 # URLs with an id that is no enterprise's object: public catalogue pages, and secret tokens
@@ -69,7 +71,7 @@ def portal_urls(lic, report, trial) -> dict[str, str]:
             continue
         assert pattern.name in LICENSE_FOR_PAGE, f"portal URL {pattern.name!r} is not in the security walk"
         target = lic if LICENSE_FOR_PAGE[pattern.name] == "purchased" else trial
-        kwargs = {"pk": target.pk, "report_id": report.pk}
+        kwargs = {"pk": target.pk, "report_id": report.pk, "milestone_id": lic.milestones.get().pk}
         urls[pattern.name] = reverse(f"portal:{pattern.name}", kwargs={k: kwargs[k] for k in converters})
     assert set(urls) == set(LICENSE_FOR_PAGE)
     return urls

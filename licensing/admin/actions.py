@@ -15,7 +15,7 @@ from django_fsm import can_proceed
 
 from .. import services
 from ..domain.text import REASON_MAX_LENGTH
-from ..models import Enterprise, InsurancePolicy, License, Offer, today
+from ..models import Enterprise, InsurancePolicy, License, LicenseMilestone, Offer, today
 from ..widgets import DateInput
 
 
@@ -32,6 +32,18 @@ class RequiredReasonForm(forms.Form):
 class RefundCreditForm(RequiredReasonForm):
     amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
+
+
+class MilestoneForm(forms.Form):
+    milestone = forms.ModelChoiceField(label=_("Milestone"), queryset=LicenseMilestone.objects.none())
+    on = forms.DateField(label=_("Reached on"), initial=today, widget=DateInput())
+    evidence = forms.CharField(
+        label=_("Evidence"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=REASON_MAX_LENGTH
+    )
+
+    def __init__(self, *args, obj: License, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["milestone"].queryset = obj.milestones.filter(state=LicenseMilestone.State.PENDING)
 
 
 class ApproveForm(ReasonForm):
@@ -173,6 +185,16 @@ LICENSE_ACTIONS = [
         PaymentForm,
         lambda lic, by, d: services.record_payment(license_id=lic.pk, by=by, **d),
         License.accepts_payments,
+        takes_obj=True,
+    ),
+    ServiceAction(
+        "record_milestone",
+        _("Record a milestone reached"),
+        MilestoneForm,
+        lambda lic, by, d: services.reach_milestone(
+            milestone_id=d["milestone"].pk, on=d["on"], by=by, evidence=d["evidence"]
+        ),
+        lambda lic: lic.state in services.BOUGHT and lic.milestones.filter(state="pending").exists(),
         takes_obj=True,
     ),
     ServiceAction(

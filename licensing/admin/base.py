@@ -32,6 +32,15 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             services.delete_record(obj=obj, by=request.user)
 
+    def save_formset(self, request, form, formset, change):
+        """Rows edited in an inline (an offer's milestones) are saved and deleted by the services too."""
+        instances = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            services.delete_record(obj=obj, by=request.user)
+        for obj in instances:
+            services.save_record(obj=obj, by=request.user)
+        formset.save_m2m()
+
 
 class InstitutionScopedAdmin(AuditedAdmin):
     """Rows of the staff member's own institution only; superusers see all. These are the tables

@@ -11,6 +11,7 @@ from .. import selectors, services
 from ..models import (
     DealTerms,
     Offer,
+    OfferMilestone,
     Patent,
 )
 from . import actions as admin_actions
@@ -43,6 +44,22 @@ class PatentAdmin(AuditTrailMixin, InstitutionScopedAdmin):
         return initial
 
 
+class MilestoneInline(admin.TabularInline):
+    """A draft's milestones are edited here; a published offer's are read-only (a new version changes them)."""
+
+    model = OfferMilestone
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return obj is None or obj.state == Offer.State.DRAFT
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or obj.state == Offer.State.DRAFT
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or obj.state == Offer.State.DRAFT
+
+
 class OfferForm(forms.ModelForm):
     """The offer's terms, and the other patents of its package (a draft's only)."""
 
@@ -71,6 +88,7 @@ class OfferForm(forms.ModelForm):
 @admin.register(Offer)
 class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
     form = OfferForm
+    inlines = [MilestoneInline]
     service_actions = admin_actions.OFFER_ACTIONS
     changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [

@@ -16,6 +16,7 @@ from ..models import (
     InsuranceClaim,
     InsurancePolicy,
     License,
+    LicenseMilestone,
     Payment,
     Reminder,
     today,
@@ -78,6 +79,16 @@ class CreditInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("payment", "installment", "by")
 
 
+class MilestoneInline(ReadOnlyInline):
+    model = LicenseMilestone
+    fields = ["name", "amount", "due_days", "state", "reached_on", "installment", "declared_by"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("installment", "declared_by")
+
+
 class PolicyInline(ReadOnlyInline):
     model = InsurancePolicy
     fields = ["kind", "insurer", "policy_number", "coverage_ratio", "premium", "starts_on", "ends_on"]
@@ -119,7 +130,16 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     ]
     list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, "trial_end", "license_type"]
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
-    inlines = [InstallmentInline, PaymentInline, CreditInline, PolicyInline, ClaimInline, EquityInline, ReminderInline]
+    inlines = [
+        InstallmentInline,
+        MilestoneInline,
+        PaymentInline,
+        CreditInline,
+        PolicyInline,
+        ClaimInline,
+        EquityInline,
+        ReminderInline,
+    ]
     fieldsets = [
         (
             None,

@@ -24,6 +24,7 @@ from .catalogue import IPC_SECTIONS, Offer, OfferPatent, OfferQuerySet, Patent
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
+from .milestones import MILESTONE_TERMS, LicenseMilestone, OfferMilestone
 from .operations import HealthRecord, RateLimit
 from .parties import Enterprise, EnterpriseMember, Institution, StaffProfile
 from .payments import CreditMovement, Payment, PaymentReport, receipt_path
@@ -36,6 +37,7 @@ __all__ = [
     "FRACTION",
     "IPC_SECTIONS",
     "MAX_PRICE",
+    "MILESTONE_TERMS",
     "MONEY",
     "NOT_NEGATIVE",
     "AuditEvent",
@@ -51,10 +53,12 @@ __all__ = [
     "InsuranceClaim",
     "InsurancePolicy",
     "License",
+    "LicenseMilestone",
     "LicensePatent",
     "LicenseQuerySet",
     "LicenseType",
     "Offer",
+    "OfferMilestone",
     "OfferPatent",
     "OfferQuerySet",
     "Patent",

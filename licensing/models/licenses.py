@@ -244,6 +244,20 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def settle(self) -> None:
         pass
 
+    @refuses_with(_("Nothing is owed on this license."))
+    def owes_again(self) -> bool:
+        return self.outstanding > ZERO
+
+    @transition(
+        field=state,
+        source=State.PAID_UP,
+        target=State.PURCHASED,
+        conditions=[owes_again],
+        custom={"label": _("New amount due")},
+    )
+    def reopen(self) -> None:
+        pass
+
     @transition(
         field=state,
         source=State.PURCHASED,
@@ -313,6 +327,7 @@ class Installment(FSMModelMixin, models.Model):
     class Kind(models.TextChoices):
         TRIAL_FEE = "trial_fee", _("Trial fee")
         ENTRY_FEE = "entry_fee", _("Entry fee")
+        MILESTONE = "milestone", _("Milestone payment")
         PURCHASE = "purchase", _("Purchase installment")
 
     class State(models.TextChoices):

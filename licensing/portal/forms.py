@@ -67,6 +67,17 @@ class PurchaseForm(StateGuardForm):
         self.fields["plan"].choices = [(p, License.Plan(p).label) for p in license.plans]
 
 
+class MilestoneForm(forms.Form):
+    on = forms.DateField(label=_("Reached on"), widget=DateInput())
+    evidence = forms.CharField(
+        label=_("What happened"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: the first invoice number, or the approval document."),
+    )
+
+
 class EquityForm(StateGuardForm):
     share = forms.DecimalField(
         label=_("Share of the remaining fee to convert"),

@@ -18,7 +18,17 @@ from django.views.decorators.http import require_POST
 from .. import calendar_feed, selectors, services, throttle
 from ..domain import workdays
 from ..http import client_ip, parse_id
-from ..models import IPC_SECTIONS, EnterpriseMember, Installment, Institution, License, PaymentReport, allows, today
+from ..models import (
+    IPC_SECTIONS,
+    EnterpriseMember,
+    Installment,
+    Institution,
+    License,
+    LicenseMilestone,
+    PaymentReport,
+    allows,
+    today,
+)
 from ..receipts import receipt_response
 from . import forms
 
@@ -193,6 +203,7 @@ def license_detail(request, pk):
             "decision": {"seen_state": lic.state},
             "can_report": lic.accepts_payments() and lic.outstanding_amount > 0,
             "can_propose_equity": lic.accepts_equity_conversion(),
+            "can_declare_milestones": lic.state in services.BOUGHT,
         },
     )
 
@@ -290,6 +301,25 @@ def propose_equity(request, pk):
             messages.success(request, _("Your equity proposal was sent to the TTO."))
             return redirect("portal:license", pk=lic.pk)
     return render(request, "portal/equity.html", {"license": lic, "form": form})
+
+
+@member_required
+def reach_milestone(request, pk, milestone_id):
+    """The SME declares a milestone of its bought license reached; its amount then falls due."""
+    lic = _own_license(request, pk)
+    milestone = get_object_or_404(lic.milestones.filter(state=LicenseMilestone.State.PENDING), pk=milestone_id)
+    if lic.state not in services.BOUGHT:
+        raise Http404
+    form = forms.MilestoneForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reach_milestone(milestone_id=milestone.pk, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Thank you: the milestone is recorded and its payment scheduled."))
+            return redirect("portal:license", pk=lic.pk)
+    return render(request, "portal/milestone.html", {"license": lic, "milestone": milestone, "form": form})
 
 
 # -- payments ------------------------------------------------------------------------------------

@@ -155,6 +155,7 @@ def enterprise_license(enterprise: Enterprise, pk: int) -> License:
             Prefetch("claims", queryset=InsuranceClaim.objects.order_by("-filed_on")),
             Prefetch("equity_conversions", queryset=EquityConversion.objects.order_by("-proposed_on")),
             Prefetch("patents", queryset=Patent.objects.order_by("number")),
+            "milestones",
         ),
         pk=pk,
     )

@@ -19,6 +19,7 @@ from .equity import (
 )
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
+from .milestones import BOUGHT, reach_milestone
 from .offers import check_package, publish_offer, revise_offer, set_package, withdraw_offer
 from .parties import (
     ENTERPRISE_MASTER_DATA,
@@ -44,6 +45,7 @@ from .records import delete_record, save_record
 from .trials import apply_for_trial, approve_trial, expire_trial, reject_application, return_patent
 
 __all__ = [
+    "BOUGHT",
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
     "POLICY_TERMS",
@@ -67,6 +69,7 @@ __all__ = [
     "publish_offer",
     "purchase",
     "purchase_with_equity",
+    "reach_milestone",
     "record_claim_paid",
     "record_payment",
     "refund_credit",

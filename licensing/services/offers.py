@@ -12,10 +12,12 @@ from django.utils.translation import gettext as _
 
 from ..models import (
     BLOCKING_TYPES,
+    MILESTONE_TERMS,
     AuditEvent,
     DealTerms,
     License,
     Offer,
+    OfferMilestone,
     OfferPatent,
     Patent,
     today,
@@ -120,6 +122,10 @@ def revise_offer(*, offer_id: int, by: User | None) -> Offer:
     terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
     draft = Offer.objects.create(patent_id=offer.patent_id, replaces=offer, version=offer.version + 1, **terms)
     draft.patents.add(*offer.patents.all())
+    OfferMilestone.objects.bulk_create(
+        OfferMilestone(offer=draft, **{name: getattr(m, name) for name in MILESTONE_TERMS})
+        for m in offer.milestones.all()
+    )
     reason = _("New version of %(offer)s") % {"offer": offer}
     _audit.created(draft, by=by, fields=("patent", "version", "replaces", *terms), reason=reason)
     return draft

@@ -14,11 +14,13 @@ from ..domain.money import ZERO, add_months
 from ..domain.text import clean_multi_line, clean_single_line
 from ..models import (
     BLOCKING_TYPES,
+    MILESTONE_TERMS,
     AuditEvent,
     DealTerms,
     Enterprise,
     Installment,
     License,
+    LicenseMilestone,
     LicensePatent,
     Offer,
     Patent,
@@ -71,6 +73,10 @@ def apply_for_trial(
         offer=offer, enterprise=enterprise, intended_use=intended_use, contact=contact, **terms
     )
     LicensePatent.objects.bulk_create(LicensePatent(license=lic, patent=patent) for patent in patents)
+    LicenseMilestone.objects.bulk_create(
+        LicenseMilestone(license=lic, **{name: getattr(m, name) for name in MILESTONE_TERMS})
+        for m in offer.milestones.all()
+    )
     # The terms and patents it applied on, as the license keeps them: its lifecycle reads these.
     _audit.created(lic, by=by, fields=("offer", "enterprise", "intended_use", "contact", *terms))
     _audit.record(

@@ -1,0 +1,67 @@
+"""Milestone payments: a milestone of a bought license is reached (declared by the SME in the
+portal, or recorded by the TTO), and its amount falls due its days later, chased like any
+installment."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..domain import workdays
+from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
+from ..models import Installment, License, LicenseMilestone, today
+from . import _audit
+from ._runner import _lock_license, _refused, _run, _settle_license_if_done, _without_stale_schedule
+from .credit import apply_credit
+from .licenses import INSTALLMENT_TERMS
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+# A milestone falls due only on a license that was bought: on a trial the SME has not agreed to pay.
+BOUGHT = (License.State.PURCHASED, License.State.IN_ARREARS, License.State.PAID_UP)
+
+
+@transaction.atomic
+def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: str = "") -> LicenseMilestone:
+    """The milestone was reached on `on`: its amount falls due `due_days` later (any credit pays
+    it at once), and a paid-up license owes again."""
+    evidence = clean_multi_line(evidence, "evidence", max_length=REASON_MAX_LENGTH)
+    license_id = LicenseMilestone.objects.values_list("license_id", flat=True).get(pk=milestone_id)
+    lic = _lock_license(license_id)
+    milestone = LicenseMilestone.objects.select_for_update().get(pk=milestone_id)
+    if lic.state not in BOUGHT:
+        raise _refused(_("A milestone falls due only once the license is bought."))
+    if on > today():
+        raise ValidationError({"on": _("A milestone is declared once it is reached, not before.")})
+    if lic.purchased_on and on < lic.purchased_on:
+        raise ValidationError(
+            {
+                "on": _("The license was bought on %(date)s: a milestone is reached after that.")
+                % {"date": lic.purchased_on}
+            }
+        )
+    _run(milestone, "reach", on, by=by, reason=evidence)
+    due = on + timedelta(days=milestone.due_days)
+    sequence = lic.installments.filter(kind=Installment.Kind.MILESTONE).count() + 1
+    installment = Installment.objects.create(
+        license=lic,
+        kind=Installment.Kind.MILESTONE,
+        sequence=sequence,
+        amount=milestone.amount,
+        due_date=due,
+        effective_due_date=workdays.effective_date(due),
+    )
+    _audit.created(installment, by=by, fields=INSTALLMENT_TERMS, reason=milestone.name)
+    milestone.installment, milestone.declared_by = installment, by
+    milestone.save(update_fields=["installment", "declared_by"])
+    lic = _without_stale_schedule(lic)  # the schedule now has the milestone's installment
+    if lic.state == License.State.PAID_UP:
+        _run(lic, "reopen", by=by, reason=_("Milestone reached: %(name)s") % {"name": milestone.name})
+    apply_credit(lic, by=by)
+    _settle_license_if_done(lic, by)
+    return milestone
