@@ -73,12 +73,19 @@ def test_the_offer_page_and_the_schedule_preview_show_the_entry_fee(sme_client, 
 
 
 def test_an_entry_fee_due_the_same_day_as_the_first_installment_is_paid_first(institution, staff, make_license, clock):
+    """Whatever order the rows were written in: here the entry fee is written after the schedule."""
     clock("2026-01-31")
-    offer = OfferFactory(
-        patent__owner=institution, entry_fee=Decimal("20000.00"), price=Decimal("90000.00"), first_due_months=0
-    )
+    offer = OfferFactory(patent__owner=institution, price=Decimal("90000.00"), first_due_months=0)
     lic = make_license(offer, "trial")
     lic = services.purchase(license_id=lic.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
+    Installment.objects.create(
+        license=lic,
+        kind=Installment.Kind.ENTRY_FEE,
+        sequence=1,
+        amount=Decimal("20000.00"),
+        due_date=dt.date(2026, 7, 31),
+        effective_due_date=dt.date(2026, 7, 31),
+    )
     clock("2026-07-31")
 
     services.record_payment(

@@ -194,7 +194,7 @@ LICENSE_ACTIONS = [
         lambda lic, by, d: services.reach_milestone(
             milestone_id=d["milestone"].pk, on=d["on"], by=by, evidence=d["evidence"]
         ),
-        lambda lic: lic.state in services.BOUGHT and lic.milestones.filter(state="pending").exists(),
+        lambda lic: lic.accepts_milestones() and lic.milestones.filter(state="pending").exists(),
         takes_obj=True,
     ),
     ServiceAction(

@@ -188,6 +188,11 @@ class License(ConcurrentTransitionMixin, DealTerms):
         """A policy or guarantee can be registered until the license is bought or closed."""
         return self.state in (self.State.APPLIED, *self.PAYABLE_STATES) and not self.is_insured()
 
+    def accepts_milestones(self) -> bool:
+        """A milestone falls due only on a license that was bought: in a trial the SME has not
+        agreed to pay."""
+        return self.state in (self.State.PURCHASED, self.State.IN_ARREARS, self.State.PAID_UP)
+
     def accepts_equity_conversion(self) -> bool:
         return self.equity_allowed and self.state in (self.State.PURCHASED, self.State.IN_ARREARS)
 

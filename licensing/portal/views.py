@@ -203,7 +203,7 @@ def license_detail(request, pk):
             "decision": {"seen_state": lic.state},
             "can_report": lic.accepts_payments() and lic.outstanding_amount > 0,
             "can_propose_equity": lic.accepts_equity_conversion(),
-            "can_declare_milestones": lic.state in services.BOUGHT,
+            "can_declare_milestones": lic.accepts_milestones(),
         },
     )
 
@@ -308,7 +308,7 @@ def reach_milestone(request, pk, milestone_id):
     """The SME declares a milestone of its bought license reached; its amount then falls due."""
     lic = _own_license(request, pk)
     milestone = get_object_or_404(lic.milestones.filter(state=LicenseMilestone.State.PENDING), pk=milestone_id)
-    if lic.state not in services.BOUGHT:
+    if not lic.accepts_milestones():
         raise Http404
     form = forms.MilestoneForm(_posted(request))
     if request.method == "POST" and form.is_valid():

@@ -19,7 +19,7 @@ from .equity import (
 )
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
-from .milestones import BOUGHT, reach_milestone
+from .milestones import reach_milestone
 from .offers import check_package, publish_offer, revise_offer, set_package, withdraw_offer
 from .parties import (
     ENTERPRISE_MASTER_DATA,
@@ -45,7 +45,6 @@ from .records import delete_record, save_record
 from .trials import apply_for_trial, approve_trial, expire_trial, reject_application, return_patent
 
 __all__ = [
-    "BOUGHT",
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
     "POLICY_TERMS",

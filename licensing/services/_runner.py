@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import queue
 from ..domain.money import CENT, ZERO
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
@@ -19,6 +21,7 @@ from ..models import (
     Installment,
     License,
     Patent,
+    Reminder,
     why_not,
 )
 from . import _audit
@@ -143,6 +146,34 @@ def _settle_license_if_done(lic: License, by: User | None) -> None:
         _run(lic, "settle", by=by)
     elif lic.state == License.State.IN_ARREARS and not lic.is_overdue():
         _run(lic, "cure", by=by)
+
+
+def _notify_once(kind: str, lic: License, model_name: str, pk: int, deadline: date) -> Reminder:
+    """A notice about one event (a claim filed, a license granted under an open licence), claimed
+    once in the reminder ledger and sent after the transaction commits."""
+    reminder, _created = Reminder.objects.get_or_create(
+        key=Reminder.key_for(kind, model_name, pk, 0),
+        defaults={"kind": kind, "license": lic, "offset_days": 0, "deadline": deadline},
+    )
+    transaction.on_commit(lambda: queue.enqueue("licensing.send_reminder", reminder.pk))
+    return reminder
+
+
+def _pay_oldest_first(
+    lic: License, amount: Decimal, *, by: User | None, reason: str
+) -> list[tuple[Installment, Decimal]]:
+    """Pay the license's unpaid installments, oldest first, with up to `amount`: what each took."""
+    paid: list[tuple[Installment, Decimal]] = []
+    remaining = amount
+    for inst in lic.installments.all():
+        if not remaining:
+            break
+        take = min(remaining, inst.outstanding)
+        if take:
+            _pay_into(inst, take, by=by, reason=reason)
+            paid.append((inst, take))
+            remaining -= take
+    return paid
 
 
 def _pay_into(inst: Installment, take: Decimal, *, by: User | None, reason: str) -> None:

@@ -15,7 +15,7 @@ from ..models import CreditMovement, License, Payment
 from . import _audit
 from ._runner import (
     _lock_license,
-    _pay_into,
+    _pay_oldest_first,
     _require_amount,
     _require_reason,
     _settle_license_if_done,
@@ -45,13 +45,8 @@ def apply_credit(lic: License, *, by: User | None) -> None:
         return
     lic = _without_stale_schedule(lic)
     reason = str(_("Paid from the license's credit"))
-    for inst in lic.installments.all():
-        if not lic.credit:
-            break
-        take = min(lic.credit, inst.outstanding)
-        if take:
-            _pay_into(inst, take, by=by, reason=reason)
-            _move_credit(lic, CreditMovement.Kind.APPLIED, take, by=by, installment=inst)
+    for inst, take in _pay_oldest_first(lic, lic.credit, by=by, reason=reason):
+        _move_credit(lic, CreditMovement.Kind.APPLIED, take, by=by, installment=inst)
     _settle_license_if_done(lic, by)
 
 

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import queue
 from ..domain import windows
 from ..models import (
     InsuranceClaim,
@@ -21,6 +20,7 @@ from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
+    _notify_once,
     _refused,
     _require_amount,
     _require_reason,
@@ -120,15 +120,4 @@ def record_claim_paid(*, claim_id: int, amount: Decimal | int | str, by: User | 
 
 def _notify_claim_filed(claim: InsuranceClaim) -> Reminder:
     """Tell the TTO and the insurer that a claim was filed; sent once the transaction commits."""
-
-    reminder, _created = Reminder.objects.get_or_create(
-        key=Reminder.key_for(Reminder.Kind.CLAIM_FILED, "insuranceclaim", claim.pk, 0),
-        defaults={
-            "kind": Reminder.Kind.CLAIM_FILED,
-            "license": claim.license,
-            "offset_days": 0,
-            "deadline": claim.filed_on,
-        },
-    )
-    transaction.on_commit(lambda: queue.enqueue("licensing.send_reminder", reminder.pk))
-    return reminder
+    return _notify_once(Reminder.Kind.CLAIM_FILED, claim.license, "insuranceclaim", claim.pk, claim.filed_on)

@@ -22,9 +22,6 @@ from .licenses import INSTALLMENT_TERMS
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-# A milestone falls due only on a license that was bought: on a trial the SME has not agreed to pay.
-BOUGHT = (License.State.PURCHASED, License.State.IN_ARREARS, License.State.PAID_UP)
-
 
 @transaction.atomic
 def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: str = "") -> LicenseMilestone:
@@ -34,7 +31,7 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
     license_id = LicenseMilestone.objects.values_list("license_id", flat=True).get(pk=milestone_id)
     lic = _lock_license(license_id)
     milestone = LicenseMilestone.objects.select_for_update().get(pk=milestone_id)
-    if lic.state not in BOUGHT:
+    if not lic.accepts_milestones():
         raise _refused(_("A milestone falls due only once the license is bought."))
     if on > today():
         raise ValidationError({"on": _("A milestone is declared once it is reached, not before.")})

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..domain import windows
+from ..domain.money import ZERO
 from ..domain.text import clean_single_line
 from ..models import (
     CreditMovement,
@@ -27,7 +28,7 @@ from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
-    _pay_into,
+    _pay_oldest_first,
     _refused,
     _require_amount,
     _require_reason,
@@ -155,7 +156,8 @@ def _record_payment(
     )
     _audit.created(payment, by=by, fields=("amount", "paid_on", "reference"))
     paid_by = _("Paid by payment %(ref)s") % {"ref": payment.reference}
-    remaining = _pay_installments(lic, amount, by=by, reason=paid_by)
+    paid = _pay_oldest_first(lic, amount, by=by, reason=paid_by)
+    remaining = amount - sum((take for _inst, take in paid), ZERO)
     if remaining:  # more than was owed: kept as credit, used on what falls due next
         _move_credit(lic, CreditMovement.Kind.OVERPAYMENT, remaining, by=by, payment=payment)
     _settle_license_if_done(lic, by)
@@ -232,16 +234,3 @@ def reject_payment_report(*, report_id: int, by: User | None, reason: str) -> Pa
     report = _lock_report(report_id)
     _run(report, "reject", by=by, reason=_require_reason(reason))
     return report
-
-
-def _pay_installments(lic: License, amount: Decimal, *, by: User | None, reason: str) -> Decimal:
-    """Pay the license's unpaid installments, oldest first, with `amount`; return what is left."""
-    remaining = amount
-    for inst in lic.installments.all():
-        if not remaining:
-            break
-        take = min(remaining, inst.outstanding)
-        if take:
-            _pay_into(inst, take, by=by, reason=reason)
-            remaining -= take
-    return remaining

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import queue
 from ..domain import windows, workdays
 from ..domain.money import ZERO, add_months
 from ..domain.text import clean_multi_line, clean_single_line
@@ -32,6 +31,7 @@ from ._runner import (
     _applied_on,
     _last_expiry,
     _lock_license,
+    _notify_once,
     _refused,
     _require_package_in_force,
     _require_reason,
@@ -91,11 +91,7 @@ def _grant_under_open_licence(lic: License) -> License:
     """An SME that notifies under an open licence gets its license with no staff decision: the
     trial starts today, and the TTO is told by email once the transaction commits."""
     lic = approve_trial(license_id=lic.pk, by=None, reason=_("Granted on application under the open licence."))
-    reminder, _created = Reminder.objects.get_or_create(
-        key=Reminder.key_for(Reminder.Kind.OPEN_LICENCE_GRANTED, "license", lic.pk, 0),
-        defaults={"kind": Reminder.Kind.OPEN_LICENCE_GRANTED, "license": lic, "offset_days": 0, "deadline": today()},
-    )
-    transaction.on_commit(lambda: queue.enqueue("licensing.send_reminder", reminder.pk))
+    _notify_once(Reminder.Kind.OPEN_LICENCE_GRANTED, lic, "license", lic.pk, today())
     return lic
 
 
