@@ -45,12 +45,15 @@ def validate_receipt(upload) -> None:
         raise ValidationError(_("Upload the receipt as a PDF, PNG or JPEG file."))
 
 
-def receipt_response(report) -> FileResponse:
-    extension = Path(report.receipt.name).suffix.lower()
+def receipt_response(report, field: str = "receipt") -> FileResponse:
+    """A stored upload (a payment's receipt, a royalty report's attachment) as a download, its type
+    the one its first bytes were checked for."""
+    stored = getattr(report, field)
+    extension = Path(stored.name).suffix.lower()
     response = FileResponse(
-        report.receipt.open("rb"),
+        stored.open("rb"),
         as_attachment=True,
-        filename=f"receipt-{report.pk}{extension}",
+        filename=f"{field}-{report.pk}{extension}",
         content_type=SIGNATURES[extension][1],
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -20,6 +20,7 @@ TTO_STAFF_PERMISSIONS = {
     "reminderschedule": ["view", "add", "change"],
     "enterprisemember": ["view", "change"],
     "paymentreport": ["view", "change"],
+    "royaltyreport": ["view", "change"],
     "export": ["view"],
 }
 

@@ -41,7 +41,13 @@ def theirs(institution, make_license, staff, clock, tmp_path, settings):
         receipt=SimpleUploadedFile("r.png", PNG),
         by=staff,
     )
-    return lic, report, trial
+    royalty = OfferFactory(patent__owner=institution, price=0, royalty_base="net_sales", royalty_rates="3%")
+    clock("2026-01-31")
+    royalty_lic = make_license(royalty, "purchased", enterprise=enterprise, start="2025-07-01", plan="lump_sum")
+    clock("2026-08-03")
+    q1 = royalty_lic.royalty_reports.order_by("period_start").first()
+    services.file_royalty_report(report_id=q1.pk, base="1000.00", attachment=SimpleUploadedFile("s.png", PNG), by=staff)
+    return lic, report, trial, q1
 
 
 # The portal URLs that name an object, and the license of `theirs` each is walked with (the one
@@ -54,13 +60,15 @@ LICENSE_FOR_PAGE = {
     "report_payment": "purchased",
     "milestone": "purchased",
     "receipt": "purchased",
+    "royalty_report": "royalty",
+    "report_attachment": "royalty",
 }
 # URLs with an id that is no enterprise's object: public catalogue pages, and secret tokens
 # (tested in test_portal_calendar.py and Django's own password reset).
 NOT_AN_ENTERPRISES_OBJECT = {"offer", "apply", "calendar_ics", "password_reset_confirm"}
 
 
-def portal_urls(lic, report, trial) -> dict[str, str]:
+def portal_urls(lic, report, trial, royalty_report) -> dict[str, str]:
     """Every portal URL with an object id in it, from the URLconf, filled with `theirs` ids."""
     from django.urls import get_resolver
 
@@ -70,24 +78,38 @@ def portal_urls(lic, report, trial) -> dict[str, str]:
         if not converters or pattern.name in NOT_AN_ENTERPRISES_OBJECT:
             continue
         assert pattern.name in LICENSE_FOR_PAGE, f"portal URL {pattern.name!r} is not in the security walk"
-        target = lic if LICENSE_FOR_PAGE[pattern.name] == "purchased" else trial
-        kwargs = {"pk": target.pk, "report_id": report.pk, "milestone_id": lic.milestones.get().pk}
+        target = {"purchased": lic, "trial": trial, "royalty": royalty_report.license}[LICENSE_FOR_PAGE[pattern.name]]
+        kwargs = {
+            "pk": target.pk,
+            "report_id": report.pk,
+            "milestone_id": lic.milestones.get().pk,
+            "royalty_report_id": royalty_report.pk,
+        }
         urls[pattern.name] = reverse(f"portal:{pattern.name}", kwargs={k: kwargs[k] for k in converters})
     assert set(urls) == set(LICENSE_FOR_PAGE)
     return urls
 
 
 def test_every_portal_url_with_another_enterprises_ids_is_404(sme_client, theirs):
-    lic, _report, trial = theirs
+    lic, _report, trial, q1 = theirs
     for name, url in portal_urls(*theirs).items():
         assert sme_client.get(url).status_code == 404, url
         seen = "trial" if name in ("buy", "return") else lic.state
-        post = {"seen_state": seen, "plan": "lump_sum", "confirmed": "on", "share": "0.1", "valuation": "100000"}
+        post = {
+            "seen_state": seen,
+            "plan": "lump_sum",
+            "confirmed": "on",
+            "share": "0.1",
+            "valuation": "100000",
+            "base_amount": "5",
+        }
         assert sme_client.post(url, post).status_code == 404, url
     assert PaymentReport.objects.count() == 1
     lic.refresh_from_db()
     trial.refresh_from_db()
     assert (lic.state, trial.state) == ("purchased", "trial") and not lic.equity_conversions.exists()
+    q1.refresh_from_db()
+    assert q1.base_amount == Decimal("1000.00")
 
 
 def test_the_owner_opens_every_url_the_walk_refuses_to_others(client, make_member, theirs):
@@ -100,7 +122,7 @@ def test_the_owner_opens_every_url_the_walk_refuses_to_others(client, make_membe
 
 
 def test_the_owner_gets_its_receipt_and_it_lies_outside_the_web_root(client, make_member, theirs):
-    lic, report, _trial = theirs
+    lic, report, _trial, _q1 = theirs
     owner = make_member(lic.enterprise)
     client.force_login(owner.user)
     response = client.get(f"/licenses/{lic.pk}/payments/{report.pk}/receipt/")
@@ -113,7 +135,7 @@ def test_the_owner_gets_its_receipt_and_it_lies_outside_the_web_root(client, mak
 
 
 def test_pages_need_an_approved_member(client, make_member, theirs):
-    lic, _report, _trial = theirs
+    lic, _report, _trial, _q1 = theirs
     assert client.get("/licenses/").status_code == 302  # to the login page
     pending = make_member(lic.enterprise, state="pending", username="waiting")
     client.force_login(pending.user)

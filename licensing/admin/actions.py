@@ -8,6 +8,7 @@ and their transaction; these buttons replace it.)
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -44,6 +45,12 @@ class MilestoneForm(forms.Form):
     def __init__(self, *args, obj: License, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["milestone"].queryset = obj.milestones.filter(state=LicenseMilestone.State.PENDING)
+
+
+class RoyaltyAdjustmentForm(RequiredReasonForm):
+    amount = forms.DecimalField(
+        label=_("Royalty found due (CNY)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
 
 
 class ApproveForm(ReasonForm):
@@ -196,6 +203,13 @@ LICENSE_ACTIONS = [
         ),
         lambda lic: lic.accepts_milestones() and lic.milestones.filter(state="pending").exists(),
         takes_obj=True,
+    ),
+    ServiceAction(
+        "record_royalty_adjustment",
+        _("Record an audit finding (royalty adjustment)"),
+        RoyaltyAdjustmentForm,
+        lambda lic, by, d: services.record_royalty_adjustment(license_id=lic.pk, by=by, **d),
+        lambda lic: lic.has_royalty and lic.accepts_reports(),
     ),
     ServiceAction(
         "refund_credit",
@@ -358,5 +372,22 @@ PAYMENT_REPORT_ACTIONS = [
         RequiredReasonForm,
         lambda report, by, d: services.reject_payment_report(report_id=report.pk, by=by, **d),
         _transition_possible("reject"),
+    ),
+]
+
+ROYALTY_REPORT_ACTIONS = [
+    ServiceAction(
+        "accept",
+        _("Accept the report"),
+        forms.Form,
+        lambda report, by, d: services.accept_royalty_report(report_id=report.pk, by=by),
+        _transition_possible("accept"),
+    ),
+    ServiceAction(
+        "dispute",
+        _("Dispute the report"),
+        RequiredReasonForm,
+        lambda report, by, d: services.dispute_royalty_report(report_id=report.pk, by=by, **d),
+        _transition_possible("dispute"),
     ),
 ]

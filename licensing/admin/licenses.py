@@ -19,6 +19,7 @@ from ..models import (
     LicenseMilestone,
     Payment,
     Reminder,
+    RoyaltyReport,
     today,
 )
 from . import actions as admin_actions
@@ -52,10 +53,27 @@ class InstallmentDueFilter(admin.SimpleListFilter):
 
 
 class InstallmentInline(ReadOnlyInline):
+    """What is due; a royalty period still to report is listed with the reports instead."""
+
     model = Installment
     fields = ["kind", "sequence", "amount", "due_date", "effective_due_date", "paid_amount", "state"]
     readonly_fields = fields
     show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(report_pending=False)
+
+
+class RoyaltyReportInline(ReadOnlyInline):
+    """The reports of the periods begun so far (the link opens a report to accept or dispute it)."""
+
+    model = RoyaltyReport
+    fields = ["period_start", "period_end", "due_date", "state", "base_amount", "units", "royalty"]
+    readonly_fields = fields
+    verbose_name_plural = _("royalty and use reports")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(period_start__lte=today())
 
 
 class PaymentInline(ReadOnlyInline):
@@ -132,6 +150,7 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
     inlines = [
         InstallmentInline,
+        RoyaltyReportInline,
         MilestoneInline,
         PaymentInline,
         CreditInline,

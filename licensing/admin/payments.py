@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import (
     Payment,
     PaymentReport,
+    RoyaltyReport,
 )
 from ..receipts import receipt_response
 from . import actions as admin_actions
@@ -33,8 +34,34 @@ class PaymentAdmin(RecordsOnlyAdmin):
         return obj.license.enterprise
 
 
+class PrivateFileMixin:
+    """A download of an uploaded file (a receipt, a report's attachment) for those who may view its
+    object: `get_object` is scoped, so another institution's is 404. `private_file` names the field."""
+
+    private_file: str
+
+    def _file_url_name(self):
+        return f"licensing_{self.model._meta.model_name}_{self.private_file}"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.private_file_view)
+        return [path(f"<path:object_id>/{self.private_file}/", view, name=self._file_url_name()), *super().get_urls()]
+
+    def private_file_view(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not getattr(obj, self.private_file) or not self.has_view_permission(request, obj):
+            raise Http404
+        return receipt_response(obj, self.private_file)
+
+    def download_link(self, obj):
+        if not getattr(obj, self.private_file):
+            return "—"
+        url = reverse(f"admin:{self._file_url_name()}", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Download"))
+
+
 @admin.register(PaymentReport)
-class PaymentReportAdmin(AuditTrailMixin, ServiceActionsAdmin):
+class PaymentReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin):
     """Transfers reported by SMEs; confirming one records the payment through the service."""
 
     service_actions = admin_actions.PAYMENT_REPORT_ACTIONS
@@ -59,25 +86,60 @@ class PaymentReportAdmin(AuditTrailMixin, ServiceActionsAdmin):
     def has_add_permission(self, request):
         return False
 
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/receipt/",
-                self.admin_site.admin_view(self.receipt_view),
-                name="licensing_paymentreport_receipt",
-            ),
-            *super().get_urls(),
-        ]
-
-    def receipt_view(self, request, object_id):
-        report = self.get_object(request, unquote(object_id))  # scoped: another institution's is 404
-        if report is None or not report.receipt or not self.has_view_permission(request, report):
-            raise Http404
-        return receipt_response(report)
+    private_file = "receipt"
 
     @admin.display(description=_("receipt"))
     def receipt_link(self, obj):
-        if not obj.receipt:
-            return "—"
-        url = reverse("admin:licensing_paymentreport_receipt", args=[obj.pk])
-        return format_html('<a href="{}">{}</a>', url, gettext("Download"))
+        return self.download_link(obj)
+
+
+@admin.register(RoyaltyReport)
+class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin):
+    """Royalty and use reports, one per period of a license's term: staff accept a filed report
+    (its royalty then falls due) or dispute it with a reason, through the services."""
+
+    service_actions = admin_actions.ROYALTY_REPORT_ACTIONS
+    list_display = [
+        "license",
+        "enterprise",
+        "period_start",
+        "period_end",
+        "due_date",
+        "state",
+        "base_amount",
+        "royalty",
+    ]
+    list_filter = ["state", "due_date"]
+    list_select_related = ["license__enterprise"]
+    search_fields = ["license__enterprise__name", "license__offer__patent__number"]
+    show_full_result_count = False
+    readonly_fields = [
+        "license",
+        "period_start",
+        "period_end",
+        "due_date",
+        "state",
+        "base_amount",
+        "units",
+        "royalty",
+        "note",
+        "attachment_link",
+        "filed_by",
+        "filed_at",
+        "dispute_reason",
+        "history",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("enterprise"))
+    def enterprise(self, obj):
+        return obj.license.enterprise
+
+    private_file = "attachment"
+
+    @admin.display(description=_("attachment"))
+    def attachment_link(self, obj):
+        return self.download_link(obj)

@@ -123,11 +123,16 @@ def seed_demo(stdout=None) -> dict:
             filing_date=dt.date(2016 + i % 7, 1 + i % 12, 10),
         )
         free = i % 5 == 4  # about half of China's recorded licenses are free; a few here
+        royalty = i == 6  # 入门费 + 提成: an entry fee, then 3% of net sales (2% above 10M a year)
+        price = Decimal(rng.choice([80000, 150000, 300000, 500000, 1200000]))
         offer = Offer.objects.create(
             patent=patent,
             trial_months=6 + 6 * (i % 2),
             trial_fee=Decimal("0") if i % 3 or free else Decimal("5000"),
-            price=Decimal(0) if free else Decimal(rng.choice([80000, 150000, 300000, 500000, 1200000])),
+            price=Decimal(0) if free or royalty else price,
+            royalty_base="net_sales" if royalty else "",
+            royalty_rates="3% up to 10,000,000; 2%" if royalty else "",
+            royalty_minimum=Decimal("100000") if royalty else None,
             lump_sum_allowed=True,
             installment_count=rng.choice([4, 6, 8]),
             installment_interval_months=3,
@@ -140,7 +145,7 @@ def seed_demo(stdout=None) -> dict:
             field_of_use="新能源汽车电池" if i % 4 == 0 else "",
             use_reports_required=free,
             open_licence=i == 5,  # an open-licence declaration: SMEs that apply get it at once
-            entry_fee=Decimal("30000") if i == 3 else Decimal("0"),  # 入门费, due on the purchase
+            entry_fee={3: Decimal("30000"), 6: Decimal("20000")}.get(i, Decimal("0")),  # 入门费, due on the purchase
             equity_allowed=i % 2 == 0 and not free,
             equity_max_share=Decimal("0.5") if i % 2 == 0 and not free else Decimal("0"),
             insurance_required=False,
@@ -193,6 +198,7 @@ def seed_demo(stdout=None) -> dict:
                 and not (o.is_free and state in owing)
                 and (o.is_free or state != "free_taken")
                 and o.open_licence == (state == "open_licence")
+                and o.has_royalty == (state == "royalty")
             )
         )
         by = staff[offer.patent.owner_id]
@@ -221,6 +227,7 @@ def seed_demo(stdout=None) -> dict:
         "equity",
         "free_taken",
         "open_licence",
+        "royalty",
     ]:
         make(state)
     # An exclusive offer in trial and a sole one bought, so the portal and admin show patents taken.
@@ -284,7 +291,7 @@ def _drive(state, offer, enterprise, by, today):
             starts_on=start,
             ends_on=add_months(start, 60),
         )
-    plan = "lump_sum" if state in ("paid_up", "free_taken") else "installments"
+    plan = "lump_sum" if state in ("paid_up", "free_taken", "royalty") else "installments"
     lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
     if state == "paid_up":
         _pay(lic, by, lic.outstanding, lic.trial_end + dt.timedelta(days=20), "full")
@@ -297,6 +304,8 @@ def _drive(state, offer, enterprise, by, today):
         _pay_what_fell_due(lic, by, today)
     elif state in ("purchased", "partly_paid"):
         _pay_what_fell_due(lic, by, today)  # good payers: what is left is not due yet
+    elif state == "royalty":
+        _report_royalties(lic, by, today)
     elif state in ("in_arrears", "defaulted", "claim_filed", "compensated", "written_off"):
         lic = services.mark_overdue(license_id=lic.pk)
     if state in ("defaulted", "claim_filed", "compensated", "written_off"):
@@ -568,3 +577,16 @@ def _bulk_schedule(lic: License, today: dt.date):
             paid_amount=amount if paid else Decimal("0"),
             state="paid" if paid else ("overdue" if due < today else "due"),
         )
+
+
+def _report_royalties(lic, by, today):
+    """Every ended period reported, the reports accepted and paid, but the latest: filed, it
+    waits for the TTO."""
+    ended = list(lic.royalty_reports.filter(period_end__lt=today).order_by("period_start"))
+    _pay_what_fell_due(lic, by, today)  # the entry fee
+    for n, report in enumerate(ended):
+        base = Decimal(1_800_000 + 350_000 * n) if n else Decimal(0)  # a nil report while production starts
+        services.file_royalty_report(report_id=report.pk, base=base, units=int(base / 600), by=by)
+        if report is not ended[-1]:
+            services.accept_royalty_report(report_id=report.pk, by=by)
+    _pay_what_fell_due(lic, by, today)

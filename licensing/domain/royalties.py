@@ -2,16 +2,20 @@
 tiers on the cumulative base of the license year, rising or falling, with an optional minimum per
 license year and an optional cap. Pure arithmetic on Decimal: no database, no clock."""
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .money import ZERO, cny
 
 ONE = Decimal(1)
+MAX_BASE = Decimal("1000000000000.00")  # a period's base above a trillion CNY is a typing mistake
 
 
 @dataclass(frozen=True)
@@ -73,3 +77,70 @@ def minimum_shortfall(minimum: Decimal | None, accepted: Decimal) -> Decimal:
     if not minimum:
         return ZERO
     return max(ZERO, cny(minimum - accepted))
+
+
+# -- the rates as the terms write them ------------------------------------------------------------
+
+_TIER = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,4})?)\s*%\s*(?:(?:up to|to|≤|<=|至)\s*([\d,]+(?:\.\d{1,2})?))?\s*$", re.I)
+
+
+def parse_tiers(text: str) -> list[Tier]:
+    """Rates as staff type them: "3% up to 10,000,000; 2%" (3% on the license year's base up to
+    10M, 2% above), or one flat rate "5%". Tiers are separated by ";" or new lines."""
+    tiers = []
+    for part in filter(None, (p.strip() for p in re.split(r"[;；\n]", text or ""))):
+        match = _TIER.match(part)
+        if not match:
+            raise ValidationError(
+                _('Write the rates as "3%% up to 10,000,000; 2%%": a percentage, then the bound it applies up to.')
+            )
+        rate, bound = match.groups()
+        tiers.append(Tier(Decimal(bound.replace(",", "")) if bound else None, Decimal(rate) / 100))
+    check_tiers(tiers)
+    return tiers
+
+
+def describe_tiers(tiers: Sequence[Tier]) -> str:
+    """The rates in words, in the reader's language."""
+    if len(tiers) == 1:
+        return _("%(rate)s of the base") % {"rate": percent(tiers[0].rate)}
+    parts = [
+        _("%(rate)s up to %(bound)s") % {"rate": percent(t.rate), "bound": f"{t.up_to:,.2f}"}
+        if t.up_to is not None
+        else _("%(rate)s above") % {"rate": percent(t.rate)}
+        for t in tiers
+    ]
+    return _("; ").join(parts) + _(" (of the license year's cumulative base)")
+
+
+def percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}%"
+
+
+# -- reporting periods ----------------------------------------------------------------------------
+
+# A license year is the calendar year (年度): the first one runs from the purchase, the last one to
+# the end of the term. Periods are calendar quarters, half-years or years within it.
+PERIOD_MONTHS = {"quarter": 3, "half_year": 6, "year": 12}
+MAX_PERIODS = 200  # 50 years of quarters: more is a typing mistake in the term
+
+
+def periods(start: date, end: date, months: int) -> list[tuple[date, date]]:
+    """The calendar periods of `months` months covering start..end (both inclusive), the first and
+    last cut to them: 2026-03-01..2026-12-31 in quarters gives Mar 1-Mar 31, Q2, Q3, Q4."""
+    if months not in PERIOD_MONTHS.values():
+        raise ValueError("a reporting period is 3, 6 or 12 months")
+    result: list[tuple[date, date]] = []
+    first_month = (start.month - 1) // months * months + 1
+    period_start = date(start.year, first_month, 1)
+    while period_start <= end and len(result) < MAX_PERIODS:
+        next_start = period_start + relativedelta(months=months)
+        result.append((max(period_start, start), min(next_start - timedelta(days=1), end)))
+        period_start = next_start
+    return result
+
+
+def prorated(amount: Decimal, start: date, end: date) -> Decimal:
+    """An annual amount (a minimum royalty) for the part start..end of one calendar year, by days."""
+    days_in_year = (date(start.year + 1, 1, 1) - date(start.year, 1, 1)).days
+    return cny(amount * Decimal((end - start).days + 1) / days_in_year)

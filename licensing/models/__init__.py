@@ -30,7 +30,8 @@ from .parties import Enterprise, EnterpriseMember, Institution, StaffProfile
 from .payments import CreditMovement, Payment, PaymentReport, receipt_path
 from .reminders import Reminder, ReminderSchedule, _offsets_validator
 from .reports import Export, export_path
-from .terms import BLOCKING_TYPES, DealTerms, LicenseType
+from .royalties import RoyaltyReport, attachment_path
+from .terms import BLOCKING_TYPES, DealTerms, LicenseType, ReportingPeriod, RoyaltyBase
 
 __all__ = [
     "BLOCKING_TYPES",
@@ -68,9 +69,13 @@ __all__ = [
     "RateLimit",
     "Reminder",
     "ReminderSchedule",
+    "ReportingPeriod",
+    "RoyaltyBase",
+    "RoyaltyReport",
     "StaffProfile",
     "_offsets_validator",
     "allows",
+    "attachment_path",
     "export_path",
     "new_token",
     "private_storage",

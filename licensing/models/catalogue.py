@@ -208,6 +208,12 @@ class Offer(FSMModelMixin, DealTerms):
                 errors["price"] %= {"cap": f"{cap:,.2f}"}
         if self.term_start and self.term_end and self.term_end <= self.term_start:
             errors["term_end"] = _("The term must end after it starts.")
+        try:
+            self.check_royalty_terms()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if self.open_licence and self.has_royalty and "royalty_rates" not in errors:
+            self._check_open_licence_royalty(errors)
         if errors:
             raise ValidationError(errors)
         within_bounds = (
@@ -222,6 +228,22 @@ class Offer(FSMModelMixin, DealTerms):
         )
         if self.patent_id and within_bounds:  # out-of-bounds terms are refused by their fields
             self.check_schedule_fits(self.patent, today())
+
+    def _check_open_licence_royalty(self, errors: dict[str, Any]) -> None:
+        """An open licence's royalty rates stay within CNIPA's guidance (settings)."""
+        cap = (
+            settings.OPEN_LICENCE_MAX_ROYALTY_ON_SALES
+            if self.royalty_base == "net_sales"
+            else settings.OPEN_LICENCE_MAX_ROYALTY_ON_PROFIT
+        )
+        try:
+            highest = max(tier.rate for tier in self.tiers())
+        except ValidationError:
+            return  # the field's own validator words it
+        if highest > cap:
+            errors["royalty_rates"] = _("An open licence's royalty rate is at most %(cap)s (CNIPA guidance).") % {
+                "cap": f"{(cap * 100).normalize():f}%"
+            }
 
     def check_schedule_fits(self, patent: Patent, on: date) -> None:
         """A trial started `on` and bought on its last day must be paid off before the patent

@@ -38,7 +38,8 @@ class LicenseQuerySet(models.QuerySet):
         """License.grace_exceeded as SQL (its twin, tested to agree): in arrears, and the oldest
         unpaid installment overdue on `on` is more than the license's grace days old."""
         oldest_overdue = (
-            Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"), effective_due_date__lt=on)
+            Installment.objects.open()
+            .filter(license=OuterRef("pk"), effective_due_date__lt=on)
             .order_by()
             .values("license")
             .annotate(oldest=Min("effective_due_date"))
@@ -91,6 +92,8 @@ class License(ConcurrentTransitionMixin, DealTerms):
     )
     # States in which money is owed and payments are accepted.
     PAYABLE_STATES = (State.TRIAL, State.PURCHASED, State.IN_ARREARS)
+    # Bought and running: new amounts may fall due (milestones, royalties) and reports are filed.
+    BOUGHT_STATES = (State.PURCHASED, State.IN_ARREARS, State.PAID_UP)
 
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("offer"))
     # The patents it covers, copied from the offer's package when applied for, like its terms.
@@ -141,7 +144,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def oldest_overdue_due_date(self, on: date | None = None) -> date | None:
         """The effective due date of the oldest unpaid installment past it (grace counts from it)."""
         on = on or today()
-        overdue = [i.effective_due_date for i in self._installments() if i.outstanding and i.effective_due_date < on]
+        overdue = [i.effective_due_date for i in self._installments() if i.is_open and i.effective_due_date < on]
         return min(overdue, default=None)
 
     @refuses_with(_("Nothing on this license is overdue."))
@@ -152,9 +155,16 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def nothing_overdue(self) -> bool:
         return not self.is_overdue()
 
-    @refuses_with(lambda lic: _("%(outstanding)s remains to be paid.") % {"outstanding": lic.outstanding})
+    @refuses_with(
+        lambda lic: (
+            _("%(outstanding)s remains to be paid.") % {"outstanding": lic.outstanding}
+            if lic.outstanding
+            else _("Reports for periods of the license's term are still to be filed.")
+        )
+    )
     def is_settled(self) -> bool:
-        return self.outstanding == ZERO
+        """Nothing left to pay, and no period's report still to come (its royalty is unknown)."""
+        return not any(i.is_open for i in self._installments())
 
     @refuses_with(
         lambda lic: (
@@ -191,7 +201,11 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def accepts_milestones(self) -> bool:
         """A milestone falls due only on a license that was bought: in a trial the SME has not
         agreed to pay."""
-        return self.state in (self.State.PURCHASED, self.State.IN_ARREARS, self.State.PAID_UP)
+        return self.state in self.BOUGHT_STATES
+
+    def accepts_reports(self) -> bool:
+        """Royalty and use reports are filed, and accepted, on a bought license while it runs."""
+        return self.state in self.BOUGHT_STATES
 
     def accepts_equity_conversion(self) -> bool:
         return self.equity_allowed and self.state in (self.State.PURCHASED, self.State.IN_ARREARS)
@@ -328,12 +342,26 @@ class License(ConcurrentTransitionMixin, DealTerms):
             self.trial_ended_on = today()
 
 
+class InstallmentQuerySet(models.QuerySet):
+    def open(self) -> "InstallmentQuerySet":
+        """Installment.is_open as SQL: money unpaid, or a period whose report is still to come."""
+        return self.filter(Q(paid_amount__lt=F("amount")) | Q(report_pending=True))
+
+
 class Installment(FSMModelMixin, models.Model):
+    """One amount falling due on a day: a fee, an installment of the price, a milestone, or a
+    period's royalty. A royalty period is an installment from the purchase on, with its amount
+    unknown (0) and `report_pending` until its report is accepted: it falls overdue, and leads to
+    arrears and default, like any unpaid installment."""
+
     class Kind(models.TextChoices):
         TRIAL_FEE = "trial_fee", _("Trial fee")
         ENTRY_FEE = "entry_fee", _("Entry fee")
         MILESTONE = "milestone", _("Milestone payment")
         PURCHASE = "purchase", _("Purchase installment")
+        ROYALTY = "royalty", _("Royalty")
+        ROYALTY_MINIMUM = "royalty_minimum", _("Minimum royalty shortfall")
+        ROYALTY_ADJUSTMENT = "royalty_adjustment", _("Royalty adjustment (audit finding)")
 
     class State(models.TextChoices):
         DUE = "due", _("Due")
@@ -351,6 +379,10 @@ class Installment(FSMModelMixin, models.Model):
     effective_due_date = models.DateField(_("due date (effective)"), db_index=True)
     paid_amount = models.DecimalField(_("paid (CNY)"), default=ZERO, **MONEY)
     state = FSMField(_("state"), default=State.DUE, choices=State.choices, protected=True, db_index=True)
+    # A royalty period whose report is not accepted yet: its amount is not known, its deadline is.
+    report_pending = models.BooleanField(_("report pending"), default=False)
+
+    objects = InstallmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("installment")
@@ -373,16 +405,25 @@ class Installment(FSMModelMixin, models.Model):
     def outstanding(self) -> Decimal:
         return self.amount - self.paid_amount
 
+    @property
+    def is_open(self) -> bool:
+        """Something is still owed on it: money, or the period's report (InstallmentQuerySet.open)."""
+        return self.outstanding > ZERO or self.report_pending
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.effective_due_date is None:
             self.effective_due_date = workdays.effective_date(self.due_date)
         super().save(*args, **kwargs)
 
     @refuses_with(
-        lambda inst: _("%(outstanding)s of this installment remains to be paid.") % {"outstanding": inst.outstanding}
+        lambda inst: (
+            _("%(outstanding)s of this installment remains to be paid.") % {"outstanding": inst.outstanding}
+            if inst.outstanding
+            else _("The report for this period is not accepted yet.")
+        )
     )
     def fully_paid(self) -> bool:
-        return self.outstanding == ZERO
+        return not self.is_open
 
     @transition(field=state, source=State.DUE, target=State.OVERDUE, custom={"label": _("Fall overdue")})
     def mark_overdue(self) -> None:
@@ -397,6 +438,21 @@ class Installment(FSMModelMixin, models.Model):
     )
     def mark_paid(self) -> None:
         pass
+
+    @refuses_with(_("Nothing remains to be paid on this installment."))
+    def owes_something(self) -> bool:
+        return self.is_open
+
+    @transition(
+        field=state,
+        source=State.PAID,
+        target=State.DUE,
+        conditions=[owes_something],
+        custom={"label": _("Amount raised")},
+    )
+    def owe_again(self) -> None:
+        """A royalty report corrected upwards after its period was paid (the sweep marks it
+        overdue again if its date has passed)."""
 
 
 class LicensePatent(models.Model):

@@ -4,11 +4,14 @@ change only by a new version of the offer: services.revise_offer)."""
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ..domain import royalties
 from ..domain.money import ZERO
 from ..domain.text import single_line
 from .base import FRACTION, MAX_PRICE, MONEY
@@ -20,6 +23,36 @@ class LicenseType(models.TextChoices):
     EXCLUSIVE = "exclusive", _("Exclusive")  # no one else, not even the licensor, practises the patents
     SOLE = "sole", _("Sole")  # the licensor and the licensee only
     ORDINARY = "ordinary", _("Ordinary")  # any number of licensees
+
+
+class RoyaltyBase(models.TextChoices):
+    """What a running royalty (提成) is a rate of (Civil Code Art. 846)."""
+
+    NONE = "", _("No running royalty")
+    NET_SALES = "net_sales", _("Net sales")
+    PROFIT = "profit", _("Profit")
+
+
+class ReportingPeriod(models.TextChoices):
+    QUARTER = "quarter", _("Quarter")
+    HALF_YEAR = "half_year", _("Half-year")
+    YEAR = "year", _("Year")
+
+
+def _rates_validator(value: str) -> None:
+    royalties.parse_tiers(value)
+
+
+def _optional_money(verbose_name: Any, help_text: Any = "") -> models.DecimalField:
+    """An amount a term may leave blank (a minimum, a cap): blank means none."""
+    return models.DecimalField(
+        verbose_name,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)],
+        help_text=help_text,
+        **MONEY,
+    )
 
 
 # Types that keep every other licensee out of the patents while the license is live.
@@ -106,6 +139,40 @@ class DealTerms(models.Model):
         help_text=_("The licensee reports how it uses the patents (for the industrialization figures)."),
     )
 
+    royalty_base = models.CharField(
+        _("royalty base"),
+        max_length=10,
+        choices=RoyaltyBase.choices,
+        default=RoyaltyBase.NONE,
+        blank=True,
+        help_text=_("提成: a running royalty on what the licensee reports each period."),
+    )
+    royalty_rates = models.CharField(
+        _("royalty rates"),
+        max_length=200,
+        blank=True,
+        validators=[_rates_validator],
+        help_text=_(
+            'One rate ("5%") or tiers on the license year\'s cumulative base, rising or falling: '
+            '"3% up to 10,000,000; 2%".'
+        ),
+    )
+    reporting_period = models.CharField(
+        _("reporting period"), max_length=10, choices=ReportingPeriod.choices, default=ReportingPeriod.QUARTER
+    )
+    report_due_days = models.PositiveSmallIntegerField(
+        _("days to report and pay"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+        help_text=_("after each reporting period ends"),
+    )
+    royalty_minimum = _optional_money(
+        _("minimum annual royalty (CNY)"),
+        _("The shortfall falls due after the license year (a calendar year; the first one pro rata)."),
+    )
+    royalty_cap_year = _optional_money(_("royalty cap per license year (CNY)"))
+    royalty_cap_total = _optional_money(_("royalty cap in total (CNY)"))
+
     class Meta:
         abstract = True
 
@@ -124,7 +191,16 @@ class DealTerms(models.Model):
             "grace_days",
         ),
         "risk": ("equity_allowed", "equity_max_share", "insurance_required", "coverage_ratio"),
-        "reporting": ("use_reports_required",),
+        "reporting": (
+            "use_reports_required",
+            "royalty_base",
+            "royalty_rates",
+            "reporting_period",
+            "report_due_days",
+            "royalty_minimum",
+            "royalty_cap_year",
+            "royalty_cap_total",
+        ),
     }
 
     @classmethod
@@ -135,7 +211,38 @@ class DealTerms(models.Model):
     @property
     def is_free(self) -> bool:
         """Nothing to pay once the license is taken (a trial fee may still have been due)."""
-        return self.price == ZERO and not self.entry_fee
+        return self.price == ZERO and not self.entry_fee and not self.royalty_base
+
+    @property
+    def has_royalty(self) -> bool:
+        return bool(self.royalty_base)
+
+    @property
+    def files_reports(self) -> bool:
+        """The licensee files a report each period: royalty reports, or use reports without amounts."""
+        return self.has_royalty or self.use_reports_required
+
+    def tiers(self) -> list[royalties.Tier]:
+        return royalties.parse_tiers(self.royalty_rates)
+
+    def rates_in_words(self) -> str:
+        return royalties.describe_tiers(self.tiers()) if self.has_royalty else ""
+
+    def check_royalty_terms(self) -> None:
+        """A royalty needs its rates and rates need a base; a cap is not below the minimum."""
+        errors = {}
+        if self.royalty_base and not self.royalty_rates.strip():
+            errors["royalty_rates"] = _("A running royalty needs its rates.")
+        if self.royalty_rates.strip() and not self.royalty_base:
+            errors["royalty_base"] = _("Choose what the royalty rates apply to (net sales or profit).")
+        if not self.royalty_base and any((self.royalty_minimum, self.royalty_cap_year, self.royalty_cap_total)):
+            errors["royalty_base"] = _("A minimum or a cap applies to a running royalty: choose its base.")
+        for cap in ("royalty_cap_year", "royalty_cap_total"):
+            limit = getattr(self, cap)
+            if limit is not None and self.royalty_minimum and limit < self.royalty_minimum:
+                errors[cap] = _("A cap cannot be lower than the minimum annual royalty.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def blocks_other_licensees(self) -> bool:

@@ -5,7 +5,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from ..domain.text import REASON_MAX_LENGTH
-from ..models import Enterprise, License, PaymentReport, today
+from ..models import Enterprise, License, PaymentReport, RoyaltyReport, today
 from ..widgets import DateInput
 
 
@@ -76,6 +76,27 @@ class MilestoneForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("For example: the first invoice number, or the approval document."),
     )
+
+
+class RoyaltyReportForm(forms.ModelForm):
+    """A period's report: the base (a royalty's) or only units and a note (a use report)."""
+
+    class Meta:
+        model = RoyaltyReport
+        fields = ["base_amount", "units", "note", "attachment"]
+        widgets = {"note": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"attachment": _("Optional: a PDF, PNG or JPEG of the sales ledger or invoices.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.is_use_report:
+            del self.fields["base_amount"]
+        else:
+            self.fields["base_amount"].required = True
+            self.fields["base_amount"].label = self.instance.license.get_royalty_base_display() + _(" (CNY)")
+
+    def _post_clean(self):
+        pass  # the service checks and writes the report (services.file_royalty_report)
 
 
 class EquityForm(StateGuardForm):

@@ -56,6 +56,12 @@ urlpatterns = [
     path("licenses/<int:pk>/return/", views.return_patent, name="return"),
     path("licenses/<int:pk>/equity/", views.propose_equity, name="equity"),
     path("licenses/<int:pk>/milestones/<int:milestone_id>/", views.reach_milestone, name="milestone"),
+    path("licenses/<int:pk>/reports/<int:royalty_report_id>/", views.file_report, name="royalty_report"),
+    path(
+        "licenses/<int:pk>/reports/<int:royalty_report_id>/attachment/",
+        views.report_attachment,
+        name="report_attachment",
+    ),
     path("licenses/<int:pk>/payments/new/", views.report_payment, name="report_payment"),
     path("licenses/<int:pk>/payments/<int:report_id>/receipt/", views.receipt, name="receipt"),
     path("enterprise/", views.enterprise_details, name="enterprise"),

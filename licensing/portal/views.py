@@ -204,6 +204,8 @@ def license_detail(request, pk):
             "can_report": lic.accepts_payments() and lic.outstanding_amount > 0,
             "can_propose_equity": lic.accepts_equity_conversion(),
             "can_declare_milestones": lic.accepts_milestones(),
+            "can_file_reports": lic.accepts_reports(),
+            "today": today(),
         },
     )
 
@@ -320,6 +322,49 @@ def reach_milestone(request, pk, milestone_id):
             messages.success(request, _("Thank you: the milestone is recorded and its payment scheduled."))
             return redirect("portal:license", pk=lic.pk)
     return render(request, "portal/milestone.html", {"license": lic, "milestone": milestone, "form": form})
+
+
+@member_required
+def file_report(request, pk, royalty_report_id):
+    """File, or correct until accepted, a period's royalty or use report. "Compute" shows the
+    royalty the base gives and writes nothing; "File" files it."""
+    report = selectors.enterprise_report(request.member.enterprise, pk, royalty_report_id)
+    lic = report.license
+    if not (lic.accepts_reports() and allows(report, "file") and report.period_end < today()):
+        raise Http404
+    form = forms.RoyaltyReportForm(_posted(request), _posted_files(request), instance=report)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if request.POST.get("action") == "compute" and not report.is_use_report:
+                preview = services.preview_royalty(report=report, base=data["base_amount"])
+            else:
+                services.file_royalty_report(
+                    report_id=report.pk,
+                    base=data.get("base_amount"),
+                    units=data["units"],
+                    note=data["note"],
+                    attachment=data["attachment"] or None,
+                    by=request.user,
+                )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if preview is None:
+                messages.success(request, _("Thank you: your report is filed. The TTO will check and accept it."))
+                return redirect("portal:license", pk=lic.pk)
+    return render(
+        request, "portal/royalty_report.html", {"license": lic, "report": report, "form": form, "preview": preview}
+    )
+
+
+@member_required
+def report_attachment(request, pk, royalty_report_id):
+    report = selectors.enterprise_report(request.member.enterprise, pk, royalty_report_id)
+    if not report.attachment:
+        raise Http404
+    return receipt_response(report, "attachment")
 
 
 # -- payments ------------------------------------------------------------------------------------

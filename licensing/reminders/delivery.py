@@ -103,7 +103,7 @@ def _no_longer_applies(reminder: Reminder) -> str:
     if reminder.kind in (Reminder.Kind.INSTALLMENT_DUE, Reminder.Kind.OVERDUE):
         if not lic.accepts_payments():
             return f"license is {lic.state}"
-        if reminder.installment.outstanding == 0:
+        if not reminder.installment.is_open:
             return "installment paid"
     return ""
 
@@ -145,6 +145,7 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         else:
             inst: Installment = reminder.installment
             context.update(
+                report=getattr(inst, "report", None) if inst.report_pending else None,  # a royalty period's
                 contractual=inst.due_date,
                 amount=f"{inst.outstanding:,.2f}",
                 days_overdue=(today - reminder.deadline).days,

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, DateField, F, IntegerField, Value, When
+from django.db.models import Case, DateField, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,9 +57,9 @@ def expire_ended_trials(today: dt.date) -> int:
 
 def mark_overdue_installments(today: dt.date) -> int:
     ids = (
-        Installment.objects.filter(
+        Installment.objects.open()
+        .filter(
             state=Installment.State.DUE,
-            paid_amount__lt=F("amount"),
             effective_due_date__lt=today,
             license__state__in=License.PAYABLE_STATES,
         )
@@ -158,7 +158,7 @@ def claim_due_reminders(today: dt.date) -> int:
         trials, trial_kind, "license", license="pk", installment=None, deadline="trial_end_effective"
     )
 
-    unpaid = Installment.objects.filter(paid_amount__lt=F("amount"), license__state__in=License.PAYABLE_STATES)
+    unpaid = Installment.objects.open().filter(license__state__in=License.PAYABLE_STATES)
     coming = unpaid.filter(
         effective_due_date__gte=today,
         effective_due_date__lte=today + dt.timedelta(days=horizon[due_kind]),

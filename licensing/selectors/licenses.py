@@ -36,6 +36,7 @@ from ..models import (
     Patent,
     PaymentReport,
     Reminder,
+    RoyaltyReport,
     today,
 )
 
@@ -43,8 +44,8 @@ _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
 def unpaid_installments() -> QuerySet[Installment]:
-    """Installments of the outer license (OuterRef) that still have something to pay."""
-    return Installment.objects.filter(license=OuterRef("pk"), paid_amount__lt=F("amount"))
+    """Installments of the outer license (OuterRef) still open: money to pay, or a period's report."""
+    return Installment.objects.open().filter(license=OuterRef("pk"))
 
 
 def licenses_with_balances(queryset: QuerySet[License] | None = None) -> QuerySet[License]:
@@ -156,8 +157,19 @@ def enterprise_license(enterprise: Enterprise, pk: int) -> License:
             Prefetch("equity_conversions", queryset=EquityConversion.objects.order_by("-proposed_on")),
             Prefetch("patents", queryset=Patent.objects.order_by("number")),
             "milestones",
+            "royalty_reports",
         ),
         pk=pk,
+    )
+
+
+def enterprise_report(enterprise: Enterprise, license_pk: int, report_pk: int) -> RoyaltyReport:
+    """One royalty or use report of the SME's own license, with its license; 404 otherwise."""
+    return get_object_or_404(
+        RoyaltyReport.objects.select_related("license"),
+        pk=report_pk,
+        license_id=license_pk,
+        license__enterprise=enterprise,
     )
 
 
@@ -181,14 +193,12 @@ def policy_of(lic: License) -> InsurancePolicy | None:
 
 
 def deadlines_of(enterprise: Enterprise) -> tuple[QuerySet[License], QuerySet[Installment]]:
-    """Trial ends and unpaid installments of the SME's live licenses, for its calendar feed."""
+    """Trial ends, unpaid installments and reports to file of the SME's live licenses, for its
+    calendar feed."""
     trials = License.objects.filter(enterprise=enterprise, state=License.State.TRIAL).select_related("offer__patent")
     installments = (
-        Installment.objects.filter(
-            license__enterprise=enterprise,
-            license__state__in=License.PAYABLE_STATES,
-            paid_amount__lt=F("amount"),
-        )
+        Installment.objects.open()
+        .filter(license__enterprise=enterprise, license__state__in=License.PAYABLE_STATES)
         .select_related("license__offer__patent")
         .order_by("effective_due_date")
     )

@@ -26,6 +26,7 @@ from ..models import (
     PaymentReport,
     Reminder,
     ReminderSchedule,
+    RoyaltyReport,
 )
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ INSTITUTION_PATH = {
     Installment: "license__offer__patent__owner",
     Payment: "license__offer__patent__owner",
     PaymentReport: "license__offer__patent__owner",
+    RoyaltyReport: "license__offer__patent__owner",
     InsuranceClaim: "license__offer__patent__owner",
     EquityConversion: "license__offer__patent__owner",
     Reminder: "license__offer__patent__owner",

@@ -42,12 +42,20 @@ from .payments import (
     report_payment,
 )
 from .records import delete_record, save_record
+from .royalties import (
+    accept_royalty_report,
+    dispute_royalty_report,
+    file_royalty_report,
+    preview_royalty,
+    record_royalty_adjustment,
+)
 from .trials import apply_for_trial, approve_trial, expire_trial, reject_application, return_patent
 
 __all__ = [
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
     "POLICY_TERMS",
+    "accept_royalty_report",
     "apply_credit",
     "apply_for_trial",
     "approve_claim",
@@ -59,11 +67,14 @@ __all__ = [
     "confirm_payment_report",
     "declare_default",
     "delete_record",
+    "dispute_royalty_report",
     "execute_equity_conversion",
     "expire_trial",
     "file_claim",
+    "file_royalty_report",
     "mark_overdue",
     "member_decision_allowed",
+    "preview_royalty",
     "propose_equity_conversion",
     "publish_offer",
     "purchase",
@@ -71,6 +82,7 @@ __all__ = [
     "reach_milestone",
     "record_claim_paid",
     "record_payment",
+    "record_royalty_adjustment",
     "refund_credit",
     "register_enterprise",
     "register_policy",

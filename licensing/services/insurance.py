@@ -26,6 +26,7 @@ from ._runner import (
     _require_reason,
     _run,
 )
+from .royalties import unreported_minimum
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -62,9 +63,10 @@ def register_policy(*, license_id: int, by: User | None, **fields: Any) -> Insur
 
 @transaction.atomic
 def file_claim(*, license_id: int, by: User | None, reason: str = "") -> InsuranceClaim:
-    """Claim coverage x outstanding from the insurer of a defaulted license."""
+    """Claim coverage x outstanding from the insurer of a defaulted license. Royalties of periods
+    whose reports never came count at the contract's floor (their share of the minimum)."""
     lic = _lock_license(license_id)
-    outstanding = lic.outstanding
+    outstanding = lic.outstanding + unreported_minimum(lic, today())
     _run(lic, "file_claim", by=by, reason=reason)
     policy = lic.insurance_policy
     claim = InsuranceClaim.objects.create(

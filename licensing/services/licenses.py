@@ -30,12 +30,11 @@ from ._runner import (
     _without_stale_schedule,
 )
 from .credit import apply_credit
+from .royalties import open_report_periods
+from .schedule import INSTALLMENT_TERMS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-# What an installment's audit event says it was created with.
-INSTALLMENT_TERMS = ("kind", "sequence", "amount", "due_date", "effective_due_date")
 
 
 def build_schedule(terms: DealTerms, plan: str, purchased_on: date) -> list[tuple[str, Decimal, date]]:
@@ -99,6 +98,7 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
     installments = Installment.objects.bulk_create(rows)
     for inst in installments:
         _audit.created(inst, by=by, fields=INSTALLMENT_TERMS)
+    open_report_periods(lic, on, by=by)  # a royalty's periods, or use reports, for the whole term
     apply_credit(lic, by=by)  # money received beyond what was owed pays what now falls due
     _settle_license_if_done(lic, by)  # a free license is taken with nothing to pay
     return _without_stale_schedule(lic)
@@ -110,7 +110,7 @@ def mark_overdue(*, license_id: int, by: User | None = None, on: date | None = N
     lic = _lock_license(license_id)
     on = on or today()
     for inst in lic.installments.all():
-        if inst.state == Installment.State.DUE and inst.outstanding and inst.effective_due_date < on:
+        if inst.state == Installment.State.DUE and inst.is_open and inst.effective_due_date < on:
             _run(inst, "mark_overdue", by=by)
     if lic.state == License.State.PURCHASED and lic.is_overdue():
         _run(lic, "fall_into_arrears", by=by)

@@ -11,13 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..domain import workdays
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
-from ..models import Installment, License, LicenseMilestone, today
-from . import _audit
-from ._runner import _lock_license, _refused, _run, _settle_license_if_done, _without_stale_schedule
-from .credit import apply_credit
-from .licenses import INSTALLMENT_TERMS
+from ..models import Installment, LicenseMilestone, today
+from ._runner import _lock_license, _refused, _run
+from .schedule import add_amount_due
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -43,22 +40,10 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
             }
         )
     _run(milestone, "reach", on, by=by, reason=evidence)
-    due = on + timedelta(days=milestone.due_days)
-    sequence = lic.installments.filter(kind=Installment.Kind.MILESTONE).count() + 1
-    installment = Installment.objects.create(
-        license=lic,
-        kind=Installment.Kind.MILESTONE,
-        sequence=sequence,
-        amount=milestone.amount,
-        due_date=due,
-        effective_due_date=workdays.effective_date(due),
+    reason = _("Milestone reached: %(name)s") % {"name": milestone.name}
+    installment = add_amount_due(
+        lic, Installment.Kind.MILESTONE, milestone.amount, on + timedelta(days=milestone.due_days), by=by, reason=reason
     )
-    _audit.created(installment, by=by, fields=INSTALLMENT_TERMS, reason=milestone.name)
     milestone.installment, milestone.declared_by = installment, by
     milestone.save(update_fields=["installment", "declared_by"])
-    lic = _without_stale_schedule(lic)  # the schedule now has the milestone's installment
-    if lic.state == License.State.PAID_UP:
-        _run(lic, "reopen", by=by, reason=_("Milestone reached: %(name)s") % {"name": milestone.name})
-    apply_credit(lic, by=by)
-    _settle_license_if_done(lic, by)
     return milestone

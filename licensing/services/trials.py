@@ -39,7 +39,7 @@ from ._runner import (
     _without_stale_schedule,
 )
 from .credit import apply_credit
-from .licenses import INSTALLMENT_TERMS
+from .schedule import INSTALLMENT_TERMS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

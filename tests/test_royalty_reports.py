@@ -1,0 +1,464 @@
+"""Running royalties (issue 14): each period of the term is an installment from the purchase on,
+its amount unknown until the report is accepted; the issue's examples, exact, through the services
+and the sweep."""
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+
+from licensing import services
+from licensing.models import AuditEvent, Installment, InsuranceClaim, License, Reminder, RoyaltyReport
+from licensing.reminders.delivery import deliver_reminder
+from licensing.reminders.sweep import run_sweep
+
+from .factories import EnterpriseFactory, OfferFactory
+from .test_sweep_lifecycle import live_days
+
+ROYALTY_TERMS = {
+    "price": D("0"),
+    "royalty_base": "net_sales",
+    "royalty_rates": "3% up to 10,000,000; 2%",
+    "reporting_period": "quarter",
+    "report_due_days": 30,
+}
+
+
+@pytest.fixture
+def royalty_license(institution, make_license, clock):
+    """Bought on 2026-01-01 (a trial from 2025-07-01), royalties on net sales in quarters."""
+
+    def make(**terms):
+        clock("2026-01-01")
+        offer = OfferFactory(patent__owner=institution, **{**ROYALTY_TERMS, **terms})
+        return make_license(offer, "purchased", start="2025-07-01", plan="lump_sum")
+
+    return make
+
+
+def report(lic, start: str) -> RoyaltyReport:
+    return lic.royalty_reports.get(period_start=dt.date.fromisoformat(start))
+
+
+def file_and_accept(lic, start: str, base: str, staff) -> RoyaltyReport:
+    r = services.file_royalty_report(report_id=report(lic, start).pk, base=D(base), by=staff)
+    return services.accept_royalty_report(report_id=r.pk, by=staff)
+
+
+def test_the_purchase_opens_a_period_for_each_quarter_of_the_term(royalty_license):
+    lic = royalty_license()
+
+    reports = list(lic.royalty_reports.order_by("period_start"))
+    first = reports[0]
+    assert (first.period_start, first.period_end, first.due_date) == (
+        dt.date(2026, 1, 1),
+        dt.date(2026, 3, 31),
+        dt.date(2026, 4, 30),
+    )
+    assert (first.installment.kind, first.installment.amount, first.installment.report_pending) == (
+        Installment.Kind.ROYALTY,
+        D("0.00"),
+        True,
+    )
+    assert reports[-1].period_end == lic.term_end  # the term ends with the patent
+    assert License.objects.get(pk=lic.pk).state == License.State.PURCHASED  # not paid up: periods to come
+    assert not lic.is_free
+
+
+def test_tiers_on_the_license_years_cumulative_base_give_the_issues_example(royalty_license, staff, clock):
+    """3% up to 10,000,000, 2% above: 6,000,000 then 7,000,000 give 180,000.00 and 180,000.00."""
+    lic = royalty_license()
+    clock("2026-07-02")
+
+    q1 = file_and_accept(lic, "2026-01-01", "6000000.00", staff)
+    q2 = file_and_accept(lic, "2026-04-01", "7000000.00", staff)
+
+    assert (q1.royalty, q2.royalty) == (D("180000.00"), D("180000.00"))
+    assert (q1.installment.amount, q2.installment.amount) == (D("180000.00"), D("180000.00"))
+    assert License.objects.get(pk=lic.pk).installments.open().filter(report_pending=False).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("bases", "shortfall"),
+    [
+        (["12000000.00", "0", "0", "0"], D("140000.00")),  # 360,000.00 accepted: 140,000.00 falls due
+        (["10000000.00", "8000000.00", "0", "0"], None),  # 540,000.00 accepted: the minimum is reached
+    ],
+)
+def test_a_minimum_annual_royalty_shortfall_falls_due_after_the_license_year(
+    royalty_license, staff, clock, bases, shortfall
+):
+    lic = royalty_license(royalty_rates="3%", royalty_minimum=D("500000.00"))
+    clock("2027-01-05")
+    for start, base in zip(["2026-01-01", "2026-04-01", "2026-07-01", "2026-10-01"], bases, strict=True):
+        file_and_accept(lic, start, base, staff)
+
+    minimum = Installment.objects.filter(license=lic, kind=Installment.Kind.ROYALTY_MINIMUM)
+    if shortfall is None:  # 3% of 18,000,000 = 540,000: the minimum is reached
+        assert not minimum.exists()
+    else:
+        (inst,) = minimum
+        assert (inst.amount, inst.due_date) == (shortfall, dt.date(2027, 1, 30))
+
+
+def test_a_minimum_is_pro_rata_in_a_year_held_in_part(institution, make_license, staff, clock):
+    clock("2026-07-01")
+    terms = {**ROYALTY_TERMS, "royalty_rates": "3%", "royalty_minimum": D("365000")}
+    offer = OfferFactory(patent__owner=institution, **terms)
+    lic = make_license(offer, "purchased", start="2026-01-01", plan="lump_sum")  # bought 2026-07-01
+    clock("2027-01-05")
+    file_and_accept(lic, "2026-07-01", "0", staff)
+    file_and_accept(lic, "2026-10-01", "0", staff)
+
+    inst = Installment.objects.get(license=lic, kind=Installment.Kind.ROYALTY_MINIMUM)
+    assert inst.amount == D("184000.00")  # 365,000 x 184 of 365 days
+
+
+def test_an_unfiled_report_is_chased_and_escalated_like_an_unpaid_installment(institution, staff, clock):
+    """Reminders before and after its due date, arrears, default after the grace days, and the
+    insured claim, by the same sweep and the same ledger as installments."""
+    clock("2025-07-01")
+    institution.contact_email = "tto@univ.example"
+    institution.save()
+    offer = OfferFactory(
+        patent__owner=institution, **ROYALTY_TERMS, royalty_minimum=D("400000.00"), insurance_required=True
+    )
+    sme = EnterpriseFactory(contact_email="finance@sme.example", language="en")
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=sme)
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2025, 7, 1))
+    services.register_policy(
+        license_id=lic.pk,
+        by=staff,
+        insurer="PICC",
+        insurer_email="claims@picc.example",
+        policy_number="PI-9",
+        coverage_ratio=D("0.8"),
+        starts_on=dt.date(2025, 7, 1),
+        ends_on=dt.date(2030, 7, 1),
+    )
+    clock("2026-01-01")
+    services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 1, 1))
+    q1 = report(lic, "2026-01-01").installment
+
+    log = live_days(clock, "2026-04-15", "2026-08-01")
+
+    claim = InsuranceClaim.objects.get(license=lic)
+    assert [key for _day, key in log if f":{q1.pk}:" in key or "claim" in key] == [
+        f"installment_due:installment:{q1.pk}:14",
+        f"installment_due:installment:{q1.pk}:3",
+        f"installment_due:installment:{q1.pk}:0",
+        f"overdue:installment:{q1.pk}:1",
+        f"overdue:installment:{q1.pk}:7",
+        f"overdue:installment:{q1.pk}:30",
+        f"claim_filed:insuranceclaim:{claim.pk}:0",
+    ]
+    days = dict((key, day) for day, key in log)
+    assert days[f"overdue:installment:{q1.pk}:1"] == "2026-05-01"
+    assert days[f"claim_filed:insuranceclaim:{claim.pk}:0"] == "2026-07-30"  # 90 grace days after 04-30
+    lic.refresh_from_db()
+    assert lic.state == License.State.CLAIM_FILED
+    # Q1 never reported: its floor, 400,000 x 90/365 = 98,630.14, is what the claim covers (x 0.8)
+    assert (claim.outstanding_at_filing, claim.claimed_amount) == (D("98630.14"), D("78904.11"))
+    due_mail = next(m for m in mail.outbox if m.extra_headers["X-Reminder-Key"].endswith(f"{q1.pk}:14"))
+    assert "royalty report" in due_mail.subject.lower() and "2026-01-01" in due_mail.body
+
+
+def test_a_nil_report_settles_its_period_and_cures_the_arrears(royalty_license, staff, clock):
+    lic = royalty_license()
+    clock("2026-05-02")
+    assert services.mark_overdue(license_id=lic.pk).state == License.State.IN_ARREARS
+
+    file_and_accept(lic, "2026-01-01", "0", staff)
+
+    lic.refresh_from_db()
+    inst = report(lic, "2026-01-01").installment
+    assert (inst.state, inst.amount, lic.state) == (Installment.State.PAID, D("0.00"), License.State.PURCHASED)
+
+
+def test_a_report_is_corrected_until_accepted_and_each_version_is_audited(royalty_license, staff, clock):
+    lic = royalty_license()
+    clock("2026-04-02")
+    q1 = report(lic, "2026-01-01")
+    services.file_royalty_report(report_id=q1.pk, base="1000000.00", units=10, by=staff)
+    services.file_royalty_report(report_id=q1.pk, base="1200000.00", units=12, note="Late invoice", by=staff)
+    services.dispute_royalty_report(report_id=q1.pk, by=staff, reason="Invoices show 1,300,000")
+    with pytest.raises(ValidationError, match="not possible while"):
+        services.accept_royalty_report(report_id=q1.pk, by=staff)
+    services.file_royalty_report(report_id=q1.pk, base="1300000.00", by=staff)
+    accepted = services.accept_royalty_report(report_id=q1.pk, by=staff)
+
+    assert (accepted.base_amount, accepted.royalty) == (D("1300000.00"), D("39000.00"))
+    with pytest.raises(ValidationError, match="not possible while"):
+        services.file_royalty_report(report_id=q1.pk, base="1.00", by=staff)
+    events = AuditEvent.objects.filter(object_id=str(q1.pk), transition__in=["file", "dispute", "accept"])
+    assert [e.transition for e in events.order_by("at", "pk")] == ["file", "file", "dispute", "file", "accept"]
+    second = events.filter(transition="file").order_by("at", "pk")[1]
+    assert second.changes["base_amount"] == ["1000000.00", "1200000.00"]
+
+
+@pytest.mark.parametrize(
+    ("day", "base", "message"),
+    [
+        ("2026-03-31", "100.00", "runs until 2026-03-31"),  # the period has not ended
+        ("2026-04-02", "-1.00", "cannot be negative"),
+        ("2026-04-02", "1.001", "two decimal places"),
+        ("2026-04-02", None, "nil report"),
+        ("2026-04-02", "1e400", "at most"),
+    ],
+)
+def test_bad_reports_are_refused_and_write_nothing(royalty_license, staff, clock, day, base, message):
+    lic = royalty_license()
+    clock(day)
+    q1 = report(lic, "2026-01-01")
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError, match=message):
+        services.file_royalty_report(report_id=q1.pk, base=base, by=staff)
+    q1.refresh_from_db()
+    assert (q1.state, q1.base_amount, AuditEvent.objects.count()) == ("expected", None, events)
+
+
+def test_reports_of_a_license_year_are_accepted_in_order(royalty_license, staff, clock):
+    lic = royalty_license()
+    clock("2026-07-02")
+    services.file_royalty_report(report_id=report(lic, "2026-01-01").pk, base="1", by=staff)
+    q2 = services.file_royalty_report(report_id=report(lic, "2026-04-01").pk, base="1", by=staff)
+    with pytest.raises(ValidationError, match="2026-01-01 – 2026-03-31 first"):
+        services.accept_royalty_report(report_id=q2.pk, by=staff)
+
+
+def test_caps_per_year_and_in_total(royalty_license, staff, clock):
+    lic = royalty_license(royalty_rates="10%", royalty_cap_year=D("150000"), royalty_cap_total=D("250000"))
+    clock("2027-04-02")
+    q1 = file_and_accept(lic, "2026-01-01", "1000000", staff)  # 100,000
+    q2 = file_and_accept(lic, "2026-04-01", "1000000", staff)  # 100,000, capped at 50,000 for the year
+    q3 = file_and_accept(lic, "2026-07-01", "1000000", staff)  # nothing more this year
+    file_and_accept(lic, "2026-10-01", "0", staff)
+    y2 = file_and_accept(lic, "2027-01-01", "2000000", staff)  # 200,000: the total cap leaves 100,000
+
+    assert [r.royalty for r in (q1, q2, q3, y2)] == [D("100000.00"), D("50000.00"), D("0.00"), D("100000.00")]
+
+
+def test_the_preview_is_what_acceptance_gives(royalty_license, staff, clock):
+    lic = royalty_license()
+    clock("2026-07-02")
+    file_and_accept(lic, "2026-01-01", "6000000.00", staff)
+    q2 = report(lic, "2026-04-01")
+    assert services.preview_royalty(report=q2, base="7000000.00") == D("180000.00")
+
+
+def test_an_audit_finding_adds_an_amount_due_with_its_reason(royalty_license, staff, clock):
+    lic = royalty_license()
+    clock("2026-09-01")
+    with pytest.raises(ValidationError, match="Give a reason"):
+        services.record_royalty_adjustment(license_id=lic.pk, amount="12000.00", reason="", by=staff)
+    inst = services.record_royalty_adjustment(
+        license_id=lic.pk, amount="12000.00", reason="Audit 2026: Q1 sales under-reported", by=staff
+    )
+    assert (inst.kind, inst.amount, inst.due_date) == (
+        Installment.Kind.ROYALTY_ADJUSTMENT,
+        D("12000.00"),
+        dt.date(2026, 10, 1),
+    )
+    event = AuditEvent.objects.get(object_id=str(inst.pk), action="created")
+    assert event.reason == "Audit 2026: Q1 sales under-reported"
+
+
+def test_a_free_license_files_use_reports_without_amounts(institution, make_license, staff, clock):
+    clock("2026-01-01")
+    offer = OfferFactory(patent__owner=institution, price=D("0"), use_reports_required=True, reporting_period="year")
+    lic = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum")
+    assert License.objects.get(pk=lic.pk).state == License.State.PAID_UP
+    first = report(lic, "2026-01-01")
+    assert first.installment is None and first.period_end == dt.date(2026, 12, 31)
+
+    clock("2027-01-10")
+    services.file_royalty_report(report_id=first.pk, base="999", units=1200, note="Line 2 running", by=staff)
+    accepted = services.accept_royalty_report(report_id=first.pk, by=staff)
+    assert (accepted.state, accepted.base_amount, accepted.units, accepted.royalty) == ("accepted", None, 1200, None)
+
+
+def test_a_paid_royalty_period_and_the_credit(royalty_license, staff, clock):
+    """An accepted royalty is paid like any installment; money beyond it waits as credit for the
+    next period's royalty."""
+    lic = royalty_license(royalty_rates="5%")
+    clock("2026-04-05")
+    file_and_accept(lic, "2026-01-01", "100000.00", staff)  # 5,000.00
+    services.record_payment(
+        license_id=lic.pk, amount="6000.00", paid_on=dt.date(2026, 4, 5), reference="R1", idempotency_key="r1", by=staff
+    )
+    lic.refresh_from_db()
+    assert lic.credit == D("1000.00")
+    clock("2026-07-03")
+    file_and_accept(lic, "2026-04-01", "100000.00", staff)
+    q2 = report(lic, "2026-04-01").installment
+    lic.refresh_from_db()
+    assert (q2.paid_amount, lic.credit) == (D("1000.00"), D("0.00"))
+
+
+def test_sweep_queries_do_not_grow_with_report_periods(royalty_license, django_assert_max_num_queries, clock):
+    for _ in range(3):
+        royalty_license()
+    clock("2026-04-16")
+    run_sweep()  # the first sweep of the day claims notices; the next one finds nothing new
+    with django_assert_max_num_queries(9):
+        run_sweep()
+    assert Reminder.objects.filter(kind=Reminder.Kind.INSTALLMENT_DUE).count() == 3
+    assert deliver_reminder(Reminder.objects.first().pk) in ("sent", "cancelled")
+
+
+# -- the portal ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sme_royalty(sme_client, institution, make_license, clock):
+    clock("2026-01-01")
+    offer = OfferFactory(patent__owner=institution, **ROYALTY_TERMS)
+    lic = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum", enterprise=sme_client.member.enterprise)
+    clock("2026-07-02")
+    return lic
+
+
+def test_the_sme_sees_the_royalty_before_filing_and_computing_writes_nothing(sme_client, sme_royalty, staff):
+    lic = sme_royalty
+    file_and_accept(lic, "2026-01-01", "6000000.00", staff)
+    q2 = report(lic, "2026-04-01")
+    url = f"/licenses/{lic.pk}/reports/{q2.pk}/"
+    assert url in sme_client.get(f"/licenses/{lic.pk}/").content.decode()
+
+    computed = sme_client.post(url, {"base_amount": "7000000.00", "action": "compute"})
+    assert computed.status_code == 200 and "180,000.00" in computed.content.decode()
+    q2.refresh_from_db()
+    assert (q2.state, q2.base_amount) == ("expected", None)
+
+    filed = sme_client.post(url, {"base_amount": "7000000.00", "units": "40", "action": "file"})
+    assert filed.status_code == 302
+    q2.refresh_from_db()
+    assert (q2.state, q2.base_amount, q2.royalty, q2.filed_by) == (
+        "filed",
+        D("7000000.00"),
+        D("180000.00"),
+        sme_client.member.user,
+    )
+
+
+@pytest.mark.parametrize(
+    ("language", "base", "message"),
+    [
+        ("en", "-5", "cannot be negative"),
+        ("zh-hans", "-5", "不能为负"),
+        ("en", "", "This field is required"),
+        ("zh-hans", "1.001", "小数不超过 2 位"),
+    ],
+)
+def test_a_bad_report_is_refused_in_the_users_language_and_writes_nothing(
+    sme_client, sme_royalty, language, base, message
+):
+    q1 = report(sme_royalty, "2026-01-01")
+    sme_client.cookies["django_language"] = language
+    response = sme_client.post(f"/licenses/{sme_royalty.pk}/reports/{q1.pk}/", {"base_amount": base, "action": "file"})
+    assert response.status_code == 200 and message in response.content.decode()
+    q1.refresh_from_db()
+    assert (q1.state, q1.base_amount) == ("expected", None)
+
+
+def test_a_period_not_ended_has_no_report_page(sme_client, sme_royalty):
+    q3 = report(sme_royalty, "2026-07-01")  # runs to 2026-09-30
+    assert sme_client.get(f"/licenses/{sme_royalty.pk}/reports/{q3.pk}/").status_code == 404
+
+
+def test_report_pages_take_a_fixed_number_of_queries(sme_client, sme_royalty, staff, django_assert_num_queries):
+    """The same for a license with 1 accepted report as with many periods filed (pinned)."""
+    lic = sme_royalty
+    q2 = report(lic, "2026-04-01")
+    with django_assert_num_queries(4):
+        sme_client.get(f"/licenses/{lic.pk}/reports/{q2.pk}/")
+    file_and_accept(lic, "2026-01-01", "100", staff)
+    with django_assert_num_queries(4):
+        sme_client.get(f"/licenses/{lic.pk}/reports/{q2.pk}/")
+
+
+def test_a_report_filed_on_time_is_not_late_while_the_tto_has_not_accepted_it(royalty_license, staff, clock):
+    """Filing makes the reported royalty the amount due (self-assessed); paid, nothing is overdue."""
+    lic = royalty_license(royalty_rates="5%")
+    clock("2026-04-10")
+    services.file_royalty_report(report_id=report(lic, "2026-01-01").pk, base="200000.00", by=staff)
+    q1 = report(lic, "2026-01-01").installment
+    assert (q1.amount, q1.report_pending) == (D("10000.00"), False)
+    services.record_payment(
+        license_id=lic.pk, amount="10000.00", paid_on=dt.date(2026, 4, 10), reference="R", idempotency_key="k", by=staff
+    )
+
+    clock("2026-05-06")
+    run_sweep()
+    assert License.objects.get(pk=lic.pk).state == License.State.PURCHASED
+
+
+def test_a_correction_after_payment_moves_the_difference(royalty_license, staff, clock):
+    """Corrected down, what was paid above the new royalty is credit; corrected up, the paid
+    period owes again."""
+    lic = royalty_license(royalty_rates="5%")
+    clock("2026-04-10")
+    q1 = report(lic, "2026-01-01")
+    services.file_royalty_report(report_id=q1.pk, base="200000.00", by=staff)  # 10,000.00
+    services.record_payment(
+        license_id=lic.pk, amount="10000.00", paid_on=dt.date(2026, 4, 10), reference="R", idempotency_key="k", by=staff
+    )
+    services.file_royalty_report(report_id=q1.pk, base="160000.00", by=staff)  # 8,000.00
+    lic.refresh_from_db()
+    inst = Installment.objects.get(pk=q1.installment_id)
+    assert (inst.amount, inst.paid_amount, lic.credit) == (D("8000.00"), D("8000.00"), D("2000.00"))
+
+    services.file_royalty_report(report_id=q1.pk, base="260000.00", by=staff)  # 13,000.00: the credit pays 2,000
+    inst.refresh_from_db()
+    lic.refresh_from_db()
+    assert (inst.amount, inst.paid_amount, inst.state, lic.credit) == (D("13000.00"), D("10000.00"), "due", D("0.00"))
+
+
+# -- the admin -------------------------------------------------------------------------------------
+
+
+def test_staff_accept_and_dispute_reports_with_the_buttons_and_others_see_nothing(
+    client, royalty_license, staff, clock, tmp_path, settings
+):
+    from django.contrib.auth.models import Group
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from licensing.roles import TTO_STAFF_GROUP
+
+    from .factories import StaffProfileFactory
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    group = Group.objects.get(name=TTO_STAFF_GROUP)
+    staff.groups.add(group)
+    lic = royalty_license()
+    clock("2026-07-02")
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    q1 = services.file_royalty_report(
+        report_id=report(lic, "2026-01-01").pk, base="100", attachment=SimpleUploadedFile("a.png", png), by=staff
+    )
+    q2 = services.file_royalty_report(report_id=report(lic, "2026-04-01").pk, base="100", by=staff)
+
+    client.force_login(staff)
+    act = lambda r, name, data=None: client.post(  # noqa: E731
+        reverse("admin:licensing_royaltyreport_act", args=[r.pk, name]), data or {}, headers={"accept-language": "en"}
+    )
+    page = client.get(reverse("admin:licensing_license_change", args=[lic.pk])).content.decode()
+    assert "record_royalty_adjustment" in page and reverse("admin:licensing_royaltyreport_change", args=[q1.pk]) in page
+    download = client.get(reverse("admin:licensing_royaltyreport_attachment", args=[q1.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == png
+    assert act(q2, "dispute", {"reason": ""}).status_code == 200  # a reason is required: nothing written
+    assert act(q1, "accept").status_code == 302
+    assert act(q2, "dispute", {"reason": "Invoices missing"}).status_code == 302
+    q1.refresh_from_db()
+    q2.refresh_from_db()
+    assert (q1.state, q2.state, q2.dispute_reason) == ("accepted", "disputed", "Invoices missing")
+
+    other = StaffProfileFactory().user
+    other.groups.add(group)
+    client.force_login(other)
+    assert client.get(reverse("admin:licensing_royaltyreport_changelist")).context["cl"].result_count == 0
+    assert client.get(reverse("admin:licensing_royaltyreport_attachment", args=[q1.pk])).status_code == 404
+    assert act(q2, "dispute", {"reason": "x"}).status_code == 404
