@@ -47,14 +47,23 @@ def build(enterprise, language: str) -> bytes:
             )
         for inst in installments:
             lic = inst.license
-            calendar.add_component(
-                _event(
-                    f"installment-{inst.pk}",
-                    inst.effective_due_date,
-                    _("Pay CNY %(amount)s for %(number)s")
-                    % {"amount": f"{inst.outstanding:,.2f}", "number": lic.offer.patent.number},
-                    _("Installment %(seq)s, contractual due date %(due)s. %(link)s")
-                    % {"seq": inst.sequence, "due": inst.due_date, "link": portal_link(lic)},
-                )
-            )
+            number = lic.offer.patent.number
+            if inst.report_pending:  # a royalty period: the report, and the royalty it gives, fall due
+                summary = _("Royalty report due for %(number)s") % {"number": number}
+                description = _("Report and pay the royalty for %(start)s – %(end)s. %(link)s") % {
+                    "start": inst.report.period_start,
+                    "end": inst.report.period_end,
+                    "link": portal_link(lic),
+                }
+            else:
+                summary = _("Pay CNY %(amount)s for %(number)s") % {
+                    "amount": f"{inst.outstanding:,.2f}",
+                    "number": number,
+                }
+                description = _("Installment %(seq)s, contractual due date %(due)s. %(link)s") % {
+                    "seq": inst.sequence,
+                    "due": inst.due_date,
+                    "link": portal_link(lic),
+                }
+            calendar.add_component(_event(f"installment-{inst.pk}", inst.effective_due_date, summary, description))
     return calendar.to_ical()

@@ -12,8 +12,8 @@ from licensing.roles import TTO_STAFF_GROUP
 
 from .factories import OfferFactory, ended_trials, enterprise_of_size
 
-SUPERUSER_QUERIES = 14  # session, user, institutions for the filter, 11 figure groups
-STAFF_QUERIES = 17  # session, user, its permissions (2), staff profile and institution, 11 figure groups
+SUPERUSER_QUERIES = 16  # session, user, institutions for the filter, 13 figure groups
+STAFF_QUERIES = 19  # session, user, its permissions (2), staff profile and institution, 13 figure groups
 
 
 def add_book(institution, licenses: int):

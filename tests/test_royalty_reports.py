@@ -462,3 +462,30 @@ def test_staff_accept_and_dispute_reports_with_the_buttons_and_others_see_nothin
     assert client.get(reverse("admin:licensing_royaltyreport_changelist")).context["cl"].result_count == 0
     assert client.get(reverse("admin:licensing_royaltyreport_attachment", args=[q1.pk])).status_code == 404
     assert act(q2, "dispute", {"reason": "x"}).status_code == 404
+
+
+def test_the_calendar_feed_carries_report_deadlines(client, sme_client, sme_royalty):
+    body = client.get(f"/calendar/{sme_client.member.calendar_token}.ics").content.decode()
+    unfolded = body.replace("\r\n ", "")
+    assert "SUMMARY:Royalty report due for" in unfolded and "2026-04-01 – 2026-06-30" in unfolded
+    assert "DTSTART;VALUE=DATE:20260730" in unfolded  # Q2's report, due 30 days after the quarter
+    assert "Pay CNY 0.00" not in unfolded
+
+
+def test_the_dashboard_shows_income_by_fee_kind_and_reports_due_and_late(royalty_license, staff, clock):
+    from licensing.reporting.dashboard import build_dashboard
+    from licensing.selectors import BookFilter
+
+    lic = royalty_license(royalty_rates="5%", entry_fee=D("20000.00"))
+    clock("2026-05-05")
+    file_and_accept(lic, "2026-01-01", "100000.00", staff)  # 5,000.00 royalty
+    services.record_payment(
+        license_id=lic.pk, amount="22000.00", paid_on=dt.date(2026, 5, 5), reference="R", idempotency_key="k", by=staff
+    )
+    board = build_dashboard(BookFilter(institution=lic.offer.patent.owner), dt.date(2026, 8, 1))
+
+    rows = {label: values for label, *values in board.tables["income_by_kind"].rows}
+    assert rows["Entry fee"] == [1, D("20000.00"), D("20000.00"), D("0.00")]
+    assert rows["Royalty"] == [1, D("5000.00"), D("2000.00"), D("3000.00")]  # pending periods are not counted
+    reports = dict(board.tables["royalty_reports"].rows)
+    assert (reports["Late (past their due date, not filed)"], reports["Due in the next 30 days"]) == (1, 0)

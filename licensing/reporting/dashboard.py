@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import selectors
 from ..domain.money import ZERO
 from ..domain.size_class import NATIONAL_INDUSTRIALIZATION_RATE_2024 as NATIONAL_RATE
-from ..models import IPC_SECTIONS, Enterprise, License
+from ..models import IPC_SECTIONS, Enterprise, Installment, License
 from . import charts
 from .tables import Column, Table
 
@@ -79,6 +79,8 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     months = _months(selectors.collections_by_month(book))
     claims = selectors.claims_summary(book)
     equity = selectors.equity_summary(book)
+    by_kind = {row["kind"]: row for row in selectors.income_by_kind(book)}
+    reports = selectors.royalty_reports(book, on)
 
     sizes = {r["key"]: r for r in by["size"]}
     total = {"ended": sum(r["ended"] for r in by["size"]), "converted": sum(r["converted"] for r in by["size"])}
@@ -146,6 +148,33 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 (_("Collected"), sum(n for _m, n, _a in months), collected),
                 (_("Outstanding"), None, _money(owed["outstanding"])),
                 (_("Insured exposure (coverage × outstanding)"), None, _money(owed["insured_exposure"])),
+            ],
+        ),
+        Table(
+            "income_by_kind",
+            _("Income by fee kind"),
+            [
+                Column(_("fee kind")),
+                Column(_("amounts due"), "count"),
+                Column(_("fallen due (CNY)"), "money"),
+                Column(_("collected (CNY)"), "money"),
+                Column(_("outstanding (CNY)"), "money"),
+            ],
+            [
+                (label, row["n"], _money(row["due"]), _money(row["collected"]), _money(row["unpaid"]))
+                for kind, label in Installment.Kind.choices
+                for row in [by_kind.get(kind, {"n": 0, "due": None, "collected": None, "unpaid": None})]
+            ],
+        ),
+        Table(
+            "royalty_reports",
+            _("Royalty and use reports"),
+            [Column(_("reports")), Column(_("count"), "count")],
+            [
+                (_("Due in the next 30 days"), reports["due_soon"]),
+                (_("Late (past their due date, not filed)"), reports["late"]),
+                (_("Filed, awaiting acceptance"), reports["awaiting"]),
+                (_("Disputed"), reports["disputed"]),
             ],
         ),
         Table(

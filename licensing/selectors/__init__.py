@@ -36,8 +36,10 @@ from .reports import (
     export_licenses,
     export_payments,
     exports_of,
+    income_by_kind,
     pipeline,
     receivables,
+    royalty_reports,
 )
 from .scope import INSTITUTION_PATH, enterprises_for, institution_of, report_scope, scope_to_user
 
@@ -68,6 +70,7 @@ __all__ = [
     "export_licenses",
     "export_payments",
     "exports_of",
+    "income_by_kind",
     "institution_of",
     "license_timeline",
     "licenses_with_balances",
@@ -75,6 +78,7 @@ __all__ = [
     "policy_of",
     "receivables",
     "report_scope",
+    "royalty_reports",
     "scope_to_user",
     "search",
     "unpaid_installments",

@@ -199,7 +199,7 @@ def deadlines_of(enterprise: Enterprise) -> tuple[QuerySet[License], QuerySet[In
     installments = (
         Installment.objects.open()
         .filter(license__enterprise=enterprise, license__state__in=License.PAYABLE_STATES)
-        .select_related("license__offer__patent")
+        .select_related("license__offer__patent", "report")
         .order_by("effective_due_date")
     )
     return trials, installments

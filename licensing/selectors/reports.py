@@ -31,6 +31,7 @@ from ..models import (
     License,
     LicensePatent,
     Payment,
+    RoyaltyReport,
 )
 from .licenses import _MONEY, licenses_with_balances
 
@@ -155,6 +156,31 @@ def contracts(book: BookFilter) -> dict:
         LicensePatent.objects.filter(license__in=taken).order_by().values("patent").distinct().count()
     )
     return figures
+
+
+def income_by_kind(book: BookFilter) -> list[dict]:
+    """Per fee kind (trial fee, entry fee, fixed price, milestone, royalty, minimum shortfall,
+    adjustment): what has fallen due, what was collected and what is outstanding. One GROUP BY."""
+    installments = book.licenses(Installment.objects.order_by(), "license__").filter(report_pending=False)
+    owed = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=_MONEY)
+    rows = installments.values("kind").annotate(
+        n=Count("pk"), due=Sum("amount"), collected=Sum("paid_amount"), unpaid=Sum(owed)
+    )
+    return [dict(row) for row in rows]
+
+
+def royalty_reports(book: BookFilter, on: dt.date) -> dict:
+    """Royalty and use reports: due within SOON_DAYS, late (past their due date, not filed),
+    filed and waiting for the TTO, disputed. One aggregate."""
+    reports = book.licenses(RoyaltyReport.objects.all(), "license__").filter(license__state__in=License.BOUGHT_STATES)
+    state = RoyaltyReport.State
+    unfiled = Q(state__in=[state.EXPECTED, state.DISPUTED])
+    return reports.aggregate(
+        due_soon=Count("pk", filter=unfiled & Q(due_date__range=(on, on + dt.timedelta(days=SOON_DAYS)))),
+        late=Count("pk", filter=unfiled & Q(due_date__lt=on)),
+        awaiting=Count("pk", filter=Q(state=state.FILED)),
+        disputed=Count("pk", filter=Q(state=state.DISPUTED)),
+    )
 
 
 def collections_by_month(book: BookFilter) -> list[dict]:
