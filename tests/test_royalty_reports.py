@@ -489,3 +489,20 @@ def test_the_dashboard_shows_income_by_fee_kind_and_reports_due_and_late(royalty
     assert rows["Royalty"] == [1, D("5000.00"), D("2000.00"), D("3000.00")]  # pending periods are not counted
     reports = dict(board.tables["royalty_reports"].rows)
     assert (reports["Late (past their due date, not filed)"], reports["Due in the next 30 days"]) == (1, 0)
+
+
+def test_a_correction_without_a_new_attachment_keeps_the_one_filed(sme_client, sme_royalty, tmp_path, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    q1 = report(sme_royalty, "2026-01-01")
+    url = f"/licenses/{sme_royalty.pk}/reports/{q1.pk}/"
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    sme_client.post(url, {"base_amount": "100", "action": "file", "attachment": SimpleUploadedFile("l.png", png)})
+    q1.refresh_from_db()
+    first = q1.attachment.name
+
+    assert sme_client.post(url, {"base_amount": "120", "action": "file"}).status_code == 302
+    q1.refresh_from_db()
+    assert (q1.base_amount, q1.attachment.name) == (D("120.00"), first)
+    assert len(list((tmp_path / "reports" / str(sme_royalty.pk)).iterdir())) == 1  # no copy of it

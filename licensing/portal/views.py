@@ -345,7 +345,7 @@ def file_report(request, pk, royalty_report_id):
                     base=data.get("base_amount"),
                     units=data["units"],
                     note=data["note"],
-                    attachment=data["attachment"] or None,
+                    attachment=request.FILES.get("attachment"),  # a new upload only, never the stored file
                     by=request.user,
                 )
         except ValidationError as exc:
