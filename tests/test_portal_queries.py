@@ -13,7 +13,7 @@ from .factories import OfferFactory, PatentFactory
 # page -> the most queries it may take (pinned; the same with 1 license or many)
 PAGES = {
     "catalogue": 5,
-    "offer": 4,
+    "offer": 5,
     "licenses": 5,
     "license": 14,
     "buy": 12,

@@ -117,6 +117,8 @@ class License(ConcurrentTransitionMixin, DealTerms):
     # conversion figures count and date trials by it; purchased_on says whether it converted.
     trial_ended_on = models.DateField(_("trial ended on"), null=True, blank=True, db_index=True)
     defaulted_on = models.DateField(_("defaulted on"), null=True, blank=True)
+    # Nothing but the trial fee falls due before this day (deferred start); None: no deferral.
+    payments_start = models.DateField(_("payments start"), null=True, blank=True)
     # Money received beyond what was owed, used on what falls due next (CreditMovement).
     credit = models.DecimalField(_("credit (CNY)"), default=ZERO, **MONEY)
 
@@ -236,6 +238,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def purchase(self, plan: str, on: date) -> None:
         self.plan = plan
         self.purchased_on = on
+        self.payments_start = add_months(on, self.deferred_months) if self.deferred_months else None
         self.term_start = self.term_start or on  # the license proper runs from its purchase
         self.trial_ended_on = on
 
@@ -381,6 +384,8 @@ class Installment(FSMModelMixin, models.Model):
     state = FSMField(_("state"), default=State.DUE, choices=State.choices, protected=True, db_index=True)
     # A royalty period whose report is not accepted yet: its amount is not known, its deadline is.
     report_pending = models.BooleanField(_("report pending"), default=False)
+    # The date the terms would give it, when a deferred start moved it later (License.payments_start).
+    deferred_from = models.DateField(_("due without the deferral"), null=True, blank=True)
 
     objects = InstallmentQuerySet.as_manager()
 
@@ -404,6 +409,14 @@ class Installment(FSMModelMixin, models.Model):
     @property
     def outstanding(self) -> Decimal:
         return self.amount - self.paid_amount
+
+    def fall_due(self, due: date, payments_start: date | None) -> None:
+        """Due on `due`, or on the day payments start when a deferral holds it back."""
+        if payments_start and due < payments_start:
+            self.due_date, self.deferred_from = payments_start, due
+        else:
+            self.due_date, self.deferred_from = due, None
+        self.effective_due_date = workdays.effective_date(self.due_date)
 
     @property
     def is_open(self) -> bool:

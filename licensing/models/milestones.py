@@ -18,7 +18,7 @@ from .catalogue import Offer
 from .licenses import Installment, License
 
 # What a license copies from each of its offer's milestones.
-MILESTONE_TERMS = ("name", "amount", "due_days")
+MILESTONE_TERMS = ("name", "amount", "due_days", "due_months")
 
 
 class MilestoneTerms(models.Model):
@@ -32,11 +32,25 @@ class MilestoneTerms(models.Model):
         _("days to pay"), default=30, validators=[MaxValueValidator(365)], help_text=_("after the milestone is reached")
     )
 
+    due_months = models.PositiveSmallIntegerField(
+        _("or due on a date: months after the purchase"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(240)],
+        help_text=_(
+            "Blank: due when the event is reached. A number: due that many months after the license is bought."
+        ),
+    )
+
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
         return f"{self.name} · {self.amount}"
+
+    @property
+    def is_dated(self) -> bool:
+        return self.due_months is not None
 
 
 class OfferMilestone(MilestoneTerms):
@@ -52,6 +66,7 @@ class LicenseMilestone(FSMModelMixin, MilestoneTerms):
     class State(models.TextChoices):
         PENDING = "pending", _("Not reached yet")
         REACHED = "reached", _("Reached")
+        SCHEDULED = "scheduled", _("Due on its date")
 
     license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="milestones", verbose_name=_("license"))
     state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
@@ -71,3 +86,7 @@ class LicenseMilestone(FSMModelMixin, MilestoneTerms):
     @transition(field=state, source=State.PENDING, target=State.REACHED, custom={"label": _("Milestone reached")})
     def reach(self, on: date) -> None:
         self.reached_on = on
+
+    @transition(field=state, source=State.PENDING, target=State.SCHEDULED, custom={"label": _("Falls due on its date")})
+    def schedule(self) -> None:
+        """A dated milestone: its amount falls due on its date once the license is bought."""

@@ -124,6 +124,20 @@ class DealTerms(models.Model):
     first_due_months = models.PositiveSmallIntegerField(
         _("months from purchase to first payment"), default=0, validators=[MaxValueValidator(60)]
     )
+    deferred_months = models.PositiveSmallIntegerField(
+        _("payments deferred (months)"),
+        default=0,
+        validators=[MaxValueValidator(60)],
+        help_text=_(
+            "Nothing but the trial fee falls due before this many months after the license takes effect "
+            "(Beijing and Shaanxi rules: at least 12). 0: no deferral."
+        ),
+    )
+    deferred_until_revenue = models.BooleanField(
+        _("or until the first revenue report"),
+        default=False,
+        help_text=_("Payments start with the first royalty report with revenue, if that comes first."),
+    )
     grace_days = models.PositiveSmallIntegerField(
         _("grace days before default"), default=90, validators=[MaxValueValidator(365)]
     )
@@ -188,6 +202,8 @@ class DealTerms(models.Model):
             "installment_count",
             "installment_interval_months",
             "first_due_months",
+            "deferred_months",
+            "deferred_until_revenue",
             "grace_days",
         ),
         "risk": ("equity_allowed", "equity_max_share", "insurance_required", "coverage_ratio"),
@@ -229,7 +245,8 @@ class DealTerms(models.Model):
         return royalties.describe_tiers(self.tiers()) if self.has_royalty else ""
 
     def check_royalty_terms(self) -> None:
-        """A royalty needs its rates and rates need a base; a cap is not below the minimum."""
+        """A royalty needs its rates and rates need a base; a cap is not below the minimum; the
+        first revenue ends a deferral only when there is a royalty to report revenue for."""
         errors = {}
         if self.royalty_base and not self.royalty_rates.strip():
             errors["royalty_rates"] = _("A running royalty needs its rates.")
@@ -241,6 +258,10 @@ class DealTerms(models.Model):
             limit = getattr(self, cap)
             if limit is not None and self.royalty_minimum and limit < self.royalty_minimum:
                 errors[cap] = _("A cap cannot be lower than the minimum annual royalty.")
+        if self.deferred_until_revenue and not (self.deferred_months and self.royalty_base):
+            errors["deferred_until_revenue"] = _(
+                "The first revenue report ends a deferral only with a running royalty and a number of months."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -265,12 +286,15 @@ class DealTerms(models.Model):
         ]
 
     def schedule_months(self) -> int:
-        """Months from purchase to the last payment of the longest plan the terms allow."""
+        """Months from purchase to the last payment of the longest plan the terms allow (a
+        deferred start holds every payment back to its end)."""
         if not self.price:
-            return 0
+            return self.deferred_months if self.entry_fee else 0
         if self.installment_count:
-            return self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
-        return self.first_due_months
+            months = self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
+        else:
+            months = self.first_due_months
+        return max(months, self.deferred_months)
 
     def term_within(self, last_expiry: date) -> date:
         """The last day of the term: the agreed end, and never after the last patent expires."""

@@ -150,7 +150,7 @@ def catalogue(request):
 
 
 def offer_detail(request, offer_id):
-    offer = get_object_or_404(selectors.catalogue().prefetch_related(selectors.PACKAGE), pk=offer_id)
+    offer = get_object_or_404(selectors.catalogue().prefetch_related(selectors.PACKAGE, "milestones"), pk=offer_id)
     return render(request, "portal/offer.html", {"offer": offer, "patent": offer.patent})
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from ..domain import windows, workdays
+from ..domain import windows
 from ..domain.money import add_months, split_evenly
 from ..models import (
     DealTerms,
@@ -30,6 +30,7 @@ from ._runner import (
     _without_stale_schedule,
 )
 from .credit import apply_credit
+from .milestones import schedule_dated_milestones
 from .royalties import open_report_periods
 from .schedule import INSTALLMENT_TERMS
 
@@ -75,30 +76,26 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
         _require_package_in_force(lic.patents.all(), max(on, today()))
     schedule = build_schedule(lic, plan, on)
     last_expiry = _last_expiry(lic.patents.all())
-    if schedule and schedule[-1][2] > last_expiry:
+    deferred_to = add_months(on, lic.deferred_months)  # nothing falls due before (deferred start)
+    last_due = max(schedule[-1][2], deferred_to) if schedule else None
+    if last_due and last_due > last_expiry:
         raise _refused(
             _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
-            % {"last": schedule[-1][2], "expiry": last_expiry}
+            % {"last": last_due, "expiry": last_expiry}
         )
     _run(lic, "purchase", plan, on, by=by)
     numbers: dict[str, int] = {}  # numbered per kind: entry fee 1, installments 1..n
     rows = []
     for kind, amount, due in schedule:
         numbers[kind] = numbers.get(kind, 0) + 1
-        rows.append(
-            Installment(
-                license=lic,
-                kind=kind,
-                sequence=numbers[kind],
-                amount=amount,
-                due_date=due,
-                effective_due_date=workdays.effective_date(due),
-            )
-        )
+        row = Installment(license=lic, kind=kind, sequence=numbers[kind], amount=amount)
+        row.fall_due(due, lic.payments_start)  # a deferred start holds it back
+        rows.append(row)
     installments = Installment.objects.bulk_create(rows)
     for inst in installments:
         _audit.created(inst, by=by, fields=INSTALLMENT_TERMS)
     open_report_periods(lic, on, by=by)  # a royalty's periods, or use reports, for the whole term
+    schedule_dated_milestones(lic, on, by=by)
     apply_credit(lic, by=by)  # money received beyond what was owed pays what now falls due
     _settle_license_if_done(lic, by)  # a free license is taken with nothing to pay
     return _without_stale_schedule(lic)

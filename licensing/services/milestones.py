@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ..domain.money import add_months
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
-from ..models import Installment, LicenseMilestone, today
+from ..models import Installment, License, LicenseMilestone, today
 from ._runner import _lock_license, _refused, _run
 from .schedule import add_amount_due
 
@@ -30,6 +31,8 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
     milestone = LicenseMilestone.objects.select_for_update().get(pk=milestone_id)
     if not lic.accepts_milestones():
         raise _refused(_("A milestone falls due only once the license is bought."))
+    if milestone.is_dated:
+        raise _refused(_("This milestone falls due on its date: it is not declared."))
     if on > today():
         raise ValidationError({"on": _("A milestone is declared once it is reached, not before.")})
     if lic.purchased_on and on < lic.purchased_on:
@@ -47,3 +50,15 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
     milestone.installment, milestone.declared_by = installment, by
     milestone.save(update_fields=["installment", "declared_by"])
     return milestone
+
+
+def schedule_dated_milestones(lic: License, on: date, *, by: User | None) -> None:
+    """At the purchase on `on`: each dated milestone's amount falls due its months later."""
+    for milestone in lic.milestones.filter(state=LicenseMilestone.State.PENDING, due_months__isnull=False):
+        _run(milestone, "schedule", by=by)
+        reason = _("Dated milestone: %(name)s") % {"name": milestone.name}
+        due = add_months(on, milestone.due_months or 0)
+        milestone.installment = add_amount_due(
+            lic, Installment.Kind.MILESTONE, milestone.amount, due, by=by, reason=reason
+        )
+        milestone.save(update_fields=["installment"])

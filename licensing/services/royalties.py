@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..domain import royalties, workdays
+from ..domain import royalties
 from ..domain.money import CENT, ZERO
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import AuditEvent, CreditMovement, Installment, License, RoyaltyReport, today
@@ -54,20 +54,12 @@ def open_report_periods(lic: License, on: date, *, by: User | None) -> list[Roya
     dues = [period_end + timedelta(days=lic.report_due_days) for _start, period_end in spans]
     installments: list[Installment | None] = [None] * len(spans)
     if lic.has_royalty:
-        installments = list(
-            Installment.objects.bulk_create(
-                Installment(
-                    license=lic,
-                    kind=Installment.Kind.ROYALTY,
-                    sequence=n,
-                    amount=ZERO,
-                    report_pending=True,
-                    due_date=due,
-                    effective_due_date=workdays.effective_date(due),
-                )
-                for n, due in enumerate(dues, start=1)
-            )
-        )
+        rows = []
+        for n, due in enumerate(dues, start=1):
+            row = Installment(license=lic, kind=Installment.Kind.ROYALTY, sequence=n, amount=ZERO, report_pending=True)
+            row.fall_due(due, lic.payments_start)  # the report is due then; so is its royalty
+            rows.append(row)
+        installments = list(Installment.objects.bulk_create(rows))
     reports = RoyaltyReport.objects.bulk_create(
         RoyaltyReport(license=lic, installment=inst, period_start=start, period_end=period_end, due_date=due)
         for (start, period_end), due, inst in zip(spans, dues, installments, strict=True)
@@ -188,9 +180,35 @@ def file_royalty_report(
     if royalty is not None:  # reported is owed (self-assessed), whether or not the TTO has accepted yet
         _set_period_amount(lic, report, royalty, by=by, why=_("Royalty reported: %(report)s") % {"report": report})
         lic = _without_stale_schedule(lic)
+        if amount:
+            _start_payments_with(lic, report, by=by)
+            lic = _without_stale_schedule(lic)
         apply_credit(lic, by=by)
         _settle_license_if_done(lic, by)  # a report on time cures nothing; a late one may
     return report
+
+
+def _start_payments_with(lic: License, report: RoyaltyReport, *, by: User | None) -> None:
+    """Deferred "N months or the first revenue, whichever comes first": the first report with
+    revenue starts payments on its own due date (never in the past), and everything the deferral
+    held back falls due then, or on its own date if that is later."""
+    if not (lic.deferred_until_revenue and lic.payments_start):
+        return
+    own = next(i for i in lic.installments.all() if i.pk == report.installment_id)
+    start = max(own.deferred_from or own.due_date, today())
+    if start >= lic.payments_start:
+        return
+    before = _audit.snapshot(lic, ["payments_start"])
+    lic.payments_start = start
+    lic.save(update_fields=["payments_start"])
+    why = _("Payments start with the first revenue report: %(report)s") % {"report": report}
+    _audit.changed(lic, before, by=by, reason=why)
+    for inst in lic.installments.all():
+        if inst.deferred_from is not None and inst.is_open:
+            held = _audit.snapshot(inst)
+            inst.fall_due(inst.deferred_from, start)
+            inst.save()
+            _audit.changed(inst, held, by=by, reason=why)
 
 
 def _set_period_amount(lic: License, report: RoyaltyReport, royalty: Decimal, *, by: User | None, why: str) -> None:

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..domain import workdays
 from ..models import Installment, License
 from . import _audit
 from ._runner import _run, _settle_license_if_done, _without_stale_schedule
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 # What an installment's audit event says it was created with.
-INSTALLMENT_TERMS = ("kind", "sequence", "amount", "due_date", "effective_due_date")
+INSTALLMENT_TERMS = ("kind", "sequence", "amount", "due_date", "effective_due_date", "deferred_from")
 
 
 def next_sequence(lic: License, kind: str) -> int:
@@ -27,14 +26,9 @@ def next_sequence(lic: License, kind: str) -> int:
 
 def add_amount_due(lic: License, kind: str, amount: Decimal, due: date, *, by: User | None, reason: str) -> Installment:
     """`amount` falls due on `due` (moved to the next working day). The license is locked."""
-    installment = Installment.objects.create(
-        license=lic,
-        kind=kind,
-        sequence=next_sequence(lic, kind),
-        amount=amount,
-        due_date=due,
-        effective_due_date=workdays.effective_date(due),
-    )
+    installment = Installment(license=lic, kind=kind, sequence=next_sequence(lic, kind), amount=amount)
+    installment.fall_due(due, lic.payments_start)  # not before payments start (deferred start)
+    installment.save()
     _audit.created(installment, by=by, fields=INSTALLMENT_TERMS, reason=reason)
     lic = _without_stale_schedule(lic)  # the schedule now has the new installment
     if lic.state == License.State.PAID_UP:
