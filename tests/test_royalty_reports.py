@@ -506,3 +506,26 @@ def test_a_correction_without_a_new_attachment_keeps_the_one_filed(sme_client, s
     q1.refresh_from_db()
     assert (q1.base_amount, q1.attachment.name) == (D("120.00"), first)
     assert len(list((tmp_path / "reports" / str(sme_royalty.pk)).iterdir())) == 1  # no copy of it
+
+
+def test_the_royalty_reports_export_lists_each_period_with_hostile_text_neutralised(
+    admin_client, royalty_license, staff, clock
+):
+    import csv
+    import io
+
+    from django.urls import reverse
+
+    lic = royalty_license()
+    clock("2026-07-02")
+    file_and_accept(lic, "2026-01-01", "6000000.00", staff)
+    q2 = services.file_royalty_report(report_id=report(lic, "2026-04-01").pk, base="100", by=staff)
+    services.dispute_royalty_report(report_id=q2.pk, by=staff, reason="=HYPERLINK(\"http://x\")")
+
+    url = reverse("admin:export_csv", args=["royalty_reports"]) + "?date_from=2026-01-01&date_to=2026-12-31"
+    response = admin_client.get(url, headers={"accept-language": "en"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode().lstrip("\ufeff"))))
+    assert rows[0][5:10] == ["period from", "period to", "report due", "state", "base (CNY)"]
+    assert [r[5] for r in rows[1:]] == ["2026-01-01", "2026-04-01", "2026-07-01"]  # due in 2026 (Q4: 2027-01-30)
+    assert rows[1][8:12] == ["Accepted", "6000000.00", "", "180000.00"]
+    assert rows[2][8] == "Disputed by the TTO" and rows[2][-1].startswith("'=")

@@ -26,6 +26,7 @@ class Export(FSMModelMixin, models.Model):
         INSTALLMENTS = "installments", _("Payment schedules")
         PAYMENTS = "payments", _("Payments")
         CLAIMS = "claims", _("Insurance claims")
+        ROYALTY_REPORTS = "royalty_reports", _("Royalty and use reports")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

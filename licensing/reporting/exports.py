@@ -5,7 +5,17 @@ from the selectors in chunks, so an export of a million installments holds one c
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
-from ..models import Enterprise, Export, Installment, InsuranceClaim, InsurancePolicy, License, Patent, Payment
+from ..models import (
+    Enterprise,
+    Export,
+    Installment,
+    InsuranceClaim,
+    InsurancePolicy,
+    License,
+    Patent,
+    Payment,
+    RoyaltyReport,
+)
 from .tables import Column, Table
 
 CHUNK = 2000
@@ -66,6 +76,8 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("effective_due_date", _column(Installment, "effective_due_date", "date")),
         ("paid_amount", _column(Installment, "paid_amount", "money")),
         ("state", _column(Installment, "state")),
+        ("report_pending", Column(_("report pending"), "text", {True: _("yes"), False: _("no")})),
+        ("deferred_from", _column(Installment, "deferred_from", "date")),
     ],
     Export.Kind.PAYMENTS: [
         ("paid_on", _column(Payment, "paid_on", "date")),
@@ -91,6 +103,23 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("claimed_amount", _column(InsuranceClaim, "claimed_amount", "money")),
         ("paid_amount", _column(InsuranceClaim, "paid_amount", "money")),
     ],
+    Export.Kind.ROYALTY_REPORTS: [
+        ("license_id", LICENSE_ID),
+        ("license__offer__patent__number", PATENT_NUMBER),
+        ("license__enterprise__name", ENTERPRISE),
+        ("license__royalty_base", _column(License, "royalty_base")),
+        ("license__royalty_rates", _column(License, "royalty_rates")),
+        ("period_start", _column(RoyaltyReport, "period_start", "date")),
+        ("period_end", _column(RoyaltyReport, "period_end", "date")),
+        ("due_date", _column(RoyaltyReport, "due_date", "date")),
+        ("state", _column(RoyaltyReport, "state")),
+        ("base_amount", _column(RoyaltyReport, "base_amount", "money")),
+        ("units", _column(RoyaltyReport, "units", "count")),
+        ("royalty", _column(RoyaltyReport, "royalty", "money")),
+        ("filed_at", _column(RoyaltyReport, "filed_at", "datetime")),
+        ("installment__paid_amount", Column(_("paid (CNY)"), "money")),
+        ("dispute_reason", _column(RoyaltyReport, "dispute_reason")),
+    ],
 }
 COLUMNS = {kind: [column for _path, column in spec] for kind, spec in SPEC.items()}
 
@@ -99,11 +128,12 @@ ROWS = {
     Export.Kind.INSTALLMENTS: selectors.export_installments,
     Export.Kind.PAYMENTS: selectors.export_payments,
     Export.Kind.CLAIMS: selectors.export_claims,
+    Export.Kind.ROYALTY_REPORTS: selectors.export_royalty_reports,
 }
 
-# Licenses and schedules are the book as it stands; payments and claims happen on a day, so
-# the period applies to them.
-DATED = {Export.Kind.PAYMENTS, Export.Kind.CLAIMS}
+# Licenses and schedules are the book as it stands; payments and claims happen on a day, and
+# reports fall due on one, so the period applies to them.
+DATED = {Export.Kind.PAYMENTS, Export.Kind.CLAIMS, Export.Kind.ROYALTY_REPORTS}
 
 
 def export_rows(kind: str, book: selectors.BookFilter):

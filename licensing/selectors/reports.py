@@ -266,3 +266,12 @@ def export_claims(book: BookFilter) -> QuerySet[InsuranceClaim]:
         .filter(book.period("filed_on"))
         .order_by("filed_on", "pk")
     )
+
+
+def export_royalty_reports(book: BookFilter) -> QuerySet[RoyaltyReport]:
+    """Reports falling due in the period (every one, from the purchase to the end of the term)."""
+    return (
+        book.licenses(RoyaltyReport.objects.all(), "license__")
+        .filter(book.period("due_date"))
+        .order_by("license_id", "period_start")
+    )
