@@ -520,7 +520,7 @@ def test_the_royalty_reports_export_lists_each_period_with_hostile_text_neutrali
     clock("2026-07-02")
     file_and_accept(lic, "2026-01-01", "6000000.00", staff)
     q2 = services.file_royalty_report(report_id=report(lic, "2026-04-01").pk, base="100", by=staff)
-    services.dispute_royalty_report(report_id=q2.pk, by=staff, reason="=HYPERLINK(\"http://x\")")
+    services.dispute_royalty_report(report_id=q2.pk, by=staff, reason='=HYPERLINK("http://x")')
 
     url = reverse("admin:export_csv", args=["royalty_reports"]) + "?date_from=2026-01-01&date_to=2026-12-31"
     response = admin_client.get(url, headers={"accept-language": "en"})
