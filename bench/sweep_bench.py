@@ -14,28 +14,30 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from licensing.models import Reminder
+from licensing.models import Installment, License, Reminder
 from licensing.reminders import sweep
 
 # The same rows the sweep selects, in one statement: trials to expire, installments to mark
 # overdue, licenses past their grace days, trials ending within 30 days, installments due within
-# 14 days and installments overdue by at most 30 days.
+# 14 days and installments overdue by at most 30 days. An installment is open while money is
+# unpaid or its period's royalty report is still to come (Installment.is_open), so report
+# deadlines are among these rows.
 DUE_ROWS_SQL = """
 WITH unpaid AS (
     SELECT i.id, i.license_id, i.effective_due_date, i.state
     FROM licensing_installment i JOIN licensing_license l ON l.id = i.license_id
-    WHERE i.paid_amount < i.amount AND l.state IN ('trial', 'purchased', 'in_arrears')
+    WHERE (i.paid_amount < i.amount OR i.report_pending) AND l.state IN ('trial', 'purchased', 'in_arrears')
 )
 SELECT 'expire', id FROM licensing_license WHERE state = 'trial' AND trial_end_effective < %(today)s
 UNION ALL
 SELECT DISTINCT 'overdue', license_id FROM unpaid WHERE state = 'due' AND effective_due_date < %(today)s
 UNION ALL
 SELECT 'default', l.id FROM licensing_license l
-    JOIN licensing_offer o ON o.id = l.offer_id
     JOIN licensing_installment i ON i.license_id = l.id
-    WHERE l.state = 'in_arrears' AND i.paid_amount < i.amount AND i.effective_due_date < %(today)s
-    GROUP BY l.id, o.grace_days
-    HAVING min(i.effective_due_date) < %(today)s - o.grace_days
+    WHERE l.state = 'in_arrears' AND (i.paid_amount < i.amount OR i.report_pending)
+        AND i.effective_due_date < %(today)s
+    GROUP BY l.id, l.grace_days
+    HAVING min(i.effective_due_date) < %(today)s - l.grace_days
 UNION ALL
 SELECT 'trial_ending', id FROM licensing_license
     WHERE state = 'trial' AND trial_end_effective BETWEEN %(today)s AND %(today)s + 30
@@ -74,6 +76,12 @@ def main():
         rows, sql_times = timed(raw, repeat=5)
     sql_s = median(sql_times)
     print(f"SQL selecting the due rows: {sql_s * 1000:.0f} ms (median of 5), {len(rows)} rows")
+    periods = Installment.objects.filter(kind=Installment.Kind.ROYALTY)
+    print(
+        f"Book: {License.objects.filter(price=0, royalty_base='').count()} free, "
+        f"{License.objects.exclude(royalty_base='').count()} royalty licenses; {periods.count()} royalty periods, "
+        f"{periods.filter(report_pending=True).count()} with the report to come"
+    )
     for label, runs in figures.items():
         sweep_s = median([seconds for seconds, _, _ in runs])
         _, n_queries, stats = runs[-1]

@@ -89,9 +89,30 @@ def test_bad_arguments_are_refused(db):
 def test_bulk_book_splits_every_price_exactly(bulk_book, db):
     bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
     assert bulk.count() == 300
-    for lic in bulk.exclude(purchased_on=None)[:50]:
+    fixed = bulk.exclude(purchased_on=None).filter(price__gt=0)
+    for lic in fixed[:50]:
         assert sum(i.amount for i in lic.installments.all()) == lic.price
-    assert Installment.objects.filter(license__in=bulk).count() >= 14 * bulk.exclude(purchased_on=None).count()
+    assert Installment.objects.filter(license__in=fixed).count() == 14 * fixed.count()
+
+
+def test_bulk_book_mixes_fee_shapes_as_recorded_nationally(bulk_book, db):
+    """About 54% free, 39% fixed price, 7% royalty; free ones taken paid up, royalty ones owing
+    their periods (reported and paid while they pay, the latest missing in arrears)."""
+    from licensing.models import RoyaltyReport
+
+    bulk = License.objects.filter(enterprise__name__startswith="Bench SME")
+    free = bulk.filter(price=0, royalty_base="")
+    royalty = bulk.exclude(royalty_base="")
+    assert 0.46 <= free.count() / 300 <= 0.62 and 0.03 <= royalty.count() / 300 <= 0.12
+    assert not free.filter(state__in=["purchased", "in_arrears", "defaulted"]).exists()
+    assert not free.exclude(purchased_on=None).filter(installments__isnull=False).exists()
+    bought = royalty.exclude(purchased_on=None)
+    assert bought.exists() and not bought.filter(state="paid_up").exists()
+    reports = RoyaltyReport.objects.filter(license__in=bought)
+    assert reports.count() == Installment.objects.filter(license__in=bought, kind="royalty").count()
+    accepted = reports.filter(state="accepted")
+    assert not accepted.exclude(installment__amount=models.F("royalty")).exists()
+    assert not reports.exclude(state="accepted").exclude(installment__report_pending=True).exists()
 
 
 def test_bulk_book_dates_ended_trials_as_the_transitions_do(bulk_book, db):
@@ -127,3 +148,22 @@ def test_bulk_book_licenses_packages_of_about_two_point_four_patents(bulk_book, 
     per_license = LicensePatent.objects.filter(license__in=bulk).count() / bulk.count()
     assert 2.0 <= per_license <= 2.8
     assert not bulk.exclude(patents=models.F("offer__patent")).exists()  # the lead is always covered
+
+
+def test_the_demo_book_has_a_deal_of_every_fee_shape(demo_book, db):
+    """Fixed price, entry fee + fixed, entry fee + royalty, free, and use first, pay later (zero
+    entry fee + milestones + revenue share, deferred 12 months or to the first revenue)."""
+    from licensing.models import LicenseMilestone, RoyaltyReport
+
+    bought = License.objects.exclude(purchased_on=None)
+    assert bought.filter(price__gt=0, entry_fee=0, royalty_base="").exists()
+    assert bought.filter(price__gt=0, entry_fee__gt=0).exists()
+    assert bought.filter(entry_fee__gt=0).exclude(royalty_base="").exists()
+    assert bought.filter(price=0, entry_fee=0, royalty_base="").exists()
+    pay_later = bought.get(deferred_until_revenue=True)
+    assert pay_later.payments_start < pay_later.purchased_on.replace(
+        year=pay_later.purchased_on.year + 1
+    )  # revenue came
+    assert RoyaltyReport.objects.filter(license=pay_later, state="filed").count() == 1  # waits for the TTO
+    milestones = dict(LicenseMilestone.objects.filter(license=pay_later).values_list("name", "state"))
+    assert milestones == {"首次商业销售": "pending", "许可第二年固定费": "scheduled"}

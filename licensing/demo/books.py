@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import services
-from ..domain import workdays
+from ..domain import royalties, workdays
 from ..domain.money import add_months, split_evenly
 from ..models import (
     DealTerms,
@@ -27,6 +27,7 @@ from ..models import (
     OfferPatent,
     Patent,
     Payment,
+    RoyaltyReport,
     StaffProfile,
 )
 from ..roles import TTO_STAFF_GROUP
@@ -124,15 +125,20 @@ def seed_demo(stdout=None) -> dict:
         )
         free = i % 5 == 4  # about half of China's recorded licenses are free; a few here
         royalty = i == 6  # 入门费 + 提成: an entry fee, then 3% of net sales (2% above 10M a year)
+        # Beijing's and Shaanxi's use first, pay later: zero entry fee + milestones + revenue share,
+        # nothing due for 12 months or until the first revenue.
+        pay_later = i == 10
         price = Decimal(rng.choice([80000, 150000, 300000, 500000, 1200000]))
         offer = Offer.objects.create(
             patent=patent,
             trial_months=6 + 6 * (i % 2),
             trial_fee=Decimal("0") if i % 3 or free else Decimal("5000"),
-            price=Decimal(0) if free or royalty else price,
-            royalty_base="net_sales" if royalty else "",
-            royalty_rates="3% up to 10,000,000; 2%" if royalty else "",
+            price=Decimal(0) if free or royalty or pay_later else price,
+            royalty_base="net_sales" if royalty or pay_later else "",
+            royalty_rates="3% up to 10,000,000; 2%" if royalty else ("2%" if pay_later else ""),
             royalty_minimum=Decimal("100000") if royalty else None,
+            deferred_months=12 if pay_later else 0,
+            deferred_until_revenue=pay_later,
             lump_sum_allowed=True,
             installment_count=rng.choice([4, 6, 8]),
             installment_interval_months=3,
@@ -165,6 +171,9 @@ def seed_demo(stdout=None) -> dict:
         ]
         if related:
             services.set_package(offer_id=offer.pk, patents=related, by=staff[owner.pk])
+        if pay_later:
+            offer.milestones.create(name="首次商业销售", amount=Decimal("100000"), due_days=30)
+            offer.milestones.create(name="许可第二年固定费", amount=Decimal("60000"), due_months=24)
         if i != len(PATENTS) - 1:  # the last one stays a draft
             services.publish_offer(offer_id=offer.pk, by=staff[owner.pk])
         offers.append(offer)
@@ -198,7 +207,8 @@ def seed_demo(stdout=None) -> dict:
                 and not (o.is_free and state in owing)
                 and (o.is_free or state != "free_taken")
                 and o.open_licence == (state == "open_licence")
-                and o.has_royalty == (state == "royalty")
+                and o.has_royalty == (state in ("royalty", "pay_later"))
+                and bool(o.deferred_months) == (state == "pay_later")
             )
         )
         by = staff[offer.patent.owner_id]
@@ -228,6 +238,7 @@ def seed_demo(stdout=None) -> dict:
         "free_taken",
         "open_licence",
         "royalty",
+        "pay_later",
     ]:
         make(state)
     # An exclusive offer in trial and a sole one bought, so the portal and admin show patents taken.
@@ -267,6 +278,8 @@ def _drive(state, offer, enterprise, by, today):
         start = add_months(today, -months - 9)
     if state == "in_arrears":
         start = add_months(today, -months - 1) - dt.timedelta(days=25)
+    if state == "pay_later":  # bought 8 months ago: its first revenue ends the 12-month deferral early
+        start = add_months(today, -months - 8)
     backdate_application(lic, start - dt.timedelta(days=10))  # the story starts in the past
     lic = services.approve_trial(license_id=lic.pk, by=by, start=start)
     _pay_trial_fee(lic, by, start)  # due when the trial starts
@@ -291,7 +304,7 @@ def _drive(state, offer, enterprise, by, today):
             starts_on=start,
             ends_on=add_months(start, 60),
         )
-    plan = "lump_sum" if state in ("paid_up", "free_taken", "royalty") else "installments"
+    plan = "lump_sum" if state in ("paid_up", "free_taken", "royalty", "pay_later") else "installments"
     lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
     if state == "paid_up":
         _pay(lic, by, lic.outstanding, lic.trial_end + dt.timedelta(days=20), "full")
@@ -304,7 +317,7 @@ def _drive(state, offer, enterprise, by, today):
         _pay_what_fell_due(lic, by, today)
     elif state in ("purchased", "partly_paid"):
         _pay_what_fell_due(lic, by, today)  # good payers: what is left is not due yet
-    elif state == "royalty":
+    elif state in ("royalty", "pay_later"):
         _report_royalties(lic, by, today)
     elif state in ("in_arrears", "defaulted", "claim_filed", "compensated", "written_off"):
         lic = services.mark_overdue(license_id=lic.pk)
@@ -363,6 +376,36 @@ BULK_STATES = [  # (state, weight): a book a few years into the programme
     ("written_off", 1),
 ]
 INSTALLMENTS_PER_PURCHASE = 14
+# Licenses by fee shape, as China's recorded licenses run: about half free, most of the rest at a
+# fixed price, a few on royalties.
+BULK_FEE_SHAPES = [("free", 54), ("fixed", 39), ("royalty", 7)]
+BULK_ROYALTY = {
+    "royalty_base": "net_sales",
+    "royalty_rates": "3% up to 10,000,000; 2%",
+    "reporting_period": "quarter",
+    "report_due_days": 30,
+    "royalty_minimum": Decimal("50000"),
+}
+# A free license is taken paid up: none of the states that owe money. A royalty license owes its
+# periods until the term ends: never paid up.
+OWING_STATES = {"purchased", "in_arrears", "defaulted", "claim_filed", "compensated", "written_off"}
+
+
+def _bulk_terms(shape: str, rng: random.Random) -> dict:
+    if shape == "free":
+        return {"price": Decimal(0), "installment_count": 0}
+    if shape == "royalty":
+        return {"price": Decimal(0), "installment_count": 0, **BULK_ROYALTY}
+    price = Decimal(rng.choice([60000, 120000, 480000]))
+    return {"price": price, "installment_count": INSTALLMENTS_PER_PURCHASE, "installment_interval_months": 1}
+
+
+def _bulk_state(shape: str, state: str) -> str:
+    if shape == "free" and state in OWING_STATES:
+        return "paid_up"
+    if shape == "royalty" and state == "paid_up":
+        return "purchased"
+    return state
 
 
 def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) -> dict:
@@ -392,18 +435,16 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
         )
         for i in range(n_patents)
     )
+    # Fee shapes, one per offer: a few royalty and fixed-price offers, the rest free (each shape
+    # has at least one); each license picks its shape by the national mix (BULK_FEE_SHAPES).
+    shapes = ["royalty"] * max(1, round(0.07 * n_patents)) + ["fixed"] * max(1, round(0.39 * n_patents))
+    shapes += ["free"] * (n_patents - len(shapes))
     offers = Offer.objects.bulk_create(
-        Offer(
-            patent=p,
-            state="published",
-            trial_months=6,
-            price=Decimal(rng.choice([60000, 120000, 480000])),
-            installment_count=INSTALLMENTS_PER_PURCHASE,
-            installment_interval_months=1,
-            first_due_months=0,
-        )
-        for p in patents
+        Offer(patent=p, state="published", trial_months=6, **_bulk_terms(shape, rng))
+        for p, shape in zip(patents, shapes, strict=True)
     )
+    by_shape = {shape: [o for o, s in zip(offers, shapes, strict=True) if s == shape] for shape in set(shapes)}
+    shape_names, shape_weights = zip(*BULK_FEE_SHAPES, strict=True)
     # Packages: each offer has its lead patent and 0-3 more (on average 2.4 patents per license,
     # as in China's recorded contracts), patents of the same institution that no other offer holds.
     extra_counts = [rng.choice([0, 1, 1, 2, 3]) for _ in offers]
@@ -449,8 +490,9 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
         with transaction.atomic():
             rows = []
             for _ in range(size):
-                offer = rng.choice(offers)
-                state = rng.choices(states, weights)[0]
+                shape = rng.choices(shape_names, shape_weights)[0]
+                offer = rng.choice(by_shape[shape])
+                state = _bulk_state(shape, rng.choices(states, weights)[0])
                 # A book the hourly sweep agrees with: running trials have not ended yet.
                 start = today - dt.timedelta(
                     days=rng.randrange(0, 170) if state == "trial" else rng.randrange(200, 900)
@@ -478,7 +520,7 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                         if state in ("applied", "rejected")
                         else workdays.effective_date(trial_end),
                         trial_ended_on=ended_on,
-                        plan="installments" if purchased else "",
+                        plan=("installments" if shape == "fixed" else "lump_sum") if purchased else "",
                         purchased_on=trial_end if purchased else None,
                     )
                 )
@@ -487,8 +529,16 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                 (LicensePatent(license=lic, patent=patent) for lic in created for patent in package[lic.offer_id]),
                 batch_size=5000,
             )
-            schedules = [inst for lic in created if lic.purchased_on for inst in _bulk_schedule(lic, today)]
+            bought = [lic for lic in created if lic.purchased_on]
+            fixed = [inst for lic in bought if lic.price for inst in _bulk_schedule(lic, today)]
+            cured: set[int] = set()
+            periods = [pair for lic in bought if lic.has_royalty for pair in _bulk_periods(lic, today, cured)]
+            schedules = [*fixed, *(inst for inst, _report in periods)]
             Installment.objects.bulk_create(schedules, batch_size=5000)
+            for inst, report in periods:
+                report.installment = inst  # saved above, so it has its id
+            RoyaltyReport.objects.bulk_create((report for _inst, report in periods), batch_size=5000)
+            License.objects.filter(pk__in=cured).update(state="purchased")
             _bulk_money(created, schedules, today)
         done += size
         if progress:
@@ -500,7 +550,7 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
             cursor.execute(
                 "ANALYZE licensing_license, licensing_installment, licensing_enterprise, licensing_patent, "
                 "licensing_payment, licensing_insurancepolicy, licensing_insuranceclaim, licensing_offerpatent, "
-                "licensing_licensepatent"
+                "licensing_licensepatent, licensing_royaltyreport"
             )
     return {"licenses": licenses, "patents": n_patents + len(extras), "enterprises": n_enterprises}
 
@@ -524,7 +574,8 @@ def _bulk_money(licenses: list[License], schedules: list[Installment], today: dt
         batch_size=5000,
     )
     claimed = {"claim_filed": InsuranceClaim.State.FILED, "compensated": InsuranceClaim.State.PAID}
-    insured = [lic for lic in licenses if lic.purchased_on and (lic.pk % 5 == 0 or lic.state in claimed)]
+    owing = [lic for lic in licenses if lic.purchased_on and not lic.is_free]  # a free license has nothing to insure
+    insured = [lic for lic in owing if lic.pk % 5 == 0 or lic.state in claimed]
     policies = InsurancePolicy.objects.bulk_create(
         InsurancePolicy(
             license=lic,
@@ -590,3 +641,44 @@ def _report_royalties(lic, by, today):
         if report is not ended[-1]:
             services.accept_royalty_report(report_id=report.pk, by=by)
     _pay_what_fell_due(lic, by, today)
+
+
+def _bulk_periods(lic: License, today: dt.date, cured: set[int]):
+    """A royalty license's periods, as the services leave them: reported, accepted and paid while
+    it pays; in arrears, the latest report that fell due (within the grace days) not filed;
+    defaulted and later, nothing filed since the purchase. Sales rise quarter by quarter. A
+    license drawn in arrears with no report late enough for it is added to `cured`."""
+    assert lic.purchased_on and lic.term_end
+    spans = royalties.periods(lic.purchased_on, lic.term_end, royalties.PERIOD_MONTHS[lic.reporting_period])
+    fell_due = [end + dt.timedelta(days=lic.report_due_days) for _start, end in spans]
+    fell_due = [due for due in fell_due if workdays.effective_date(due) < today]
+    reported_until = {"purchased": today}.get(lic.state, lic.purchased_on)
+    if lic.state == "in_arrears":  # the latest report that fell due is missing, inside the grace days
+        if fell_due and (today - fell_due[-1]).days < lic.grace_days - 5:
+            reported_until = fell_due[-1]
+        else:
+            cured.add(lic.pk)
+            reported_until = today
+    tiers = royalties.parse_tiers(lic.royalty_rates)
+    year_base: dict[int, Decimal] = {}
+    for n, (start, end) in enumerate(spans, start=1):
+        due = end + dt.timedelta(days=lic.report_due_days)
+        effective = workdays.effective_date(due)
+        period = {"license": lic, "period_start": start, "period_end": end, "due_date": due}
+        common = {"license": lic, "kind": "royalty", "sequence": n, "due_date": due, "effective_due_date": effective}
+        if due < reported_until:
+            base = Decimal(400_000 * n + 10_000 * (lic.pk % 7))
+            earlier = year_base.get(start.year, Decimal(0))
+            royalty = royalties.royalty_on(base, tiers, earlier=earlier)
+            year_base[start.year] = earlier + base
+            filed = timezone.make_aware(dt.datetime.combine(due - dt.timedelta(days=5), dt.time(10)))
+            yield (
+                Installment(**common, amount=royalty, paid_amount=royalty, state="paid"),
+                RoyaltyReport(**period, state="accepted", base_amount=base, royalty=royalty, filed_at=filed),
+            )
+        else:
+            state = "overdue" if effective < today else "due"
+            yield (
+                Installment(**common, amount=Decimal(0), report_pending=True, state=state),
+                RoyaltyReport(**period),
+            )
