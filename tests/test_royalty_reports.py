@@ -539,3 +539,24 @@ def test_the_royalty_reports_export_lists_each_period_with_hostile_text_neutrali
     assert [r[5] for r in rows[1:]] == ["2026-01-01", "2026-04-01", "2026-07-01"]  # due in 2026 (Q4: 2027-01-30)
     assert rows[1][8:12] == ["Accepted", "6000000.00", "", "180000.00"]
     assert rows[2][8] == "Disputed by the TTO" and rows[2][-1].startswith("'=")
+
+
+@pytest.mark.parametrize("licenses", [1, 5])
+def test_admin_report_pages_take_a_fixed_number_of_queries(
+    admin_client, royalty_license, staff, clock, licenses, django_assert_num_queries
+):
+    """The Royalty reports list, a report's page and a royalty license's page (with its ~50
+    periods, the reports begun so far inline) cost the same with 1 license as with 5."""
+    from django.urls import reverse
+
+    for _ in range(licenses):
+        lic = royalty_license()
+    clock("2026-10-02")
+    for start in ("2026-01-01", "2026-04-01", "2026-07-01"):
+        services.file_royalty_report(report_id=report(lic, start).pk, base="100", by=staff)
+    with django_assert_num_queries(5):  # session, user, count, rows, state filter
+        admin_client.get(reverse("admin:licensing_royaltyreport_changelist"))
+    with django_assert_num_queries(8):
+        admin_client.get(reverse("admin:licensing_royaltyreport_change", args=[report(lic, "2026-04-01").pk]))
+    with django_assert_num_queries(17):
+        admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk]))
