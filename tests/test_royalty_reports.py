@@ -560,3 +560,58 @@ def test_admin_report_pages_take_a_fixed_number_of_queries(
         admin_client.get(reverse("admin:licensing_royaltyreport_change", args=[report(lic, "2026-04-01").pk]))
     with django_assert_num_queries(17):
         admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk]))
+
+
+@pytest.mark.parametrize(
+    ("terms", "field", "language", "message"),
+    [
+        ({"royalty_rates": "three percent"}, "royalty_rates", "en", 'Write the rates as "3% up to 10,000,000; 2%"'),
+        ({"royalty_rates": "three percent"}, "royalty_rates", "zh-hans", "请按“3% up to 10,000,000; 2%”的格式"),
+        ({"royalty_rates": "2% up to 5,000,000; 3% up to 1,000,000; 1%"}, "royalty_rates", "en", "bounds must rise"),
+        ({"royalty_rates": "3%", "royalty_base": ""}, "royalty_base", "zh-hans", "请选择提成费率适用的基数"),
+        ({"royalty_minimum": "500000", "royalty_cap_year": "100000"}, "royalty_cap_year", "en", "cannot be lower"),
+        ({"deferred_until_revenue": "on", "deferred_months": "0"}, "deferred_until_revenue", "zh-hans", "首次收入报告"),
+    ],
+)
+def test_the_admin_offer_form_refuses_bad_royalty_terms_in_the_users_language(
+    client, staff, institution, terms, field, language, message
+):
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+
+    from licensing.models import Offer
+    from licensing.roles import TTO_STAFF_GROUP
+
+    from .factories import PatentFactory
+
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    data = {
+        "patent": PatentFactory(owner=institution).pk,
+        "license_type": "ordinary",
+        "trial_months": "6",
+        "trial_fee": "0",
+        "entry_fee": "0",
+        "price": "0",
+        "lump_sum_allowed": "on",
+        "installment_count": "0",
+        "installment_interval_months": "3",
+        "first_due_months": "0",
+        "deferred_months": "12",
+        "grace_days": "90",
+        "equity_max_share": "0",
+        "coverage_ratio": "0.8",
+        "royalty_base": "net_sales",
+        "royalty_rates": "3%",
+        "reporting_period": "quarter",
+        "report_due_days": "30",
+        "milestones-TOTAL_FORMS": "0",
+        "milestones-INITIAL_FORMS": "0",
+        **terms,
+    }
+    response = client.post(reverse("admin:licensing_offer_add"), data, headers={"accept-language": language})
+
+    assert response.status_code == 200, "the form was saved"
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors.get(field, [])), errors
+    assert not Offer.objects.exists()

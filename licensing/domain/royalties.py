@@ -92,7 +92,8 @@ def parse_tiers(text: str) -> list[Tier]:
         match = _TIER.match(part)
         if not match:
             raise ValidationError(
-                _('Write the rates as "3%% up to 10,000,000; 2%%": a percentage, then the bound it applies up to.')
+                _('Write the rates as "%(example)s": a percentage, then the bound it applies up to.')
+                % {"example": "3% up to 10,000,000; 2%"}
             )
         rate, bound = match.groups()
         tiers.append(Tier(Decimal(bound.replace(",", "")) if bound else None, Decimal(rate) / 100))
