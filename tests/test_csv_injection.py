@@ -40,6 +40,15 @@ def hostile_book(institution, staff, clock, settings, tmp_path, make_insured_def
             idempotency_key=f"k{n}",
             by=staff,
         )
+    royalty = OfferFactory(patent__owner=institution, price=Decimal("0"), royalty_base="net_sales", royalty_rates="3%")
+    earning = services.apply_for_trial(offer_id=royalty.pk, enterprise=EnterpriseFactory(name="Royalty SME"))
+    services.approve_trial(license_id=earning.pk, by=staff, start=dt.date(2025, 9, 1))
+    services.purchase(license_id=earning.pk, plan="lump_sum", by=staff, on=dt.date(2026, 3, 2))
+    clock("2026-04-02")
+    first = earning.royalty_reports.order_by("period_start").first()
+    services.file_royalty_report(report_id=first.pk, base="100", by=staff)
+    services.dispute_royalty_report(report_id=first.pk, by=staff, reason=PAYLOADS[3])
+    Enterprise.objects.filter(pk=earning.enterprise_id).update(name=PAYLOADS[2])
     # Rows written before the single-line rule (or by a bulk import) may hold tabs and CRs.
     Enterprise.objects.filter(pk=paying.enterprise_id).update(name=PAYLOADS[4])
     Enterprise.objects.filter(pk=lic.enterprise_id).update(name=PAYLOADS[0])

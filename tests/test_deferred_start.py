@@ -175,3 +175,16 @@ def test_the_offer_page_states_the_royalty_milestones_and_deferral_in_plain_word
         assert words in page, words
     zh = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "zh-hans"}).content.decode()
     assert "提成" in zh and "先使用后付费" in zh
+
+
+def test_a_zero_price_deal_with_milestones_is_not_free_and_the_catalogue_says_what_is_paid(client, institution):
+    milestones_only = OfferFactory(patent__owner=institution, price=D("0"))
+    milestones_only.milestones.create(name="First sale", amount=D("10000.00"))
+    assert not milestones_only.is_free and OfferFactory(patent__owner=institution, price=D("0")).is_free
+    OfferFactory(patent__owner=institution, **DEFERRED_ROYALTY)
+
+    page = client.get("/", headers={"accept-language": "en"}).content.decode()
+    assert "6-month trial, then milestone payments" in page
+    assert "6-month trial, then an entry fee of CNY 20,000.00 + a royalty of 3% of the base" in page
+    assert "nothing due for 12 months" in page and "6-month trial, then free" in page
+    assert "then CNY 0.00" not in page

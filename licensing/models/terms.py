@@ -227,7 +227,20 @@ class DealTerms(models.Model):
     @property
     def is_free(self) -> bool:
         """Nothing to pay once the license is taken (a trial fee may still have been due)."""
-        return self.price == ZERO and not self.entry_fee and not self.royalty_base
+        return self.price == ZERO and not self.entry_fee and not self.royalty_base and not self.has_milestones
+
+    @property
+    def has_milestones(self) -> bool:
+        """Whether milestone payments are agreed: from the catalogue's annotation or a prefetch
+        when the page has one, else one query (an unsaved offer has none)."""
+        if "milestones_agreed" in self.__dict__:
+            return bool(self.__dict__["milestones_agreed"])
+        if self.pk is None:
+            return False
+        cache = getattr(self, "_prefetched_objects_cache", {})
+        if "milestones" in cache:
+            return bool(cache["milestones"])
+        return self.milestones.exists()  # type: ignore[attr-defined]  # Offer's and License's own milestones
 
     @property
     def has_royalty(self) -> bool:

@@ -32,6 +32,7 @@ from ..models import (
     License,
     LicenseMilestone,
     Offer,
+    OfferMilestone,
     OfferPatent,
     OfferQuerySet,
     Patent,
@@ -118,6 +119,7 @@ def catalogue(
         .select_related("patent__owner")
         .with_availability()
         .annotate(package_size=Subquery(package.order_by().values("offer").annotate(n=Count("pk")).values("n")))
+        .annotate(milestones_agreed=Exists(OfferMilestone.objects.filter(offer=OuterRef("pk"))))  # is_free reads it
         .order_by("-created_at", "-pk")
     )
     if search:
