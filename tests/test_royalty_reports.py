@@ -615,3 +615,32 @@ def test_the_admin_offer_form_refuses_bad_royalty_terms_in_the_users_language(
     errors = response.context["adminform"].form.errors
     assert message in " ".join(errors.get(field, [])), errors
     assert not Offer.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "language", "message"),
+    [
+        ({"amount": "0", "reason": "Audit"}, "zh-hans", "确保该值大于或等于0.01"),
+        ({"amount": "500.00", "reason": ""}, "en", "This field is required"),
+        ({"amount": "500.001", "reason": "Audit"}, "en", "no more than 2 decimal places"),
+    ],
+)
+def test_the_audit_adjustment_button_refuses_bad_input_and_writes_nothing(
+    client, staff, royalty_license, clock, data, language, message
+):
+    from django.contrib.auth.models import Group
+    from django.urls import reverse
+
+    from licensing.roles import TTO_STAFF_GROUP
+
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    lic = royalty_license()
+    clock("2026-09-01")
+    url = reverse("admin:licensing_license_act", args=[lic.pk, "record_royalty_adjustment"])
+    response = client.post(url, data, headers={"accept-language": language})
+
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not lic.installments.filter(kind=Installment.Kind.ROYALTY_ADJUSTMENT).exists()
+    done = client.post(url, {"amount": "500.00", "reason": "Audit 2026"}, headers={"accept-language": "en"})
+    assert done.status_code == 302 and lic.installments.get(kind=Installment.Kind.ROYALTY_ADJUSTMENT).amount == D("500")
