@@ -188,3 +188,12 @@ def test_a_zero_price_deal_with_milestones_is_not_free_and_the_catalogue_says_wh
     assert "6-month trial, then an entry fee of CNY 20,000.00 + a royalty of 3% of the base" in page
     assert "nothing due for 12 months" in page and "6-month trial, then free" in page
     assert "then CNY 0.00" not in page
+
+
+def test_a_dated_milestone_after_the_patent_expires_is_refused_at_the_purchase(institution, make_license, staff):
+    offer = OfferFactory(patent__owner=institution, price=D("0"))  # the patent expires 2039-03-01
+    offer.milestones.create(name="Year 15", amount=D("10000.00"), due_months=180)
+    lic = make_license(offer, "trial")
+    with pytest.raises(ValidationError, match="after the patent expires"):
+        services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=lic.trial_end)
+    assert not Installment.objects.filter(license=lic).exists()

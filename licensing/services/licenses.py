@@ -77,7 +77,9 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
     schedule = build_schedule(lic, plan, on)
     last_expiry = _last_expiry(lic.patents.all())
     deferred_to = add_months(on, lic.deferred_months)  # nothing falls due before (deferred start)
-    last_due = max(schedule[-1][2], deferred_to) if schedule else None
+    dated = [add_months(on, m.due_months) for m in lic.milestones.all() if m.due_months is not None]
+    dues = [due for _kind, _amount, due in schedule] + dated
+    last_due = max([*dues, deferred_to]) if dues else None
     if last_due and last_due > last_expiry:
         raise _refused(
             _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
