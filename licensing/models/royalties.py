@@ -38,7 +38,12 @@ class RoyaltyReport(FSMModelMixin, models.Model):
     )
     # The period's payment (royalty licenses); none for a use report without amounts.
     installment = models.OneToOneField(
-        Installment, on_delete=models.PROTECT, null=True, blank=True, related_name="report"
+        Installment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="report",
+        verbose_name=_("installment"),
     )
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period to"))
@@ -63,7 +68,12 @@ class RoyaltyReport(FSMModelMixin, models.Model):
     royalty = models.DecimalField(_("royalty (CNY)"), null=True, blank=True, **MONEY)
     filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("filed by"),
     )
     dispute_reason = models.TextField(_("why the TTO disputes it"), blank=True)
 
