@@ -45,6 +45,10 @@ UNION ALL
 SELECT 'installment_due', id FROM unpaid WHERE effective_due_date BETWEEN %(today)s AND %(today)s + 14
 UNION ALL
 SELECT 'overdue_notice', id FROM unpaid WHERE effective_due_date BETWEEN %(today)s - 30 AND %(today)s - 1
+UNION ALL
+SELECT 'use_report', r.id FROM licensing_royaltyreport r JOIN licensing_license l ON l.id = r.license_id
+    WHERE r.installment_id IS NULL AND r.state IN ('expected', 'disputed')
+        AND l.state IN ('purchased', 'in_arrears', 'paid_up') AND r.due_date BETWEEN %(today)s - 30 AND %(today)s + 14
 """
 
 

@@ -644,3 +644,32 @@ def test_the_audit_adjustment_button_refuses_bad_input_and_writes_nothing(
     assert not lic.installments.filter(kind=Installment.Kind.ROYALTY_ADJUSTMENT).exists()
     done = client.post(url, {"amount": "500.00", "reason": "Audit 2026"}, headers={"accept-language": "en"})
     assert done.status_code == 302 and lic.installments.get(kind=Installment.Kind.ROYALTY_ADJUSTMENT).amount == D("500")
+
+
+def test_a_free_licenses_use_report_is_reminded_before_and_after_its_due_date_until_filed(
+    institution, make_license, staff, clock
+):
+    """No money, so no arrears or default; but the SME is reminded, once per notice, in its language,
+    and a report filed meanwhile cancels what is still pending."""
+    clock("2026-01-01")
+    offer = OfferFactory(patent__owner=institution, price=D("0"), use_reports_required=True, reporting_period="year")
+    lic = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum")
+    lic.enterprise.contact_email, lic.enterprise.language = "ops@sme.example", "zh-hans"
+    lic.enterprise.save()
+    first = report(lic, "2026-01-01")  # 2026, due 2027-01-30
+
+    log = live_days(clock, "2027-01-15", "2027-02-08")
+
+    assert [key for _day, key in log] == [
+        f"use_report_due:royaltyreport:{first.pk}:14",
+        f"use_report_due:royaltyreport:{first.pk}:3",
+        f"use_report_due:royaltyreport:{first.pk}:0",
+        f"use_report_late:royaltyreport:{first.pk}:1",
+        f"use_report_late:royaltyreport:{first.pk}:7",
+    ]
+    late = next(m for m in mail.outbox if m.extra_headers["X-Reminder-Key"].endswith(":7"))
+    assert "实施报告" in late.subject and "2026-01-01" in late.body and late.to == ["ops@sme.example"]
+    assert License.objects.get(pk=lic.pk).state == License.State.PAID_UP  # nothing owed: no arrears
+
+    services.file_royalty_report(report_id=first.pk, base=None, units=300, by=staff)
+    assert live_days(clock, "2027-02-09", "2027-03-05") == []  # the 30-day notice is not sent

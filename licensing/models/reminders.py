@@ -74,6 +74,8 @@ class Reminder(FSMModelMixin, models.Model):
         CLAIM_FILED = "claim_filed", _("Default and insurance claim")
         OPEN_LICENCE_GRANTED = "open_licence_granted", _("License granted under an open licence")
         PATENT_LAPSED = "patent_lapsed", _("A patent of the license is no longer in force")
+        USE_REPORT_DUE = "use_report_due", _("Use report due")
+        USE_REPORT_LATE = "use_report_late", _("Use report late")
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")

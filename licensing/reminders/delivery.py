@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 
 from .. import health
 from ..domain import clock
-from ..models import HealthRecord, Installment, InsuranceClaim, License, LicensePatent, Reminder
+from ..models import HealthRecord, Installment, InsuranceClaim, License, LicensePatent, Reminder, RoyaltyReport
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,23 @@ def _lapsed_patent_of(reminder: Reminder) -> LicensePatent | None:
     return LicensePatent.objects.select_related("patent").filter(pk=reminder.key.split(":")[2]).first()
 
 
+def _report_of(reminder: Reminder) -> RoyaltyReport | None:
+    """The report a use-report notice is about (key: use_report_due:royaltyreport:<id>:<offset>)."""
+    return RoyaltyReport.objects.filter(pk=reminder.key.split(":")[2]).first()
+
+
+USE_REPORT_KINDS = (Reminder.Kind.USE_REPORT_DUE, Reminder.Kind.USE_REPORT_LATE)
+
+
 def _no_longer_applies(reminder: Reminder) -> str:
     lic = reminder.license
+    if reminder.kind in USE_REPORT_KINDS:
+        report = _report_of(reminder)
+        if not lic.accepts_reports():
+            return f"license is {lic.state}"
+        if report is None or report.state not in (RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED):
+            return "report filed"
+        return ""
     if reminder.kind == Reminder.Kind.PATENT_LAPSED and lic.state not in License.LIVE_STATES:
         return f"license is {lic.state}"
     if reminder.kind == Reminder.Kind.CLAIM_FILED:
@@ -140,7 +155,9 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
         language = lic.enterprise.language
         today = clock.today()
-        if reminder.kind == Reminder.Kind.TRIAL_ENDING:
+        if reminder.kind in USE_REPORT_KINDS:
+            context.update(report=_report_of(reminder), days_overdue=(today - reminder.deadline).days)
+        elif reminder.kind == Reminder.Kind.TRIAL_ENDING:
             context.update(contractual=lic.trial_end, days_left=(reminder.deadline - today).days)
         else:
             inst: Installment = reminder.installment

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from .. import services
 from ..domain import clock
-from ..models import Installment, License, LicensePatent, Patent, Reminder, ReminderSchedule
+from ..models import Installment, License, LicensePatent, Patent, Reminder, ReminderSchedule, RoyaltyReport
 from . import ledger
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,9 @@ def _schedules() -> dict:
         Reminder.Kind.TRIAL_ENDING: "trial_ending_days",
         Reminder.Kind.INSTALLMENT_DUE: "installment_due_days",
         Reminder.Kind.OVERDUE: "overdue_days",
+        # Use reports (no amounts: a free license's) are reminded on the installments' days.
+        Reminder.Kind.USE_REPORT_DUE: "installment_due_days",
+        Reminder.Kind.USE_REPORT_LATE: "overdue_days",
     }
     rows = list(ReminderSchedule.objects.values("institution_id", *fields.values()))
     schedules = {}
@@ -188,6 +191,32 @@ def claim_due_reminders(today: dt.date) -> int:
         deadline="effective_due_date",
         after=True,
     )
+
+    # Use reports: a royalty report is its installment's deadline (above); one with no amounts
+    # (installment NULL) is reminded before its due date and after it, until it is filed.
+    to_file = RoyaltyReport.objects.filter(
+        installment__isnull=True,
+        state__in=[RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED],
+        license__state__in=License.BOUGHT_STATES,
+    )
+    for kind, before, window in (
+        (Reminder.Kind.USE_REPORT_DUE, True, {"due_date__gte": today}),
+        (Reminder.Kind.USE_REPORT_LATE, False, {"due_date__lt": today}),
+    ):
+        span = dt.timedelta(days=horizon[kind])
+        limit = {"due_date__lte": today + span} if before else {"due_date__gte": today - span}
+        reports = to_file.filter(**window, **limit).annotate(
+            due_offset=_offset_by_institution(schedules[kind], "license__" + owner, "due_date", today, before=before)
+        )
+        claimed += ledger.claim_reminders(
+            reports,
+            kind,
+            "royaltyreport",
+            license="license_id",
+            installment=None,
+            deadline="due_date",
+            after=not before,
+        )
 
     # A patent of a live license that is no longer in force (expired, lapsed, invalidated): the
     # SME and the TTO are told once per license and patent, the day the sweep first sees it.
