@@ -128,6 +128,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "zh-hans"
+FORMAT_MODULE_PATH = ["licensing.formats"]  # money grouped by thousands in Chinese too
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "licensing" / "locale"]
 USE_I18N = True

@@ -52,6 +52,26 @@ class InstallmentDueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class TrialEndsFilter(admin.SimpleListFilter):
+    """Trials ending soon, by their effective end (what the reminders and the sweep read)."""
+
+    title = _("trial ends")
+    parameter_name = "trial_ends"
+
+    def lookups(self, request, model_admin):
+        return [("7", _("In the next 7 days")), ("30", _("In the next 30 days")), ("past", _("Ended, no decision"))]
+
+    def queryset(self, request, queryset):
+        value, now = self.value(), today()
+        if value in ("7", "30"):
+            return queryset.filter(
+                state=License.State.TRIAL, trial_end_effective__range=(now, now + timedelta(days=int(value)))
+            )
+        if value == "past":
+            return queryset.filter(state=License.State.TRIAL, trial_end_effective__lt=now)
+        return queryset
+
+
 class InstallmentInline(ReadOnlyInline):
     """What is due; a royalty period still to report is listed with the reports instead."""
 
@@ -146,7 +166,7 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "next_due",
         "outstanding",
     ]
-    list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, "trial_end", "license_type"]
+    list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, TrialEndsFilter, "license_type"]
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
     inlines = [
         InstallmentInline,

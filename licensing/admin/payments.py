@@ -9,9 +9,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
+    License,
     Payment,
     PaymentReport,
     RoyaltyReport,
+    today,
 )
 from ..receipts import receipt_response
 from . import actions as admin_actions
@@ -93,6 +95,25 @@ class PaymentReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
         return self.download_link(obj)
 
 
+class LateReportFilter(admin.SimpleListFilter):
+    """Reports past their due date and not filed, of licenses that run (as the work queue counts)."""
+
+    title = _("late")
+    parameter_name = "late"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Past the due date, not filed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(
+                state__in=[RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED],
+                due_date__lt=today(),
+                license__state__in=License.BOUGHT_STATES,
+            )
+        return queryset
+
+
 @admin.register(RoyaltyReport)
 class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin):
     """Royalty and use reports, one per period of a license's term: staff accept a filed report
@@ -109,7 +130,7 @@ class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
         "base_amount",
         "royalty",
     ]
-    list_filter = ["state", "due_date"]
+    list_filter = ["state", LateReportFilter, "due_date"]
     list_select_related = ["license__enterprise"]
     search_fields = ["license__enterprise__name", "license__offer__patent__number"]
     show_full_result_count = False

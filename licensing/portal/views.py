@@ -221,8 +221,13 @@ def _stale(request, lic: License, form) -> bool:
 def buy(request, pk):
     """Choose a plan, see the schedule it gives, confirm. Only the confirmation buys."""
     lic = _own_license(request, pk)
-    if not allows(lic, "purchase"):
-        raise Http404
+    if not allows(lic, "purchase"):  # a second click, or a page opened before the decision
+        messages.warning(
+            request,
+            _("This license is %(state)s now: there is nothing to buy; nothing was done.")
+            % {"state": lic.get_state_display()},
+        )
+        return redirect("portal:license", pk=lic.pk)
     with_equity = request.GET.get("equity") == "1" or request.POST.get("with_equity") == "1"
     form_class = forms.PurchaseWithEquityForm if with_equity and lic.equity_allowed else forms.PurchaseForm
     form = form_class(_posted(request), license=lic, initial={"seen_state": lic.state})

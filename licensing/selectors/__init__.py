@@ -43,6 +43,7 @@ from .reports import (
     royalty_reports,
 )
 from .scope import INSTITUTION_PATH, enterprises_for, institution_of, report_scope, scope_to_user
+from .work import Task, work_queue
 
 __all__ = [
     "AGING_BUCKETS",
@@ -53,6 +54,7 @@ __all__ = [
     "SEARCH_BREADTH_CAP",
     "SOON_DAYS",
     "BookFilter",
+    "Task",
     "audit_trail",
     "catalogue",
     "claims_summary",
@@ -86,4 +88,5 @@ __all__ = [
     "unpaid_installments",
     "with_installment_due",
     "without_anything_due",
+    "work_queue",
 ]

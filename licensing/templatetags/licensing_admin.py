@@ -1,5 +1,9 @@
 from django import template
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
+from licensing import selectors
+from licensing.domain import clock
 from licensing.health import system_status as checks
 from licensing.reporting.tables import display
 
@@ -22,3 +26,39 @@ def displayed_rows(table):
 @register.filter
 def money(value):
     return "—" if value is None else f"{value:,.2f}"
+
+
+# Each work-queue row: its words, and the admin list (with its filter) that shows the rows it counts.
+WORK = {
+    "applications": (_("Applications to decide"), "license", "state__exact=applied"),
+    "payment_reports": (_("Reported payments to confirm"), "paymentreport", "state__exact=reported"),
+    "royalty_reports": (_("Royalty and use reports to accept"), "royaltyreport", "state__exact=filed"),
+    "members": (_("Portal members to approve"), "enterprisemember", "state__exact=pending"),
+    "trials_ending": (_("Trials ending in the next 7 days"), "license", "trial_ends=7"),
+    "overdue": (_("Licenses with an overdue payment or report"), "license", "due=overdue"),
+    "late_reports": (_("Reports past their due date"), "royaltyreport", "late=1"),
+    "defaults": (_("Defaults to act on (claim or write off)"), "license", "state__exact=defaulted"),
+    "claims_to_decide": (_("Insurance claims to decide"), "insuranceclaim", "state__exact=filed"),
+    "claims_to_be_paid": (_("Approved claims awaiting the insurer"), "insuranceclaim", "state__exact=approved"),
+    "exports": (_("Exports ready to download"), "export", "state__exact=done"),
+}
+
+
+@register.simple_tag(takes_context=True)
+def work_queue(context):
+    """What waits for this user today, each a count linking to the list behind it."""
+    user = context["request"].user
+    if not (user.is_active and user.is_staff):
+        return []
+    rows = []
+    for task in selectors.work_queue(user, clock.today()):
+        label, model, query = WORK[task.key]
+        rows.append(
+            {
+                "key": task.key,
+                "label": label,
+                "count": task.count,
+                "url": f"{reverse(f'admin:licensing_{model}_changelist')}?{query}",
+            }
+        )
+    return rows

@@ -1,0 +1,73 @@
+"""What is waiting for a TTO officer today: the work queue on the admin index. Each figure is a
+count of the rows the linked admin list shows with its filter, scoped as that list is, in one
+aggregate per table (7 queries for staff, whatever the size of the book)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, OuterRef, Q
+
+from ..models import EnterpriseMember, Export, Installment, InsuranceClaim, License, PaymentReport, RoyaltyReport
+from .scope import INSTITUTION_PATH, enterprises_for, scope_to_user
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+SOON = 7  # days: "trials ending soon"
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str  # what the row is (also the admin list filter it links to: see admin/site.py)
+    count: int
+
+
+def work_queue(user: User, on: dt.date) -> list[Task]:
+    def scoped(model: type) -> object:
+        return scope_to_user(model.objects.order_by(), user, INSTITUTION_PATH[model])
+
+    overdue = Installment.objects.open().filter(license=OuterRef("pk"), effective_due_date__lt=on)
+    licenses = scoped(License).aggregate(  # type: ignore[attr-defined]
+        applications=Count("pk", filter=Q(state=License.State.APPLIED)),
+        trials_ending=Count(
+            "pk", filter=Q(state=License.State.TRIAL, trial_end_effective__range=(on, on + dt.timedelta(days=SOON)))
+        ),
+        overdue=Count("pk", filter=Q(Exists(overdue), state__in=License.PAYABLE_STATES)),
+        defaults=Count("pk", filter=Q(state=License.State.DEFAULTED)),
+    )
+    reports = scoped(RoyaltyReport).aggregate(  # type: ignore[attr-defined]
+        to_accept=Count("pk", filter=Q(state=RoyaltyReport.State.FILED)),
+        late=Count(
+            "pk",
+            filter=Q(
+                state__in=[RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED],
+                due_date__lt=on,
+                license__state__in=License.BOUGHT_STATES,
+            ),
+        ),
+    )
+    claims = scoped(InsuranceClaim).aggregate(  # type: ignore[attr-defined]
+        to_decide=Count("pk", filter=Q(state=InsuranceClaim.State.FILED)),
+        to_be_paid=Count("pk", filter=Q(state=InsuranceClaim.State.APPROVED)),
+    )
+    payments = scoped(PaymentReport).filter(state=PaymentReport.State.REPORTED).count()  # type: ignore[attr-defined]
+    members = EnterpriseMember.objects.filter(
+        state=EnterpriseMember.State.PENDING, enterprise__in=enterprises_for(user)
+    ).count()
+    exports = Export.objects.filter(state=Export.State.DONE, **({} if user.is_superuser else {"requested_by": user}))
+    return [
+        Task("applications", licenses["applications"]),
+        Task("payment_reports", payments),
+        Task("royalty_reports", reports["to_accept"]),
+        Task("members", members),
+        Task("trials_ending", licenses["trials_ending"]),
+        Task("overdue", licenses["overdue"]),
+        Task("late_reports", reports["late"]),
+        Task("defaults", licenses["defaults"]),
+        Task("claims_to_decide", claims["to_decide"]),
+        Task("claims_to_be_paid", claims["to_be_paid"]),
+        Task("exports", exports.count()),
+    ]
