@@ -3,7 +3,6 @@ linking to the filtered list behind it. The count is what that list shows the sa
 another institution's work is not in it."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.db import connection
