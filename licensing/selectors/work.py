@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
 
 from ..models import EnterpriseMember, Export, Installment, InsuranceClaim, License, PaymentReport, RoyaltyReport
 from .scope import INSTITUTION_PATH, enterprises_for, scope_to_user
@@ -26,11 +26,11 @@ class Task:
 
 
 def work_queue(user: User, on: dt.date) -> list[Task]:
-    def scoped(model: type) -> object:
-        return scope_to_user(model.objects.order_by(), user, INSTITUTION_PATH[model])
+    def scoped(model: type[Model]) -> QuerySet[Any]:
+        return scope_to_user(model._default_manager.order_by(), user, INSTITUTION_PATH[model])
 
     overdue = Installment.objects.open().filter(license=OuterRef("pk"), effective_due_date__lt=on)
-    licenses = scoped(License).aggregate(  # type: ignore[attr-defined]
+    licenses = scoped(License).aggregate(
         applications=Count("pk", filter=Q(state=License.State.APPLIED)),
         trials_ending=Count(
             "pk", filter=Q(state=License.State.TRIAL, trial_end_effective__range=(on, on + dt.timedelta(days=SOON)))
@@ -38,7 +38,7 @@ def work_queue(user: User, on: dt.date) -> list[Task]:
         overdue=Count("pk", filter=Q(Exists(overdue), state__in=License.PAYABLE_STATES)),
         defaults=Count("pk", filter=Q(state=License.State.DEFAULTED)),
     )
-    reports = scoped(RoyaltyReport).aggregate(  # type: ignore[attr-defined]
+    reports = scoped(RoyaltyReport).aggregate(
         to_accept=Count("pk", filter=Q(state=RoyaltyReport.State.FILED)),
         late=Count(
             "pk",
@@ -49,11 +49,11 @@ def work_queue(user: User, on: dt.date) -> list[Task]:
             ),
         ),
     )
-    claims = scoped(InsuranceClaim).aggregate(  # type: ignore[attr-defined]
+    claims = scoped(InsuranceClaim).aggregate(
         to_decide=Count("pk", filter=Q(state=InsuranceClaim.State.FILED)),
         to_be_paid=Count("pk", filter=Q(state=InsuranceClaim.State.APPROVED)),
     )
-    payments = scoped(PaymentReport).filter(state=PaymentReport.State.REPORTED).count()  # type: ignore[attr-defined]
+    payments = scoped(PaymentReport).filter(state=PaymentReport.State.REPORTED).count()
     members = EnterpriseMember.objects.filter(
         state=EnterpriseMember.State.PENDING, enterprise__in=enterprises_for(user)
     ).count()
