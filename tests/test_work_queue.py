@@ -74,3 +74,68 @@ def test_the_trial_end_filter_looks_forward(admin_client, offer, make_license, c
     make_license(offer, "trial", start="2026-02-04")  # ends 2026-08-04
     listed = admin_client.get(reverse("admin:licensing_license_changelist") + f"?trial_ends={value}")
     assert listed.context["cl"].result_count == (0 if value == "past" else 1)
+
+
+def test_the_applications_contact_is_on_the_license_page_and_in_the_export(admin_client, offer, enterprise):
+    """Issue 15, point 3: the contact person and phone the SME gave when applying."""
+    import csv
+    import io
+
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, contact="王经理 138-0000-1234")
+    page = admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk])).content.decode()
+    assert "王经理 138-0000-1234" in page
+    export = admin_client.get(reverse("admin:export_csv", args=["licenses"]), headers={"accept-language": "en"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode().lstrip("\ufeff"))))
+    column = rows[0].index("contact person and phone")
+    assert rows[1][column] == "王经理 138-0000-1234"
+
+
+@pytest.fixture
+def payee(institution):
+    institution.payee_name, institution.payee_bank = "京华科技大学", "中国工商银行北京海淀支行"
+    institution.payee_account, institution.contact_name, institution.contact_phone = (
+        "0200 0045 0900 123",
+        "李老师",
+        "010-62780000",
+    )
+    institution.contact_email = "tto@jinghua.example.edu.cn"
+    institution.full_clean()
+    institution.save()
+    return institution
+
+
+def test_the_sme_is_told_where_to_pay_and_whom_to_ask(sme_client, payee, offer, make_license, clock):
+    """Issue 15, point 7: the license page and the payment form show the payee account, the
+    reference to give, and the TTO contact; so do the reminders."""
+    from django.core import mail
+
+    from licensing.models import Reminder
+    from licensing.reminders.delivery import deliver_reminder
+    from licensing.reminders.sweep import run_sweep
+
+    clock("2026-01-31")
+    lic = make_license(offer, "purchased", enterprise=sme_client.member.enterprise)  # first due 2027-08-02
+    for url in (f"/licenses/{lic.pk}/", f"/licenses/{lic.pk}/payments/new/"):
+        page = sme_client.get(url).content.decode()
+        assert "0200 0045 0900 123" in page and "中国工商银行北京海淀支行" in page and "010-62780000" in page, url
+        assert f"License #{lic.pk}" in page
+    lic.enterprise.contact_email = "cfo@sme.example"
+    lic.enterprise.save()
+    clock("2027-07-19")
+    run_sweep()
+    deliver_reminder(Reminder.objects.get(kind=Reminder.Kind.INSTALLMENT_DUE).pk)
+    assert "0200 0045 0900 123" in mail.outbox[-1].body and "李老师" in mail.outbox[-1].body
+
+
+@pytest.mark.parametrize(("language", "message"), [("en", "Enter the account number"), ("zh-hans", "请填写账号")])
+def test_a_payee_account_that_is_not_a_number_is_refused_in_the_users_language(
+    admin_client, institution, language, message
+):
+    from django.forms.models import model_to_dict
+
+    data = {**{k: v or "" for k, v in model_to_dict(institution).items()}, "payee_account": "IBAN? 12"}
+    url = reverse("admin:licensing_institution_change", args=[institution.pk])
+    response = admin_client.post(url, data, headers={"accept-language": language})
+    assert response.status_code == 200 and message in response.content.decode()
+    institution.refresh_from_db()
+    assert institution.payee_account == ""

@@ -187,6 +187,8 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
                     "offer",
                     "package",
                     "enterprise",
+                    "contact",
+                    "enterprise_email",
                     "state",
                     "applied_at",
                     "intended_use",
@@ -224,6 +226,10 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         return ", ".join(
             p.number if p.in_force_today else f"{p.number} ({gettext('no longer in force')})" for p in patents
         )
+
+    @admin.display(description=_("enterprise's email for reminders"))
+    def enterprise_email(self, obj):
+        return obj.enterprise.contact_email or "—"
 
     @admin.display(description=_("patent"), ordering="offer__patent__number")
     def patent_number(self, obj):

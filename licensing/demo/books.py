@@ -95,8 +95,17 @@ def seed_demo(stdout=None) -> dict:
         admin = get_user_model().objects.create_superuser("admin", "admin@tto.example", DEMO_PASSWORD)
 
     institutions, staff = [], {}
-    for name, kind, email, username in INSTITUTIONS:
-        inst = Institution.objects.create(name=name, kind=kind, contact_email=email)
+    for n, (name, kind, email, username) in enumerate(INSTITUTIONS):
+        inst = Institution.objects.create(
+            name=name,
+            kind=kind,
+            contact_email=email,
+            contact_name=("李老师", "陈老师", "赵老师")[n],
+            contact_phone=f"010-6278{n}000",
+            payee_name=name,
+            payee_bank=("中国工商银行北京海淀支行", "中国银行上海张江支行", "中国建设银行广州天河支行")[n],
+            payee_account=f"0200 0045 0900 {n}123 456",
+        )
         institutions.append(inst)
         staff[inst.pk] = _staff_user(username, inst)
 

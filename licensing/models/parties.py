@@ -4,7 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,26 @@ class Institution(models.Model):
     name = models.CharField(_("name"), max_length=200, unique=True, validators=[single_line])
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     contact_email = models.EmailField(_("TTO contact email"), blank=True)
+    contact_name = models.CharField(_("TTO contact person"), max_length=100, blank=True, validators=[single_line])
+    contact_phone = models.CharField(_("TTO contact phone"), max_length=40, blank=True, validators=[single_line])
+    # Where licensees pay (收款账户): shown on the license page, the payment form and the reminders.
+    payee_name = models.CharField(
+        _("payee account name"), max_length=200, blank=True, validators=[single_line], help_text=_("收款单位")
+    )
+    payee_bank = models.CharField(
+        _("payee bank and branch"), max_length=200, blank=True, validators=[single_line], help_text=_("开户行")
+    )
+    payee_account = models.CharField(
+        _("payee account number"),
+        max_length=40,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[0-9][0-9 ]{5,38}[0-9]$", _("Enter the account number: digits, spaces between groups allowed.")
+            )
+        ],
+        help_text=_("账号"),
+    )
 
     class Meta:
         verbose_name = _("institution")
@@ -31,6 +51,10 @@ class Institution(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def has_payee(self) -> bool:
+        return bool(self.payee_name and self.payee_account)
 
 
 class StaffProfile(models.Model):

@@ -44,6 +44,8 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("enterprise__name", ENTERPRISE),
         ("enterprise__uscc", _column(Enterprise, "uscc")),
         ("enterprise__size_class", _column(Enterprise, "size_class")),
+        ("contact", _column(License, "contact")),
+        ("enterprise__contact_email", _column(Enterprise, "contact_email")),
         ("state", _column(License, "state")),
         ("license_type", _column(License, "license_type")),
         ("open_licence", Column(_("open licence"), "text", {True: _("yes"), False: _("no")})),
