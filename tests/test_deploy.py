@@ -1,0 +1,66 @@
+"""The deployment files a TTO's IT staff follow (README, Deploy; issue 15, point 16): the example
+environment names every setting the app reads, passes Django's deploy checks as it is, can be read
+by sh (the backup script) and systemd alike, and the units start what the repository has."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+ENV_EXAMPLE = ROOT / "deploy" / "env.example"
+
+
+def example_env() -> dict[str, str]:
+    values = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name] = value.strip('"')
+    return values
+
+
+def test_the_example_environment_names_every_setting_the_app_reads():
+    read = set(
+        re.findall(r'(?:environ\.get\(|env_bool\(|environ\[)"([A-Z_]+)"', (ROOT / "config" / "settings.py").read_text())
+    )
+    read |= set(re.findall(r"\$\{([A-Z_]+):-", (ROOT / "deploy" / "start-web").read_text()))
+    read -= {"PYTHON", "SKIP_MIGRATE"}  # the start script's own switches, not settings
+    assert read - set(example_env()) == set()
+    assert {"DATABASE_URL", "SITE_URL", "REDIS_URL"} <= set(example_env())
+
+
+def test_the_example_environment_passes_the_deploy_checks():
+    env = {**os.environ, **example_env(), "DATABASE_URL": "sqlite:///:memory:"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sh_reads_the_example_environment_as_systemd_does():
+    script = f'set -a; . {ENV_EXAMPLE}; set +a; printf %s "$DEFAULT_FROM_EMAIL"'
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+    assert result.stdout == example_env()["DEFAULT_FROM_EMAIL"] == "技术转移中心 <tto-noreply@example.edu.cn>"
+    assert subprocess.run(["sh", "-n", str(ROOT / "deploy" / "backup")]).returncode == 0
+
+
+def test_each_unit_runs_what_the_repository_has():
+    for unit in ("tto-web", "tto-worker", "tto-beat"):
+        text = (ROOT / "deploy" / "systemd" / f"{unit}.service").read_text()
+        assert "EnvironmentFile=/etc/tto-licensing.env" in text, unit
+        command = re.search(r"^ExecStart=/srv/tto-licensing/(\S+)", text, re.M).group(1)
+        assert command in ("deploy/start-web", ".venv/bin/celery"), unit
+        if command == "deploy/start-web":
+            assert os.access(ROOT / command, os.X_OK)
+        else:
+            assert " -A config " in text
