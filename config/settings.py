@@ -192,7 +192,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},  # not a line per successful login
+    "loggers": {
+        "axes": {"level": "WARNING"},  # not a line per successful login
+        # Django's own console handler would print each "Not Found" a second time beside the root's.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
 if not DEBUG:

@@ -64,3 +64,38 @@ def test_each_unit_runs_what_the_repository_has():
             assert os.access(ROOT / command, os.X_OK)
         else:
             assert " -A config " in text
+
+
+def test_the_app_serves_its_own_icon(client, db):
+    """Issue 15, point 14: a favicon from the app itself (no CDN), linked from both sites."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response.url.endswith("portal/favicon.svg")
+    assert 'rel="icon"' in client.get("/").content.decode()
+    assert 'rel="icon"' in client.get("/admin/login/").content.decode()
+
+
+def test_a_not_found_is_printed_once(client, db, settings):
+    """What reaches the console: every handler a record passes on its way up, counted."""
+    import logging
+
+    seen = []
+
+    class Count(logging.Handler):
+        def emit(self, record):
+            if "Not Found" in record.getMessage():
+                seen.append(record)
+
+    counter = Count()
+    loggers = [logging.getLogger(name) for name in ("django.request", "django", "")]
+    # the console handlers (pytest's own capture handlers are StreamHandler subclasses: not these)
+    handlers = {h for logger in loggers for h in logger.handlers if type(h) is logging.StreamHandler}
+    originals = {h: h.emit for h in handlers}
+    for h in handlers:
+        h.emit = counter.emit  # each console handler the record reaches counts once
+    try:
+        settings.DEBUG = True  # Django's own console handler only prints while DEBUG is on
+        assert client.get("/no-such-page/").status_code == 404
+    finally:
+        for h, emit in originals.items():
+            h.emit = emit
+    assert len(seen) == 1
