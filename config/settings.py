@@ -33,7 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "axes",
+    "licensing.apps.LoginProtectionConfig",  # django-axes, its admin section named in both languages
     "csp",
     "licensing",
 ]

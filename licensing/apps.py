@@ -1,3 +1,4 @@
+from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
@@ -24,3 +25,9 @@ class TTOAdminConfig(admin_apps.AdminConfig):
 
     default = False  # "licensing" in INSTALLED_APPS means LicensingConfig
     default_site = "licensing.admin.site.TTOAdminSite"
+
+
+class LoginProtectionConfig(AxesAppConfig):
+    """django-axes (failed-login lockouts) under a name staff read in their language."""
+
+    verbose_name = _("Login protection")

@@ -25,6 +25,8 @@ def test_every_message_is_translated_and_none_is_fuzzy():
 def compiled(entry) -> str:
     if entry.msgid_plural:
         return translation.ngettext(entry.msgid, entry.msgid_plural, 2)
+    if entry.msgctxt:  # one English word with two meanings: pgettext tells them apart
+        return translation.pgettext(entry.msgctxt, entry.msgid)
     return translation.gettext(entry.msgid)
 
 
@@ -47,3 +49,17 @@ def test_chinese_is_the_default_language(admin_client):
     response = admin_client.get(reverse("admin:licensing_license_changelist"))
     body = response.content.decode()
     assert "许可" in body and 'lang="zh-hans"' in body
+
+
+def test_one_english_word_with_two_meanings_gets_two_chinese_words():
+    """Issue 15, point 12: a reminder "Pending" is waiting to be sent, a patent "Pending" is
+    under examination (审查中)."""
+    from licensing.models import Patent, Reminder
+
+    with translation.override("zh-hans"):
+        assert (str(Reminder.State.PENDING.label), str(Patent.LegalStatus.PENDING.label)) == ("待发送", "审查中")
+
+
+def test_the_login_protection_records_read_in_chinese(admin_client):
+    page = admin_client.get("/admin/", headers={"accept-language": "zh-hans"}).content.decode()
+    assert "登录保护" in page and "登录尝试" in page and "Access attempts" not in page

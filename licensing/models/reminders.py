@@ -9,6 +9,7 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from .licenses import Installment, License
@@ -78,7 +79,8 @@ class Reminder(FSMModelMixin, models.Model):
         USE_REPORT_LATE = "use_report_late", _("Use report late")
 
     class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        # "Pending" is also a patent's legal status (审查中): the context tells them apart.
+        PENDING = "pending", pgettext_lazy("reminder state", "Pending")
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
 
