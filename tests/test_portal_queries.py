@@ -18,7 +18,7 @@ PAGES = {
     "license": 14,
     "buy": 12,
     "report_payment": 12,
-    "calendar": 3,
+    "calendar": 5,
     "calendar_ics": 3,
     "enterprise": 4,
 }

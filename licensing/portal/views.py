@@ -434,8 +434,21 @@ def enterprise_details(request):
 
 @member_required
 def calendar(request):
+    """The feed's address to subscribe to (a webcal: link opens the calendar application), and
+    the next dates it holds."""
     feed_url = request.build_absolute_uri(reverse("portal:calendar_ics", args=[request.member.calendar_token]))
-    return render(request, "portal/calendar.html", {"feed_url": feed_url})
+    trials, installments = selectors.deadlines_of(request.member.enterprise)
+    upcoming = sorted(
+        [(lic.trial_end_effective, "trial", lic) for lic in trials]
+        + [(inst.effective_due_date, "installment", inst) for inst in installments[:UPCOMING]],
+        key=lambda row: row[0],
+    )[:UPCOMING]
+    webcal = "webcal://" + feed_url.split("://", 1)[1]
+    context = {"feed_url": feed_url, "webcal_url": webcal, "upcoming": upcoming, "today": today()}
+    return render(request, "portal/calendar.html", context)
+
+
+UPCOMING = 20  # dates listed on the calendar page (the feed holds them all)
 
 
 @member_required

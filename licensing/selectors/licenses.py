@@ -61,11 +61,16 @@ def licenses_with_balances(queryset: QuerySet[License] | None = None) -> QuerySe
         .annotate(total=Sum(F("amount") - F("paid_amount"), output_field=_MONEY))
         .values("total")
     )
-    # Effective dates (moved past weekends and holidays), as the sweep, reminders and dashboard.
-    next_due = unpaid_installments().order_by("effective_due_date").values("effective_due_date")[:1]
+    # Effective dates (moved past weekends and holidays), as the sweep, reminders and dashboard;
+    # the next one is the one payments pay first (the installments' own order).
+    first = unpaid_installments().order_by("effective_due_date", "kind", "sequence")
     return queryset.select_related("offer__patent__owner", "enterprise").annotate(
         outstanding_amount=Coalesce(Subquery(outstanding, output_field=_MONEY), Value(ZERO, output_field=_MONEY)),
-        next_due_date=Subquery(next_due),
+        next_due_date=Subquery(first.values("effective_due_date")[:1]),
+        next_due_amount=Subquery(
+            first.annotate(left=F("amount") - F("paid_amount")).values("left")[:1], output_field=_MONEY
+        ),
+        next_due_is_report=Subquery(first.values("report_pending")[:1]),  # a royalty period still to report
     )
 
 
