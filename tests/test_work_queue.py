@@ -65,7 +65,7 @@ def test_the_index_takes_a_fixed_number_of_queries(client, two_institutions, clo
     assert "今天等您处理" in body
 
 
-INDEX_QUERIES = 15  # session, user, permissions, staff profile, the work queue (7), system status, app list
+INDEX_QUERIES = 15  # session, user, permissions, profile, work queue (7), recent changes (for LogEntry), status, apps
 
 
 @pytest.mark.parametrize("value", ["7", "30", "past"])
@@ -139,3 +139,15 @@ def test_a_payee_account_that_is_not_a_number_is_refused_in_the_users_language(
     assert response.status_code == 200 and message in response.content.decode()
     institution.refresh_from_db()
     assert institution.payee_account == ""
+
+
+def test_the_index_shows_the_latest_changes_of_the_users_institution_only(client, two_institutions, clock):
+    """Issue 15, point 6: 'Recent actions' read Django's LogEntry, which the services never write;
+    the box shows the audit trail instead, scoped like everything else."""
+    a, b = two_institutions["A"], two_institutions["B"]
+    client.force_login(a["user"])
+    body = client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
+    box = body.split('id="recent-actions-module"')[1]
+    assert f"/admin/licensing/license/{a['license'].pk}/change/" in box
+    assert f"/admin/licensing/license/{b['license'].pk}/change/" not in box
+    assert "REF-A" in box and "REF-B" not in box  # the payment each side recorded

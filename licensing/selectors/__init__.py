@@ -43,7 +43,7 @@ from .reports import (
     royalty_reports,
 )
 from .scope import INSTITUTION_PATH, enterprises_for, institution_of, report_scope, scope_to_user
-from .work import Task, work_queue
+from .work import Task, recent_changes, work_queue
 
 __all__ = [
     "AGING_BUCKETS",
@@ -81,6 +81,7 @@ __all__ = [
     "pipeline",
     "policy_of",
     "receivables",
+    "recent_changes",
     "report_scope",
     "royalty_reports",
     "scope_to_user",

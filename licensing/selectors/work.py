@@ -10,8 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
 
-from ..models import EnterpriseMember, Export, Installment, InsuranceClaim, License, PaymentReport, RoyaltyReport
-from .scope import INSTITUTION_PATH, enterprises_for, scope_to_user
+from ..models import (
+    AuditEvent,
+    EnterpriseMember,
+    Export,
+    Installment,
+    InsuranceClaim,
+    License,
+    PaymentReport,
+    RoyaltyReport,
+)
+from .scope import INSTITUTION_PATH, enterprises_for, institution_of, scope_to_user
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -71,3 +80,16 @@ def work_queue(user: User, on: dt.date) -> list[Task]:
         Task("claims_to_be_paid", claims["to_be_paid"]),
         Task("exports", exports.count()),
     ]
+
+
+def recent_changes(user: User, limit: int = 10) -> QuerySet[AuditEvent]:
+    """The latest audit events the user may read: a superuser's all; staff those on their
+    institution's licenses, and their own changes. (Django's "Recent actions" box stays empty:
+    the services write the audit trail, not admin LogEntry rows.) One query."""
+    events = AuditEvent.objects.select_related("by").order_by("-at", "-pk")
+    institution = institution_of(user)
+    if institution is False:
+        return events.none()
+    if institution is not None:
+        events = events.filter(Q(license__offer__patent__owner=institution) | Q(by=user))
+    return events[:limit]

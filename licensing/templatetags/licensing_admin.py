@@ -62,3 +62,10 @@ def work_queue(context):
             }
         )
     return rows
+
+
+@register.simple_tag(takes_context=True)
+def recent_changes(context):
+    """The audit trail's latest events this user may read, for the index's side box."""
+    user = context["request"].user
+    return selectors.recent_changes(user) if user.is_active and user.is_staff else []
