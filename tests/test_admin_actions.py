@@ -160,3 +160,24 @@ def test_licenses_are_never_deleted_in_the_admin(admin_client, offer, make_licen
     assert 'name="_selected_action"' not in listing.content.decode()
     assert delete.status_code == 403
     assert License.objects.filter(pk=lic.pk).exists()
+
+
+def test_the_payment_form_shows_the_license_and_the_message_says_what_changed(
+    client, officer, offer, make_license, clock
+):
+    """Issue 15, point 2: the action page shows the license it acts on (enterprise, outstanding,
+    overdue, next due, the oldest-first rule); the success message gives the amounts."""
+    clock("2026-08-01")
+    lic = make_license(offer, "purchased", start="2026-01-31")  # 100,000.00 in 3 from 2027-07-31
+    url = reverse("admin:licensing_license_act", args=[lic.pk, "record_payment"])
+    page = client.get(url, headers={"accept-language": "en"}).content.decode()
+    assert lic.enterprise.name in page and "100,000.00" in page and "2027-08-02 · 33,333.33" in page
+    assert "pays the oldest amount due first" in page
+
+    data = {"amount": "1000.00", "paid_on": "2026-08-01", "reference": "ICBC-1", "idempotency_key": "form-1"}
+    done = client.post(url, data, headers={"accept-language": "en"}, follow=True)
+    said = [str(m) for m in done.context["messages"]]
+    assert said == [
+        "Recorded CNY 1,000.00 (ICBC-1, paid on 2026-08-01). Outstanding now CNY 99,000.00, of which CNY 0.00 overdue."
+    ]
+    assert "license-summary" in done.content.decode()  # the license page opens with its balance

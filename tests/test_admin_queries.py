@@ -23,7 +23,7 @@ def add_licenses(institution, staff, n, package=1):
 
 LICENSE_LIST_QUERIES = 5  # session, user, count, rows, institution filter
 OFFER_LIST_QUERIES = 6  # session, user, count, rows with their package sizes, the filters
-LICENSE_PAGE_QUERIES = 17  # with its patents, milestones (and whether one is pending), credit movements, reports
+LICENSE_PAGE_QUERIES = 19  # patents, milestones (one pending?), credit movements, reports, the balance summary (2)
 
 
 @pytest.mark.parametrize(("rows", "package"), [(1, 1), (30, 1), (30, 10)])

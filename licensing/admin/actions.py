@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
-from .. import services
+from .. import selectors, services
 from ..domain.text import REASON_MAX_LENGTH
 from ..models import Enterprise, InsurancePolicy, License, LicenseMilestone, Offer, today
 from ..widgets import DateInput
@@ -133,6 +134,33 @@ class ServiceAction:
     perform: Callable  # (obj, user, cleaned_data) -> None
     available: Callable  # (obj) -> bool
     takes_obj: bool = False  # the form's __init__ needs the object (choices, defaults)
+    done: Callable | None = None  # (obj, result) -> the success message, with what changed
+
+
+def _cny(amount) -> str:
+    return f"{amount:,.2f}"
+
+
+def _outstanding_after(lic: License) -> str:
+    summary = selectors.balance_summary(lic, today())
+    return gettext("Outstanding now CNY %(outstanding)s, of which CNY %(overdue)s overdue.") % {
+        "outstanding": _cny(summary["outstanding"]),
+        "overdue": _cny(summary["overdue"]),
+    }
+
+
+def _paid(lic: License, payment) -> str:
+    said = gettext("Recorded CNY %(amount)s (%(reference)s, paid on %(date)s).") % {
+        "amount": _cny(payment.amount),
+        "reference": payment.reference,
+        "date": payment.paid_on,
+    }
+    return f"{said} {_outstanding_after(lic)}"
+
+
+def _fell_due(lic: License, inst) -> str:
+    said = gettext("CNY %(amount)s falls due on %(date)s.") % {"amount": _cny(inst.amount), "date": inst.due_date}
+    return f"{said} {_outstanding_after(lic)}"
 
 
 def _transition_possible(method_name: str, check_conditions: bool = False) -> Callable:
@@ -193,6 +221,7 @@ LICENSE_ACTIONS = [
         lambda lic, by, d: services.record_payment(license_id=lic.pk, by=by, **d),
         License.accepts_payments,
         takes_obj=True,
+        done=_paid,
     ),
     ServiceAction(
         "record_milestone",
@@ -203,6 +232,7 @@ LICENSE_ACTIONS = [
         ),
         lambda lic: lic.accepts_milestones() and lic.milestones.filter(state="pending").exists(),
         takes_obj=True,
+        done=lambda lic, milestone: _fell_due(lic, milestone.installment),
     ),
     ServiceAction(
         "record_royalty_adjustment",
@@ -210,6 +240,7 @@ LICENSE_ACTIONS = [
         RoyaltyAdjustmentForm,
         lambda lic, by, d: services.record_royalty_adjustment(license_id=lic.pk, by=by, **d),
         lambda lic: lic.has_royalty and lic.accepts_reports(),
+        done=_fell_due,
     ),
     ServiceAction(
         "refund_credit",
@@ -217,6 +248,10 @@ LICENSE_ACTIONS = [
         RefundCreditForm,
         lambda lic, by, d: services.refund_credit(license_id=lic.pk, by=by, **d),
         lambda lic: lic.credit > 0,
+        done=lambda lic, movement: (
+            gettext("Refunded CNY %(amount)s of the license's credit (%(reference)s).")
+            % {"amount": _cny(movement.amount), "reference": movement.reference}
+        ),
     ),
     ServiceAction(
         "mark_overdue",
@@ -365,6 +400,7 @@ PAYMENT_REPORT_ACTIONS = [
         forms.Form,
         lambda report, by, d: services.confirm_payment_report(report_id=report.pk, by=by),
         _transition_possible("confirm"),
+        done=lambda report, confirmed: _paid(confirmed.license, confirmed.payment),
     ),
     ServiceAction(
         "reject",
@@ -382,6 +418,10 @@ ROYALTY_REPORT_ACTIONS = [
         forms.Form,
         lambda report, by, d: services.accept_royalty_report(report_id=report.pk, by=by),
         _transition_possible("accept"),
+        done=lambda report, accepted: (
+            gettext("Accepted: royalty CNY %(amount)s for %(period)s.")
+            % {"amount": _cny(accepted.royalty or 0), "period": f"{accepted.period_start} – {accepted.period_end}"}
+        ),
     ),
     ServiceAction(
         "dispute",

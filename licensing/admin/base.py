@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import selectors, services
 from ..models import (
     Institution,
+    today,
 )
 from . import actions as admin_actions
 
@@ -111,7 +112,7 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
-        extra_context = extra_context or {}
+        extra_context = {**license_summary(obj), **(extra_context or {})}
         if obj is not None and self.has_change_permission(request, obj):
             extra_context["service_actions"] = self.available_actions(request, obj)
         if self.changes_only_through_actions:
@@ -137,7 +138,8 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             except ValidationError as exc:
                 form.add_error(None, exc) if not hasattr(exc, "error_dict") else _add_field_errors(form, exc)
             else:
-                self.message_user(request, gettext("Done: %(action)s.") % {"action": spec.label}, messages.SUCCESS)
+                said = spec.done(obj, result) if spec.done else gettext("Done: %(action)s.") % {"action": spec.label}
+                self.message_user(request, said, messages.SUCCESS)
                 if isinstance(result, self.model) and result.pk != obj.pk:  # e.g. a new version: open it
                     change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[result.pk])
                 return HttpResponseRedirect(change_url)
@@ -145,6 +147,7 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             _show_hidden_errors(form)
         context = {
             **self.admin_site.each_context(request),
+            **license_summary(obj, show_rule=spec.name == "record_payment"),
             "opts": self.opts,
             "original": obj,
             "title": f"{spec.label}: {obj}",
@@ -153,6 +156,17 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/licensing/service_action.html", context)
+
+
+def license_summary(obj, *, show_rule: bool = False) -> dict:
+    """The balance of the license an admin page is about (a license, or one of its reports,
+    claims, conversions): shown above every service action and on the license page."""
+    from ..models import License
+
+    lic = obj if isinstance(obj, License) else getattr(obj, "license", None)
+    if not isinstance(lic, License):
+        return {}
+    return {"license": lic, "summary": selectors.balance_summary(lic, today()), "show_rule": show_rule}
 
 
 def _add_field_errors(form, exc: ValidationError) -> None:

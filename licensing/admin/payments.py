@@ -155,6 +155,9 @@ class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
     def has_add_permission(self, request):
         return False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("license__enterprise")  # the page's summary
+
     @admin.display(description=_("enterprise"))
     def enterprise(self, obj):
         return obj.license.enterprise

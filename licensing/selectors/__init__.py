@@ -7,6 +7,7 @@ from .admin_search import SEARCH_BREADTH_CAP, search
 from .licenses import (
     PACKAGE,
     audit_trail,
+    balance_summary,
     catalogue,
     deadlines_of,
     enterprise_history,
@@ -56,6 +57,7 @@ __all__ = [
     "BookFilter",
     "Task",
     "audit_trail",
+    "balance_summary",
     "catalogue",
     "claims_summary",
     "collections_by_month",

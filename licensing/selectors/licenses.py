@@ -181,6 +181,34 @@ def enterprise_report(enterprise: Enterprise, license_pk: int, report_pk: int) -
     )
 
 
+def balance_summary(lic: License, on: date) -> dict:
+    """What a staff member needs before acting on a license, in one aggregate of its schedule:
+    contracted (everything that has fallen due, known amounts), paid, outstanding, overdue on
+    `on` (effective dates), and the next date and amount; plus its credit."""
+    owed = F("amount") - F("paid_amount")
+    figures = Installment.objects.filter(license=lic).aggregate(
+        contracted=Coalesce(Sum("amount"), Value(ZERO), output_field=_MONEY),
+        paid=Coalesce(Sum("paid_amount"), Value(ZERO), output_field=_MONEY),
+        outstanding=Coalesce(Sum(owed), Value(ZERO), output_field=_MONEY),
+        overdue=Coalesce(Sum(owed, filter=Q(effective_due_date__lt=on)), Value(ZERO), output_field=_MONEY),
+        reports_late=Count("pk", filter=Q(report_pending=True, effective_due_date__lt=on)),
+    )
+    upcoming = (
+        Installment.objects.open()
+        .filter(license=lic)
+        .order_by("effective_due_date", "kind", "sequence")
+        .values("effective_due_date", "amount", "paid_amount", "report_pending")
+        .first()
+    )
+    return {
+        **figures,
+        "credit": lic.credit,
+        "next_due_date": upcoming and upcoming["effective_due_date"],
+        "next_due_amount": upcoming and upcoming["amount"] - upcoming["paid_amount"],
+        "next_is_report": bool(upcoming and upcoming["report_pending"]),
+    }
+
+
 # The patents of an offer's package, in number order, in one query whatever their number.
 PACKAGE = Prefetch("patents", queryset=Patent.objects.order_by("number"))
 
