@@ -38,3 +38,18 @@ def test_the_calendar_page_lists_the_coming_dates_and_a_webcal_link(sme_client, 
     assert rows.index(trial_end) < rows.index("2027-08-02")  # in date order: the trial ends first
     assert "Pay CNY 33,333.33" in rows and "Trial ends: decide" in rows
     assert dt.date.fromisoformat(trial_end) == dt.date(2026, 7, 31)
+
+
+def test_the_patent_page_has_its_abstract_and_claims_and_the_catalogue_explains_itself(client, institution):
+    """Issue 15, point 9: more than a title; the trial fee on the card; how it works, for a first visit."""
+    offer = OfferFactory(
+        patent__owner=institution,
+        patent__abstract="A <b>low-cost</b> catalyst.\nSecond line.",
+        patent__claims_gist="The catalyst and its process.",
+        trial_fee=D("5000"),
+    )
+    page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "en"}).content.decode()
+    assert "A &lt;b&gt;low-cost&lt;/b&gt; catalyst." in page and "What the claims protect" in page
+    catalogue = client.get("/", headers={"accept-language": "en"}).content.decode()
+    assert "How use first, pay later works" in catalogue and "trial fee CNY 5,000.00" in catalogue
+    assert '<details class="card how-it-works" open>' in catalogue  # open for a first-time visitor

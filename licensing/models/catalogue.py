@@ -12,7 +12,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import identifiers, windows
 from ..domain.money import add_months
-from ..domain.text import single_line
+from ..domain.text import multi_line, single_line
 from .base import MAX_PRICE, today
 from .parties import Institution
 from .terms import BLOCKING_TYPES, DealTerms, LicenseType
@@ -55,6 +55,16 @@ class Patent(models.Model):
     )
     keywords = models.CharField(
         _("keywords"), max_length=300, blank=True, help_text=_("Separated by commas"), validators=[single_line]
+    )
+    abstract = models.TextField(
+        _("abstract"), blank=True, max_length=4000, validators=[multi_line], help_text=_("摘要, as published.")
+    )
+    claims_gist = models.TextField(
+        _("what the claims protect"),
+        blank=True,
+        max_length=2000,
+        validators=[multi_line],
+        help_text=_("In plain words, for an enterprise deciding whether to try it."),
     )
     owner = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="patents", verbose_name=_("owner"))
     filing_date = models.DateField(_("filing date"))
