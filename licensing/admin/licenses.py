@@ -64,9 +64,7 @@ class TrialEndsFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value, now = self.value(), today()
         if value in ("7", "30"):
-            return queryset.filter(
-                state=License.State.TRIAL, trial_end_effective__range=(now, now + timedelta(days=int(value)))
-            )
+            return queryset.filter(License.trial_ending_q(now, int(value)))
         if value == "past":
             return queryset.filter(state=License.State.TRIAL, trial_end_effective__lt=now)
         return queryset

@@ -9,7 +9,6 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import (
-    License,
     Payment,
     PaymentReport,
     RoyaltyReport,
@@ -106,11 +105,7 @@ class LateReportFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "1":
-            return queryset.filter(
-                state__in=[RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED],
-                due_date__lt=today(),
-                license__state__in=License.BOUGHT_STATES,
-            )
+            return queryset.filter(RoyaltyReport.late_q(today()))
         return queryset
 
 

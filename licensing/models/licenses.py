@@ -192,6 +192,11 @@ class License(ConcurrentTransitionMixin, DealTerms):
 
         return not self.claims.exclude(state=InsuranceClaim.State.REJECTED).exists()
 
+    @staticmethod
+    def trial_ending_q(on: date, days: int) -> Q:
+        """In a trial whose effective end falls within `days` days from `on` (both included)."""
+        return Q(state=License.State.TRIAL, trial_end_effective__range=(on, on + timedelta(days=days)))
+
     def accepts_payments(self) -> bool:
         """Money is owed and payments (recorded or reported) are accepted."""
         return self.state in self.PAYABLE_STATES

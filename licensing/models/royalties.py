@@ -3,7 +3,7 @@ license's period is an installment from the purchase on (`Installment.report_pen
 gives its base, the TTO accepts it, and the royalty computed on it becomes that installment's
 amount. A license with use reports only (a free one, say) files them with no amounts."""
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain.money import ZERO
 from ..domain.royalties import MAX_BASE
-from .base import MONEY, new_token, private_storage
+from .base import MONEY, new_token, private_storage, today
 from .licenses import Installment, License
 
 MAX_UNITS = 10**12
@@ -86,8 +86,26 @@ class RoyaltyReport(FSMModelMixin, models.Model):
             models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="report_period_order"),
         ]
 
+    # Reports still to come from the licensee: never filed, or disputed and to be corrected.
+    TO_FILE = (State.EXPECTED, State.DISPUTED)
+
     def __str__(self) -> str:
         return _("Report %(start)s – %(end)s") % {"start": self.period_start, "end": self.period_end}
+
+    @staticmethod
+    def late_q(on: date) -> Q:
+        """A report past its due date and still to come, of a license that runs (what the work
+        queue, the admin's late filter and the dashboard count)."""
+        return Q(state__in=RoyaltyReport.TO_FILE, due_date__lt=on, license__state__in=License.BOUGHT_STATES)
+
+    @property
+    def period_has_ended(self) -> bool:
+        """A period is reported once it has ended (its last day's sales are known)."""
+        return self.period_end < today()
+
+    def accepts_filing(self) -> bool:
+        """The licensee may file, or correct, it now: the period has ended and it is not accepted."""
+        return self.period_has_ended and self.state != self.State.ACCEPTED
 
     @property
     def is_nil(self) -> bool:

@@ -335,7 +335,7 @@ def file_report(request, pk, royalty_report_id):
     royalty the base gives and writes nothing; "File" files it."""
     report = selectors.enterprise_report(request.member.enterprise, pk, royalty_report_id)
     lic = report.license
-    if not (lic.accepts_reports() and allows(report, "file") and report.period_end < today()):
+    if not (lic.accepts_reports() and report.accepts_filing()):
         raise Http404
     form = forms.RoyaltyReportForm(_posted(request), _posted_files(request), instance=report)
     preview = None

@@ -103,7 +103,7 @@ def _no_longer_applies(reminder: Reminder) -> str:
         report = _report_of(reminder)
         if not lic.accepts_reports():
             return f"license is {lic.state}"
-        if report is None or report.state not in (RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED):
+        if report is None or report.state not in RoyaltyReport.TO_FILE:
             return "report filed"
         return ""
     if reminder.kind == Reminder.Kind.PATENT_LAPSED and lic.state not in License.LIVE_STATES:

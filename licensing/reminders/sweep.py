@@ -196,7 +196,7 @@ def claim_due_reminders(today: dt.date) -> int:
     # (installment NULL) is reminded before its due date and after it, until it is filed.
     to_file = RoyaltyReport.objects.filter(
         installment__isnull=True,
-        state__in=[RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED],
+        state__in=RoyaltyReport.TO_FILE,
         license__state__in=License.BOUGHT_STATES,
     )
     for kind, before, window in (

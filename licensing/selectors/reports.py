@@ -84,7 +84,7 @@ def pipeline(book: BookFilter, on: dt.date) -> dict:
             n=Count("pk"),
             ending=Count(
                 "pk",
-                filter=Q(state=License.State.TRIAL, trial_end_effective__range=(on, on + dt.timedelta(days=SOON_DAYS))),
+                filter=License.trial_ending_q(on, SOON_DAYS),
             ),
         )
     )
@@ -174,10 +174,10 @@ def royalty_reports(book: BookFilter, on: dt.date) -> dict:
     filed and waiting for the TTO, disputed. One aggregate."""
     reports = book.licenses(RoyaltyReport.objects.all(), "license__").filter(license__state__in=License.BOUGHT_STATES)
     state = RoyaltyReport.State
-    unfiled = Q(state__in=[state.EXPECTED, state.DISPUTED])
+    unfiled = Q(state__in=RoyaltyReport.TO_FILE)
     return reports.aggregate(
         due_soon=Count("pk", filter=unfiled & Q(due_date__range=(on, on + dt.timedelta(days=SOON_DAYS)))),
-        late=Count("pk", filter=unfiled & Q(due_date__lt=on)),
+        late=Count("pk", filter=RoyaltyReport.late_q(on)),
         awaiting=Count("pk", filter=Q(state=state.FILED)),
         disputed=Count("pk", filter=Q(state=state.DISPUTED)),
     )

@@ -41,22 +41,13 @@ def work_queue(user: User, on: dt.date) -> list[Task]:
     overdue = Installment.objects.open().filter(license=OuterRef("pk"), effective_due_date__lt=on)
     licenses = scoped(License).aggregate(
         applications=Count("pk", filter=Q(state=License.State.APPLIED)),
-        trials_ending=Count(
-            "pk", filter=Q(state=License.State.TRIAL, trial_end_effective__range=(on, on + dt.timedelta(days=SOON)))
-        ),
+        trials_ending=Count("pk", filter=License.trial_ending_q(on, SOON)),
         overdue=Count("pk", filter=Q(Exists(overdue), state__in=License.PAYABLE_STATES)),
         defaults=Count("pk", filter=Q(state=License.State.DEFAULTED)),
     )
     reports = scoped(RoyaltyReport).aggregate(
         to_accept=Count("pk", filter=Q(state=RoyaltyReport.State.FILED)),
-        late=Count(
-            "pk",
-            filter=Q(
-                state__in=[RoyaltyReport.State.EXPECTED, RoyaltyReport.State.DISPUTED],
-                due_date__lt=on,
-                license__state__in=License.BOUGHT_STATES,
-            ),
-        ),
+        late=Count("pk", filter=RoyaltyReport.late_q(on)),
     )
     claims = scoped(InsuranceClaim).aggregate(
         to_decide=Count("pk", filter=Q(state=InsuranceClaim.State.FILED)),

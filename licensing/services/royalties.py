@@ -157,7 +157,7 @@ def file_royalty_report(
     lic, report = _lock_report(report_id)
     if not lic.accepts_reports():
         raise _refused(_("Reports are filed once the license is bought, while it runs."))
-    if report.period_end >= today():
+    if not report.period_has_ended:
         raise ValidationError(
             {
                 "base_amount": _("This period runs until %(date)s: report it once it has ended.")
@@ -188,13 +188,19 @@ def file_royalty_report(
     return report
 
 
+def _period_installment(lic: License, report: RoyaltyReport) -> Installment:
+    """The report's installment as the locked license's schedule holds it (the copy its
+    transitions read), not a second instance of the same row."""
+    return next(i for i in lic.installments.all() if i.pk == report.installment_id)
+
+
 def _start_payments_with(lic: License, report: RoyaltyReport, *, by: User | None) -> None:
     """Deferred "N months or the first revenue, whichever comes first": the first report with
     revenue starts payments on its own due date (never in the past), and everything the deferral
     held back falls due then, or on its own date if that is later."""
     if not (lic.deferred_until_revenue and lic.payments_start):
         return
-    own = next(i for i in lic.installments.all() if i.pk == report.installment_id)
+    own = _period_installment(lic, report)
     start = max(own.deferred_from or own.due_date, today())
     if start >= lic.payments_start:
         return
@@ -214,7 +220,7 @@ def _start_payments_with(lic: License, report: RoyaltyReport, *, by: User | None
 def _set_period_amount(lic: License, report: RoyaltyReport, royalty: Decimal, *, by: User | None, why: str) -> None:
     """The period's installment owes `royalty`; money already paid above it (a report corrected
     down) becomes the license's credit, and a paid period owes again when corrected up."""
-    inst = next(i for i in lic.installments.all() if i.pk == report.installment_id)  # the cached copy
+    inst = _period_installment(lic, report)
     before = _audit.snapshot(inst)
     excess = max(ZERO, inst.paid_amount - royalty)
     inst.amount, inst.report_pending, inst.paid_amount = royalty, False, inst.paid_amount - excess
@@ -245,7 +251,7 @@ def accept_royalty_report(*, report_id: int, by: User | None) -> RoyaltyReport:
     assert royalty is not None
     why = _("Royalty report accepted: %(report)s") % {"report": report}
     _set_period_amount(lic, report, royalty, by=by, why=why)  # the same, unless an earlier period changed
-    inst = next(i for i in lic.installments.all() if i.pk == report.installment_id)
+    inst = _period_installment(lic, report)
     if not inst.is_open and inst.state != Installment.State.PAID:  # a nil report: nothing to pay
         _run(inst, "mark_paid", by=by, reason=why)
     _minimum_shortfall_after(lic, report, by=by)
