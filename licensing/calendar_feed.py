@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vText
 
 from . import selectors
+from .domain.numbers import money_text
 from .reminders.delivery import portal_link
 
 
@@ -57,7 +58,7 @@ def build(enterprise, language: str) -> bytes:
                 }
             else:
                 summary = _("Pay CNY %(amount)s for %(number)s") % {
-                    "amount": f"{inst.outstanding:,.2f}",
+                    "amount": money_text(inst.outstanding),
                     "number": number,
                 }
                 description = _("Installment %(seq)s, contractual due date %(due)s. %(link)s") % {

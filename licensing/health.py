@@ -17,6 +17,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import HealthRecord, Reminder
 
@@ -102,7 +103,14 @@ def check_reminders() -> Check:
     failing = Reminder.objects.filter(state=Reminder.State.PENDING, attempts__gt=0).count()
     if failing:
         return Check(
-            _("Reminders"), False, _("%(count)s reminders could not be sent yet; see Reminders.") % {"count": failing}
+            _("Reminders"),
+            False,
+            ngettext(
+                "%(count)s reminder could not be sent yet; see Reminders.",
+                "%(count)s reminders could not be sent yet; see Reminders.",
+                failing,
+            )
+            % {"count": failing},
         )
     return Check(_("Reminders"), True, _("No failed deliveries."))
 

@@ -45,3 +45,11 @@ def test_a_payment_dated_long_ago_does_not_draw_every_month_since(db):
     assert [m for m, _n, _a in _months(rows)] == [dt.date(1, 1, 1), dt.date(2026, 3, 1)]
     rows[0]["month"] = dt.date(2025, 12, 1)
     assert len(_months(rows)) == 4  # Dec, Jan, Feb, Mar
+
+
+def test_the_value_axis_climbs_in_round_steps_past_the_tallest_column():
+    assert [charts.axis_step(Decimal(top)) for top in ("1000", "1234567", "80", "7")] == [500, 500000, 20, 2]
+    chart = charts.columns([("2026-01", Decimal("1234567"), "")])
+    assert [text for _y, text in chart["ticks"]] == ["0", "500,000", "1,000,000", "1,500,000"]
+    assert chart["ticks"][0][0] == charts.COLUMN_AREA_HEIGHT and chart["ticks"][-1][0] == 0
+    assert chart["bars"][0].x > charts.AXIS_WIDTH  # the columns start right of the axis labels

@@ -124,3 +124,45 @@ def test_a_period_without_payments_says_so_instead_of_an_empty_chart(admin_clien
 
     assert 'aria-labelledby="chart-collections-title"' not in page
     assert "Nothing in this period." in page.split("Collections by month (CNY)")[0][-300:]
+
+
+def test_figures_link_to_the_lists_behind_them(admin_client, institution):
+    """Issue 15, point 1: a state's count opens the licenses in that state; what is overdue opens the
+    overdue licenses; the period's collections open its payments. Each link answers 200."""
+    add_book(institution, 2)
+    page = admin_client.get(
+        reverse("admin:dashboard"), {"date_from": "2026-01-01", "date_to": "2026-03-31"}
+    ).content.decode()
+
+    links = set(re.findall(r'href="(/admin/licensing/[a-z]+/\?[^"]+)"', page))
+    for expected in (
+        "/admin/licensing/license/?state__exact=trial",
+        "/admin/licensing/license/?state__exact=purchased",
+        "/admin/licensing/license/?due=overdue",
+        "/admin/licensing/license/?trial_ends=30",
+        "/admin/licensing/payment/?paid_on__gte=2026-01-01&amp;paid_on__lte=2026-03-31",
+        "/admin/licensing/insuranceclaim/?state__in=filed,approved",
+        "/admin/licensing/equityconversion/?state__exact=executed",
+    ):
+        assert expected in links, expected
+    for link in links:
+        assert admin_client.get(link.replace("&amp;", "&")).status_code == 200, link
+
+
+def test_the_collections_chart_has_a_value_axis_and_wide_tables_scroll(admin_client, institution):
+    """Issue 15, point 13: the y-axis reads round steps; the CSV links stand out from the caption's
+    band; a wide table scrolls in its own box on a phone (the browser test looks at it)."""
+    from decimal import Decimal
+
+    from licensing.models import License, Payment
+
+    add_book(institution, 1)
+    Payment.objects.create(
+        license=License.objects.first(), amount=Decimal("1234567"), paid_on=dt.date(2026, 1, 6), idempotency_key="p"
+    )
+    page = admin_client.get(reverse("admin:dashboard"), {"date_from": "2026-01-01", "date_to": "2026-01-31"})
+    body = page.content.decode()
+    chart = body[body.index('id="chart-collections-title"') :].split("</svg>")[0]
+    ticks = re.findall(r'class="tick value-tick">([^<]+)<', chart)
+    assert ticks[:3] == ["0", "500,000", "1,000,000"]  # round steps, grouped by thousands
+    assert body.count('<div class="table-scroll">') == body.count('<table class="dashboard-table"') - 1  # exports

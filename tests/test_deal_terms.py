@@ -271,7 +271,7 @@ def test_an_sme_applying_under_an_open_licence_gets_its_trial_with_no_staff_step
     sme_client, institution, enterprise, clock, django_capture_on_commit_callbacks
 ):
     clock("2026-03-02")
-    institution.contact_email = "tto@univ.example"
+    institution.contact_email, institution.language = "tto@univ.example", "en"  # staff who read English
     institution.save()
     offer = open_licence(institution)
 
@@ -285,7 +285,9 @@ def test_an_sme_applying_under_an_open_licence_gets_its_trial_with_no_staff_step
     assert granted.by is None and "open licence" in granted.reason  # the system, not a staff member
     notice = mail.outbox[-1]
     assert notice.to == ["tto@univ.example"] and offer.patent.number in notice.subject
-    assert f"/admin/licensing/license/{lic.pk}/change/" in notice.body
+    assert f"/admin/licensing/license/{lic.pk}/change/" in notice.body and "/portal/" not in notice.body
+    html = notice.alternatives[0][0]
+    assert '<html lang="en">' in html and "Open the license in the admin" in html
 
 
 def test_a_large_enterprise_under_an_open_licence_waits_for_the_tto(institution):

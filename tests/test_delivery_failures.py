@@ -45,7 +45,7 @@ def test_an_error_while_writing_a_notice_is_recorded_shown_and_retried(
     assert "AttributeError" in reminder.last_error and reminder.next_attempt_at > timezone.now()
     client.force_login(superuser)  # after the clock moved
     body = client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
-    assert "1 reminders could not be sent yet" in body
+    assert "1 reminder could not be sent yet" in body
 
 
 def test_the_admin_index_never_connects_to_a_mail_server_that_does_not_answer(admin_client, settings):

@@ -3,8 +3,13 @@
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.template import Context, Template
 from django.utils import translation
+
+from licensing.domain.numbers import percent
+
+from .factories import OfferFactory
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -40,3 +45,52 @@ def test_a_second_confirmation_of_a_purchase_lands_on_the_license_and_changes_no
     assert again.redirect_chain == [(f"/licenses/{lic.pk}/", 302)]
     assert "nothing to buy; nothing was done" in again.content.decode()
     assert Installment.objects.filter(license=lic).count() == count
+
+
+@pytest.mark.parametrize(
+    ("fraction", "shown"),
+    [("0.8000", "80%"), ("0.5", "50%"), ("0.0026", "0.26%"), ("1", "100%"), ("0", "0%"), ("0.012345", "1.2345%")],
+)
+def test_ratios_read_as_percentages(fraction, shown):
+    assert percent(Decimal(fraction)) == shown
+
+
+@pytest.mark.parametrize(
+    ("language", "words"), [("en", "it covers 80% of what is unpaid"), ("zh-hans", "未付款项的 80%")]
+)
+def test_the_offer_page_shows_coverage_and_equity_share_as_percentages(client, institution, language, words):
+    offer = OfferFactory(
+        patent__owner=institution,
+        insurance_required=True,
+        coverage_ratio=Decimal("0.8000"),
+        equity_allowed=True,
+        equity_max_share=Decimal("0.5000"),
+    )
+    page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": language}).content.decode()
+    assert words in page and "50%" in page
+    assert "0.8" not in page and "as a fraction" not in page and "（比例）" not in page
+
+
+def test_the_admin_shows_coverage_as_a_percentage(client, superuser, make_insured_default):
+    lic = make_insured_default()
+    client.force_login(superuser)  # after the clock moved
+    page = client.get(f"/admin/licensing/license/{lic.pk}/change/", headers={"accept-language": "en"})
+    assert "80%" in page.content.decode() and "0.8000" not in page.content.decode()
+
+
+def test_one_day_is_singular_in_the_emails(offer, staff, clock):
+    import datetime as dt
+
+    from licensing import services, tasks
+    from licensing.models import ReminderSchedule
+
+    from .factories import EnterpriseFactory
+
+    clock("2026-03-02")
+    enterprise = EnterpriseFactory(contact_email="a@sme.example", language="en")
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))  # ends 2026-09-02
+    ReminderSchedule.objects.create(institution=lic.offer.patent.owner, trial_ending_days="1")
+    clock("2026-09-01")
+    tasks.sweep()
+    assert [m.subject for m in mail.outbox] == [f"Your trial of patent {lic.offer.patent.number} ends in 1 day"]

@@ -6,6 +6,7 @@ import smtplib
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import transaction
@@ -146,13 +147,74 @@ def test_rolled_back_claim_sends_nothing(defaulted, staff, django_capture_on_com
     assert not Reminder.objects.exists()
 
 
-def test_committed_claim_notifies_tto_and_insurer_once(defaulted, staff, django_capture_on_commit_callbacks):
+def test_committed_claim_notifies_tto_and_insurer_once_each(defaulted, staff, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         services.file_claim(license_id=defaulted.pk, by=staff)
     tasks.sweep()
 
-    assert len(mail.outbox) == 1
-    assert "c@picc.example" in mail.outbox[0].to
+    institution = defaulted.offer.patent.owner
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(["c@picc.example", institution.contact_email])
+
+
+@pytest.fixture
+def claim_emails(defaulted, staff, django_capture_on_commit_callbacks):
+    """The two claim notices of the defaulted license, by recipient kind. The TTO reads English,
+    the insurer Chinese; the institution has its payee details."""
+    institution = defaulted.offer.patent.owner
+    institution.language = "en"
+    institution.contact_name, institution.contact_phone = "Wang Fang", "010-6275 1234"
+    institution.payee_name, institution.payee_bank = "Peking Demo University", "ICBC Haidian"
+    institution.payee_account = "0200 0045 0900 1234 567"
+    institution.save()
+    defaulted.insurance_policy.insurer_language = "zh-hans"
+    defaulted.insurance_policy.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.file_claim(license_id=defaulted.pk, by=staff)
+    return {m.extra_headers["X-Reminder-Key"].split(":")[0]: m for m in mail.outbox}
+
+
+def test_the_tto_claim_notice_links_to_the_admin_in_the_institutions_language(claim_emails, defaulted):
+    tto = claim_emails["claim_filed"]
+    admin_url = f"{settings.SITE_URL}/admin/licensing/license/{defaulted.pk}/change/"
+    assert admin_url in tto.body and "/portal/" not in tto.body
+    assert "Open the license in the admin" in tto.body and "coverage 80%" in tto.body
+    assert "The insurer is notified at c@picc.example." in tto.body
+    assert f'href="{admin_url}"' in tto.alternatives[0][0]
+
+
+def test_the_insurer_claim_notice_carries_everything_without_a_login(claim_emails, defaulted):
+    insurer = claim_emails["claim_filed_insurer"]
+    claim = defaulted.claims.get()
+    assert insurer.to == ["c@picc.example"] and insurer.reply_to == [defaulted.offer.patent.owner.contact_email]
+    assert insurer.subject.startswith("保单 PI-1 项下的理赔")
+    assert "http" not in insurer.body and "href" not in insurer.alternatives[0][0]  # nothing to log in to
+    for fact in (
+        defaulted.enterprise.name,
+        defaulted.enterprise.uscc,
+        f"{claim.outstanding_at_filing:,.2f}",
+        f"{claim.claimed_amount:,.2f}",
+        "80%",
+        "2027-06-01",  # in default since
+        "0200 0045 0900 1234 567",
+        "Wang Fang 010-6275 1234",
+    ):
+        assert fact in insurer.body, fact
+
+
+def test_a_claim_already_paid_when_the_worker_comes_back_is_never_announced(defaulted, staff):
+    """The worker was down: by the time it runs, the insurer has paid. "A claim was filed" would mislead."""
+    from licensing.models import InsuranceClaim
+
+    claim = services.file_claim(license_id=defaulted.pk, by=staff)  # its delivery never ran (no commit here)
+    services.approve_claim(claim_id=claim.pk, by=staff)
+    services.record_claim_paid(claim_id=claim.pk, amount=claim.claimed_amount, by=staff)
+    assert InsuranceClaim.objects.get().state == InsuranceClaim.State.PAID
+
+    tasks.sweep()  # the worker is back: it delivers what is pending
+    assert mail.outbox == []
+    assert set(Reminder.objects.values_list("state", "last_error")) == {
+        ("cancelled", "claim paid before the notice went out")
+    }
 
 
 def test_email_is_in_the_recipients_language(trial, clock):

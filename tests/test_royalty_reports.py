@@ -153,6 +153,7 @@ def test_an_unfiled_report_is_chased_and_escalated_like_an_unpaid_installment(in
         f"overdue:installment:{q1.pk}:7",
         f"overdue:installment:{q1.pk}:30",
         f"claim_filed:insuranceclaim:{claim.pk}:0",
+        f"claim_filed_insurer:insuranceclaim:{claim.pk}:0",
     ]
     days = dict((key, day) for day, key in log)
     assert days[f"overdue:installment:{q1.pk}:1"] == "2026-05-01"

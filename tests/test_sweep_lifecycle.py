@@ -111,11 +111,12 @@ def test_full_lifecycle_sends_exactly_these_emails(insured_license, staff, clock
         ("2028-03-02", f"overdue:installment:{second.pk}:1"),
         ("2028-03-08", f"overdue:installment:{second.pk}:7"),
         ("2028-03-31", f"overdue:installment:{second.pk}:30"),
-        ("2028-05-31", f"claim_filed:insuranceclaim:{claim.pk}:0"),
+        ("2028-05-31", f"claim_filed:insuranceclaim:{claim.pk}:0"),  # to the TTO
+        ("2028-05-31", f"claim_filed_insurer:insuranceclaim:{claim.pk}:0"),  # to the insurer
     ]
     lic = License.objects.get(pk=lid)
     assert (lic.state, lic.defaulted_on) == (License.State.CLAIM_FILED, dt.date(2028, 5, 31))
     assert claim.claimed_amount == Decimal("53333.34")  # 0.8 x 66,666.67 outstanding
-    claim_mail = mail.outbox[-1]
-    assert sorted(claim_mail.to) == ["claims@picc.example", "tto@univ.example"]
-    assert "53333.34" in claim_mail.subject
+    to_tto, to_insurer = mail.outbox[-2:]
+    assert (to_tto.to, to_insurer.to) == (["tto@univ.example"], ["claims@picc.example"])
+    assert "53,333.34" in to_tto.subject and "53,333.34" in to_insurer.subject

@@ -183,7 +183,7 @@ def test_real_worker_and_beat_send_each_reminder_once(staff, institution, smtp, 
     by_rcpt = {m["X-Rcpt"]: m for m in inbox.messages}
     assert subject(by_rcpt["zh@sme.example"]) == f"您对专利 {trial.offer.patent.number} 的试用将在 {days_left} 天后结束"
     assert subject(by_rcpt["due@sme.example"]).startswith("Payment of CNY 100,000.00 due on")
-    assert subject(by_rcpt["late@sme.example"]) == "Overdue for 1 days: CNY 100,000.00"
+    assert subject(by_rcpt["late@sme.example"]) == "Overdue for 1 day: CNY 100,000.00"
     assert by_rcpt["late@sme.example"].is_multipart()  # text and HTML
     assert set(Reminder.objects.values_list("state", flat=True)) == {"sent"}
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from .. import selectors, services
+from ..domain.numbers import money_text
 from ..domain.text import REASON_MAX_LENGTH
 from ..models import Enterprise, InsurancePolicy, License, LicenseMilestone, Offer, today
 from ..widgets import DateInput
@@ -138,7 +139,7 @@ class ServiceAction:
 
 
 def _cny(amount) -> str:
-    return f"{amount:,.2f}"
+    return money_text(amount)
 
 
 def _outstanding_after(lic: License) -> str:

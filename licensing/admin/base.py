@@ -13,11 +13,28 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
+from ..domain.numbers import percent
 from ..models import (
     Institution,
+    is_fraction,
     today,
 )
 from . import actions as admin_actions
+
+
+def shown_as_percent(model, names: list[str]) -> list[str]:
+    """Read-only field names with the model's fractions as `<name>_percent`: the admin class
+    defines each with as_percent (the system checks name any it forgot)."""
+    return [f"{n}_percent" if is_fraction(model._meta.get_field(n)) else n for n in names]
+
+
+def as_percent(model, field: str):
+    """A read-only column or field showing a stored fraction (coverage 0.8000) as 80%."""
+
+    def show(self, obj):
+        return percent(getattr(obj, field))
+
+    return admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)(show)
 
 
 class AuditedAdmin(admin.ModelAdmin):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
+from ..domain.numbers import money_text
 from ..models import (
     CreditMovement,
     DealTerms,
@@ -23,7 +24,8 @@ from ..models import (
     today,
 )
 from . import actions as admin_actions
-from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin
+from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin, as_percent, shown_as_percent
+from .equity import CONVERSION_FIELDS, ConversionPercentages
 
 
 class InstallmentDueFilter(admin.SimpleListFilter):
@@ -125,11 +127,15 @@ class MilestoneInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("installment", "declared_by")
 
 
+TERMS_SHOWN = shown_as_percent(License, DealTerms.term_names())
+
+
 class PolicyInline(ReadOnlyInline):
     model = InsurancePolicy
-    fields = ["kind", "insurer", "policy_number", "coverage_ratio", "premium", "starts_on", "ends_on"]
+    fields = ["kind", "insurer", "policy_number", "coverage", "premium", "starts_on", "ends_on"]
     readonly_fields = fields
     show_change_link = False
+    coverage = as_percent(InsurancePolicy, "coverage_ratio")
 
 
 class ClaimInline(ReadOnlyInline):
@@ -138,9 +144,9 @@ class ClaimInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class EquityInline(ReadOnlyInline):
+class EquityInline(ConversionPercentages, ReadOnlyInline):
     model = EquityConversion
-    fields = ["state", "share", "converted_amount", "valuation", "stake", "proposed_on", "executed_on"]
+    fields = CONVERSION_FIELDS
     readonly_fields = fields
 
 
@@ -200,10 +206,12 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
                 ]
             },
         ),
-        (_("Terms (fixed when applied for; the lifecycle reads these)"), {"fields": DealTerms.term_names()}),
+        (_("Terms (fixed when applied for; the lifecycle reads these)"), {"fields": TERMS_SHOWN}),
         (_("History"), {"fields": ["history"]}),
     ]
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
+    coverage_ratio_percent = as_percent(License, "coverage_ratio")
+    equity_max_share_percent = as_percent(License, "equity_max_share")
     list_per_page = 50
     show_full_result_count = False
     actions = None  # no bulk "delete selected": a license ends by a transition, kept in its history
@@ -243,4 +251,4 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
 
     @admin.display(description=_("outstanding (CNY)"), ordering="outstanding_amount")
     def outstanding(self, obj):
-        return f"{obj.outstanding_amount:,.2f}"
+        return money_text(obj.outstanding_amount)

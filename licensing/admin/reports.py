@@ -3,6 +3,7 @@ superuser sees all of it or picks one institution. Figures come from reporting/d
 reporting/exports.py; an XLSX of the book is built in the background by jobs.build_export."""
 
 import io
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -102,8 +103,20 @@ def dashboard(request, site):
             "query": query,
             "export_kinds": [(kind, label, kind in exports.DATED) for kind, label in Export.Kind.choices],
             "today": today(),
+            "card_links": _card_links(form) if board else {},
         },
     )
+
+
+def _card_links(form) -> dict[str, str]:
+    """The admin lists behind the headline figures: what is overdue today, the period's payments."""
+    paid = {"paid_on__gte": form.cleaned_data.get("date_from"), "paid_on__lte": form.cleaned_data.get("date_to")}
+    return {
+        "overdue": reverse("admin:licensing_license_changelist") + "?due=overdue",
+        "collected": reverse("admin:licensing_payment_changelist")
+        + "?"
+        + urlencode({k: v.isoformat() for k, v in paid.items() if v}),
+    }
 
 
 def dashboard_table(request, site, slug: str, fmt: str):

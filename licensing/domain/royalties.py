@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .money import ZERO, cny
+from .numbers import money_text, percent
 
 ONE = Decimal(1)
 MAX_BASE = Decimal("1000000000000.00")  # a period's base above a trillion CNY is a typing mistake
@@ -106,16 +107,12 @@ def describe_tiers(tiers: Sequence[Tier]) -> str:
     if len(tiers) == 1:
         return _("%(rate)s of the base") % {"rate": percent(tiers[0].rate)}
     parts = [
-        _("%(rate)s up to %(bound)s") % {"rate": percent(t.rate), "bound": f"{t.up_to:,.2f}"}
+        _("%(rate)s up to %(bound)s") % {"rate": percent(t.rate), "bound": money_text(t.up_to)}
         if t.up_to is not None
         else _("%(rate)s above") % {"rate": percent(t.rate)}
         for t in tiers
     ]
     return _("; ").join(parts) + _(" (of the license year's cumulative base)")
-
-
-def percent(rate: Decimal) -> str:
-    return f"{(rate * 100).normalize():f}%"
 
 
 # -- reporting periods ----------------------------------------------------------------------------

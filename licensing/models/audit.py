@@ -16,7 +16,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .base import transition_label
+from ..domain.numbers import percent
+from .base import is_fraction, transition_label
 from .licenses import License
 from .parties import Enterprise
 
@@ -114,4 +115,6 @@ class AuditEvent(models.Model):
             return str(_("yes") if value else _("no"))
         if field.choices:
             return str(dict(field.flatchoices).get(value, value))
+        if is_fraction(field):
+            return percent(value)
         return str(value)

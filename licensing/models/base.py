@@ -13,6 +13,7 @@ from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..domain import clock
 
@@ -24,6 +25,7 @@ class Digits(TypedDict):
 
 class Fraction(Digits):
     validators: list[MinValueValidator | MaxValueValidator]
+    help_text: Any
 
 
 MONEY: Digits = {"max_digits": 14, "decimal_places": 2}
@@ -32,7 +34,17 @@ FRACTION: Fraction = {
     "max_digits": 5,
     "decimal_places": 4,
     "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+    # Typed as a fraction, shown everywhere else as a percentage.
+    "help_text": gettext_lazy("A fraction between 0 and 1: 0.8 means 80%."),
 }
+
+
+def is_fraction(field: Any) -> bool:
+    """A field declared with FRACTION: stored as 0.8, read as 80%."""
+    return isinstance(field, models.DecimalField) and (field.max_digits, field.decimal_places) == (
+        FRACTION["max_digits"],
+        FRACTION["decimal_places"],
+    )
 
 
 def today() -> date:

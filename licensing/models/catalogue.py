@@ -12,6 +12,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import identifiers, windows
 from ..domain.money import add_months
+from ..domain.numbers import money_text
 from ..domain.text import multi_line, single_line
 from .base import MAX_PRICE, today
 from .parties import Institution
@@ -215,7 +216,7 @@ class Offer(FSMModelMixin, DealTerms):
             cap = settings.OPEN_LICENCE_MAX_FIXED_FEE
             if self.price is not None and self.price > cap:
                 errors["price"] = str(_("An open licence's fixed fee is at most CNY %(cap)s (CNIPA guidance)."))
-                errors["price"] %= {"cap": f"{cap:,.2f}"}
+                errors["price"] %= {"cap": money_text(cap)}
         if self.term_start and self.term_end and self.term_end <= self.term_start:
             errors["term_end"] = _("The term must end after it starts.")
         try:

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
@@ -28,6 +29,9 @@ class InsurancePolicy(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.INSURANCE)
     insurer = models.CharField(_("insurer or guarantor"), max_length=200, validators=[single_line])
     insurer_email = models.EmailField(_("insurer contact email"), blank=True)
+    insurer_language = models.CharField(
+        _("language for the insurer's emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
     policy_number = models.CharField(_("policy number"), max_length=100, validators=[single_line])
     coverage_ratio = models.DecimalField(_("coverage ratio"), **FRACTION)
     premium = models.DecimalField(

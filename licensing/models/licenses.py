@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import F, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
 from ..domain import workdays
@@ -170,7 +171,11 @@ class License(ConcurrentTransitionMixin, DealTerms):
 
     @refuses_with(
         lambda lic: (
-            _("The grace period of %(days)s days after the oldest overdue installment has not passed yet.")
+            ngettext(
+                "The grace period of %(days)s day after the oldest overdue installment has not passed yet.",
+                "The grace period of %(days)s days after the oldest overdue installment has not passed yet.",
+                lic.grace_days,
+            )
             % {"days": lic.grace_days}
         )
     )

@@ -25,6 +25,10 @@ class Institution(models.Model):
     contact_email = models.EmailField(_("TTO contact email"), blank=True)
     contact_name = models.CharField(_("TTO contact person"), max_length=100, blank=True, validators=[single_line])
     contact_phone = models.CharField(_("TTO contact phone"), max_length=40, blank=True, validators=[single_line])
+    # The language of the notices sent to the TTO's contact address (claims, open-licence grants).
+    language = models.CharField(
+        _("language for staff emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
+    )
     # Where licensees pay (收款账户): shown on the license page, the payment form and the reminders.
     payee_name = models.CharField(
         _("payee account name"), max_length=200, blank=True, validators=[single_line], help_text=_("收款单位")

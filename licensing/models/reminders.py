@@ -73,6 +73,7 @@ class Reminder(FSMModelMixin, models.Model):
         INSTALLMENT_DUE = "installment_due", _("Installment due")
         OVERDUE = "overdue", _("Installment overdue")
         CLAIM_FILED = "claim_filed", _("Default and insurance claim")
+        CLAIM_FILED_INSURER = "claim_filed_insurer", _("Insurance claim: notice to the insurer")
         OPEN_LICENCE_GRANTED = "open_licence_granted", _("License granted under an open licence")
         PATENT_LAPSED = "patent_lapsed", _("A patent of the license is no longer in force")
         USE_REPORT_DUE = "use_report_due", _("Use report due")

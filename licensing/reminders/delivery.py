@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 
 from .. import health
 from ..domain import clock
+from ..domain.numbers import money_text
 from ..models import HealthRecord, Installment, InsuranceClaim, License, LicensePatent, Reminder, RoyaltyReport
 
 log = logging.getLogger(__name__)
@@ -79,9 +80,12 @@ def _record_failure(reminder: Reminder, exc: Exception) -> None:
 
 
 def _claim_of(reminder: Reminder) -> InsuranceClaim | None:
-    """The claim a claim_filed notice is about (its key names it: claim_filed:insuranceclaim:<id>:0)."""
+    """The claim a claim notice is about (its key names it: claim_filed:insuranceclaim:<id>:0)."""
     claim_id = reminder.key.split(":")[2]
     return InsuranceClaim.objects.select_related("policy").filter(pk=claim_id).first()
+
+
+CLAIM_KINDS = (Reminder.Kind.CLAIM_FILED, Reminder.Kind.CLAIM_FILED_INSURER)
 
 
 def _lapsed_patent_of(reminder: Reminder) -> LicensePatent | None:
@@ -108,10 +112,14 @@ def _no_longer_applies(reminder: Reminder) -> str:
         return ""
     if reminder.kind == Reminder.Kind.PATENT_LAPSED and lic.state not in License.LIVE_STATES:
         return f"license is {lic.state}"
-    if reminder.kind == Reminder.Kind.CLAIM_FILED:
+    if reminder.kind in CLAIM_KINDS:
+        # "A claim was filed" is news only while it is: once approved, paid or rejected (say, a
+        # worker that was down for days) the parties have moved on, and the notice would mislead.
         claim = _claim_of(reminder)
-        if claim is None or claim.state == InsuranceClaim.State.REJECTED:
-            return "claim rejected before the notice went out"
+        if claim is None:
+            return "claim deleted before the notice went out"
+        if claim.state != InsuranceClaim.State.FILED:
+            return f"claim {claim.state} before the notice went out"
         return ""
     if reminder.kind == Reminder.Kind.TRIAL_ENDING and lic.state != License.State.TRIAL:
         return f"license is {lic.state}"
@@ -127,30 +135,39 @@ def portal_link(lic: License) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("portal:license", args=[lic.pk])
 
 
+def admin_link(lic: License) -> str:
+    """Where TTO staff open the license: the portal would answer them 403."""
+    return settings.SITE_URL.rstrip("/") + reverse("admin:licensing_license_change", args=[lic.pk])
+
+
 def build_message(reminder: Reminder) -> EmailMultiAlternatives:
     lic = reminder.license
+    institution = lic.offer.patent.owner
     context = {
         "license": lic,
         "patent": lic.offer.patent,
-        "institution": lic.offer.patent.owner,
+        "institution": institution,
         "deadline": reminder.deadline,
         "link": portal_link(lic),
     }
-    if reminder.kind == Reminder.Kind.CLAIM_FILED:
+    if reminder.kind == Reminder.Kind.CLAIM_FILED:  # to the TTO, in its language, linking to the admin
+        context.update(claim=_claim_of(reminder), link=admin_link(lic), for_staff=True)
+        to = [institution.contact_email] if institution.contact_email else []
+        language = institution.language
+    elif reminder.kind == Reminder.Kind.CLAIM_FILED_INSURER:  # the insurer has no account: all is in the email
         claim = _claim_of(reminder)
-        context["claim"] = claim
-        to = [e for e in (lic.offer.patent.owner.contact_email, claim.policy.insurer_email) if e]
-        language = settings.LANGUAGE_CODE
+        context.update(claim=claim, link="")
+        to = [claim.policy.insurer_email] if claim and claim.policy.insurer_email else []
+        language = claim.policy.insurer_language if claim else settings.LANGUAGE_CODE
     elif reminder.kind == Reminder.Kind.PATENT_LAPSED:  # to both parties, in the SME's language
         link = _lapsed_patent_of(reminder)
         context["lapsed"] = link.patent if link else None
-        owner_email = lic.offer.patent.owner.contact_email
-        to = [e for e in (lic.enterprise.contact_email, owner_email) if e]
+        to = [e for e in (lic.enterprise.contact_email, institution.contact_email) if e]
         language = lic.enterprise.language
     elif reminder.kind == Reminder.Kind.OPEN_LICENCE_GRANTED:  # to the TTO, which made no decision
-        context["admin_link"] = settings.SITE_URL.rstrip("/") + reverse("admin:licensing_license_change", args=[lic.pk])
-        to = [lic.offer.patent.owner.contact_email] if lic.offer.patent.owner.contact_email else []
-        language = settings.LANGUAGE_CODE
+        context.update(link=admin_link(lic), for_staff=True)
+        to = [institution.contact_email] if institution.contact_email else []
+        language = institution.language
     else:
         to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
         language = lic.enterprise.language
@@ -164,7 +181,7 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
             context.update(
                 report=getattr(inst, "report", None) if inst.report_pending else None,  # a royalty period's
                 contractual=inst.due_date,
-                amount=f"{inst.outstanding:,.2f}",
+                amount=money_text(inst.outstanding),
                 days_overdue=(today - reminder.deadline).days,
                 grace_end=reminder.deadline + timedelta(days=lic.grace_days),
             )
@@ -174,6 +191,8 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         context["subject"] = subject
         text = render_to_string(f"emails/{reminder.kind}.txt", context)
         html = render_to_string(f"emails/{reminder.kind}.html", context)
-    message = EmailMultiAlternatives(subject, text, to=to, headers={"X-Reminder-Key": reminder.key})
+    # The insurer answers the TTO's contact, not the system's sender address.
+    reply_to = [institution.contact_email] if reminder.kind in CLAIM_KINDS and institution.contact_email else None
+    message = EmailMultiAlternatives(subject, text, to=to, reply_to=reply_to, headers={"X-Reminder-Key": reminder.key})
     message.attach_alternative(html, "text/html")
     return message

@@ -2,10 +2,11 @@
 charts need no script and no asset from outside the app. Every chart sits beside its table."""
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 LABEL_WIDTH, BAR_AREA, ROW_HEIGHT = 150, 360, 28
 COLUMN_AREA_HEIGHT, COLUMN_PITCH, COLUMN_MIN_WIDTH, MAX_LABELS = 180, 32, 560, 12
+AXIS_WIDTH, AXIS_TICKS = 90, 4  # the value axis left of a column chart: room for "12,000,000"
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,23 @@ def horizontal_bars(items, *, maximum=None) -> dict:
     return {"bars": bars, "width": LABEL_WIDTH + BAR_AREA + 110, "height": max(1, len(bars)) * ROW_HEIGHT}
 
 
+def axis_step(top: Decimal, ticks: int = AXIS_TICKS) -> Decimal:
+    """A round step (1, 2 or 5 times a power of ten) that reaches `top` in about `ticks` steps."""
+    raw = Decimal(top) / ticks
+    magnitude = Decimal(10) ** raw.adjusted()
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+
+
 def columns(items) -> dict:
-    """items: (label, value, text). Vertical columns left to right (a time series)."""
-    scale = _scale([v for _l, v, _t in items])
+    """items: (label, value, text). Vertical columns left to right (a time series), on a value
+    axis of round steps: the axis tops the tallest column at the next step."""
+    top = _scale([v for _l, v, _t in items])
+    step = axis_step(top)
+    scale = step * (top / step).to_integral_value(rounding=ROUND_CEILING)  # the next step up
+    ticks = [
+        (round(COLUMN_AREA_HEIGHT * (1 - float(k * step / scale)), 1), f"{(k * step).normalize():,f}")
+        for k in range(int(scale / step) + 1)
+    ]
     width = max(COLUMN_MIN_WIDTH, len(items) * COLUMN_PITCH)
     pitch = width / max(1, len(items))
     every = -(-len(items) // MAX_LABELS)  # ceiling division
@@ -69,11 +84,18 @@ def columns(items) -> dict:
             Bar(
                 label=str(label),
                 text=text,
-                x=round(i * pitch + pitch * 0.15, 1),
+                x=round(AXIS_WIDTH + i * pitch + pitch * 0.15, 1),
                 y=round(COLUMN_AREA_HEIGHT - height, 1),
                 width=round(pitch * 0.7, 1),
                 height=height,
                 labelled=i % every == 0,
             )
         )
-    return {"bars": bars, "width": width, "height": COLUMN_AREA_HEIGHT, "pitch": pitch}
+    return {
+        "bars": bars,
+        "width": AXIS_WIDTH + width,
+        "height": COLUMN_AREA_HEIGHT,
+        "pitch": pitch,
+        "axis_x": AXIS_WIDTH,
+        "ticks": ticks,
+    }

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..domain.money import ZERO
+from ..domain.numbers import money_text
 from ..domain.size_class import NATIONAL_INDUSTRIALIZATION_RATE_2024 as NATIONAL_RATE
 from ..models import IPC_SECTIONS, Enterprise, Installment, License
 from . import charts
@@ -102,6 +103,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
             _("Licenses by state"),
             [Column(_("state")), Column(_("licenses"), "count")],
             [(label, pipeline["states"].get(code, 0)) for code, label in License.State.choices],
+            links=[("license", f"state__exact={code}") for code, _label in License.State.choices],
         ),
         Table(
             "upcoming",
@@ -111,6 +113,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 (_("Trials ending"), pipeline["trials_ending"], None),
                 (_("Installments due"), owed["due_soon_count"], _money(owed["due_soon_amount"])),
             ],
+            links=[("license", "trial_ends=30"), ("license", "due=30")],
         ),
         Table(
             "conversion_size",
@@ -199,6 +202,12 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 (_("Paid by the insurer"), claims["paid"], _money(claims["paid_amount"])),
                 (_("Rejected"), claims["rejected"], None),
             ],
+            links=[
+                None,  # filed in the period: the list's own date filter
+                ("insuranceclaim", "state__in=filed,approved"),
+                ("insuranceclaim", "state__exact=paid"),
+                ("insuranceclaim", "state__exact=rejected"),
+            ],
         ),
         Table(
             "equity",
@@ -208,6 +217,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 (_("Executed (stakes taken)"), equity["executed"], _money(equity["converted_amount"])),
                 (_("Pending approval or execution"), equity["pending"], None),
             ],
+            links=[("equityconversion", "state__exact=executed"), ("equityconversion", "state__in=proposed,approved")],
         ),
     ]
     overdue = sum((amount for _n, _c, amount in aging), ZERO)
@@ -230,7 +240,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 ],
                 maximum=100,
             ),
-            "collections": charts.columns([(f"{m:%Y-%m}", amount, f"{amount:,.2f}") for m, _n, amount in months]),
-            "aging": charts.horizontal_bars([(name, amount, f"{amount:,.2f}", None) for name, _n, amount in aging]),
+            "collections": charts.columns([(f"{m:%Y-%m}", amount, money_text(amount)) for m, _n, amount in months]),
+            "aging": charts.horizontal_bars([(name, amount, money_text(amount), None) for name, _n, amount in aging]),
         },
     )

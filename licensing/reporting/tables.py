@@ -16,6 +16,7 @@ import xlsxwriter
 from django.utils import timezone
 
 from ..domain.money import cny
+from ..domain.numbers import money_text, percent
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included; longer tables continue on a new sheet
 PROGRESS_EVERY = 5000
@@ -36,6 +37,9 @@ class Table:
     title: str
     columns: list[Column]
     rows: Iterable[Sequence]
+    # Per row, the admin list behind its figure: (model name, filter query), or None. The page
+    # links each row's label there; the downloads ignore it.
+    links: Sequence[tuple[str, str] | None] = ()
 
     def cells(self, row) -> list:
         """A row's values as the reader sees them: codes as labels, datetimes in local time."""
@@ -60,9 +64,11 @@ def display(column: Column, value) -> str:
     if value is None or value == "":
         return "—"
     if column.kind == "money":
-        return f"{value:,.2f}"
+        return money_text(value)
     if column.kind == "percent":
         return f"{value}%"
+    if column.kind == "ratio":
+        return percent(value)
     if column.kind == "count":
         return f"{value:,}"
     if column.kind == "datetime":

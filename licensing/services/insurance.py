@@ -36,6 +36,7 @@ POLICY_TERMS = (
     "kind",
     "insurer",
     "insurer_email",
+    "insurer_language",
     "policy_number",
     "coverage_ratio",
     "premium",
@@ -120,6 +121,9 @@ def record_claim_paid(*, claim_id: int, amount: Decimal | int | str, by: User | 
     return claim
 
 
-def _notify_claim_filed(claim: InsuranceClaim) -> Reminder:
-    """Tell the TTO and the insurer that a claim was filed; sent once the transaction commits."""
-    return _notify_once(Reminder.Kind.CLAIM_FILED, claim.license, "insuranceclaim", claim.pk, claim.filed_on)
+def _notify_claim_filed(claim: InsuranceClaim) -> None:
+    """Tell the TTO and the insurer that a claim was filed, each in their own language and with
+    what they can open (the TTO a link to the admin, the insurer everything in the email);
+    sent once the transaction commits."""
+    for kind in (Reminder.Kind.CLAIM_FILED, Reminder.Kind.CLAIM_FILED_INSURER):
+        _notify_once(kind, claim.license, "insuranceclaim", claim.pk, claim.filed_on)

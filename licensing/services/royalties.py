@@ -16,9 +16,11 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..domain import royalties
 from ..domain.money import CENT, ZERO
+from ..domain.numbers import money_text
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import AuditEvent, CreditMovement, Installment, License, RoyaltyReport, today
 from ..models.royalties import MAX_UNITS
@@ -70,7 +72,11 @@ def open_report_periods(lic: License, on: date, *, by: User | None) -> list[Roya
         lic,
         by=by,
         changes={"report_periods": [0, len(reports)]},
-        reason=_("Report periods opened: %(count)s, %(start)s – %(end)s, each due %(days)s days after it ends.")
+        reason=ngettext(
+            "Report periods opened: %(count)s, %(start)s – %(end)s, each due %(days)s day after it ends.",
+            "Report periods opened: %(count)s, %(start)s – %(end)s, each due %(days)s days after it ends.",
+            lic.report_due_days,
+        )
         % {"count": len(reports), "start": spans[0][0], "end": spans[-1][1], "days": lic.report_due_days},
     )
     return reports
@@ -275,9 +281,9 @@ def _minimum_shortfall_after(lic: License, report: RoyaltyReport, *, by: User | 
     shortfall = royalties.minimum_shortfall(minimum, accepted)
     if shortfall:
         reason = _("Minimum annual royalty %(minimum)s for %(year)s, royalties accepted %(accepted)s") % {
-            "minimum": f"{minimum:,.2f}",
+            "minimum": money_text(minimum),
             "year": report.period_start.year,
-            "accepted": f"{accepted:,.2f}",
+            "accepted": money_text(accepted),
         }
         add_amount_due(lic, Installment.Kind.ROYALTY_MINIMUM, shortfall, report.due_date, by=by, reason=reason)
 

@@ -23,11 +23,6 @@ def displayed_rows(table):
     return [[(c.kind, display(c, v)) for c, v in zip(table.columns, row, strict=True)] for row in table.rows]
 
 
-@register.filter
-def money(value):
-    return "—" if value is None else f"{value:,.2f}"
-
-
 # Each work-queue row: its words, and the admin list (with its filter) that shows the rows it counts.
 WORK = {
     "applications": (_("Applications to decide"), "license", "state__exact=applied"),
@@ -69,3 +64,12 @@ def recent_changes(context):
     """The audit trail's latest events this user may read, for the index's side box."""
     user = context["request"].user
     return selectors.recent_changes(user) if user.is_active and user.is_staff else []
+
+
+@register.filter
+def displayed_rows_linked(table):
+    """displayed_rows, each with the URL of the admin list behind it (or None)."""
+    rows = displayed_rows(table)
+    links = list(table.links) or [None] * len(rows)
+    urls = [f"{reverse(f'admin:licensing_{t[0]}_changelist')}?{t[1]}" if t else None for t in links]
+    return list(zip(rows, urls, strict=True))

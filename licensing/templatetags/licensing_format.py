@@ -1,0 +1,10 @@
+"""Filters for numbers as people read them (the rules are in domain.numbers): used by the
+portal, the admin and the emails alike."""
+
+from django import template
+
+from licensing.domain.numbers import money_text, percent
+
+register = template.Library()
+register.filter("money", money_text)
+register.filter("percent", percent)
