@@ -79,6 +79,29 @@ def test_the_sweep_agrees_with_the_demo_book(demo_book, db):
     assert dict(License.objects.values_list("pk", "state")) == states
 
 
+def test_the_demo_history_reads_as_it_happened(demo_book, db):
+    """Issue 15, point 15: events are recorded on the day they happen in the story (the trial's
+    approval before its start, the purchase on the trial's end, each payment on the day it was
+    paid), not all at the moment the demo was loaded."""
+    from django.utils import timezone
+
+    from licensing.models import AuditEvent, Payment
+
+    def local_day(event):
+        return timezone.localtime(event.at).date()
+
+    days = {local_day(e) for e in AuditEvent.objects.all()}
+    assert max(days) <= timezone.localdate() and (max(days) - min(days)).days > 365  # years, not one day
+    for lic in License.objects.filter(purchased_on__isnull=False, offer__trial_months__gt=0):
+        trail = audit_trail(lic).filter(action="transition", content_type__model="license")
+        bought = next(e for e in trail if e.transition == "purchase")
+        assert local_day(bought) == lic.purchased_on, lic
+        approved = next(e for e in trail if "trial_start" in e.changes and e.changes["trial_start"][0] is None)
+        assert local_day(approved) <= lic.trial_start <= local_day(bought)
+    for payment in Payment.objects.all()[:50]:
+        assert timezone.localtime(payment.recorded_at).date() == payment.paid_on
+
+
 def test_bad_arguments_are_refused(db):
     count = License.objects.count()  # the module's demo book may be loaded
     with pytest.raises(CommandError, match="--licenses must be 0 or more"):

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from .. import services
-from ..domain import royalties, workdays
+from ..domain import clock, royalties, workdays
 from ..domain.money import add_months, split_evenly
 from ..models import (
     DealTerms,
@@ -270,12 +270,16 @@ def seed_demo(stdout=None) -> dict:
 
 
 def _drive(state, offer, enterprise, by, today):
-    """Take a new application to `state` through the services, with dates in the past."""
-    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
-    if state in ("applied", "open_licence"):  # an open licence is granted on application
-        return lic
-    if state == "rejected":
-        return services.reject_application(license_id=lic.pk, by=by, reason="申请材料不完整")
+    """Take a new application to `state` through the services, with dates in the past; each step's
+    events are recorded on the day it happens in the story (clock.replaying)."""
+    if state in ("applied", "open_licence", "rejected"):  # recent: applied a week ago
+        with clock.replaying(today - dt.timedelta(days=7)):
+            lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
+        backdate_application(lic, today - dt.timedelta(days=7))
+        if state != "rejected":  # an open licence is granted on application
+            return lic
+        with clock.replaying(today - dt.timedelta(days=3)):
+            return services.reject_application(license_id=lic.pk, by=by, reason="申请材料不完整")
     months = offer.trial_months
     starts = {
         "trial": today - dt.timedelta(days=40),
@@ -291,47 +295,56 @@ def _drive(state, offer, enterprise, by, today):
         start = add_months(today, -months - 1) - dt.timedelta(days=25)
     if state == "pay_later":  # bought 8 months ago: its first revenue ends the 12-month deferral early
         start = add_months(today, -months - 8)
-    backdate_application(lic, start - dt.timedelta(days=10))  # the story starts in the past
-    lic = services.approve_trial(license_id=lic.pk, by=by, start=start)
+    with clock.replaying(start - dt.timedelta(days=10)):  # the story starts in the past
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
+    backdate_application(lic, start - dt.timedelta(days=10))
+    with clock.replaying(start - dt.timedelta(days=3)):
+        lic = services.approve_trial(license_id=lic.pk, by=by, start=start)
     _pay_trial_fee(lic, by, start)  # due when the trial starts
     if state in ("trial", "trial_ending"):
         return lic
-    if state == "returned":
-        return services.return_patent(license_id=lic.pk, by=by, reason="技术路线调整")
-    if state == "terminated":
-        return services.terminate(license_id=lic.pk, by=by, reason="企业注销")
-    if state == "expired":
+    if state in ("returned", "terminated", "expired"):
+        return _end_trial(state, lic, by, today)
+    return _buy(state, lic, by, start, today)
+
+
+def _end_trial(state, lic, by, today):
+    """A trial that ended without a purchase, on the day it ended (or a week ago, still running)."""
+    with clock.replaying(min(lic.trial_end, today - dt.timedelta(days=7))):
+        if state == "returned":
+            return services.return_patent(license_id=lic.pk, by=by, reason="技术路线调整")
+        if state == "terminated":
+            return services.terminate(license_id=lic.pk, by=by, reason="企业注销")
         return services.expire_trial(license_id=lic.pk)
+
+
+def _buy(state, lic, by, start, today):
+    """The purchase at the trial's end, and what followed (payments on their days, a default)."""
     if state in ("claim_filed", "compensated"):
-        services.register_policy(
-            license_id=lic.pk,
-            by=by,
-            kind="insurance",
-            insurer="中国人民财产保险股份有限公司",
-            insurer_email="claims@picc.example.cn",
-            policy_number=f"PICC-ZL-{lic.pk:06d}",
-            coverage_ratio=Decimal("0.8"),
-            premium=Decimal("3000"),
-            starts_on=start,
-            ends_on=add_months(start, 60),
-        )
-    plan = "lump_sum" if state in ("paid_up", "free_taken", "royalty", "pay_later") else "installments"
-    lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
+        with clock.replaying(start):
+            _insure(lic, by, start)
+    with clock.replaying(lic.trial_end):
+        plan = "lump_sum" if state in ("paid_up", "free_taken", "royalty", "pay_later") else "installments"
+        lic = services.purchase(license_id=lic.pk, plan=plan, by=by, on=lic.trial_end)
     if state == "paid_up":
         _pay(lic, by, lic.outstanding, lic.trial_end + dt.timedelta(days=20), "full")
     elif state == "equity":
         first = lic.installments.filter(kind=Installment.Kind.PURCHASE).order_by("sequence").first()
         _pay(lic, by, first.amount, first.due_date, "first")
-        conv = services.propose_equity_conversion(license_id=lic.pk, share="0.4", valuation="20000000", by=by)
-        services.approve_equity_conversion(conversion_id=conv.pk, by=by, reason="董事会批准")
-        services.execute_equity_conversion(conversion_id=conv.pk, by=by)
+        with clock.replaying(first.due_date + dt.timedelta(days=14)):
+            conv = services.propose_equity_conversion(license_id=lic.pk, share="0.4", valuation="20000000", by=by)
+            services.approve_equity_conversion(conversion_id=conv.pk, by=by, reason="董事会批准")
+            services.execute_equity_conversion(conversion_id=conv.pk, by=by)
         _pay_what_fell_due(lic, by, today)
     elif state in ("purchased", "partly_paid"):
         _pay_what_fell_due(lic, by, today)  # good payers: what is left is not due yet
     elif state in ("royalty", "pay_later"):
         _report_royalties(lic, by, today)
     elif state in ("in_arrears", "defaulted", "claim_filed", "compensated", "written_off"):
-        lic = services.mark_overdue(license_id=lic.pk)
+        unpaid = lic.installments.open().order_by("effective_due_date").first()
+        with clock.replaying(unpaid.effective_due_date + dt.timedelta(days=1)):  # the sweep's morning after
+            lic = services.mark_overdue(license_id=lic.pk)
+    # A default, its claim and its end are declared today (defaulted_on is the business date).
     if state in ("defaulted", "claim_filed", "compensated", "written_off"):
         lic = services.declare_default(license_id=lic.pk, by=by, reason="逾期超过宽限期，催告无果")
     if state in ("claim_filed", "compensated"):
@@ -345,16 +358,32 @@ def _drive(state, offer, enterprise, by, today):
     return lic
 
 
+def _insure(lic, by, start):
+    services.register_policy(
+        license_id=lic.pk,
+        by=by,
+        kind="insurance",
+        insurer="中国人民财产保险股份有限公司",
+        insurer_email="claims@picc.example.cn",
+        policy_number=f"PICC-ZL-{lic.pk:06d}",
+        coverage_ratio=Decimal("0.8"),
+        premium=Decimal("3000"),
+        starts_on=start,
+        ends_on=add_months(start, 60),
+    )
+
+
 def _pay(lic, by, amount, on, tag):
     on = min(on, timezone.localdate())
-    services.record_payment(
-        license_id=lic.pk,
-        amount=amount,
-        paid_on=on,
-        reference=f"ICBC-{lic.pk}-{tag}",
-        idempotency_key=f"demo-{lic.pk}-{tag}",
-        by=by,
-    )
+    with clock.replaying(on):  # recorded the day it was paid
+        services.record_payment(
+            license_id=lic.pk,
+            amount=amount,
+            paid_on=on,
+            reference=f"ICBC-{lic.pk}-{tag}",
+            idempotency_key=f"demo-{lic.pk}-{tag}",
+            by=by,
+        )
 
 
 def _pay_what_fell_due(lic, by, today):
@@ -648,9 +677,11 @@ def _report_royalties(lic, by, today):
     _pay_what_fell_due(lic, by, today)  # the entry fee
     for n, report in enumerate(ended):
         base = Decimal(1_800_000 + 350_000 * n) if n else Decimal(0)  # a nil report while production starts
-        services.file_royalty_report(report_id=report.pk, base=base, units=int(base / 600), by=by)
+        with clock.replaying(report.period_end + dt.timedelta(days=10)):
+            services.file_royalty_report(report_id=report.pk, base=base, units=int(base / 600), by=by)
         if report is not ended[-1]:
-            services.accept_royalty_report(report_id=report.pk, by=by)
+            with clock.replaying(report.period_end + dt.timedelta(days=15)):
+                services.accept_royalty_report(report_id=report.pk, by=by)
     _pay_what_fell_due(lic, by, today)
 
 

@@ -28,3 +28,34 @@ def as_of(day: dt.date) -> Iterator[dt.date]:
         yield day
     finally:
         _business_date.reset(token)
+
+
+# -- the moment of an event ------------------------------------------------------------------------
+
+_replayed_day: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar("replayed_day", default=None)
+
+
+def now() -> dt.datetime:
+    """When an event is recorded (the audit trail, a payment recorded, a credit moved): the wall
+    clock, or, while a story told in the past is replayed (the demo book), that day in office
+    hours, so its history reads as it happened and in the order it happened (the wall clock's
+    seconds keep the order within the day)."""
+    day = _replayed_day.get()
+    moment = timezone.now()
+    if day is None:
+        return moment
+    local = timezone.localtime(moment)
+    office = dt.timedelta(hours=9) + dt.timedelta(
+        seconds=(local.minute * 60 + local.second) * 8, microseconds=local.microsecond
+    )  # 09:00 to 17:00, moving with the wall clock's minutes
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()) + office, local.tzinfo)
+
+
+@contextmanager
+def replaying(day: dt.date) -> Iterator[dt.date]:
+    """Record the block's events on `day` (never later than today): for the demo, not for users."""
+    token = _replayed_day.set(min(day, timezone.localdate()))
+    try:
+        yield day
+    finally:
+        _replayed_day.reset(token)

@@ -13,9 +13,9 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..domain import clock
 from ..domain.numbers import percent
 from .base import is_fraction, transition_label
 from .licenses import License
@@ -47,7 +47,7 @@ class AuditEvent(models.Model):
         related_name="+",
         verbose_name=_("by"),
     )
-    at = models.DateTimeField(_("at"), default=timezone.now)
+    at = models.DateTimeField(_("at"), default=clock.now)
     transition = models.CharField(_("transition"), max_length=50, blank=True)
     source_state = models.CharField(_("from state"), max_length=30, blank=True)
     state = models.CharField(_("to state"), max_length=30, blank=True)

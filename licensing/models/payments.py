@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from ..domain import clock
 from ..domain.text import single_line
 from .base import MONEY, new_token, private_storage
 from .licenses import License
@@ -30,7 +31,7 @@ class Payment(models.Model):
         related_name="+",
         verbose_name=_("recorded by"),
     )
-    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_at = models.DateTimeField(_("recorded at"), default=clock.now)
 
     class Meta:
         verbose_name = _("payment")
@@ -123,7 +124,7 @@ class CreditMovement(models.Model):
     )
     reference = models.CharField(_("bank reference"), max_length=100, blank=True, validators=[single_line])
     reason = models.TextField(_("reason"), blank=True)
-    at = models.DateTimeField(_("at"), default=timezone.now)
+    at = models.DateTimeField(_("at"), default=clock.now)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..domain import royalties
+from ..domain import clock, royalties
 from ..domain.money import CENT, ZERO
 from ..domain.numbers import money_text
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
@@ -176,7 +175,7 @@ def file_royalty_report(
     if attachment:
         report.attachment.save(attachment.name or "report", attachment, save=False)
     try:
-        _run(report, "file", amount, units, note, royalty, timezone.now(), by=by, before=before)
+        _run(report, "file", amount, units, note, royalty, clock.now(), by=by, before=before)
     except Exception:
         if attachment and report.attachment:
             report.attachment.delete(save=False)  # no orphan file when the row is not written
