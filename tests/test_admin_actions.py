@@ -181,3 +181,44 @@ def test_the_payment_form_shows_the_license_and_the_message_says_what_changed(
         "Recorded CNY 1,000.00 (ICBC-1, paid on 2026-08-01). Outstanding now CNY 99,000.00, of which CNY 0.00 overdue."
     ]
     assert "license-summary" in done.content.decode()  # the license page opens with its balance
+
+
+def test_every_success_message_says_what_changed_with_amounts(client, officer, offer, make_license, clock):
+    """Issue 15, point 2: approving, buying, registering a policy and the default path each say
+    what they did, with dates and amounts; an action without words of its own names the new state."""
+    clock("2026-01-31")
+    lic = make_license(offer, "applied")
+
+    def act(name, data=None, obj=lic, model="license"):
+        url = reverse(f"admin:licensing_{model}_act", args=[obj.pk, name])
+        done = client.post(url, data or {}, headers={"accept-language": "en"}, follow=True)
+        return [str(m) for m in done.context["messages"]]
+
+    assert act("approve", {"start": "2026-01-31"}) == ["Trial approved: 2026-01-31 to 2026-07-31."]
+    policy = {
+        "kind": "insurance",
+        "insurer": "PICC",
+        "insurer_email": "c@picc.example",
+        "insurer_language": "zh-hans",
+        "policy_number": "PI-9",
+        "coverage_ratio": "0.8",
+        "premium": "0",
+        "starts_on": "2026-01-31",
+        "ends_on": "2030-01-31",
+    }
+    assert act("register_policy", policy) == [
+        "Policy PI-9 registered: it covers 80% of what is unpaid, 2026-01-31 to 2030-01-31."
+    ]
+    clock("2026-07-31")
+    client.force_login(officer)  # after the clock moved
+    [bought] = act("purchase", {"plan": "installments", "on": "2026-07-31"})
+    assert bought.startswith("Purchased (Installments): CNY 100,000.00 contracted. Next due: CNY 33,333.33 on")
+    clock("2027-11-15")
+    from licensing import services
+
+    services.mark_overdue(license_id=lic.pk)
+    client.force_login(officer)  # after the clock moved
+    [defaulted] = act("declare_default", {"reason": ""})
+    assert defaulted.startswith(f"{lic} is now Defaulted. Outstanding now CNY 100,000.00")
+    [filed] = act("file_claim", {"reason": ""})
+    assert filed.startswith("Claim filed: CNY 80,000.00, 80% of CNY 100,000.00 outstanding.")

@@ -23,7 +23,7 @@ def add_licenses(institution, staff, n, package=1):
 
 LICENSE_LIST_QUERIES = 5  # session, user, count, rows, institution filter
 OFFER_LIST_QUERIES = 6  # session, user, count, rows with their package sizes, the filters
-LICENSE_PAGE_QUERIES = 19  # patents, milestones (one pending?), credit movements, reports, the balance summary (2)
+LICENSE_PAGE_QUERIES = 14  # patents, the balance summary (2), which sections have rows (1), those sections
 
 
 @pytest.mark.parametrize(("rows", "package"), [(1, 1), (30, 1), (30, 10)])
@@ -119,3 +119,24 @@ def test_offer_list_shows_package_sizes_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(OFFER_LIST_QUERIES):
         response = admin_client.get(reverse("admin:licensing_offer_changelist"))
     assert {row.package_size for row in response.context["cl"].result_list} == {package}
+
+
+def test_the_license_page_is_a_view_without_empty_sections(admin_client, institution, staff, clock):
+    """Issue 15, point 2: every field is read-only, so the page is titled as a view; a section with
+    no rows is left out (a license just bought has its schedule, not payments, claims or reminders)."""
+    clock("2026-08-01")
+    add_licenses(institution, staff, 1)
+    lic = License.objects.get()
+    page = admin_client.get(
+        reverse("admin:licensing_license_change", args=[lic.pk]), headers={"accept-language": "en"}
+    ).content.decode()
+    assert "<h1>View license</h1>" in page and "Change license" not in page
+    assert 'id="installments-group"' in page
+    for empty in ("payments-group", "claims-group", "reminders-group", "equity_conversions-group"):
+        assert f'id="{empty}"' not in page, empty
+
+    services.record_payment(
+        license_id=lic.pk, amount="10.00", paid_on=dt.date(2026, 8, 1), reference="R", idempotency_key="k", by=staff
+    )
+    page = admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk])).content.decode()
+    assert 'id="payments-group"' in page

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from .. import selectors, services
-from ..domain.numbers import money_text
+from ..domain.numbers import money_text, percent
 from ..domain.text import REASON_MAX_LENGTH
 from ..models import Enterprise, InsurancePolicy, License, LicenseMilestone, Offer, today
 from ..widgets import DateInput
@@ -164,6 +164,83 @@ def _fell_due(lic: License, inst) -> str:
     return f"{said} {_outstanding_after(lic)}"
 
 
+def _state_now(obj) -> str:
+    return gettext("%(object)s is now %(state)s.") % {"object": obj, "state": obj.get_state_display()}
+
+
+def _trial_approved(lic: License, approved: License) -> str:
+    return gettext("Trial approved: %(start)s to %(end)s.") % {
+        "start": approved.trial_start,
+        "end": approved.trial_end_effective,
+    }
+
+
+def _bought(lic: License, bought: License) -> str:
+    summary = selectors.balance_summary(bought, today())
+    said = gettext("Purchased (%(plan)s): CNY %(contracted)s contracted.") % {
+        "plan": bought.get_plan_display(),
+        "contracted": _cny(summary["contracted"]),
+    }
+    if summary["next_due_date"]:
+        said += " " + gettext("Next due: CNY %(amount)s on %(date)s.") % {
+            "amount": _cny(summary["next_due_amount"]),
+            "date": summary["next_due_date"],
+        }
+    return f"{said} {_outstanding_after(bought)}"
+
+
+def _in_default(lic: License, defaulted: License) -> str:
+    return f"{_state_now(defaulted)} {_outstanding_after(defaulted)}"
+
+
+def _claim_filed(lic: License, claim) -> str:
+    return gettext(
+        "Claim filed: CNY %(claimed)s, %(coverage)s of CNY %(outstanding)s outstanding. "
+        "The TTO and the insurer are notified."
+    ) % {
+        "claimed": _cny(claim.claimed_amount),
+        "coverage": percent(claim.policy.coverage_ratio),
+        "outstanding": _cny(claim.outstanding_at_filing),
+    }
+
+
+def _written_off(lic: License, written_off: License) -> str:
+    return gettext("Written off with CNY %(outstanding)s unpaid.") % {"outstanding": _cny(written_off.outstanding)}
+
+
+def _policy_registered(lic: License, policy) -> str:
+    return gettext("Policy %(number)s registered: it covers %(coverage)s of what is unpaid, %(start)s to %(end)s.") % {
+        "number": policy.policy_number,
+        "coverage": percent(policy.coverage_ratio),
+        "start": policy.starts_on,
+        "end": policy.ends_on,
+    }
+
+
+def _conversion(conv, done: str) -> str:
+    return gettext(
+        "%(done)s CNY %(amount)s of the fee for a stake of %(stake)s at a valuation of CNY %(valuation)s."
+    ) % {
+        "done": done,
+        "amount": _cny(conv.converted_amount),
+        "stake": percent(conv.stake),
+        "valuation": _cny(conv.valuation),
+    }
+
+
+def _executed(conv) -> str:
+    said = _conversion(conv, gettext("Executed: converted"))
+    return f"{said} {_outstanding_after(conv.license)}"
+
+
+def _claim_paid(claim, paid) -> str:
+    return gettext("The insurer paid CNY %(paid)s of the CNY %(claimed)s claimed. %(state)s") % {
+        "paid": _cny(paid.paid_amount),
+        "claimed": _cny(paid.claimed_amount),
+        "state": _state_now(paid.license),
+    }
+
+
 def _transition_possible(method_name: str, check_conditions: bool = False) -> Callable:
     """Offer the button when the state allows the transition; its conditions are left to the
     service, which explains a refusal (e.g. how many grace days remain)."""
@@ -177,6 +254,7 @@ LICENSE_ACTIONS = [
         ApproveForm,
         lambda lic, by, d: services.approve_trial(license_id=lic.pk, by=by, **d),
         _transition_possible("approve"),
+        done=_trial_approved,
     ),
     ServiceAction(
         "reject",
@@ -192,6 +270,7 @@ LICENSE_ACTIONS = [
         lambda lic, by, d: services.register_policy(license_id=lic.pk, by=by, **d),
         License.accepts_policy,
         takes_obj=True,
+        done=_policy_registered,
     ),
     ServiceAction(
         "purchase",
@@ -200,6 +279,7 @@ LICENSE_ACTIONS = [
         lambda lic, by, d: services.purchase(license_id=lic.pk, by=by, **d),
         _transition_possible("purchase"),
         takes_obj=True,
+        done=_bought,
     ),
     ServiceAction(
         "return_patent",
@@ -267,6 +347,7 @@ LICENSE_ACTIONS = [
         ReasonForm,
         lambda lic, by, d: services.declare_default(license_id=lic.pk, by=by, **d),
         _transition_possible("declare_default"),
+        done=_in_default,
     ),
     ServiceAction(
         "file_claim",
@@ -274,6 +355,7 @@ LICENSE_ACTIONS = [
         ReasonForm,
         lambda lic, by, d: services.file_claim(license_id=lic.pk, by=by, **d),
         _transition_possible("file_claim"),
+        done=_claim_filed,
     ),
     ServiceAction(
         "propose_equity",
@@ -281,6 +363,7 @@ LICENSE_ACTIONS = [
         EquityForm,
         lambda lic, by, d: services.propose_equity_conversion(license_id=lic.pk, by=by, **d),
         License.accepts_equity_conversion,
+        done=lambda lic, conv: _conversion(conv, gettext("Proposed: convert")),
     ),
     ServiceAction(
         "write_off",
@@ -288,6 +371,7 @@ LICENSE_ACTIONS = [
         RequiredReasonForm,
         lambda lic, by, d: services.write_off(license_id=lic.pk, by=by, **d),
         _transition_possible("write_off"),
+        done=_written_off,
     ),
     ServiceAction(
         "terminate",
@@ -343,6 +427,7 @@ CLAIM_ACTIONS = [
         ClaimPaidForm,
         lambda claim, by, d: services.record_claim_paid(claim_id=claim.pk, by=by, **d),
         _transition_possible("record_paid"),
+        done=_claim_paid,
     ),
     ServiceAction(
         "reject",
@@ -367,6 +452,7 @@ EQUITY_ACTIONS = [
         forms.Form,
         lambda conv, by, d: services.execute_equity_conversion(conversion_id=conv.pk, by=by),
         _transition_possible("execute"),
+        done=lambda conv, executed: _executed(executed),
     ),
     ServiceAction(
         "reject",

@@ -155,7 +155,7 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             except ValidationError as exc:
                 form.add_error(None, exc) if not hasattr(exc, "error_dict") else _add_field_errors(form, exc)
             else:
-                said = spec.done(obj, result) if spec.done else gettext("Done: %(action)s.") % {"action": spec.label}
+                said = spec.done(obj, result) if spec.done else _done(spec, result)
                 self.message_user(request, said, messages.SUCCESS)
                 if isinstance(result, self.model) and result.pk != obj.pk:  # e.g. a new version: open it
                     change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[result.pk])
@@ -173,6 +173,14 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/licensing/service_action.html", context)
+
+
+def _done(spec, result) -> str:
+    """What an action without words of its own did: its name, and the state it left behind."""
+    said = gettext("Done: %(action)s.") % {"action": spec.label}
+    if hasattr(result, "get_state_display"):
+        said += " " + gettext("%(object)s is now %(state)s.") % {"object": result, "state": result.get_state_display()}
+    return said
 
 
 def license_summary(obj, *, show_rule: bool = False) -> dict:

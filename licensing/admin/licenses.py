@@ -222,6 +222,23 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     def get_queryset(self, request):
         return selectors.licenses_with_balances(super().get_queryset(request))
 
+    def get_inline_instances(self, request, obj=None):
+        """Only the sections with rows (a trial shows no payments, claims or reminders), known
+        from one query and kept for the request."""
+        inlines = super().get_inline_instances(request, obj)
+        if obj is None:
+            return inlines
+        if getattr(request, "_license_sections", (None,))[0] != obj.pk:
+            request._license_sections = (obj.pk, selectors.related_present(obj, [i.model for i in inlines]))
+        present = request._license_sections[1]
+        return [inline for inline in inlines if inline.model in present]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Every field is read-only and every change is a service action: a page to view, titled so."""
+        return super().change_view(
+            request, object_id, form_url, {"title": gettext("View license"), **(extra_context or {})}
+        )
+
     def has_add_permission(self, request):
         return False  # applications come from the portal or the `apply` action on an offer
 

@@ -224,6 +224,14 @@ def enterprise_history(enterprise: Enterprise, limit: int = 50) -> QuerySet[Audi
     return AuditEvent.objects.filter(enterprise=enterprise).select_related("by").order_by("-at", "-pk")[:limit]
 
 
+def related_present(lic: License, models: list[type[Model]]) -> set[type[Model]]:
+    """Which of these models (each with a `license` key) have rows for the license: one query,
+    so its page leaves out the empty sections (a trial has no payments, claims or reminders)."""
+    checks = {f"has_{m._meta.model_name}": Exists(m._default_manager.filter(license=OuterRef("pk"))) for m in models}
+    row = License.objects.filter(pk=lic.pk).values(**checks).first() or {}
+    return {m for m in models if row.get(f"has_{m._meta.model_name}")}
+
+
 def policy_of(lic: License) -> InsurancePolicy | None:
     return InsurancePolicy.objects.filter(license=lic).first()
 
