@@ -94,3 +94,28 @@ def test_one_day_is_singular_in_the_emails(offer, staff, clock):
     clock("2026-09-01")
     tasks.sweep()
     assert [m.subject for m in mail.outbox] == [f"Your trial of patent {lic.offer.patent.number} ends in 1 day"]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_admin_shows_money_grouped_in_lists_pages_and_inlines(
+    admin_client, make_license, offer, staff, clock, language
+):
+    import datetime as dt
+
+    from licensing import services
+
+    clock("2026-08-01")
+    lic = make_license(offer, "purchased", start="2026-01-31")  # 100,000.00 in 3
+    services.record_payment(
+        license_id=lic.pk,
+        amount="12345.67",
+        paid_on=dt.date(2026, 8, 1),
+        reference="R1",
+        idempotency_key="k1",
+        by=staff,
+    )
+    headers = {"accept-language": language}
+    page = admin_client.get(f"/admin/licensing/license/{lic.pk}/change/", headers=headers).content.decode()
+    assert "33,333.34" in page and "12,345.67" in page and "33333.34" not in page  # the schedule and payments
+    listing = admin_client.get("/admin/licensing/payment/", headers=headers).content.decode()
+    assert '<td class="field-amount">12,345.67</td>' in listing

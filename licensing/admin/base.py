@@ -2,9 +2,11 @@
 service buttons instead of editable state, read-only inlines, the audit trail; forms saved
 through services."""
 
+import functools
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -13,10 +15,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
-from ..domain.numbers import percent
+from ..domain.numbers import money_text, percent
 from ..models import (
     Institution,
     is_fraction,
+    is_money,
     today,
 )
 from . import actions as admin_actions
@@ -37,7 +40,57 @@ def as_percent(model, field: str):
     return admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)(show)
 
 
-class AuditedAdmin(admin.ModelAdmin):
+def _is_money(model, name) -> bool:
+    try:
+        return is_money(model._meta.get_field(name))
+    except FieldDoesNotExist:
+        return False
+
+
+@functools.cache
+def money_shown(model, name: str):
+    """A read-only money field as people read it (30,000.00, not Django's 30000.00): one display
+    function per field, so the same object stands in the page's fields and its read-only ones."""
+    field = model._meta.get_field(name)
+
+    def show(obj):
+        return money_text(getattr(obj, name))
+
+    show.__name__ = name  # the cell's CSS class stays field-<name>
+    return admin.display(description=field.verbose_name, ordering=name)(show)
+
+
+class MoneyShownMixin:
+    """Read-only money fields, list columns included, are shown with money_shown. Editable ones
+    stay form inputs."""
+
+    def _swap(self, names, readonly):
+        return [
+            money_shown(self.model, n) if isinstance(n, str) and n in readonly and _is_money(self.model, n) else n
+            for n in names
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        names = super().get_readonly_fields(request, obj)
+        return self._swap(names, set(names))
+
+    def get_fields(self, request, obj=None):
+        readonly = {n for n in super().get_readonly_fields(request, obj) if isinstance(n, str)}
+        return self._swap(super().get_fields(request, obj), readonly)
+
+    def get_fieldsets(self, request, obj=None):
+        readonly = {n for n in super().get_readonly_fields(request, obj) if isinstance(n, str)}
+        return [
+            (title, {**options, "fields": self._swap(options["fields"], readonly)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+    def get_list_display(self, request):
+        names = super().get_list_display(request)
+        return self._swap(names, set(names))
+
+
+class AuditedAdmin(MoneyShownMixin, admin.ModelAdmin):
     """What staff add, edit or delete in a form is saved by a service, with its audit event."""
 
     def save_model(self, request, obj, form, change):
@@ -132,8 +185,9 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
         extra_context = {**license_summary(obj), **(extra_context or {})}
         if obj is not None and self.has_change_permission(request, obj):
             extra_context["service_actions"] = self.available_actions(request, obj)
-        if self.changes_only_through_actions:
+        if self.changes_only_through_actions:  # every field read-only: a page to view, titled so
             extra_context.update(show_save=False, show_save_and_continue=False, show_delete=False)
+            extra_context.setdefault("title", gettext("View %s") % self.opts.verbose_name)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def action_view(self, request, object_id, action):
@@ -208,7 +262,7 @@ def _show_hidden_errors(form) -> None:
                 form.add_error(None, error)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(MoneyShownMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True

@@ -160,15 +160,17 @@ class ReminderInline(ReadOnlyInline):
 @admin.register(License)
 class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = admin_actions.LICENSE_ACTIONS
+    # What an officer scans for first comes first: at 1280 px with the sidebar open, the next
+    # due date and the amount outstanding are in view without scrolling.
     list_display = [
         "__str__",
-        "patent_number",
         "enterprise",
-        "size_class",
         "state",
-        "trial_end",
         "next_due",
         "outstanding",
+        "trial_end",
+        "patent_number",
+        "size_class",
     ]
     list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, TrialEndsFilter, "license_type"]
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
@@ -232,12 +234,6 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
             request._license_sections = (obj.pk, selectors.related_present(obj, [i.model for i in inlines]))
         present = request._license_sections[1]
         return [inline for inline in inlines if inline.model in present]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        """Every field is read-only and every change is a service action: a page to view, titled so."""
-        return super().change_view(
-            request, object_id, form_url, {"title": gettext("View license"), **(extra_context or {})}
-        )
 
     def has_add_permission(self, request):
         return False  # applications come from the portal or the `apply` action on an offer

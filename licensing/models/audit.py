@@ -6,6 +6,7 @@ everything that hangs off it (installments, payments, reports, claims, conversio
 `license`; an enterprise's page reads its own and its members' through `enterprise`.
 """
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -16,8 +17,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..domain import clock
-from ..domain.numbers import percent
-from .base import is_fraction, transition_label
+from ..domain.numbers import money_text, percent
+from .base import is_fraction, is_money, transition_label
 from .licenses import License
 from .parties import Enterprise
 
@@ -73,7 +74,7 @@ class AuditEvent(models.Model):
 
     @property
     def what(self) -> str:
-        """'Approve trial: License #12', 'Created: 3000.00 · 2026-08-01 · ICBC-7': the verb in the
+        """'Approve trial: License #12', 'Created: 3,000.00 · 2026-08-01 · ICBC-7': the verb in the
         reader's language, the object as it was named when the event was written."""
         model = self.model
         if self.action == self.Action.TRANSITION and model is not None and hasattr(model, self.transition):
@@ -117,4 +118,6 @@ class AuditEvent(models.Model):
             return str(dict(field.flatchoices).get(value, value))
         if is_fraction(field):
             return percent(value)
+        if is_money(field):
+            return money_text(Decimal(value))
         return str(value)

@@ -47,6 +47,11 @@ def is_fraction(field: Any) -> bool:
     )
 
 
+def is_money(field: Any) -> bool:
+    """A field declared with MONEY: an amount in CNY, read as 1,200,000.00."""
+    return isinstance(field, models.DecimalField) and field.decimal_places == MONEY["decimal_places"]
+
+
 def today() -> date:
     """The business date (licensing/clock.py): the local date, or the day a sweep runs as of."""
     return clock.today()

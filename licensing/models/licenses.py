@@ -24,6 +24,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, trans
 
 from ..domain import workdays
 from ..domain.money import ZERO, add_months
+from ..domain.numbers import money_text
 from ..domain.text import multi_line, single_line
 from .base import MONEY, refuses_with, today
 from .catalogue import Offer, Patent
@@ -414,7 +415,7 @@ class Installment(FSMModelMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.sequence} · {self.amount} · {self.due_date}"
+        return f"{self.get_kind_display()} {self.sequence} · {money_text(self.amount)} · {self.due_date}"
 
     @property
     def outstanding(self) -> Decimal:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import clock
+from ..domain.numbers import money_text
 from ..domain.text import single_line
 from .base import MONEY, new_token, private_storage
 from .licenses import License
@@ -46,7 +47,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} · {self.paid_on} · {self.reference}"
+        return f"{money_text(self.amount)} · {self.paid_on} · {self.reference}"
 
 
 def receipt_path(report: "PaymentReport", filename: str) -> str:
@@ -91,7 +92,7 @@ class PaymentReport(FSMModelMixin, models.Model):
         indexes = [models.Index(fields=["-reported_at", "-id"], name="report_newest_first")]  # as payment_newest_first
 
     def __str__(self) -> str:
-        return f"{self.amount} · {self.paid_on} · {self.reference}"
+        return f"{money_text(self.amount)} · {self.paid_on} · {self.reference}"
 
     @transition(field=state, source=State.REPORTED, target=State.CONFIRMED, custom={"label": _("Confirm")})
     def confirm(self, payment: Payment) -> None:
@@ -134,7 +135,7 @@ class CreditMovement(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="credit_movement_positive")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.amount}"
+        return f"{self.get_kind_display()} · {money_text(self.amount)}"
 
     @property
     def signed_amount(self) -> Decimal:
