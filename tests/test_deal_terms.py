@@ -285,7 +285,8 @@ def test_an_sme_applying_under_an_open_licence_gets_its_trial_with_no_staff_step
     assert granted.by is None and "open licence" in granted.reason  # the system, not a staff member
     notice = mail.outbox[-1]
     assert notice.to == ["tto@univ.example"] and offer.patent.number in notice.subject
-    assert f"/admin/licensing/license/{lic.pk}/change/" in notice.body and "/portal/" not in notice.body
+    assert f"/admin/licensing/license/{lic.pk}/change/" in notice.body
+    assert f"/licenses/{lic.pk}/" not in notice.body  # not the portal, which answers staff 403
     html = notice.alternatives[0][0]
     assert '<html lang="en">' in html and "Open the license in the admin" in html
 
@@ -458,9 +459,10 @@ def test_when_a_patent_of_a_live_license_lapses_both_parties_are_told_once(
     clock("2026-03-12")
     tasks.sweep()  # the next day: not again
 
-    assert len(mail.outbox) == 1
-    notice = mail.outbox[0]
-    assert set(notice.to) == {lic.enterprise.contact_email, "tto@univ.example"}
-    assert other.number in notice.subject and "Invalidated" in notice.body
+    assert len(mail.outbox) == 2  # one to each party, each with the link it can open
+    to_sme, to_tto = sorted(mail.outbox, key=lambda m: m.to != [lic.enterprise.contact_email])
+    assert (to_sme.to, to_tto.to) == ([lic.enterprise.contact_email], ["tto@univ.example"])
+    assert other.number in to_sme.subject and "Invalidated" in to_sme.body and "/licenses/" in to_sme.body
+    assert f"/admin/licensing/license/{lic.pk}/change/" in to_tto.body
     page = sme_client.get(f"/licenses/{lic.pk}/", headers={"accept-language": "en"}).content.decode()
     assert "no longer in force" in page

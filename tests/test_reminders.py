@@ -19,7 +19,7 @@ from .factories import EnterpriseFactory, OfferFactory
 
 # expire, overdue, the grace days of licenses in arrears (none here, so no default query),
 # schedules, four claims (trials, installments due, overdue, lapsed patents): 8, whatever the book's size
-QUIET_SWEEP_QUERIES = 10  # one claim per kind of notice, whatever the number of notices
+QUIET_SWEEP_QUERIES = 11  # one claim per kind of notice (lapsed patents: the SME's and the TTO's)
 
 
 class DownSMTPBackend(EmailBackend):
@@ -176,7 +176,7 @@ def claim_emails(defaulted, staff, django_capture_on_commit_callbacks):
 def test_the_tto_claim_notice_links_to_the_admin_in_the_institutions_language(claim_emails, defaulted):
     tto = claim_emails["claim_filed"]
     admin_url = f"{settings.SITE_URL}/admin/licensing/license/{defaulted.pk}/change/"
-    assert admin_url in tto.body and "/portal/" not in tto.body
+    assert admin_url in tto.body and f"/licenses/{defaulted.pk}/" not in tto.body
     assert "Open the license in the admin" in tto.body and "coverage 80%" in tto.body
     assert "The insurer is notified at c@picc.example." in tto.body
     assert f'href="{admin_url}"' in tto.alternatives[0][0]

@@ -76,6 +76,7 @@ class Reminder(FSMModelMixin, models.Model):
         CLAIM_FILED_INSURER = "claim_filed_insurer", _("Insurance claim: notice to the insurer")
         OPEN_LICENCE_GRANTED = "open_licence_granted", _("License granted under an open licence")
         PATENT_LAPSED = "patent_lapsed", _("A patent of the license is no longer in force")
+        PATENT_LAPSED_TTO = "patent_lapsed_tto", _("A patent of the license is no longer in force: notice to the TTO")
         USE_REPORT_DUE = "use_report_due", _("Use report due")
         USE_REPORT_LATE = "use_report_late", _("Use report late")
 

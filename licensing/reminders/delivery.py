@@ -99,6 +99,7 @@ def _report_of(reminder: Reminder) -> RoyaltyReport | None:
 
 
 USE_REPORT_KINDS = (Reminder.Kind.USE_REPORT_DUE, Reminder.Kind.USE_REPORT_LATE)
+LAPSED_KINDS = (Reminder.Kind.PATENT_LAPSED, Reminder.Kind.PATENT_LAPSED_TTO)
 
 
 def _no_longer_applies(reminder: Reminder) -> str:
@@ -110,7 +111,7 @@ def _no_longer_applies(reminder: Reminder) -> str:
         if report is None or report.state not in RoyaltyReport.TO_FILE:
             return "report filed"
         return ""
-    if reminder.kind == Reminder.Kind.PATENT_LAPSED and lic.state not in License.LIVE_STATES:
+    if reminder.kind in LAPSED_KINDS and lic.state not in License.LIVE_STATES:
         return f"license is {lic.state}"
     if reminder.kind in CLAIM_KINDS:
         # "A claim was filed" is news only while it is: once approved, paid or rejected (say, a
@@ -140,6 +141,10 @@ def admin_link(lic: License) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("admin:licensing_license_change", args=[lic.pk])
 
 
+# Notices that tell two parties the same news share their wording (the link and language differ).
+TEMPLATES = {Reminder.Kind.PATENT_LAPSED_TTO: Reminder.Kind.PATENT_LAPSED}
+
+
 def build_message(reminder: Reminder) -> EmailMultiAlternatives:
     lic = reminder.license
     institution = lic.offer.patent.owner
@@ -159,11 +164,16 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         context.update(claim=claim, link="")
         to = [claim.policy.insurer_email] if claim and claim.policy.insurer_email else []
         language = claim.policy.insurer_language if claim else settings.LANGUAGE_CODE
-    elif reminder.kind == Reminder.Kind.PATENT_LAPSED:  # to both parties, in the SME's language
+    elif reminder.kind in LAPSED_KINDS:  # the same news to each party, in its language, with its link
         link = _lapsed_patent_of(reminder)
         context["lapsed"] = link.patent if link else None
-        to = [e for e in (lic.enterprise.contact_email, institution.contact_email) if e]
-        language = lic.enterprise.language
+        if reminder.kind == Reminder.Kind.PATENT_LAPSED_TTO:
+            context.update(link=admin_link(lic), for_staff=True)
+            to = [institution.contact_email] if institution.contact_email else []
+            language = institution.language
+        else:
+            to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
+            language = lic.enterprise.language
     elif reminder.kind == Reminder.Kind.OPEN_LICENCE_GRANTED:  # to the TTO, which made no decision
         context.update(link=admin_link(lic), for_staff=True)
         to = [institution.contact_email] if institution.contact_email else []
@@ -187,10 +197,11 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
             )
     with translation.override(language):
         context["LANGUAGE_CODE"] = language
-        subject = render_to_string(f"emails/{reminder.kind}.subject.txt", context).strip()
+        template = TEMPLATES.get(reminder.kind, reminder.kind)
+        subject = render_to_string(f"emails/{template}.subject.txt", context).strip()
         context["subject"] = subject
-        text = render_to_string(f"emails/{reminder.kind}.txt", context)
-        html = render_to_string(f"emails/{reminder.kind}.html", context)
+        text = render_to_string(f"emails/{template}.txt", context)
+        html = render_to_string(f"emails/{template}.html", context)
     # The insurer answers the TTO's contact, not the system's sender address.
     reply_to = [institution.contact_email] if reminder.kind in CLAIM_KINDS and institution.contact_email else None
     message = EmailMultiAlternatives(subject, text, to=to, reply_to=reply_to, headers={"X-Reminder-Key": reminder.key})

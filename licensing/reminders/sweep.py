@@ -225,9 +225,10 @@ def claim_due_reminders(today: dt.date) -> int:
         .exclude(Patent.in_force_q(today, "patent__"))
         .annotate(due_offset=Value(0, IntegerField()), seen_on=Value(today, DateField()))
     )
-    claimed += ledger.claim_reminders(
-        lapsed, Reminder.Kind.PATENT_LAPSED, "licensepatent", license="license_id", installment=None, deadline="seen_on"
-    )
+    for kind in (Reminder.Kind.PATENT_LAPSED, Reminder.Kind.PATENT_LAPSED_TTO):  # each in its reader's language
+        claimed += ledger.claim_reminders(
+            lapsed, kind, "licensepatent", license="license_id", installment=None, deadline="seen_on"
+        )
     return claimed
 
 
