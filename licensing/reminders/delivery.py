@@ -100,6 +100,7 @@ def _report_of(reminder: Reminder) -> RoyaltyReport | None:
 
 USE_REPORT_KINDS = (Reminder.Kind.USE_REPORT_DUE, Reminder.Kind.USE_REPORT_LATE)
 LAPSED_KINDS = (Reminder.Kind.PATENT_LAPSED, Reminder.Kind.PATENT_LAPSED_TTO)
+TO_THE_TTO = (Reminder.Kind.CLAIM_FILED, Reminder.Kind.PATENT_LAPSED_TTO, Reminder.Kind.OPEN_LICENCE_GRANTED)
 
 
 def _no_longer_applies(reminder: Reminder) -> str:
@@ -155,46 +156,40 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         "deadline": reminder.deadline,
         "link": portal_link(lic),
     }
-    if reminder.kind == Reminder.Kind.CLAIM_FILED:  # to the TTO, in its language, linking to the admin
-        context.update(claim=_claim_of(reminder), link=admin_link(lic), for_staff=True)
-        to = [institution.contact_email] if institution.contact_email else []
-        language = institution.language
-    elif reminder.kind == Reminder.Kind.CLAIM_FILED_INSURER:  # the insurer has no account: all is in the email
-        claim = _claim_of(reminder)
-        context.update(claim=claim, link="")
-        to = [claim.policy.insurer_email] if claim and claim.policy.insurer_email else []
-        language = claim.policy.insurer_language if claim else settings.LANGUAGE_CODE
-    elif reminder.kind in LAPSED_KINDS:  # the same news to each party, in its language, with its link
-        link = _lapsed_patent_of(reminder)
-        context["lapsed"] = link.patent if link else None
-        if reminder.kind == Reminder.Kind.PATENT_LAPSED_TTO:
-            context.update(link=admin_link(lic), for_staff=True)
-            to = [institution.contact_email] if institution.contact_email else []
-            language = institution.language
-        else:
-            to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
-            language = lic.enterprise.language
-    elif reminder.kind == Reminder.Kind.OPEN_LICENCE_GRANTED:  # to the TTO, which made no decision
+    # Who reads it decides the address, the language and the link: the TTO opens the admin (the
+    # portal would answer its staff 403), the insurer has no account (everything is in the email).
+    if reminder.kind in TO_THE_TTO:
         context.update(link=admin_link(lic), for_staff=True)
         to = [institution.contact_email] if institution.contact_email else []
         language = institution.language
+    elif reminder.kind == Reminder.Kind.CLAIM_FILED_INSURER:
+        policy = lic.insurance_policy
+        context.update(link="")
+        to = [policy.insurer_email] if policy.insurer_email else []
+        language = policy.insurer_language
     else:
         to = [lic.enterprise.contact_email] if lic.enterprise.contact_email else []
         language = lic.enterprise.language
-        today = clock.today()
-        if reminder.kind in USE_REPORT_KINDS:
-            context.update(report=_report_of(reminder), days_overdue=(today - reminder.deadline).days)
-        elif reminder.kind == Reminder.Kind.TRIAL_ENDING:
-            context.update(contractual=lic.trial_end, days_left=(reminder.deadline - today).days)
-        else:
-            inst: Installment = reminder.installment
-            context.update(
-                report=getattr(inst, "report", None) if inst.report_pending else None,  # a royalty period's
-                contractual=inst.due_date,
-                amount=money_text(inst.outstanding),
-                days_overdue=(today - reminder.deadline).days,
-                grace_end=reminder.deadline + timedelta(days=lic.grace_days),
-            )
+    # What it is about.
+    today = clock.today()
+    if reminder.kind in CLAIM_KINDS:
+        context["claim"] = _claim_of(reminder)
+    elif reminder.kind in LAPSED_KINDS:
+        link = _lapsed_patent_of(reminder)
+        context["lapsed"] = link.patent if link else None
+    elif reminder.kind in USE_REPORT_KINDS:
+        context.update(report=_report_of(reminder), days_overdue=(today - reminder.deadline).days)
+    elif reminder.kind == Reminder.Kind.TRIAL_ENDING:
+        context.update(contractual=lic.trial_end, days_left=(reminder.deadline - today).days)
+    elif reminder.kind in (Reminder.Kind.INSTALLMENT_DUE, Reminder.Kind.OVERDUE):
+        inst: Installment = reminder.installment
+        context.update(
+            report=getattr(inst, "report", None) if inst.report_pending else None,  # a royalty period's
+            contractual=inst.due_date,
+            amount=money_text(inst.outstanding),
+            days_overdue=(today - reminder.deadline).days,
+            grace_end=reminder.deadline + timedelta(days=lic.grace_days),
+        )
     with translation.override(language):
         context["LANGUAGE_CODE"] = language
         template = TEMPLATES.get(reminder.kind, reminder.kind)
@@ -203,7 +198,8 @@ def build_message(reminder: Reminder) -> EmailMultiAlternatives:
         text = render_to_string(f"emails/{template}.txt", context)
         html = render_to_string(f"emails/{template}.html", context)
     # The insurer answers the TTO's contact, not the system's sender address.
-    reply_to = [institution.contact_email] if reminder.kind in CLAIM_KINDS and institution.contact_email else None
+    to_insurer = reminder.kind == Reminder.Kind.CLAIM_FILED_INSURER
+    reply_to = [institution.contact_email] if to_insurer and institution.contact_email else None
     message = EmailMultiAlternatives(subject, text, to=to, reply_to=reply_to, headers={"X-Reminder-Key": reminder.key})
     message.attach_alternative(html, "text/html")
     return message
