@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from licensing.models import Institution
 
-# The dashboard's ten figure groups for the whole book, as one would write them by hand.
+# The dashboard's twelve figure groups for the whole book, as one would write them by hand.
 OWED = "('trial', 'purchased', 'in_arrears', 'defaulted', 'claim_filed')"
 FIGURES_SQL = [
     """SELECT state, count(*), count(*) FILTER (WHERE state = 'trial'
@@ -59,6 +59,16 @@ FIGURES_SQL = [
     """SELECT count(*) FILTER (WHERE state = 'executed'), sum(converted_amount) FILTER (WHERE state = 'executed'),
            count(*) FILTER (WHERE state IN ('proposed', 'approved'))
        FROM licensing_equityconversion""",
+    # Income by fee kind (issue 14): what fell due, was collected and is owed, per kind.
+    """SELECT kind, count(*), sum(amount), sum(paid_amount), sum(amount - paid_amount)
+       FROM licensing_installment WHERE NOT report_pending GROUP BY 1""",
+    # Royalty and use reports of running licenses: due soon, late, filed, disputed.
+    """SELECT count(*) FILTER (WHERE r.state IN ('expected', 'disputed')
+               AND r.due_date BETWEEN %(today)s AND %(today)s + 30),
+           count(*) FILTER (WHERE r.state IN ('expected', 'disputed') AND r.due_date < %(today)s),
+           count(*) FILTER (WHERE r.state = 'filed'), count(*) FILTER (WHERE r.state = 'disputed')
+       FROM licensing_royaltyreport r JOIN licensing_license l ON l.id = r.license_id
+       WHERE l.state IN ('purchased', 'in_arrears', 'paid_up')""",
 ]
 
 
