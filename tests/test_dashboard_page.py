@@ -126,10 +126,12 @@ def test_a_period_without_payments_says_so_instead_of_an_empty_chart(admin_clien
     assert "Nothing in this period." in page.split("Collections by month (CNY)")[0][-300:]
 
 
-def test_figures_link_to_the_lists_behind_them(admin_client, institution):
+def test_figures_link_to_the_lists_behind_them(admin_client, institution, offer, make_license, clock):
     """Issue 15, point 1: a state's count opens the licenses in that state; what is overdue opens the
     overdue licenses; the period's collections open its payments. Each link answers 200."""
+    clock("2026-08-01")
     add_book(institution, 2)
+    make_license(offer, "purchased")  # 100,000.00 still to pay
     page = admin_client.get(
         reverse("admin:dashboard"), {"date_from": "2026-01-01", "date_to": "2026-03-31"}
     ).content.decode()
@@ -141,12 +143,18 @@ def test_figures_link_to_the_lists_behind_them(admin_client, institution):
         "/admin/licensing/license/?due=overdue",
         "/admin/licensing/license/?trial_ends=30",
         "/admin/licensing/payment/?paid_on__gte=2026-01-01&amp;paid_on__lte=2026-03-31",
+        "/admin/licensing/license/?purchased_on__gte=2026-01-01&amp;purchased_on__lte=2026-03-31",
+        "/admin/licensing/license/?due=unpaid",
         "/admin/licensing/insuranceclaim/?state__in=filed,approved",
         "/admin/licensing/equityconversion/?state__exact=executed",
     ):
         assert expected in links, expected
     for link in links:
         assert admin_client.get(link.replace("&amp;", "&")).status_code == 200, link
+    # The outstanding card's list holds exactly the licenses whose unpaid amounts it adds up.
+    board = admin_client.get(reverse("admin:dashboard")).context["board"]
+    listed = admin_client.get("/admin/licensing/license/?due=unpaid").context["cl"].result_list
+    assert sum(lic.outstanding_amount for lic in listed) == board.headline["outstanding"] > 0
 
 
 def test_the_collections_chart_has_a_value_axis_and_wide_tables_scroll(admin_client, institution):

@@ -41,6 +41,7 @@ class InstallmentDueFilter(admin.SimpleListFilter):
             ("7", _("Within 7 days")),
             ("30", _("Within 30 days")),
             ("none", _("Nothing due")),
+            ("unpaid", _("Something unpaid (what the dashboard counts as outstanding)")),
         ]
 
     def queryset(self, request, queryset):
@@ -51,6 +52,8 @@ class InstallmentDueFilter(admin.SimpleListFilter):
             return selectors.with_installment_due(queryset, start=now, end=now + timedelta(days=int(value)))
         if value == "none":
             return selectors.without_anything_due(queryset)
+        if value == "unpaid":
+            return selectors.with_installment_due(queryset).filter(state__in=selectors.OWED_STATES)
         return queryset
 
 

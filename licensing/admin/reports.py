@@ -109,13 +109,20 @@ def dashboard(request, site):
 
 
 def _card_links(form) -> dict[str, str]:
-    """The admin lists behind the headline figures: what is overdue today, the period's payments."""
-    paid = {"paid_on__gte": form.cleaned_data.get("date_from"), "paid_on__lte": form.cleaned_data.get("date_to")}
+    """The admin lists behind the headline figures: the period's purchases and payments, what is
+    owed and overdue today."""
+    start, end = form.cleaned_data.get("date_from"), form.cleaned_data.get("date_to")
+
+    def period(field: str) -> str:
+        bounds = {f"{field}__gte": start, f"{field}__lte": end}
+        return urlencode({k: v.isoformat() for k, v in bounds.items() if v} or {f"{field}__isnull": "False"})
+
+    licenses, payments = reverse("admin:licensing_license_changelist"), reverse("admin:licensing_payment_changelist")
     return {
-        "overdue": reverse("admin:licensing_license_changelist") + "?due=overdue",
-        "collected": reverse("admin:licensing_payment_changelist")
-        + "?"
-        + urlencode({k: v.isoformat() for k, v in paid.items() if v}),
+        "contracted": f"{licenses}?{period('purchased_on')}",
+        "collected": f"{payments}?{period('paid_on')}",
+        "outstanding": f"{licenses}?due=unpaid",
+        "overdue": f"{licenses}?due=overdue",
     }
 
 
