@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone, translation
 
 from licensing import selectors, services
-from licensing.models import EnterpriseMember, License, PaymentReport
+from licensing.models import EnterpriseMember, License, LicenseType, PaymentReport
 from licensing.roles import TTO_STAFF_GROUP
 from licensing.templatetags.licensing_admin import WORK
 
@@ -96,6 +96,10 @@ def test_a_day_at_the_sme_and_at_the_tto(browser, live_server, language, book, t
         page.fill("#id_username", f"li-{language}")
         page.fill("#id_password", "pw-Secret-123")
         page.click("form.card button[type=submit]")
+        page.goto(f"{url}/")  # the catalogue: how it works, and each card's license type
+        assert page.locator("details.how-it-works").count() == 1 and fits(page)
+        assert words(language, LicenseType.ORDINARY.label) in page.inner_text("ul.cards")
+        assert page.locator("link[rel=icon]").count() == 1
         page.goto(f"{url}/licenses/")
         assert next_amount in page.inner_text(".next-payment") and fits(page)
         page.screenshot(path=shots / f"day-01-my-licenses-{name}.png", full_page=True)
@@ -136,6 +140,9 @@ def test_a_day_at_the_sme_and_at_the_tto(browser, live_server, language, book, t
     report.refresh_from_db()
     assert report.state == PaymentReport.State.CONFIRMED
     tto.screenshot(path=shots / "day-06-confirmed-desk.png", full_page=True)
+    tto.goto(f"{url}/admin/")  # the confirmation is the first of the officer's recent changes
+    assert "ICBC-2026-0042" in tto.inner_text("#recent-actions-module li >> nth=0")
+    assert tto.request.get(f"{url}/favicon.ico").ok
 
     # The license list shows the next due date and the amount outstanding without scrolling.
     tto.goto(f"{url}/admin/licensing/license/")
@@ -154,6 +161,12 @@ def test_a_day_at_the_sme_and_at_the_tto(browser, live_server, language, book, t
     tto.screenshot(path=shots / "day-09-work-queue-phone.png", full_page=True)
     tto.goto(f"{url}/admin/dashboard/")
     assert tto.locator(".table-scroll").count() > 5
+    assert tto.locator("#chart-collections-title ~ g.y-axis text").count() >= 2  # a value axis
+    csv_link = tto.locator("#table-pipeline caption a.download")
+    colours = csv_link.evaluate(
+        "a => [getComputedStyle(a).backgroundColor, getComputedStyle(a.closest('caption')).backgroundColor]"
+    )
+    assert colours[0] != colours[1]  # the link stands out from the caption's band
     tto.screenshot(path=shots / "day-10-dashboard-phone.png", full_page=True)
     overflowing = tto.evaluate(
         "[...document.querySelectorAll('.dashboard .row')].filter(r => r.scrollWidth > r.clientWidth + 1).length"
