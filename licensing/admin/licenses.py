@@ -211,7 +211,11 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
                 ]
             },
         ),
-        (_("Terms (fixed when applied for; the lifecycle reads these)"), {"fields": TERMS_SHOWN}),
+        # Folded: forty terms read once, while the summary, schedule and history are read daily.
+        (
+            _("Terms (fixed when applied for; the lifecycle reads these)"),
+            {"fields": TERMS_SHOWN, "classes": ["collapse"]},
+        ),
         (_("History"), {"fields": ["history"]}),
     ]
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
