@@ -138,21 +138,17 @@ class ServiceAction:
     done: Callable | None = None  # (obj, result) -> the success message, with what changed
 
 
-def _cny(amount) -> str:
-    return money_text(amount)
-
-
 def _outstanding_after(lic: License) -> str:
     summary = selectors.balance_summary(lic, today())
     return gettext("Outstanding now CNY %(outstanding)s, of which CNY %(overdue)s overdue.") % {
-        "outstanding": _cny(summary["outstanding"]),
-        "overdue": _cny(summary["overdue"]),
+        "outstanding": money_text(summary["outstanding"]),
+        "overdue": money_text(summary["overdue"]),
     }
 
 
 def _paid(lic: License, payment) -> str:
     said = gettext("Recorded CNY %(amount)s (%(reference)s, paid on %(date)s).") % {
-        "amount": _cny(payment.amount),
+        "amount": money_text(payment.amount),
         "reference": payment.reference,
         "date": payment.paid_on,
     }
@@ -160,11 +156,12 @@ def _paid(lic: License, payment) -> str:
 
 
 def _fell_due(lic: License, inst) -> str:
-    said = gettext("CNY %(amount)s falls due on %(date)s.") % {"amount": _cny(inst.amount), "date": inst.due_date}
+    said = gettext("CNY %(amount)s falls due on %(date)s.") % {"amount": money_text(inst.amount), "date": inst.due_date}
     return f"{said} {_outstanding_after(lic)}"
 
 
-def _state_now(obj) -> str:
+def state_now(obj) -> str:
+    """'License #12 is now Defaulted.': what an action left behind, when it has no words of its own."""
     return gettext("%(object)s is now %(state)s.") % {"object": obj, "state": obj.get_state_display()}
 
 
@@ -179,18 +176,18 @@ def _bought(lic: License, bought: License) -> str:
     summary = selectors.balance_summary(bought, today())
     said = gettext("Purchased (%(plan)s): CNY %(contracted)s contracted.") % {
         "plan": bought.get_plan_display(),
-        "contracted": _cny(summary["contracted"]),
+        "contracted": money_text(summary["contracted"]),
     }
     if summary["next_due_date"]:
         said += " " + gettext("Next due: CNY %(amount)s on %(date)s.") % {
-            "amount": _cny(summary["next_due_amount"]),
+            "amount": money_text(summary["next_due_amount"]),
             "date": summary["next_due_date"],
         }
     return f"{said} {_outstanding_after(bought)}"
 
 
 def _in_default(lic: License, defaulted: License) -> str:
-    return f"{_state_now(defaulted)} {_outstanding_after(defaulted)}"
+    return f"{state_now(defaulted)} {_outstanding_after(defaulted)}"
 
 
 def _claim_filed(lic: License, claim) -> str:
@@ -198,14 +195,16 @@ def _claim_filed(lic: License, claim) -> str:
         "Claim filed: CNY %(claimed)s, %(coverage)s of CNY %(outstanding)s outstanding. "
         "The TTO and the insurer are notified."
     ) % {
-        "claimed": _cny(claim.claimed_amount),
+        "claimed": money_text(claim.claimed_amount),
         "coverage": percent(claim.policy.coverage_ratio),
-        "outstanding": _cny(claim.outstanding_at_filing),
+        "outstanding": money_text(claim.outstanding_at_filing),
     }
 
 
 def _written_off(lic: License, written_off: License) -> str:
-    return gettext("Written off with CNY %(outstanding)s unpaid.") % {"outstanding": _cny(written_off.outstanding)}
+    return gettext("Written off with CNY %(outstanding)s unpaid.") % {
+        "outstanding": money_text(written_off.outstanding)
+    }
 
 
 def _policy_registered(lic: License, policy) -> str:
@@ -222,9 +221,9 @@ def _conversion(conv, done: str) -> str:
         "%(done)s CNY %(amount)s of the fee for a stake of %(stake)s at a valuation of CNY %(valuation)s."
     ) % {
         "done": done,
-        "amount": _cny(conv.converted_amount),
+        "amount": money_text(conv.converted_amount),
         "stake": percent(conv.stake),
-        "valuation": _cny(conv.valuation),
+        "valuation": money_text(conv.valuation),
     }
 
 
@@ -235,9 +234,9 @@ def _executed(conv) -> str:
 
 def _claim_paid(claim, paid) -> str:
     return gettext("The insurer paid CNY %(paid)s of the CNY %(claimed)s claimed. %(state)s") % {
-        "paid": _cny(paid.paid_amount),
-        "claimed": _cny(paid.claimed_amount),
-        "state": _state_now(paid.license),
+        "paid": money_text(paid.paid_amount),
+        "claimed": money_text(paid.claimed_amount),
+        "state": state_now(paid.license),
     }
 
 
@@ -331,7 +330,7 @@ LICENSE_ACTIONS = [
         lambda lic: lic.credit > 0,
         done=lambda lic, movement: (
             gettext("Refunded CNY %(amount)s of the license's credit (%(reference)s).")
-            % {"amount": _cny(movement.amount), "reference": movement.reference}
+            % {"amount": money_text(movement.amount), "reference": movement.reference}
         ),
     ),
     ServiceAction(
@@ -507,7 +506,10 @@ ROYALTY_REPORT_ACTIONS = [
         _transition_possible("accept"),
         done=lambda report, accepted: (
             gettext("Accepted: royalty CNY %(amount)s for %(period)s.")
-            % {"amount": _cny(accepted.royalty or 0), "period": f"{accepted.period_start} – {accepted.period_end}"}
+            % {
+                "amount": money_text(accepted.royalty or 0),
+                "period": f"{accepted.period_start} – {accepted.period_end}",
+            }
         ),
     ),
     ServiceAction(

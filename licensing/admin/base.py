@@ -25,48 +25,37 @@ from ..models import (
 from . import actions as admin_actions
 
 
-def shown_as_percent(model, names: list[str]) -> list[str]:
-    """Read-only field names with the model's fractions as `<name>_percent`: the admin class
-    defines each with as_percent (the system checks name any it forgot)."""
-    return [f"{n}_percent" if is_fraction(model._meta.get_field(n)) else n for n in names]
-
-
-def as_percent(model, field: str):
-    """A read-only column or field showing a stored fraction (coverage 0.8000) as 80%."""
-
-    def show(self, obj):
-        return percent(getattr(obj, field))
-
-    return admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)(show)
-
-
-def _is_money(model, name) -> bool:
+def _readable(model, name):
+    """How a read-only field of the model reads: money_text for money, percent for a fraction,
+    None for anything else (and for names that are not fields)."""
     try:
-        return is_money(model._meta.get_field(name))
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:
-        return False
+        return None
+    return money_text if is_money(field) else percent if is_fraction(field) else None
 
 
 @functools.cache
-def money_shown(model, name: str):
-    """A read-only money field as people read it (30,000.00, not Django's 30000.00): one display
-    function per field, so the same object stands in the page's fields and its read-only ones."""
-    field = model._meta.get_field(name)
+def shown_readable(model, name: str):
+    """A read-only money or fraction field as people read it (30,000.00 and 80%, not Django's
+    30000.00 and 0.8000): one display function per field, so the same object stands in the
+    page's fields and its read-only ones."""
+    field, readable = model._meta.get_field(name), _readable(model, name)
 
     def show(obj):
-        return money_text(getattr(obj, name))
+        return readable(getattr(obj, name))
 
     show.__name__ = name  # the cell's CSS class stays field-<name>
     return admin.display(description=field.verbose_name, ordering=name)(show)
 
 
-class MoneyShownMixin:
-    """Read-only money fields, list columns included, are shown with money_shown. Editable ones
-    stay form inputs."""
+class ReadableNumbersMixin:
+    """Read-only money and fraction fields, list columns included, are shown with
+    shown_readable. Editable ones stay form inputs."""
 
     def _swap(self, names, readonly):
         return [
-            money_shown(self.model, n) if isinstance(n, str) and n in readonly and _is_money(self.model, n) else n
+            shown_readable(self.model, n) if isinstance(n, str) and n in readonly and _readable(self.model, n) else n
             for n in names
         ]
 
@@ -90,7 +79,7 @@ class MoneyShownMixin:
         return self._swap(names, set(names))
 
 
-class AuditedAdmin(MoneyShownMixin, admin.ModelAdmin):
+class AuditedAdmin(ReadableNumbersMixin, admin.ModelAdmin):
     """What staff add, edit or delete in a form is saved by a service, with its audit event."""
 
     def save_model(self, request, obj, form, change):
@@ -232,9 +221,7 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
 def _done(spec, result) -> str:
     """What an action without words of its own did: its name, and the state it left behind."""
     said = gettext("Done: %(action)s.") % {"action": spec.label}
-    if hasattr(result, "get_state_display"):
-        said += " " + gettext("%(object)s is now %(state)s.") % {"object": result, "state": result.get_state_display()}
-    return said
+    return f"{said} {admin_actions.state_now(result)}" if hasattr(result, "get_state_display") else said
 
 
 def license_summary(obj, *, show_rule: bool = False) -> dict:
@@ -262,7 +249,7 @@ def _show_hidden_errors(form) -> None:
                 form.add_error(None, error)
 
 
-class ReadOnlyInline(MoneyShownMixin, admin.TabularInline):
+class ReadOnlyInline(ReadableNumbersMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True

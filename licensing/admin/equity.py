@@ -6,28 +6,14 @@ from ..models import (
     EquityConversion,
 )
 from . import actions as admin_actions
-from .base import AuditTrailMixin, ServiceActionsAdmin, as_percent
+from .base import AuditTrailMixin, ServiceActionsAdmin
 
-# What a conversion shows, on its page, in its list and in the license's inline; its two
-# fractions as percentages.
-CONVERSION_FIELDS = [
-    "state",
-    "share_converted",
-    "converted_amount",
-    "valuation",
-    "resulting_stake",
-    "proposed_on",
-    "executed_on",
-]
-
-
-class ConversionPercentages:
-    share_converted = as_percent(EquityConversion, "share")
-    resulting_stake = as_percent(EquityConversion, "stake")
+# What a conversion shows, on its page, in its list and in the license's inline.
+CONVERSION_FIELDS = ["state", "share", "converted_amount", "valuation", "stake", "proposed_on", "executed_on"]
 
 
 @admin.register(EquityConversion)
-class EquityConversionAdmin(ConversionPercentages, AuditTrailMixin, ServiceActionsAdmin):
+class EquityConversionAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = admin_actions.EQUITY_ACTIONS
     list_display = ["__str__", "license", *CONVERSION_FIELDS[:-1]]
     list_filter = ["state"]

@@ -24,8 +24,8 @@ from ..models import (
     today,
 )
 from . import actions as admin_actions
-from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin, as_percent, shown_as_percent
-from .equity import CONVERSION_FIELDS, ConversionPercentages
+from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin
+from .equity import CONVERSION_FIELDS
 
 
 class InstallmentDueFilter(admin.SimpleListFilter):
@@ -130,15 +130,11 @@ class MilestoneInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("installment", "declared_by")
 
 
-TERMS_SHOWN = shown_as_percent(License, DealTerms.term_names())
-
-
 class PolicyInline(ReadOnlyInline):
     model = InsurancePolicy
-    fields = ["kind", "insurer", "policy_number", "coverage", "premium", "starts_on", "ends_on"]
+    fields = ["kind", "insurer", "policy_number", "coverage_ratio", "premium", "starts_on", "ends_on"]
     readonly_fields = fields
     show_change_link = False
-    coverage = as_percent(InsurancePolicy, "coverage_ratio")
 
 
 class ClaimInline(ReadOnlyInline):
@@ -147,7 +143,7 @@ class ClaimInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class EquityInline(ConversionPercentages, ReadOnlyInline):
+class EquityInline(ReadOnlyInline):
     model = EquityConversion
     fields = CONVERSION_FIELDS
     readonly_fields = fields
@@ -163,8 +159,8 @@ class ReminderInline(ReadOnlyInline):
 @admin.register(License)
 class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = admin_actions.LICENSE_ACTIONS
-    # What an officer scans for first comes first: at 1280 px with the sidebar open, the next
-    # due date and the amount outstanding are in view without scrolling.
+    # What an officer scans for first comes first: at 1280 px the next due date and the amount
+    # outstanding are in view without scrolling.
     list_display = [
         "__str__",
         "enterprise",
@@ -214,13 +210,11 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         # Folded: forty terms read once, while the summary, schedule and history are read daily.
         (
             _("Terms (fixed when applied for; the lifecycle reads these)"),
-            {"fields": TERMS_SHOWN, "classes": ["collapse"]},
+            {"fields": DealTerms.term_names(), "classes": ["collapse"]},
         ),
         (_("History"), {"fields": ["history"]}),
     ]
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
-    coverage_ratio_percent = as_percent(License, "coverage_ratio")
-    equity_max_share_percent = as_percent(License, "equity_max_share")
     list_per_page = 50
     show_full_result_count = False
     actions = None  # no bulk "delete selected": a license ends by a transition, kept in its history

@@ -272,32 +272,17 @@ def seed_demo(stdout=None) -> dict:
 def _drive(state, offer, enterprise, by, today):
     """Take a new application to `state` through the services, with dates in the past; each step's
     events are recorded on the day it happens in the story (clock.replaying)."""
-    if state in ("applied", "open_licence", "rejected"):  # recent: applied a week ago
-        with clock.replaying(today - dt.timedelta(days=7)):
-            lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
-        backdate_application(lic, today - dt.timedelta(days=7))
-        if state != "rejected":  # an open licence is granted on application
-            return lic
+    undecided = state in ("applied", "open_licence", "rejected")  # applied for a week ago
+    start = None if undecided else _trial_start(state, offer.trial_months, today)
+    applied = today - dt.timedelta(days=7) if undecided else start - dt.timedelta(days=10)
+    with clock.replaying(applied):
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
+    backdate_application(lic, applied)
+    if state in ("applied", "open_licence"):  # an open licence is granted on application
+        return lic
+    if state == "rejected":
         with clock.replaying(today - dt.timedelta(days=3)):
             return services.reject_application(license_id=lic.pk, by=by, reason="申请材料不完整")
-    months = offer.trial_months
-    starts = {
-        "trial": today - dt.timedelta(days=40),
-        "trial_ending": add_months(today, -months) + dt.timedelta(days=6),
-        "returned": today - dt.timedelta(days=100),
-        "terminated": today - dt.timedelta(days=60),
-        "expired": add_months(today, -months) - dt.timedelta(days=12),
-    }
-    start = starts.get(state, add_months(today, -months - 14))
-    if state in ("defaulted", "claim_filed", "compensated", "written_off"):
-        start = add_months(today, -months - 9)
-    if state == "in_arrears":
-        start = add_months(today, -months - 1) - dt.timedelta(days=25)
-    if state == "pay_later":  # bought 8 months ago: its first revenue ends the 12-month deferral early
-        start = add_months(today, -months - 8)
-    with clock.replaying(start - dt.timedelta(days=10)):  # the story starts in the past
-        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
-    backdate_application(lic, start - dt.timedelta(days=10))
     with clock.replaying(start - dt.timedelta(days=3)):
         lic = services.approve_trial(license_id=lic.pk, by=by, start=start)
     _pay_trial_fee(lic, by, start)  # due when the trial starts
@@ -306,6 +291,22 @@ def _drive(state, offer, enterprise, by, today):
     if state in ("returned", "terminated", "expired"):
         return _end_trial(state, lic, by, today)
     return _buy(state, lic, by, start, today)
+
+
+def _trial_start(state, months, today):
+    """When the story's trial started, so that today finds it where `state` says."""
+    starts = {
+        "trial": today - dt.timedelta(days=40),
+        "trial_ending": add_months(today, -months) + dt.timedelta(days=6),
+        "returned": today - dt.timedelta(days=100),
+        "terminated": today - dt.timedelta(days=60),
+        "expired": add_months(today, -months) - dt.timedelta(days=12),
+        "in_arrears": add_months(today, -months - 1) - dt.timedelta(days=25),
+        "pay_later": add_months(today, -months - 8),  # bought 8 months ago: its first revenue ends the deferral early
+    }
+    if state in ("defaulted", "claim_filed", "compensated", "written_off"):
+        return add_months(today, -months - 9)
+    return starts.get(state, add_months(today, -months - 14))
 
 
 def _end_trial(state, lic, by, today):

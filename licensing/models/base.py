@@ -40,11 +40,9 @@ FRACTION: Fraction = {
 
 
 def is_fraction(field: Any) -> bool:
-    """A field declared with FRACTION: stored as 0.8, read as 80%."""
-    return isinstance(field, models.DecimalField) and (field.max_digits, field.decimal_places) == (
-        FRACTION["max_digits"],
-        FRACTION["decimal_places"],
-    )
+    """A share or ratio, stored as 0.8 and read as 80%: a decimal field with one digit before the
+    point (those declared with FRACTION, and an equity conversion's stake, kept to 6 places)."""
+    return isinstance(field, models.DecimalField) and field.max_digits - field.decimal_places == 1
 
 
 def is_money(field: Any) -> bool:

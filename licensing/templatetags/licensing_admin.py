@@ -17,10 +17,21 @@ def system_status(context):
     return checks() if user.is_active and user.is_staff else []
 
 
+def list_url(model_name: str, query: str) -> str:
+    """The admin list of a model, filtered: where a count or a figure leads."""
+    return f"{reverse(f'admin:licensing_{model_name}_changelist')}?{query}"
+
+
 @register.filter
 def displayed_rows(table):
-    """The table's rows as (column kind, text) cells, formatted as on the page."""
-    return [[(c.kind, display(c, v)) for c, v in zip(table.columns, row, strict=True)] for row in table.rows]
+    """The table's rows as (cells, link): cells as (column kind, text) formatted as on the page,
+    and the URL of the admin list behind the row (or None)."""
+    rows = list(table.rows)
+    links = list(table.links) or [None] * len(rows)
+    return [
+        ([(c.kind, display(c, v)) for c, v in zip(table.columns, row, strict=True)], link and list_url(*link))
+        for row, link in zip(rows, links, strict=True)
+    ]
 
 
 # Each work-queue row: its words, and the admin list (with its filter) that shows the rows it counts.
@@ -53,7 +64,7 @@ def work_queue(context):
                 "key": task.key,
                 "label": label,
                 "count": task.count,
-                "url": f"{reverse(f'admin:licensing_{model}_changelist')}?{query}",
+                "url": list_url(model, query),
             }
         )
     return rows
@@ -64,12 +75,3 @@ def recent_changes(context):
     """The audit trail's latest events this user may read, for the index's side box."""
     user = context["request"].user
     return selectors.recent_changes(user) if user.is_active and user.is_staff else []
-
-
-@register.filter
-def displayed_rows_linked(table):
-    """displayed_rows, each with the URL of the admin list behind it (or None)."""
-    rows = displayed_rows(table)
-    links = list(table.links) or [None] * len(rows)
-    urls = [f"{reverse(f'admin:licensing_{t[0]}_changelist')}?{t[1]}" if t else None for t in links]
-    return list(zip(rows, urls, strict=True))
