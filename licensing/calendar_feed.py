@@ -3,11 +3,12 @@ effective date, so deadlines show in the calendar the SME already uses."""
 
 from datetime import timedelta
 
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vText
 
 from . import selectors
+from .domain import clock
 from .domain.numbers import money_text
 from .reminders.delivery import portal_link
 
@@ -15,7 +16,7 @@ from .reminders.delivery import portal_link
 def _event(uid: str, day, summary: str, description: str) -> Event:
     event = Event()
     event.add("uid", f"{uid}@tto-licensing")
-    event.add("dtstamp", timezone.now())
+    event.add("dtstamp", clock.now())
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
     event.add("summary", summary)

@@ -19,6 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from .domain import clock
 from .models import HealthRecord, Reminder
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class Check:
 def record(part: str, ok: bool, detail: str = "") -> None:
     """What a worker or request just met at `part` (one of HealthRecord.Part)."""
     HealthRecord.objects.update_or_create(
-        part=part, defaults={"ok": ok, "detail": detail[:2000], "recorded_at": timezone.now()}
+        part=part, defaults={"ok": ok, "detail": detail[:2000], "recorded_at": clock.wall_clock()}
     )
 
 
@@ -118,7 +119,7 @@ def check_reminders() -> Check:
 def system_status() -> list[Check]:
     """Two queries, no connection to anything outside the database."""
     records = {r.part: r for r in HealthRecord.objects.all()}
-    return [*_recorded_checks(records, timezone.now()), check_reminders()]
+    return [*_recorded_checks(records, clock.wall_clock()), check_reminders()]
 
 
 def static_manifest_missing() -> bool:

@@ -14,8 +14,8 @@ import hashlib
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 
+from .domain import clock
 from .models import RateLimit
 
 WINDOW = dt.timedelta(hours=1)
@@ -34,7 +34,7 @@ def _window_start(now: dt.datetime) -> dt.datetime:
 
 def hit(key: str, limit: int, now: dt.datetime | None = None) -> bool:
     """Count one attempt under `key`; False once more than `limit` fall in the current window."""
-    start = _window_start(now or timezone.now())
+    start = _window_start(now or clock.wall_clock())
     with transaction.atomic():
         updated = RateLimit.objects.filter(key=key, window_start=start).update(count=F("count") + 1)
         if not updated:
@@ -58,5 +58,5 @@ def allow(action: str, *, email: str, client: str) -> bool:
 
 def purge(now: dt.datetime | None = None) -> int:
     """Drop windows that ended (the hourly sweep calls this)."""
-    deleted, _ = RateLimit.objects.filter(window_start__lt=_window_start(now or timezone.now()) - WINDOW).delete()
+    deleted, _ = RateLimit.objects.filter(window_start__lt=_window_start(now or clock.wall_clock()) - WINDOW).delete()
     return deleted

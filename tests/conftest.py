@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import translation
 
 from licensing import services
-from licensing.demo.identifiers import backdate_application
+from licensing.domain.clock import replaying
 from licensing.models import Payment
 from licensing.roles import TTO_STAFF_GROUP
 
@@ -123,10 +123,10 @@ def make_license(staff, enterprise):
     """A license driven through the services to the state a test needs."""
 
     def make(offer, state="applied", *, start="2026-01-31", plan="installments", enterprise=enterprise):
-        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
         if state == "applied":
-            return lic
-        backdate_application(lic, dt.date.fromisoformat(start))  # a story that starts before today
+            return services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
+        with replaying(dt.date.fromisoformat(start)):  # a story that starts before today
+            lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
         lic = services.approve_trial(license_id=lic.pk, by=staff, start=dt.date.fromisoformat(start))
         if state == "trial":
             return lic

@@ -57,3 +57,91 @@ def test_past_grace_agrees_in_python_and_sql(institution, staff, clock):
         assert in_sql == in_python, on
         seen.add(len(in_sql))
     assert seen == {0, 2, 4}  # neither, the 30-day ones, all
+
+
+def _lump_sum_bought(institution, staff, *, on="2026-02-05", **terms):
+    """A lump-sum license bought on `on`, its price due that day (effective: a working day)."""
+    offer = OfferFactory(patent__owner=institution, trial_months=1, installment_count=0, first_due_months=0, **terms)
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 5))
+    return services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date.fromisoformat(on))
+
+
+def test_open_and_overdue_installments_agree_in_python_and_sql(institution, staff, clock):
+    """Unpaid, part paid, paid, and a royalty period still to report, each on both sides of its
+    effective due date: the day itself is not overdue, the day after is."""
+    from licensing.models import Installment
+
+    clock("2026-01-05")
+    unpaid = _lump_sum_bought(institution, staff)
+    part = _lump_sum_bought(institution, staff)
+    paid = _lump_sum_bought(institution, staff)
+    clock("2026-02-05")
+    pay = {"paid_on": dt.date(2026, 2, 5), "by": staff}
+    services.record_payment(license_id=part.pk, amount="1.00", idempotency_key="part", reference="B-1", **pay)
+    price = paid.installments.get().amount
+    services.record_payment(license_id=paid.pk, amount=price, idempotency_key="all", reference="B-2", **pay)
+    pending = Installment.objects.filter(license=unpaid).get()
+    Installment.objects.filter(pk=pending.pk).update(report_pending=True)  # as a royalty period's
+    rows = list(Installment.objects.all())
+    assert {str(i.effective_due_date) for i in rows} == {"2026-02-05"}
+
+    assert set(Installment.objects.open()) == {i for i in rows if i.is_open} and len(rows) == 3
+    assert {i for i in rows if i.is_open} == {i for i in rows if i.license_id != paid.pk}
+    for day, expected in (("2026-02-05", 0), ("2026-02-06", 2), ("2027-01-01", 2)):
+        on = dt.date.fromisoformat(day)
+        in_sql = set(Installment.objects.overdue(on))
+        assert in_sql == {i for i in rows if i.is_overdue_on(on)}, day
+        assert len(in_sql) == expected, day
+
+
+def test_license_overdue_agrees_in_python_and_sql_in_every_state(institution, staff, clock):
+    """The work queue, the admin's overdue filter and the dashboard read License.overdue_q; a
+    license declared in default still owes what is overdue, a terminated one is not chased."""
+    clock("2026-01-05")
+    bought = {name: _lump_sum_bought(institution, staff, grace_days=10) for name in ("purchased", "default", "ended")}
+    clock("2026-03-01")
+    for lic in bought.values():
+        services.mark_overdue(license_id=lic.pk)
+    services.declare_default(license_id=bought["default"].pk, by=staff)
+    services.terminate(license_id=bought["ended"].pk, by=staff, reason="breach")
+    licenses = list(License.objects.prefetch_related("installments"))
+    assert {lic.state for lic in licenses} == {"in_arrears", "defaulted", "terminated"}
+    for day in ("2026-02-05", "2026-02-06", "2026-03-01"):
+        on = dt.date.fromisoformat(day)
+        in_sql = set(License.objects.overdue(on).values_list("pk", flat=True))
+        assert in_sql == {lic.pk for lic in licenses if lic.is_overdue_on(on)}, day
+    assert in_sql == {bought["purchased"].pk, bought["default"].pk}
+
+
+def test_trial_ended_agrees_in_python_and_sql(institution, staff, clock):
+    clock("2026-01-05")
+    offer = OfferFactory(patent__owner=institution, trial_months=1)
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    lic = services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 5))
+    end = lic.trial_end_effective
+    for days, expected in ((-1, False), (0, False), (1, True)):
+        on = end + dt.timedelta(days=days)
+        with as_of(on):
+            assert lic.trial_has_ended() is expected, on
+        assert License.objects.filter(License.trial_ended_q(on)).exists() is expected, on
+
+
+def test_reminder_key_agrees_in_python_and_sql(institution, staff):
+    from django.db.models import F, Value
+
+    from licensing.models import Reminder
+
+    lic = services.apply_for_trial(offer_id=OfferFactory(patent__owner=institution).pk, enterprise=EnterpriseFactory())
+    for offset in (0, 7, -30):
+        in_sql = (
+            License.objects.filter(pk=lic.pk)
+            .annotate(key=Reminder.key_expression("overdue", "installment", F("pk"), Value(offset)))
+            .values_list("key", flat=True)
+            .get()
+        )
+        assert (
+            in_sql
+            == Reminder.key_for("overdue", "installment", lic.pk, offset)
+            == f"overdue:installment:{lic.pk}:{offset}"
+        )

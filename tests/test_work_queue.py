@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from licensing import services
-from licensing.demo.identifiers import backdate_application
+from licensing.domain.clock import replaying
 
 from .factories import EnterpriseFactory, OfferFactory
 
@@ -21,14 +21,14 @@ def add_work(side, clock):
     institution = user.staff_profile.institution
     services.apply_for_trial(offer_id=OfferFactory(patent__owner=institution).pk, enterprise=EnterpriseFactory())
     services.report_payment(license_id=lic.pk, amount="50.00", paid_on=dt.date(2026, 8, 1), reference="T1", by=user)
-    ending = services.apply_for_trial(
-        offer_id=OfferFactory(patent__owner=institution).pk, enterprise=EnterpriseFactory()
-    )
-    backdate_application(ending, dt.date(2026, 2, 1))
+    with replaying(dt.date(2026, 2, 1)):
+        ending = services.apply_for_trial(
+            offer_id=OfferFactory(patent__owner=institution).pk, enterprise=EnterpriseFactory()
+        )
     services.approve_trial(license_id=ending.pk, by=user, start=dt.date(2026, 2, 4))  # ends 2026-08-04
     overdue = OfferFactory(patent__owner=institution, first_due_months=0)
-    late = services.apply_for_trial(offer_id=overdue.pk, enterprise=EnterpriseFactory())
-    backdate_application(late, dt.date(2026, 1, 1))
+    with replaying(dt.date(2026, 1, 1)):
+        late = services.apply_for_trial(offer_id=overdue.pk, enterprise=EnterpriseFactory())
     services.approve_trial(license_id=late.pk, by=user, start=dt.date(2026, 1, 5))
     services.purchase(license_id=late.pk, plan="lump_sum", by=user, on=dt.date(2026, 7, 1))  # due 07-01: overdue
 
@@ -151,3 +151,30 @@ def test_the_index_shows_the_latest_changes_of_the_users_institution_only(client
     assert f"/admin/licensing/license/{a['license'].pk}/change/" in box
     assert f"/admin/licensing/license/{b['license'].pk}/change/" not in box
     assert "REF-A" in box and "REF-B" not in box  # the payment each side recorded
+
+
+def test_overdue_reads_alike_in_the_queue_the_list_and_the_dashboard_after_a_default(client, two_institutions, clock):
+    """Issue 21, point 2: one rule for 'overdue'. A license declared in default still owes what
+    is overdue (the queue once said 0 above a list of 1); a terminated one is not chased."""
+    user = two_institutions["A"]["user"]
+    institution = user.staff_profile.institution
+    owing = {}
+    for name in ("in_default", "terminated"):
+        offer = OfferFactory(patent__owner=institution, first_due_months=0, installment_count=0, grace_days=5)
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=user, start=dt.date(2026, 1, 5))
+        owing[name] = services.purchase(license_id=lic.pk, plan="lump_sum", by=user, on=dt.date(2026, 7, 1))
+    clock("2026-08-01")
+    for lic in owing.values():
+        services.mark_overdue(license_id=lic.pk)
+    services.declare_default(license_id=owing["in_default"].pk, by=user)
+    services.terminate(license_id=owing["terminated"].pk, by=user, reason="breach of contract")
+    client.force_login(user)
+
+    task = queue(client)["overdue"]
+    listed = client.get(task["url"]).context["cl"]
+    board = client.get(reverse("admin:dashboard")).context["board"]
+
+    assert task["count"] == listed.result_count == 1
+    assert [lic.pk for lic in listed.queryset] == [owing["in_default"].pk]
+    assert board.headline["overdue"] == owing["in_default"].installments.get().amount

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from licensing import services
+from licensing import selectors, services
 from licensing.domain.workdays import effective_date, is_working_day
 
 from .factories import OfferFactory
@@ -84,4 +84,10 @@ def test_refresh_recomputes_open_deadlines_after_a_calendar_update(institution, 
 
     call_command("refresh_effective_dates", verbosity=0)
 
-    assert Installment.objects.get().effective_due_date == dt.date(2026, 10, 8)
+    installment = Installment.objects.get()
+    assert installment.effective_due_date == dt.date(2026, 10, 8)
+    event = selectors.audit_trail(installment).first()  # the move is in the license's history
+    assert event.changes == {"effective_due_date": ["2026-10-01", "2026-10-08"]}
+    assert "calendar was updated" in event.reason
+    call_command("refresh_effective_dates", verbosity=0)  # nothing left to move: no new event
+    assert selectors.audit_trail(installment).filter(action="changed").count() == 1

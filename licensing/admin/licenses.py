@@ -47,7 +47,7 @@ class InstallmentDueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value, now = self.value(), today()
         if value == "overdue":
-            return selectors.with_installment_due(queryset, end=now - timedelta(days=1))
+            return queryset.filter(License.overdue_q(now))
         if value in ("7", "30"):
             return selectors.with_installment_due(queryset, start=now, end=now + timedelta(days=int(value)))
         if value == "none":
@@ -71,7 +71,7 @@ class TrialEndsFilter(admin.SimpleListFilter):
         if value in ("7", "30"):
             return queryset.filter(License.trial_ending_q(now, int(value)))
         if value == "past":
-            return queryset.filter(state=License.State.TRIAL, trial_end_effective__lt=now)
+            return queryset.filter(License.trial_ended_q(now))
         return queryset
 
 

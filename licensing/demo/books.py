@@ -31,7 +31,7 @@ from ..models import (
     StaffProfile,
 )
 from ..roles import TTO_STAFF_GROUP
-from .identifiers import backdate_application, make_patent_number, make_uscc
+from .identifiers import make_patent_number, make_uscc
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -89,7 +89,7 @@ def seed_demo(stdout=None) -> dict:
     if Institution.objects.filter(name=INSTITUTIONS[0][0]).exists():
         return {"created": False}
     rng = random.Random(2024)
-    today = timezone.localdate()
+    today = clock.today()
     admin = get_user_model().objects.filter(username="admin").first()
     if admin is None:
         admin = get_user_model().objects.create_superuser("admin", "admin@tto.example", DEMO_PASSWORD)
@@ -277,7 +277,6 @@ def _drive(state, offer, enterprise, by, today):
     applied = today - dt.timedelta(days=7) if undecided else start - dt.timedelta(days=10)
     with clock.replaying(applied):
         lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise, intended_use="中试生产线验证")
-    backdate_application(lic, applied)
     if state in ("applied", "open_licence"):  # an open licence is granted on application
         return lic
     if state == "rejected":
@@ -375,7 +374,7 @@ def _insure(lic, by, start):
 
 
 def _pay(lic, by, amount, on, tag):
-    on = min(on, timezone.localdate())
+    on = min(on, clock.today())
     with clock.replaying(on):  # recorded the day it was paid
         services.record_payment(
             license_id=lic.pk,
@@ -456,8 +455,8 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
     every row respects the model's invariants (amounts sum to the price, states are reachable).
     """
     rng = random.Random(seed)
-    today = timezone.localdate()
-    tag = f"{timezone.now():%H%M%S}{rng.randrange(1000):03d}"
+    today = clock.today()
+    tag = f"{clock.wall_clock():%H%M%S}{rng.randrange(1000):03d}"
     institutions = [
         Institution.objects.get_or_create(name=f"Bench University {i}", defaults={"kind": "university"})[0]
         for i in range(5)

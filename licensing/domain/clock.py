@@ -1,9 +1,14 @@
-"""The business date: the day every rule reads ("today" for due dates, grace periods, trial ends).
+"""The one clock: every date and moment the app reads comes from here (a lint rule, ruff's
+TID251 in pyproject.toml, refuses django.utils.timezone.now and localdate anywhere else).
 
-It is the local date in the business zone (Asia/Shanghai), unless a caller runs "as of" another
-day: the sweep runs as of the day it is given, so a sweep as of 2028-03-01 selects, decides and
-words everything by that day, and the services it calls agree with it instead of reading the
-wall clock. Moments (applied_at, recorded_at, sent_at) stay real timestamps.
+`today()` is the business date: the day every rule reads ("today" for due dates, grace periods,
+trial ends). It is the local date in the business zone (Asia/Shanghai), unless a caller runs "as
+of" another day: the sweep runs as of the day it is given, so a sweep as of 2028-03-01 selects,
+decides and words everything by that day, and the services it calls agree with it instead of
+reading the wall clock.
+
+`now()` is the moment an event is recorded (applied_at, recorded_at, sent_at, the audit trail):
+the wall clock, or the day a story is replayed on (the demo book).
 """
 
 import contextvars
@@ -18,6 +23,17 @@ _business_date: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar(
 
 def today() -> dt.date:
     return _business_date.get() or timezone.localdate()
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The business-zone date of a recorded moment (an application's day, a payment's)."""
+    return timezone.localdate(moment)
+
+
+def wall_clock() -> dt.datetime:
+    """The real moment, never replayed: for operations, not business events (health checks,
+    export heartbeats, rate-limit windows, retries), which must not move with a replayed story."""
+    return timezone.now()
 
 
 @contextmanager
@@ -41,7 +57,7 @@ def now() -> dt.datetime:
     hours, so its history reads as it happened and in the order it happened (the wall clock's
     seconds keep the order within the day)."""
     day = _replayed_day.get()
-    moment = timezone.now()
+    moment = wall_clock()
     if day is None:
         return moment
     local = timezone.localtime(moment)
@@ -54,7 +70,7 @@ def now() -> dt.datetime:
 @contextmanager
 def replaying(day: dt.date) -> Iterator[dt.date]:
     """Record the block's events on `day` (never later than today): for the demo, not for users."""
-    token = _replayed_day.set(min(day, timezone.localdate()))
+    token = _replayed_day.set(min(day, local_date(wall_clock())))
     try:
         yield day
     finally:

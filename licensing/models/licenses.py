@@ -17,12 +17,11 @@ from typing import Any
 
 from django.db import models
 from django.db.models import F, Min, OuterRef, Q, Subquery
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
-from ..domain import workdays
+from ..domain import clock, workdays
 from ..domain.money import ZERO, add_months
 from ..domain.numbers import money_text
 from ..domain.text import multi_line, single_line
@@ -36,12 +35,16 @@ class LicenseQuerySet(models.QuerySet):
     def live(self) -> "LicenseQuerySet":
         return self.filter(state__in=License.LIVE_STATES)
 
+    def overdue(self, on: date) -> "LicenseQuerySet":
+        """License.is_overdue_on as SQL (its twin, tested to agree at the boundaries)."""
+        return self.filter(License.overdue_q(on))
+
     def past_grace(self, on: date) -> "LicenseQuerySet":
         """License.grace_exceeded as SQL (its twin, tested to agree): in arrears, and the oldest
         unpaid installment overdue on `on` is more than the license's grace days old."""
         oldest_overdue = (
-            Installment.objects.open()
-            .filter(license=OuterRef("pk"), effective_due_date__lt=on)
+            Installment.objects.overdue(on)
+            .filter(license=OuterRef("pk"))
             .order_by()
             .values("license")
             .annotate(oldest=Min("effective_due_date"))
@@ -94,6 +97,9 @@ class License(ConcurrentTransitionMixin, DealTerms):
     )
     # States in which money is owed and payments are accepted.
     PAYABLE_STATES = (State.TRIAL, State.PURCHASED, State.IN_ARREARS)
+    # States in which what is unpaid is still owed: the payable ones, and a default until the
+    # claim is decided (the dashboard's outstanding and overdue, the work queue, the lists).
+    OWED_STATES = (*PAYABLE_STATES, State.DEFAULTED, State.CLAIM_FILED)
     # Bought and running: new amounts may fall due (milestones, royalties) and reports are filed.
     BOUGHT_STATES = (State.PURCHASED, State.IN_ARREARS, State.PAID_UP)
 
@@ -106,7 +112,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
         Enterprise, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("enterprise")
     )
     state = FSMField(_("state"), default=State.APPLIED, choices=State.choices, protected=True, db_index=True)
-    applied_at = models.DateTimeField(_("applied at"), default=timezone.now, db_index=True)
+    applied_at = models.DateTimeField(_("applied at"), default=clock.now, db_index=True)
     intended_use = models.TextField(_("intended use"), blank=True, max_length=2000, validators=[multi_line])
     contact = models.CharField(_("contact person and phone"), max_length=200, blank=True, validators=[single_line])
     trial_start = models.DateField(_("trial start"), null=True, blank=True)
@@ -148,8 +154,20 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def oldest_overdue_due_date(self, on: date | None = None) -> date | None:
         """The effective due date of the oldest unpaid installment past it (grace counts from it)."""
         on = on or today()
-        overdue = [i.effective_due_date for i in self._installments() if i.is_open and i.effective_due_date < on]
+        overdue = [i.effective_due_date for i in self._installments() if i.is_overdue_on(on)]
         return min(overdue, default=None)
+
+    def is_overdue_on(self, on: date) -> bool:
+        """Something owed on it is overdue on `on`: money or a report past its effective date, on a
+        license whose unpaid amounts are still owed (License.overdue_q is its twin in SQL). What
+        the work queue, the admin's overdue filter and the dashboard count."""
+        return self.state in self.OWED_STATES and self.oldest_overdue_due_date(on) is not None
+
+    @staticmethod
+    def overdue_q(on: date) -> Q:
+        """License.is_overdue_on as SQL: one EXISTS on the license's overdue installments."""
+        overdue = Installment.objects.overdue(on).filter(license=OuterRef("pk"))
+        return Q(models.Exists(overdue), state__in=License.OWED_STATES)
 
     @refuses_with(_("Nothing on this license is overdue."))
     def is_overdue(self) -> bool:
@@ -187,6 +205,12 @@ class License(ConcurrentTransitionMixin, DealTerms):
     @refuses_with(lambda lic: _("The trial runs until %(date)s.") % {"date": lic.trial_end_effective})
     def trial_has_ended(self) -> bool:
         return self.trial_end_effective is not None and today() > self.trial_end_effective
+
+    @staticmethod
+    def trial_ended_q(on: date) -> Q:
+        """In a trial whose effective end has passed on `on` with no decision (trial_has_ended's
+        twin in SQL, with the state): what the sweep expires and the admin's filter lists."""
+        return Q(state=License.State.TRIAL, trial_end_effective__lt=on)
 
     @refuses_with(_("This license has no insurance policy or guarantee to claim on."))
     def is_insured(self) -> bool:
@@ -361,6 +385,10 @@ class InstallmentQuerySet(models.QuerySet):
         """Installment.is_open as SQL: money unpaid, or a period whose report is still to come."""
         return self.filter(Q(paid_amount__lt=F("amount")) | Q(report_pending=True))
 
+    def overdue(self, on: date) -> "InstallmentQuerySet":
+        """Installment.is_overdue_on as SQL: open, and its effective due date is before `on`."""
+        return self.open().filter(effective_due_date__lt=on)
+
 
 class Installment(FSMModelMixin, models.Model):
     """One amount falling due on a day: a fee, an installment of the price, a milestone, or a
@@ -433,6 +461,10 @@ class Installment(FSMModelMixin, models.Model):
     def is_open(self) -> bool:
         """Something is still owed on it: money, or the period's report (InstallmentQuerySet.open)."""
         return self.outstanding > ZERO or self.report_pending
+
+    def is_overdue_on(self, on: date) -> bool:
+        """Still open after its effective due date (InstallmentQuerySet.overdue): the day after it."""
+        return self.is_open and self.effective_due_date < on
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.effective_due_date is None:

@@ -6,11 +6,10 @@ from typing import Any
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from ..domain import identifiers, size_class
+from ..domain import clock, identifiers, size_class
 from ..domain.text import single_line
 from .base import new_token
 
@@ -149,7 +148,7 @@ class EnterpriseMember(FSMModelMixin, models.Model):
     phone = models.CharField(_("phone"), max_length=30, blank=True, validators=[single_line])
     # The private calendar feed's address; a new token revokes the old address.
     calendar_token = models.CharField(_("calendar token"), max_length=64, unique=True, default=new_token)
-    created_at = models.DateTimeField(_("signed up at"), default=timezone.now)
+    created_at = models.DateTimeField(_("signed up at"), default=clock.now)
 
     class Meta:
         verbose_name = _("enterprise member")

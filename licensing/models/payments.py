@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -75,7 +74,7 @@ class PaymentReport(FSMModelMixin, models.Model):
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("reported by")
     )
-    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    reported_at = models.DateTimeField(_("reported at"), default=clock.now)
     payment = models.OneToOneField(
         Payment,
         on_delete=models.PROTECT,

@@ -7,11 +7,11 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from ..domain import clock
 from .licenses import Installment, License
 from .parties import Institution
 
@@ -95,8 +95,8 @@ class Reminder(FSMModelMixin, models.Model):
     offset_days = models.SmallIntegerField(_("offset (days)"))
     deadline = models.DateField(_("deadline"))
     state = FSMField(_("state"), default=State.PENDING, choices=State.choices, protected=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=clock.now)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)

@@ -5,10 +5,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from ..domain import clock
 from .base import new_token, private_storage
 from .parties import Institution
 
@@ -50,7 +50,7 @@ class Export(FSMModelMixin, models.Model):
     rows_done = models.PositiveIntegerField(_("rows written"), default=0)
     file = models.FileField(_("file"), upload_to=export_path, storage=private_storage, blank=True)
     error = models.TextField(_("error"), blank=True)
-    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    created_at = models.DateTimeField(_("requested at"), default=clock.now)
     # Moves with every batch written: a running export whose heartbeat stopped lost its worker.
     heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

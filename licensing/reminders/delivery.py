@@ -17,7 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 
 from .. import health
 from ..domain import clock
@@ -68,14 +68,14 @@ def deliver_reminder(reminder_id: int) -> str:
             if isinstance(exc, SEND_ERRORS):
                 health.record(HealthRecord.Part.SMTP, False, f"{type(exc).__name__}: {exc}")
             return "failed"
-        reminder.mark_sent(message.to, timezone.now())
+        reminder.mark_sent(message.to, clock.now())
         reminder.save()
         health.record(HealthRecord.Part.SMTP, True)
         return "sent"
 
 
 def _record_failure(reminder: Reminder, exc: Exception) -> None:
-    reminder.record_failure(f"{type(exc).__name__}: {exc}", timezone.now() + retry_delay(reminder.attempts + 1))
+    reminder.record_failure(f"{type(exc).__name__}: {exc}", clock.now() + retry_delay(reminder.attempts + 1))
     reminder.save()
 
 

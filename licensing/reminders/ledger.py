@@ -4,8 +4,8 @@ claimed before anything is sent, so each notice goes out once however often the 
 from django.db import connections
 from django.db.models import BigIntegerField, DateTimeField, F, QuerySet, Value
 from django.db.models.functions import Cast
-from django.utils import timezone
 
+from ..domain import clock
 from ..models import Reminder
 
 
@@ -15,7 +15,7 @@ def claim_reminders(
     """Claim the notices for the rows of `due` (annotated with `due_offset`, NULL where no notice
     is due) in one INSERT … SELECT. A key claimed already, by an earlier sweep or a parallel one,
     is skipped by the unique constraint (ON CONFLICT DO NOTHING). Returns how many were new."""
-    now = timezone.now()
+    now = clock.now()
     offset = F("due_offset")
     columns = {
         "key": Reminder.key_expression(kind, model_name, F("pk"), offset),

@@ -13,7 +13,6 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, DateField, IntegerField, Value, When
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import services
@@ -51,18 +50,14 @@ def _each(ids, service, **kwargs) -> int:
 
 
 def expire_ended_trials(today: dt.date) -> int:
-    ids = License.objects.filter(state=License.State.TRIAL, trial_end_effective__lt=today).values_list("pk", flat=True)
+    ids = License.objects.filter(License.trial_ended_q(today)).values_list("pk", flat=True)
     return _each(list(ids), services.expire_trial)
 
 
 def mark_overdue_installments(today: dt.date) -> int:
     ids = (
-        Installment.objects.open()
-        .filter(
-            state=Installment.State.DUE,
-            effective_due_date__lt=today,
-            license__state__in=License.PAYABLE_STATES,
-        )
+        Installment.objects.overdue(today)
+        .filter(state=Installment.State.DUE, license__state__in=License.PAYABLE_STATES)
         .order_by()  # no default ordering columns in the DISTINCT
         .values_list("license_id", flat=True)
         .distinct()
@@ -233,8 +228,9 @@ def claim_due_reminders(today: dt.date) -> int:
 
 
 def deliverable_reminder_ids(now=None) -> list[int]:
-    """Pending reminders whose (next) attempt is due: new ones and failed ones whose backoff passed."""
-    now = now or timezone.now()
-    return list(
-        Reminder.objects.filter(state=Reminder.State.PENDING, next_attempt_at__lte=now).values_list("pk", flat=True)
-    )
+    """Pending reminders whose (next) attempt is due: new ones and failed ones whose backoff passed,
+    in the order they were claimed (by id), so notices claimed together go out in that order on
+    every database (the ledger's own ordering, newest first, is for the admin list)."""
+    now = now or clock.now()
+    due = Reminder.objects.filter(state=Reminder.State.PENDING, next_attempt_at__lte=now)
+    return list(due.order_by("pk").values_list("pk", flat=True))

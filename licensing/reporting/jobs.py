@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .. import queue
+from ..domain import clock
 from ..models import (
     Export,
 )
@@ -52,7 +53,7 @@ def _claim_export(export_id: int) -> Export | None:
         export = Export.objects.select_for_update(skip_locked=True).filter(pk=export_id).first()
         if export is None or export.state in (Export.State.DONE, Export.State.FAILED):
             return None
-        now = timezone.now()
+        now = clock.wall_clock()
         if export.state == Export.State.RUNNING and export.heartbeat_at > now - EXPORT_STALE_AFTER:
             return None
         with translation.override(export.language):
@@ -70,7 +71,7 @@ def build_export(*, export_id: int) -> str:
         return "skipped"
 
     def progress(rows: int) -> None:  # autocommit: the requester's page sees it at once
-        Export.objects.filter(pk=export.pk).update(rows_done=rows, heartbeat_at=timezone.now())
+        Export.objects.filter(pk=export.pk).update(rows_done=rows, heartbeat_at=clock.wall_clock())
 
     try:
         with translation.override(export.language), tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:
@@ -78,7 +79,7 @@ def build_export(*, export_id: int) -> str:
             with transaction.atomic():
                 export = Export.objects.select_for_update().get(pk=export.pk)
                 export.file.save(f"{export.kind}.xlsx", File(tmp), save=False)
-                export.finish(timezone.now())
+                export.finish(clock.wall_clock())
                 export.save()
     except Exception as exc:
         log.exception("Export %s failed", export_id)
@@ -86,7 +87,7 @@ def build_export(*, export_id: int) -> str:
             export = Export.objects.select_for_update().get(pk=export_id)
             if export.file:
                 export.file.delete(save=False)
-            export.fail(f"{type(exc).__name__}: {exc}", timezone.now())
+            export.fail(f"{type(exc).__name__}: {exc}", clock.wall_clock())
             export.save()
         return "failed"
     return "done"
@@ -94,7 +95,7 @@ def build_export(*, export_id: int) -> str:
 
 def stale_export_ids() -> list[int]:
     """Exports no worker is building: queued while the broker was down, or whose worker died."""
-    cutoff = timezone.now() - EXPORT_STALE_AFTER
+    cutoff = clock.wall_clock() - EXPORT_STALE_AFTER
     return list(
         Export.objects.filter(
             Q(state=Export.State.QUEUED, created_at__lt=cutoff) | Q(state=Export.State.RUNNING, heartbeat_at__lt=cutoff)
@@ -104,7 +105,7 @@ def stale_export_ids() -> list[int]:
 
 def purge_exports() -> int:
     """Delete exports (rows and files) finished more than EXPORT_KEPT_FOR ago. Returns how many."""
-    old = list(Export.objects.filter(finished_at__lt=timezone.now() - EXPORT_KEPT_FOR))
+    old = list(Export.objects.filter(finished_at__lt=clock.wall_clock() - EXPORT_KEPT_FOR))
     for export in old:
         if export.file:
             export.file.delete(save=False)

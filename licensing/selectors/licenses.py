@@ -186,12 +186,13 @@ def balance_summary(lic: License, on: date) -> dict:
     contracted (everything that has fallen due, known amounts), paid, outstanding, overdue on
     `on` (effective dates), and the next date and amount; plus its credit."""
     owed = F("amount") - F("paid_amount")
+    overdue = Q(pk__in=Installment.objects.overdue(on).filter(license=lic).values("pk"))
     figures = Installment.objects.filter(license=lic).aggregate(
         contracted=Coalesce(Sum("amount"), Value(ZERO), output_field=_MONEY),
         paid=Coalesce(Sum("paid_amount"), Value(ZERO), output_field=_MONEY),
         outstanding=Coalesce(Sum(owed), Value(ZERO), output_field=_MONEY),
-        overdue=Coalesce(Sum(owed, filter=Q(effective_due_date__lt=on)), Value(ZERO), output_field=_MONEY),
-        reports_late=Count("pk", filter=Q(report_pending=True, effective_due_date__lt=on)),
+        overdue=Coalesce(Sum(owed, filter=overdue), Value(ZERO), output_field=_MONEY),
+        reports_late=Count("pk", filter=overdue & Q(report_pending=True)),
     )
     upcoming = (
         Installment.objects.open()

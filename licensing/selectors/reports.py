@@ -42,7 +42,7 @@ M = TypeVar("M", bound=Model)
 
 # Licenses whose unpaid installments are still owed (by the SME, or its insurer once a claim is
 # filed): what "outstanding", aging and insured exposure count.
-OWED_STATES = (*License.PAYABLE_STATES, License.State.DEFAULTED, License.State.CLAIM_FILED)
+OWED_STATES = License.OWED_STATES  # the model says which states still owe
 AGING_BUCKETS = (("1-30", 1, 30), ("31-90", 31, 90), ("90+", 91, None))  # days past the effective due date
 SOON_DAYS = 30
 

@@ -8,13 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 
 from ..models import (
     AuditEvent,
     EnterpriseMember,
     Export,
-    Installment,
     InsuranceClaim,
     License,
     PaymentReport,
@@ -38,11 +37,10 @@ def work_queue(user: User, on: dt.date) -> list[Task]:
     def scoped(model: type[Model]) -> QuerySet[Any]:
         return scope_to_user(model._default_manager.order_by(), user, INSTITUTION_PATH[model])
 
-    overdue = Installment.objects.open().filter(license=OuterRef("pk"), effective_due_date__lt=on)
     licenses = scoped(License).aggregate(
         applications=Count("pk", filter=Q(state=License.State.APPLIED)),
         trials_ending=Count("pk", filter=License.trial_ending_q(on, SOON)),
-        overdue=Count("pk", filter=Q(Exists(overdue), state__in=License.PAYABLE_STATES)),
+        overdue=Count("pk", filter=License.overdue_q(on)),
         defaults=Count("pk", filter=Q(state=License.State.DEFAULTED)),
     )
     reports = scoped(RoyaltyReport).aggregate(

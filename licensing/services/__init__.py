@@ -9,6 +9,7 @@ second guard should a caller hold a stale instance.
 Every use case is re-exported here: callers write `services.purchase(...)`.
 """
 
+from .calendar import refresh_effective_dates
 from .credit import apply_credit, refund_credit
 from .equity import (
     approve_equity_conversion,
@@ -83,6 +84,7 @@ __all__ = [
     "record_claim_paid",
     "record_payment",
     "record_royalty_adjustment",
+    "refresh_effective_dates",
     "refund_credit",
     "register_enterprise",
     "register_policy",

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import queue
+from ..domain import clock
 from ..domain.money import CENT, ZERO
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
@@ -104,7 +104,7 @@ def _decimal(value: object, field: str) -> Decimal:
 
 
 def _applied_on(lic: License) -> date:
-    return timezone.localdate(lic.applied_at)
+    return clock.local_date(lic.applied_at)
 
 
 def _require_patent_in_force(patent: Patent, on: date) -> None:

@@ -109,7 +109,7 @@ def mark_overdue(*, license_id: int, by: User | None = None, on: date | None = N
     lic = _lock_license(license_id)
     on = on or today()
     for inst in lic.installments.all():
-        if inst.state == Installment.State.DUE and inst.is_open and inst.effective_due_date < on:
+        if inst.state == Installment.State.DUE and inst.is_overdue_on(on):
             _run(inst, "mark_overdue", by=by)
     if lic.state == License.State.PURCHASED and lic.is_overdue():
         _run(lic, "fall_into_arrears", by=by)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -315,7 +315,6 @@ def unreported_minimum(lic: License, on: date) -> Decimal:
     period's share of the minimum annual royalty. An insurance claim counts it with what is owed."""
     if not lic.royalty_minimum:
         return ZERO
-    late = RoyaltyReport.objects.filter(
-        Q(installment__report_pending=True), license_id=lic.pk, installment__effective_due_date__lt=on
-    )
+    overdue = Installment.objects.overdue(on).filter(license_id=lic.pk, report_pending=True)
+    late = RoyaltyReport.objects.filter(installment__in=overdue)
     return sum((royalties.prorated(lic.royalty_minimum, r.period_start, r.period_end) for r in late), ZERO)
