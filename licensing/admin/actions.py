@@ -119,8 +119,13 @@ class EquityForm(forms.Form):
 class ApplicationForm(forms.Form):
     """An application registered by TTO staff on behalf of an SME (e.g. from a paper form)."""
 
-    enterprise = forms.ModelChoiceField(label=_("Enterprise"), queryset=Enterprise.objects.all())
+    enterprise = forms.ModelChoiceField(label=_("Enterprise"), queryset=Enterprise.objects.none())
     intended_use = forms.CharField(label=_("Intended use"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The enterprises this officer may see (selectors.enterprises_for); the service refuses others.
+        self.fields["enterprise"].queryset = selectors.enterprises_for(user).order_by("name")
 
 
 class ClaimPaidForm(forms.Form):
@@ -135,7 +140,11 @@ class ServiceAction:
     perform: Callable  # (obj, user, cleaned_data) -> None
     available: Callable  # (obj) -> bool
     takes_obj: bool = False  # the form's __init__ needs the object (choices, defaults)
+    takes_user: bool = False  # the form's __init__ needs the user (choices scoped to what they may see)
     done: Callable | None = None  # (obj, result) -> the success message, with what changed
+
+    def form_kwargs(self, obj, user) -> dict:
+        return {**({"obj": obj} if self.takes_obj else {}), **({"user": user} if self.takes_user else {})}
 
 
 def _outstanding_after(lic: License) -> str:
@@ -388,6 +397,7 @@ OFFER_ACTIONS = [
         ApplicationForm,
         lambda offer, by, d: services.apply_for_trial(offer_id=offer.pk, by=by, **d),
         Offer.accepts_applications,
+        takes_user=True,
     ),
     ServiceAction(
         "publish",

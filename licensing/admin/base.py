@@ -188,7 +188,7 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
         spec = next((a for a in self.available_actions(request, obj) if a.name == action), None)
         if spec is None:
             raise Http404
-        form_kwargs = {"obj": obj} if spec.takes_obj else {}
+        form_kwargs = spec.form_kwargs(obj, request.user)
         # A POST is always a submission, even with no fields: it acts, or says why not.
         form = spec.form(request.POST if request.method == "POST" else None, **form_kwargs)
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])

@@ -26,6 +26,7 @@ from ..models import (
     Reminder,
     today,
 )
+from ..selectors import enterprises_for
 from . import _audit
 from ._runner import (
     _applied_on,
@@ -52,6 +53,12 @@ def apply_for_trial(
     intended_use = clean_multi_line(intended_use, "intended_use", max_length=2000)
     contact = clean_single_line(contact, "contact", max_length=200)
     offer = Offer.objects.get(pk=offer_id)
+    if by is not None and by.is_staff and not enterprises_for(by).filter(pk=enterprise.pk).exists():
+        # Registering it would show this institution the enterprise's details and members, and
+        # take the member decisions from the institution that has them (member_decision_allowed).
+        raise _refused(
+            _("This enterprise deals with another institution: a platform administrator registers its application.")
+        )
     # Lock every patent of the package, in one order, so that applications sharing a patent run
     # one after the other and the exclusivity check cannot race (nor two applications deadlock).
     patents = list(Patent.objects.select_for_update().filter(offer_links__offer=offer).order_by("pk"))
