@@ -18,6 +18,7 @@ from django_fsm import can_proceed
 from .. import selectors, services
 from ..domain.numbers import money_text, percent
 from ..domain.text import REASON_MAX_LENGTH
+from ..formfields import NumberField
 from ..models import Enterprise, InsurancePolicy, License, LicenseMilestone, Offer, today
 from ..widgets import DateInput
 
@@ -33,7 +34,7 @@ class RequiredReasonForm(forms.Form):
 
 
 class RefundCreditForm(RequiredReasonForm):
-    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
+    amount = NumberField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
 
 
@@ -50,9 +51,7 @@ class MilestoneForm(forms.Form):
 
 
 class RoyaltyAdjustmentForm(RequiredReasonForm):
-    amount = forms.DecimalField(
-        label=_("Royalty found due (CNY)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
-    )
+    amount = NumberField(label=_("Royalty found due (CNY)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
 
 
 class ApproveForm(ReasonForm):
@@ -69,7 +68,7 @@ class PurchaseForm(forms.Form):
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
+    amount = NumberField(label=_("Amount (CNY)"), max_digits=14, decimal_places=2, min_value=0.01)
     paid_on = forms.DateField(label=_("Paid on"), initial=today, widget=DateInput())
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
     reference_reuse_confirmed = forms.BooleanField(
@@ -105,7 +104,7 @@ class PolicyForm(forms.ModelForm):
 
 
 class EquityForm(forms.Form):
-    share = forms.DecimalField(
+    share = NumberField(
         label=_("Share of the remaining fee"),
         max_digits=5,
         decimal_places=4,
@@ -113,7 +112,7 @@ class EquityForm(forms.Form):
         max_value=1,
         help_text=_("A fraction of what remains to be paid: 0.3 converts three tenths of it."),
     )
-    valuation = forms.DecimalField(label=_("Agreed valuation of the enterprise (CNY)"), max_digits=14, decimal_places=2)
+    valuation = NumberField(label=_("Agreed valuation of the enterprise (CNY)"), max_digits=14, decimal_places=2)
 
 
 class ApplicationForm(forms.Form):
@@ -129,7 +128,7 @@ class ApplicationForm(forms.Form):
 
 
 class ClaimPaidForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount paid by the insurer (CNY)"), max_digits=14, decimal_places=2)
+    amount = NumberField(label=_("Amount paid by the insurer (CNY)"), max_digits=14, decimal_places=2)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
 from ..domain.numbers import money_text, percent
+from ..formfields import NUMBER_OVERRIDES
 from ..models import (
     Institution,
     is_fraction,
@@ -51,7 +52,9 @@ def shown_readable(model, name: str):
 
 class ReadableNumbersMixin:
     """Read-only money and fraction fields, list columns included, are shown with
-    shown_readable. Editable ones stay form inputs."""
+    shown_readable. Editable ones stay form inputs, read by the one number parser."""
+
+    formfield_overrides = NUMBER_OVERRIDES
 
     def _swap(self, names, readonly):
         return [

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
+from ..formfields import NUMBER_OVERRIDES
 from ..models import (
     DealTerms,
     Offer,
@@ -49,6 +50,7 @@ class MilestoneInline(admin.TabularInline):
 
     model = OfferMilestone
     extra = 0
+    formfield_overrides = NUMBER_OVERRIDES
 
     def has_add_permission(self, request, obj=None):
         return obj is None or obj.state == Offer.State.DRAFT

@@ -9,6 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
+from ..formfields import NUMBER_OVERRIDES
 from ..models import (
     AuditEvent,
     Enterprise,
@@ -64,6 +65,7 @@ class EnterpriseAdmin(admin.ModelAdmin):
     with their institution and may correct one only under `services.staff_may_correct_enterprise`;
     every change goes through `services.update_enterprise` and is an audit event."""
 
+    formfield_overrides = NUMBER_OVERRIDES
     list_display = ["name", "uscc", "industry", "employees", "annual_revenue", "size_class", "high_tech"]
     list_filter = ["size_class", "industry", "high_tech"]
     search_fields = ["name", "uscc"]

@@ -1,7 +1,45 @@
 """How numbers read, in both languages: money as bank statements write it (1,200,000.00) and
-ratios stored as fractions (coverage 0.8, a royalty rate 0.035) as percentages (80%, 3.5%)."""
+ratios stored as fractions (coverage 0.8, a royalty rate 0.035) as percentages (80%, 3.5%); and
+how numbers are typed: the one parser every amount, rate and count goes through."""
 
+import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# After NFKC (full-width digits and point typed with a Chinese input method become ASCII), a
+# number is ASCII digits with at most one point: no sign, exponent, underscore or other script.
+_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_WHOLE = re.compile(r"[0-9]+")
+NOT_A_NUMBER = _("Enter a number with the digits 0-9 and at most one decimal point (no sign, exponent or spaces).")
+NOT_A_WHOLE_NUMBER = _("Enter a whole number with the digits 0-9 (no sign, decimal point or spaces).")
+NEGATIVE = _("This number cannot be negative.")
+
+
+def typed(text: str) -> str:
+    """What was typed, as the app reads it: NFKC (１２３．５ -> 123.5), surrounding spaces dropped."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def parse_number(value: object, *, whole: bool = False) -> Decimal:
+    """The one reading of a typed amount, rate or count (Python's Decimal and int read any
+    script's digits, underscores and exponents: '١٢٣', '1_000', '1e2', '0E+9999', '-0'). A
+    Decimal or int given by code must be finite and not negative."""
+    if isinstance(value, bool):
+        raise ValidationError(NOT_A_NUMBER, code="invalid")
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+        if not number.is_finite() or number.is_signed() or (whole and number != number.to_integral_value()):
+            raise ValidationError(NOT_A_WHOLE_NUMBER if whole else NOT_A_NUMBER, code="invalid")
+        return number
+    text = typed(str(value))
+    if text.startswith("-") and (_WHOLE if whole else _NUMBER).fullmatch(text[1:]):
+        raise ValidationError(NEGATIVE, code="negative")
+    if not (_WHOLE if whole else _NUMBER).fullmatch(text):
+        raise ValidationError(NOT_A_WHOLE_NUMBER if whole else NOT_A_NUMBER, code="invalid")
+    return Decimal(text)
 
 
 def money_text(value: Decimal | int | None) -> str:

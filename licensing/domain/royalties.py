@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from .money import ZERO, cny
-from .numbers import money_text, percent
+from .numbers import money_text, percent, typed
 
 ONE = Decimal(1)
 MAX_BASE = Decimal("1000000000000.00")  # a period's base above a trillion CNY is a typing mistake
@@ -82,14 +82,19 @@ def minimum_shortfall(minimum: Decimal | None, accepted: Decimal) -> Decimal:
 
 # -- the rates as the terms write them ------------------------------------------------------------
 
-_TIER = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,4})?)\s*%\s*(?:(?:up to|to|≤|<=|至)\s*([\d,]+(?:\.\d{1,2})?))?\s*$", re.I)
+# ASCII digits only ([0-9], not \d, which matches every script's digits); full-width ones are
+# converted first (numbers.typed), as for every typed number.
+_TIER = re.compile(
+    r"^\s*([0-9]{1,3}(?:\.[0-9]{1,4})?)\s*%\s*(?:(?:up to|to|≤|<=|至)\s*([0-9][0-9,]*(?:\.[0-9]{1,2})?))?\s*$",
+    re.I | re.ASCII,
+)
 
 
 def parse_tiers(text: str) -> list[Tier]:
     """Rates as staff type them: "3% up to 10,000,000; 2%" (3% on the license year's base up to
     10M, 2% above), or one flat rate "5%". Tiers are separated by ";" or new lines."""
     tiers = []
-    for part in filter(None, (p.strip() for p in re.split(r"[;；\n]", text or ""))):
+    for part in filter(None, (p.strip() for p in re.split(r"[;；\n]", typed(text or "")))):
         match = _TIER.match(part)
         if not match:
             raise ValidationError(
@@ -100,6 +105,14 @@ def parse_tiers(text: str) -> list[Tier]:
         tiers.append(Tier(Decimal(bound.replace(",", "")) if bound else None, Decimal(rate) / 100))
     check_tiers(tiers)
     return tiers
+
+
+def format_tiers(tiers: Sequence[Tier]) -> str:
+    """The rates written back in the one form parse_tiers reads, as they are stored: full-width
+    digits and stray spaces typed with a Chinese input method come back as "3% up to 10,000,000; 2%"."""
+    return "; ".join(
+        f"{(t.rate * 100).normalize():f}%" + (f" up to {t.up_to:,}" if t.up_to is not None else "") for t in tiers
+    )
 
 
 def describe_tiers(tiers: Sequence[Tier]) -> str:

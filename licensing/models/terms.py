@@ -2,6 +2,7 @@
 it is applied for, and its lifecycle reads that copy, never the offer (a published offer's terms
 change only by a new version of the offer: services.revise_offer)."""
 
+import contextlib
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -261,6 +262,10 @@ class DealTerms(models.Model):
         """A royalty needs its rates and rates need a base; a cap is not below the minimum; the
         first revenue ends a deferral only when there is a royalty to report revenue for."""
         errors = {}
+        # Stored in the one form the parser reads (full-width digits converted); rates it cannot
+        # read are left as typed, for the field's validator to word.
+        with contextlib.suppress(ValidationError):
+            self.royalty_rates = royalties.format_tiers(self.tiers()) if self.royalty_rates.strip() else ""
         if self.royalty_base and not self.royalty_rates.strip():
             errors["royalty_rates"] = _("A running royalty needs its rates.")
         if self.royalty_rates.strip() and not self.royalty_base:

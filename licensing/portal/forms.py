@@ -5,6 +5,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from ..domain.text import REASON_MAX_LENGTH
+from ..formfields import NumberField, number_formfield
 from ..models import Enterprise, License, PaymentReport, RoyaltyReport, today
 from ..widgets import DateInput
 
@@ -23,6 +24,7 @@ class EnterpriseForm(forms.ModelForm):
     that enterprise (after staff approval) and the other fields are not used."""
 
     class Meta:
+        formfield_callback = number_formfield
         model = Enterprise
         fields = ["name", "uscc", "industry", "employees", "annual_revenue", "high_tech", "contact_email"]
 
@@ -38,6 +40,7 @@ class EnterpriseDetailsForm(forms.ModelForm):
     )
 
     class Meta:
+        formfield_callback = number_formfield
         model = Enterprise
         fields = ["name", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language"]
 
@@ -82,6 +85,7 @@ class RoyaltyReportForm(forms.ModelForm):
     """A period's report: the base (a royalty's) or only units and a note (a use report)."""
 
     class Meta:
+        formfield_callback = number_formfield
         model = RoyaltyReport
         fields = ["base_amount", "units", "note", "attachment"]
         widgets = {"note": forms.Textarea(attrs={"rows": 3})}
@@ -100,7 +104,7 @@ class RoyaltyReportForm(forms.ModelForm):
 
 
 class EquityForm(StateGuardForm):
-    share = forms.DecimalField(
+    share = NumberField(
         label=_("Share of the remaining fee to convert"),
         max_digits=5,
         decimal_places=4,
@@ -108,9 +112,7 @@ class EquityForm(StateGuardForm):
         max_value=1,
         help_text=_("A fraction: 0.3 converts three tenths of what remains to be paid."),
     )
-    valuation = forms.DecimalField(
-        label=_("Valuation of your enterprise (CNY)"), max_digits=14, decimal_places=2, min_value=0
-    )
+    valuation = NumberField(label=_("Valuation of your enterprise (CNY)"), max_digits=14, decimal_places=2, min_value=0)
 
 
 class PurchaseWithEquityForm(PurchaseForm, EquityForm):
@@ -125,6 +127,7 @@ class ReturnForm(StateGuardForm):
 
 class PaymentReportForm(forms.ModelForm):
     class Meta:
+        formfield_callback = number_formfield
         model = PaymentReport
         fields = ["amount", "paid_on", "reference", "receipt"]
         widgets = {"paid_on": DateInput()}

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from .. import queue
 from ..domain import clock
 from ..domain.money import CENT, ZERO
+from ..domain.numbers import parse_number
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
     AuditEvent,
@@ -94,13 +95,11 @@ MAX_VALUATION = Decimal("999999999999.99")  # what the valuation column holds
 
 
 def _decimal(value: object, field: str) -> Decimal:
+    """A number given to a service, read by the one parser (domain.numbers.parse_number)."""
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except ArithmeticError as exc:
-        raise ValidationError({field: _("Enter a number.")}) from exc
-    if not number.is_finite():
-        raise ValidationError({field: _("Enter a number.")})
-    return number
+        return parse_number(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
 
 
 def _applied_on(lic: License) -> date:

@@ -19,7 +19,7 @@ from django.utils.translation import ngettext
 
 from ..domain import clock, royalties
 from ..domain.money import CENT, ZERO
-from ..domain.numbers import money_text
+from ..domain.numbers import money_text, parse_number
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import AuditEvent, CreditMovement, Installment, License, RoyaltyReport, today
 from ..models.royalties import MAX_UNITS
@@ -127,9 +127,9 @@ def _check_units(units: int | str | None) -> int | None:
     if units is None or units == "":
         return None
     try:
-        number = int(units)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError({"units": _("Enter a whole number of units.")}) from exc
+        number = int(parse_number(units, whole=True))
+    except ValidationError as exc:
+        raise ValidationError({"units": exc.messages}) from exc
     if not 0 <= number <= MAX_UNITS:
         raise ValidationError({"units": _("Units are between 0 and %(max)s.") % {"max": f"{MAX_UNITS:,}"}})
     return number
