@@ -10,6 +10,7 @@ incremented atomically), so every web worker and process shares them.
 
 import datetime as dt
 import hashlib
+import unicodedata
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -21,9 +22,15 @@ from .models import RateLimit
 WINDOW = dt.timedelta(hours=1)
 
 
+def same_address(value: str) -> str:
+    """An address as the account lookup compares it (Django's PasswordResetForm: NFKC, then
+    case-folded), so every spelling that reaches one mailbox ("ſam", "ＳＡＭ", "Sam") counts as one."""
+    return unicodedata.normalize("NFKC", value.strip()).casefold()
+
+
 def _key(action: str, kind: str, value: str) -> str:
     # Hashed: the table holds no email addresses, and any input fits the column.
-    digest = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:32]
+    digest = hashlib.sha256(same_address(value).encode()).hexdigest()[:32]
     return f"{action}:{kind}:{digest}"
 
 

@@ -121,3 +121,18 @@ def test_the_reset_email_is_sent_by_the_worker_task(
     send_password_reset("nobody@sme.example", "en")
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["known@sme.example"]
     assert "http://127.0.0.1:8000/password/reset/" in mail.outbox[0].body  # SITE_URL, not the Host header
+
+
+def test_every_spelling_of_one_address_counts_against_its_one_limit(client, make_member, settings):
+    """Issue 21, point 4.4: the throttle keys the address as the account lookup compares it (NFKC,
+    case-folded), so the long-s and upper-case spellings share one counter."""
+    member = make_member()
+    member.user.email = "sam@sme.example"
+    member.user.save()
+    limit = settings.RATE_LIMITS["password_reset"]["per_email"]
+    spellings = ["sam@sme.example", "SAM@sme.example", "ſam@sme.example", "SaM@sme.example", "Sam@SME.example "]
+    answers = [
+        Client(REMOTE_ADDR=f"192.0.2.{n}").post("/password/reset/", {"email": spelling}).status_code
+        for n, spelling in enumerate(spellings, start=10)  # each from another client: only the address counts
+    ]
+    assert answers == [302] * limit + [429] * (len(spellings) - limit)

@@ -108,3 +108,16 @@ def test_xlsx_cells_are_strings_not_formulas(staff, hostile_book, tmp_path):
     assert values[:5] == PAYLOADS[:5] and set(types) == {"s"}  # "f" would be a formula
     assert values[5] in (PAYLOADS[5], "_x000D_CR")  # XLSX writes a CR as its escape
     assert sheet.cell(row=2, column=2).value == -5  # numbers stay numbers
+
+
+@pytest.mark.parametrize(
+    "payload", ["\u200b=1+1", "\ufeff=1+1", " =1+1", "\u3000=1+1", "＝1+1", "\u2060@SUM(1,1)", "＋1"]
+)
+def test_the_guard_looks_past_spaces_invisible_and_full_width_characters(payload):
+    """Issue 21, point 4.3: rows written before the rule (or by a command) are still neutralised."""
+    assert tables.neutralise(payload) == "'" + payload
+
+
+@pytest.mark.parametrize("text", ["华科新材料有限公司", "Acme -1", "ISO 9001", "2026-Q1"])
+def test_ordinary_text_is_left_alone(text):
+    assert tables.neutralise(text) == text

@@ -197,6 +197,11 @@ BAD_SINGLE_LINE = [
     "\u202e\u202d",  # direction overrides only
     "Acme \u202eoC",  # a reversed tail
     "   \u200d ",
+    # Issue 21, point 4.3: invisible characters inside a visible name
+    "Acme\u200bCo.",  # zero-width space
+    "\ufeffAcme",  # byte-order mark
+    "Ac\u2060me",  # word joiner
+    "\u200b=1+1",  # hides a formula from a CSV guard that reads the first character
 ]
 
 
@@ -233,6 +238,34 @@ def test_sign_up_refuses_such_names_in_the_users_language_and_creates_nothing(cl
     assert response.status_code == 200
     body = response.content.decode()
     assert any(word in body for word in ("换行", "控制字符", "可见字符", "方向"))
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("enterprise-name", "华科\u200b新材料"),
+        ("user-email", "new@sme\u200b.example"),
+        ("enterprise-contact_email", "a@b\ufeff.cn"),
+    ],
+)
+@pytest.mark.parametrize(("language", "message"), [("zh-hans", "不可见字符"), ("en", "invisible characters")])
+def test_sign_up_refuses_invisible_characters_inside_names_and_addresses(client, db, field, value, language, message):
+    data = {
+        "user-username": "newuser",
+        "user-email": "new@sme.example",
+        "user-password1": "a-Long-pass-2026",
+        "user-password2": "a-Long-pass-2026",
+        "user-full_name": "王芳",
+        "enterprise-name": "华科新材料有限公司",
+        "enterprise-uscc": "91350100M000100Y43",
+        "enterprise-industry": "industry",
+        "enterprise-employees": "10",
+        "enterprise-annual_revenue": "100",
+        field: value,
+    }
+    response = client.post("/signup/", data, headers={"accept-language": language})
+    assert response.status_code == 200 and message in response.content.decode()
     assert not AuditEvent.objects.exists()
 
 

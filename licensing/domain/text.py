@@ -42,6 +42,16 @@ class PlainText:
                 raise ValidationError(
                     _("Remove the text-direction override characters from this text."), code="bidi_override"
                 )
+            elif not self.multiline and unicodedata.category(ch) == "Cf":
+                # Zero-width spaces and joiners, word joiners, byte-order marks, soft hyphens: a
+                # name, reference or address that looks like another, or hides a formula.
+                raise ValidationError(
+                    _(
+                        "Remove the invisible characters (zero-width spaces or joiners, byte-order marks) "
+                        "from this text."
+                    ),
+                    code="invisible_inside",
+                )
         if not _visible(value):
             raise ValidationError(_("This text has no visible characters."), code="invisible")
 
@@ -51,6 +61,15 @@ class PlainText:
 
 single_line = PlainText()
 multi_line = PlainText(multiline=True)
+
+
+def visible_start(text: str) -> str:
+    """The text from its first visible character on: what a spreadsheet reads as its start once
+    it drops spaces and format characters (a CSV guard looks past them)."""
+    for i, ch in enumerate(text):
+        if not ch.isspace() and unicodedata.category(ch) != "Cf":
+            return text[i:]
+    return ""
 
 
 def clean_single_line(value: str | None, field: str, *, max_length: int, required: bool = False) -> str:

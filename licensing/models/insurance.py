@@ -28,7 +28,7 @@ class InsurancePolicy(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.INSURANCE)
     insurer = models.CharField(_("insurer or guarantor"), max_length=200, validators=[single_line])
-    insurer_email = models.EmailField(_("insurer contact email"), blank=True)
+    insurer_email = models.EmailField(_("insurer contact email"), blank=True, validators=[single_line])
     insurer_language = models.CharField(
         _("language for the insurer's emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
     )

@@ -21,7 +21,7 @@ class Institution(models.Model):
 
     name = models.CharField(_("name"), max_length=200, unique=True, validators=[single_line])
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    contact_email = models.EmailField(_("TTO contact email"), blank=True)
+    contact_email = models.EmailField(_("TTO contact email"), blank=True, validators=[single_line])
     contact_name = models.CharField(_("TTO contact person"), max_length=100, blank=True, validators=[single_line])
     contact_phone = models.CharField(_("TTO contact phone"), max_length=40, blank=True, validators=[single_line])
     # The language of the notices sent to the TTO's contact address (claims, open-licence grants).
@@ -108,7 +108,7 @@ class Enterprise(models.Model):
         _("size class"), max_length=10, choices=SizeClass.choices, editable=False, db_index=True
     )
     high_tech = models.BooleanField(_("national high-tech enterprise"), default=False)
-    contact_email = models.EmailField(_("contact email"), blank=True)
+    contact_email = models.EmailField(_("contact email"), blank=True, validators=[single_line])
     language = models.CharField(_("language for emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
 
     class Meta:

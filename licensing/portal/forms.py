@@ -4,14 +4,14 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
-from ..domain.text import REASON_MAX_LENGTH
+from ..domain.text import REASON_MAX_LENGTH, single_line
 from ..formfields import NumberField, number_formfield
 from ..models import Enterprise, License, PaymentReport, RoyaltyReport, today
 from ..widgets import DateInput
 
 
 class SignUpForm(UserCreationForm):
-    email = forms.EmailField(label=_("Email"), help_text=_("For password resets."))
+    email = forms.EmailField(label=_("Email"), help_text=_("For password resets."), validators=[single_line])
     full_name = forms.CharField(label=_("Your name"), max_length=100)
     phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
 

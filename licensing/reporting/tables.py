@@ -8,6 +8,7 @@ file in constant memory and served once complete.
 
 import csv
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from ..domain.money import cny
 from ..domain.numbers import money_text, percent
+from ..domain.text import visible_start
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included; longer tables continue on a new sheet
 PROGRESS_EVERY = 5000
@@ -96,7 +98,10 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    """Prefix an apostrophe to a cell a spreadsheet would read as a formula, also when spaces or
+    invisible characters (zero-width, BOM) stand before the trigger, or it is typed full-width (＝)."""
+    start = unicodedata.normalize("NFKC", visible_start(text)[:1])
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) or start.startswith(FORMULA_TRIGGERS) else text
 
 
 def _csv_cell(value):
