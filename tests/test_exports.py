@@ -221,3 +221,38 @@ def test_every_export_column_names_the_value_it_reads(staff, paid_book):
         rows = list(exports.export_rows(kind, BookFilter()))  # every path resolves (the book has no claim)
         assert all(len(row) == len(exports.COLUMNS[kind]) for row in rows), kind
     assert len(list(exports.export_rows(Export.Kind.PAYMENTS, BookFilter()))) == 5
+
+
+class _CancelledAfter:
+    """Rows that the database cancels (statement timeout) after `n` of them, as psycopg raises it."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __iter__(self):
+        from django.db import OperationalError
+
+        for i in range(self.n):
+            yield (f"row {i}",)
+        raise OperationalError("canceling statement due to statement timeout")
+
+
+def test_a_csv_cancelled_mid_stream_ends_with_a_line_that_says_so_and_logs_one_line(caplog):
+    """Issue 21, point 4.5: the status line is sent; the file must not just stop."""
+    table = tables.Table("licenses", "Licenses", [tables.Column("name")], _CancelledAfter(2))
+    with caplog.at_level("WARNING", logger="licensing.reporting.tables"):
+        lines = list(tables.csv_lines(table))
+    assert lines[1:3] == ["row 0\r\n", "row 1\r\n"]
+    assert "The export stopped here: the database took too long" in lines[-1]
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records] == [
+        ("WARNING", "CSV export licenses stopped by the statement timeout after 2 rows", None)
+    ]
+
+
+def test_a_csv_cancelled_before_its_first_row_gets_a_clear_page_not_a_broken_file(admin_client, monkeypatch):
+    """The first row is read before the response starts: the request guard answers 503."""
+    cancelled = tables.Table("licenses", "Licenses", [tables.Column("name")], _CancelledAfter(0))
+    monkeypatch.setattr(exports, "export_table", lambda kind, book: cancelled)
+    page = admin_client.get(reverse("admin:export_csv", args=["licenses"]), headers={"accept-language": "zh-hans"})
+    assert page.status_code == 503 and not page.streaming
+    assert "计算时间过长" in page.content.decode()

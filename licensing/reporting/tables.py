@@ -8,17 +8,23 @@ file in constant memory and served once complete.
 
 import csv
 import datetime as dt
+import itertools
+import logging
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import xlsxwriter
+from django.db import OperationalError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from ..domain.money import cny
 from ..domain.numbers import money_text, percent
 from ..domain.text import visible_start
+
+log = logging.getLogger(__name__)
 
 EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included; longer tables continue on a new sheet
 PROGRESS_EVERY = 5000
@@ -85,11 +91,33 @@ class _Line:
         return line
 
 
-def csv_lines(table: Table) -> Iterable[str]:
+def csv_lines(table: Table) -> Iterator[str]:
+    """The table as CSV lines, for a streamed response. The first row is read before anything is
+    sent, so a query the database cancels (statement timeout) fails while the view can still
+    answer with a clear page. Should one be cancelled later, when the status line and part of
+    the file are already sent, the file ends with a line that says so, and one line is logged."""
+    rows = iter(table.rows)
+    first = list(itertools.islice(rows, 1))
+    stopped = gettext(
+        "The export stopped here: the database took too long. Narrow the filters, or request the XLSX file, "
+        "which is built in the background."
+    )
+    return _csv_stream(table, itertools.chain(first, rows), stopped)
+
+
+def _csv_stream(table: Table, rows: Iterator[Sequence], stopped: str) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow([neutralise(str(c.label)) for c in table.columns])
-    for row in table.rows:
-        yield writer.writerow(_csv_cell(value) for value in table.cells(row))
+    written = 0
+    try:
+        for row in rows:
+            yield writer.writerow(_csv_cell(value) for value in table.cells(row))
+            written += 1
+    except OperationalError as exc:
+        if "statement timeout" not in str(exc):
+            raise
+        log.warning("CSV export %s stopped by the statement timeout after %s rows", table.slug, written)
+        yield writer.writerow([neutralise(stopped)])
 
 
 # A text cell starting with one of these is read by Excel and LibreOffice as a formula (OWASP,
