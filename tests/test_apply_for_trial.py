@@ -36,7 +36,7 @@ def test_exclusive_offer_cannot_be_taken_while_a_non_exclusive_license_is_live(i
     services.apply_for_trial(offer_id=patent.offers.get().pk, enterprise=enterprise)
     exclusive = OfferFactory(patent=patent, license_type="exclusive")
 
-    with pytest.raises(ValidationError, match="is for an exclusive or sole license"):
+    with pytest.raises(ValidationError, match="licensed to another enterprise now: an exclusive or sole license is"):
         services.apply_for_trial(offer_id=exclusive.pk, enterprise=EnterpriseFactory())
 
 

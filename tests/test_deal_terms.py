@@ -55,7 +55,7 @@ def test_exclusive_and_sole_licenses_keep_every_other_licensee_out(institution, 
     if ALLOWED[(live_type, new_type)]:
         services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
     else:
-        with pytest.raises(ValidationError, match="exclusiv"):
+        with pytest.raises(ValidationError, match=r"licensed exclusively|under a sole license|exclusive or sole"):
             services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
         assert License.objects.filter(offer=offer).count() == 0
 
@@ -310,11 +310,24 @@ def test_no_exclusive_or_sole_license_while_an_open_licence_stands(institution, 
     exclusive = OfferFactory(patent=standing.patent, license_type="exclusive")
 
     assert not Offer.objects.with_availability().get(pk=exclusive.pk).available
-    with pytest.raises(ValidationError, match="is for an exclusive or sole license"):
+    with pytest.raises(ValidationError, match="an open licence stands on this patent"):
         services.apply_for_trial(offer_id=exclusive.pk, enterprise=EnterpriseFactory())
     draft = OfferFactory(patent=standing.patent, license_type="sole", state=Offer.State.DRAFT)
     with pytest.raises(ValidationError, match="An open licence stands on this patent"):
         services.publish_offer(offer_id=draft.pk, by=staff)
+
+
+def test_no_open_licence_while_an_exclusive_or_sole_offer_stands(institution, staff):
+    """Issue 21, point 4.6: an offer of an exclusive license, not yet taken, is refused too."""
+    sole = OfferFactory(patent__owner=institution, license_type="sole")
+    draft = OfferFactory(patent=sole.patent, open_licence=True, state=Offer.State.DRAFT)
+
+    with pytest.raises(ValidationError, match="An exclusive or sole offer stands on this patent"):
+        services.publish_offer(offer_id=draft.pk, by=staff)
+    draft.refresh_from_db()
+    assert draft.state == Offer.State.DRAFT
+    services.withdraw_offer(offer_id=sole.pk, by=staff, reason="opening the patent to all")
+    assert services.publish_offer(offer_id=draft.pk, by=staff).state == Offer.State.PUBLISHED
 
 
 def test_no_open_licence_while_an_exclusive_license_is_live(institution, staff):
@@ -352,7 +365,8 @@ def test_an_exclusive_or_sole_package_blocks_every_patent_in_it(institution, lic
     third = held.patents.exclude(pk=held.patent_id).first()
     elsewhere = OfferFactory(patent=third, license_type="ordinary")  # another offer on one of its patents
 
-    with pytest.raises(ValidationError, match="licensed exclusively"):
+    reason = {"exclusive": "licensed exclusively", "sole": "licensed under a sole license"}[license_type]
+    with pytest.raises(ValidationError, match=reason):
         services.apply_for_trial(offer_id=elsewhere.pk, enterprise=EnterpriseFactory())
 
 

@@ -72,3 +72,55 @@ def test_offer_terms_in_plain_words(client, institution):
     assert "in 3 equal installments, one every 6 months" in page
     assert "Exclusive: while your license is live" in page
     assert "insurance or a financing guarantee is required" in page
+
+
+def _badges(client, offer):
+    """The badge on the offer's card in the catalogue, and on its own page."""
+    card = client.get("/").content.decode()
+    page = client.get(f"/patents/{offer.pk}/").content.decode()
+    return card, page
+
+
+@pytest.mark.parametrize(
+    ("held_as", "offered_as", "holder_reads", "others_read"),
+    [
+        ("exclusive", "ordinary", "already has a live license", "Licensed exclusively to another enterprise"),
+        ("sole", "ordinary", "already has a live license", "Licensed under a sole license to another enterprise"),
+        ("ordinary", "exclusive", "already has a live license", "an exclusive or sole license is possible only when"),
+    ],
+)
+def test_each_reader_is_told_the_true_reason_an_offer_is_closed(
+    client, make_member, institution, held_as, offered_as, holder_reads, others_read
+):
+    """Issue 21, point 2: one badge ('licensed exclusively') stood for every reason, also before
+    the SME that holds the license and for a patent held under an ordinary one."""
+    from licensing import services
+
+    from .factories import PatentFactory
+
+    patent = PatentFactory(owner=institution)
+    holder = make_member()
+    services.apply_for_trial(
+        offer_id=OfferFactory(patent=patent, license_type=held_as).pk, enterprise=holder.enterprise
+    )
+    offer = OfferFactory(patent=patent, license_type=offered_as, patent__title="x")
+
+    for who, reads in ((holder, holder_reads), (make_member(), others_read), (None, others_read)):
+        client.logout()
+        if who is not None:
+            client.force_login(who.user)
+        client.cookies["django_language"] = "en"
+        card, page = _badges(client, offer)
+        assert reads in card and reads in page, who
+        assert "Apply for a trial" not in page
+
+
+def test_an_exclusive_offer_beside_an_open_licence_says_so(client, institution, staff):
+    from licensing import services
+
+    standing = OfferFactory(patent__owner=institution, open_licence=True, price=0, installment_count=0, state="draft")
+    services.publish_offer(offer_id=standing.pk, by=staff)
+    exclusive = OfferFactory(patent=standing.patent, license_type="exclusive")
+    client.cookies["django_language"] = "en"
+    card, page = _badges(client, exclusive)
+    assert "An open licence stands on this patent" in card and "An open licence stands on this patent" in page

@@ -22,7 +22,7 @@ from .base import (
     transition_label,
     why_not,
 )
-from .catalogue import IPC_SECTIONS, Offer, OfferPatent, OfferQuerySet, Patent
+from .catalogue import IPC_SECTIONS, Closed, Offer, OfferPatent, OfferQuerySet, Patent
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
@@ -44,6 +44,7 @@ __all__ = [
     "MONEY",
     "NOT_NEGATIVE",
     "AuditEvent",
+    "Closed",
     "CreditMovement",
     "DealTerms",
     "Enterprise",

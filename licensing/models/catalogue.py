@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, ExpressionWrapper, OuterRef, Q
+from django.db.models import Case, Exists, ExpressionWrapper, OuterRef, Q, Value, When
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -119,28 +119,63 @@ class Patent(models.Model):
         return Q(**{f"{to_patent}legal_status": cls.LegalStatus.VALID, f"{to_patent}expiry_date__gte": on})
 
 
+class Closed(models.TextChoices):
+    """Why an offer cannot be applied for now (Offer.closed_because); none: it can."""
+
+    YOURS = "yours", _("Your enterprise already has a live license for a patent of this offer")
+    EXCLUSIVE = "exclusive", _("Licensed exclusively to another enterprise at the moment")
+    SOLE = "sole", _("Licensed under a sole license to another enterprise at the moment")
+    LICENSED = (
+        "licensed",
+        _("Licensed to another enterprise now: an exclusive or sole license is possible only when that license ends"),
+    )
+    OPEN_LICENCE = (
+        "open_licence",
+        _("An open licence stands on this patent: anyone may license it on the open terms, but not exclusively"),
+    )
+    LAPSED = "lapsed", _("A patent of this offer is no longer in force")
+
+
 class OfferQuerySet(models.QuerySet):
-    def with_availability(self) -> "OfferQuerySet":
-        """`available`: every patent of the offer's package can be licensed under it now. Not while
-        an exclusive or sole license is live on any of them, nor, for an exclusive or sole offer,
-        while any license is live on any of them or an open licence stands on one. Live licenses
-        are judged by their own type and their own patents (both fixed when applied for).
-        The one place this rule is written: the catalogue shows it, apply_for_trial enforces it."""
+    def with_availability(self, enterprise: Any = None, on: date | None = None) -> "OfferQuerySet":
+        """`closed_because` (a Closed reason, None when open) and `available`: every patent of the
+        offer's package can be licensed under it now, to `enterprise` if one is given. Not while
+        the enterprise itself holds a live license on one of them; not while an exclusive or sole
+        license is live on one; for an exclusive or sole offer, not while any license is live on
+        one or an open licence stands on one; never once a patent is no longer in force. Live
+        licenses are judged by their own type and patents (both fixed when applied for).
+        The one place this rule is written: the catalogue and the offer page say the reason,
+        apply_for_trial refuses with it, publishing checks it (services.offers)."""
         from .licenses import License, LicensePatent  # a license is made from an offer: imported on use
 
         # License-patent rows on a patent of the outer offer's package, live ones only.
         live = LicensePatent.objects.filter(
             license__state__in=License.LIVE_STATES, patent__offer_links__offer=OuterRef("pk")
         )
+        others = live.exclude(license__enterprise=enterprise) if enterprise is not None else live
         standing_open = OfferPatent.objects.filter(
             offer__open_licence=True,
             offer__state=Offer.State.PUBLISHED,
             patent__offer_links__offer=OuterRef("pk"),
         )
-        taken = Exists(live.filter(license__license_type__in=BLOCKING_TYPES)) | (
-            Q(license_type__in=BLOCKING_TYPES) & (Exists(live) | Exists(standing_open))
+        lapsed = OfferPatent.objects.filter(offer=OuterRef("pk")).exclude(Patent.in_force_q(on or today(), "patent__"))
+        exclusive_offer = Q(license_type__in=BLOCKING_TYPES)
+        reasons = [
+            (Exists(lapsed), Closed.LAPSED),
+            *([(Exists(live.filter(license__enterprise=enterprise)), Closed.YOURS)] if enterprise is not None else []),
+            (Exists(others.filter(license__license_type=LicenseType.EXCLUSIVE)), Closed.EXCLUSIVE),
+            (Exists(others.filter(license__license_type=LicenseType.SOLE)), Closed.SOLE),
+            (exclusive_offer & Exists(others), Closed.LICENSED),
+            (exclusive_offer & Exists(standing_open), Closed.OPEN_LICENCE),
+        ]
+        closed = Case(
+            *(When(condition, then=Value(reason.value)) for condition, reason in reasons),
+            default=Value(None),
+            output_field=models.CharField(),
         )
-        return self.annotate(available=ExpressionWrapper(~taken, output_field=models.BooleanField()))
+        return self.annotate(closed_because=closed).annotate(
+            available=ExpressionWrapper(Q(closed_because__isnull=True), output_field=models.BooleanField())
+        )
 
 
 class Offer(FSMModelMixin, DealTerms):
@@ -280,6 +315,20 @@ class Offer(FSMModelMixin, DealTerms):
 
     def accepts_applications(self) -> bool:
         return self.state == self.State.PUBLISHED
+
+    @property
+    def closed_text(self) -> str:
+        """Why it cannot be applied for now, in the reader's language (with_availability's reason)."""
+        reason = getattr(self, "closed_because", None)
+        return str(Closed(reason).label) if reason else ""
+
+    @property
+    def closed_sentence(self) -> str:
+        """The refusal an application meets: 'This offer is closed now: <reason>.'"""
+        reason = self.closed_text
+        return (
+            _("This offer is closed now: %(reason)s.") % {"reason": reason[:1].lower() + reason[1:]} if reason else ""
+        )
 
     @transition(field=state, source=State.DRAFT, target=State.PUBLISHED, custom={"label": _("Publish")})
     def publish(self) -> None:

@@ -129,6 +129,7 @@ def catalogue(request):
         ipc_section=ipc if ipc in dict(IPC_SECTIONS) else "",
         institution_id=parse_id(institution),
         available_only=available,
+        enterprise=_member_enterprise(request),
     )
     page = Paginator(offers, 20).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -149,8 +150,19 @@ def catalogue(request):
     )
 
 
+def _member_enterprise(request):
+    """The enterprise of a logged-in, approved member (None for a visitor): its own licenses are
+    a reason an offer is closed to it."""
+    member = getattr(request, "member", None)
+    if member is None and request.user.is_authenticated:
+        active = EnterpriseMember.objects.select_related("enterprise").filter(state=EnterpriseMember.State.ACTIVE)
+        member = active.filter(user=request.user).first()
+    return member.enterprise if member is not None else None
+
+
 def offer_detail(request, offer_id):
-    offer = get_object_or_404(selectors.catalogue().prefetch_related(selectors.PACKAGE, "milestones"), pk=offer_id)
+    offers = selectors.catalogue(enterprise=_member_enterprise(request))
+    offer = get_object_or_404(offers.prefetch_related(selectors.PACKAGE, "milestones"), pk=offer_id)
     return render(request, "portal/offer.html", {"offer": offer, "patent": offer.patent})
 
 

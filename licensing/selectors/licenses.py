@@ -112,6 +112,7 @@ def catalogue(
     institution_id: int | None = None,
     available_only: bool = False,
     on: date | None = None,
+    enterprise: Enterprise | None = None,
 ) -> OfferQuerySet:
     """Published offers whose every patent is in force, with `available` (can be applied for now)
     and `package_size` (patents in the package). A search or an IPC section matches any patent of
@@ -122,7 +123,7 @@ def catalogue(
     offers = (
         Offer.objects.filter(~Exists(lapsed), state=Offer.State.PUBLISHED)
         .select_related("patent__owner")
-        .with_availability()
+        .with_availability(enterprise, on)  # for a member, "you hold it" is a reason too
         .annotate(package_size=Subquery(package.order_by().values("offer").annotate(n=Count("pk")).values("n")))
         .annotate(milestones_agreed=Exists(OfferMilestone.objects.filter(offer=OuterRef("pk"))))  # is_free reads it
         .order_by("-created_at", "-pk")

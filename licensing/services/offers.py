@@ -14,8 +14,8 @@ from ..models import (
     BLOCKING_TYPES,
     MILESTONE_TERMS,
     AuditEvent,
+    Closed,
     DealTerms,
-    License,
     Offer,
     OfferMilestone,
     OfferPatent,
@@ -51,17 +51,26 @@ def publish_offer(*, offer_id: int, by: User | None) -> Offer:
 
 
 def _check_open_licence_rules(offer: Offer) -> None:
-    """No exclusive or sole license while an open licence stands on a patent of the package
-    (Patent Law Art. 51)."""
+    """No exclusive or sole license, nor an offer of one, while an open licence stands on a patent
+    of the package (Patent Law Art. 51)."""
     package = offer.patents.all()
     others = Offer.objects.filter(patent_links__patent__in=package, state=Offer.State.PUBLISHED).exclude(pk=offer.pk)
     if offer.replaces_id:
         others = others.exclude(pk=offer.replaces_id)  # the version this one replaces goes
     if offer.open_licence:
-        blocking = License.objects.live().filter(patents__in=package, license_type__in=BLOCKING_TYPES)
-        if blocking.exists():
+        closed = Offer.objects.with_availability().values_list("closed_because", flat=True).get(pk=offer.pk)
+        if closed in (Closed.EXCLUSIVE, Closed.SOLE):  # the one rule of who holds what (models.catalogue)
             raise _refused(
                 _("An exclusive or sole license is live on this patent: no open licence can be declared until it ends.")
+            )
+        exclusive_offers = sorted({str(o) for o in others.filter(license_type__in=BLOCKING_TYPES).distinct()})
+        if exclusive_offers:
+            raise _refused(
+                _(
+                    "An exclusive or sole offer stands on this patent (%(offers)s): withdraw it before declaring an "
+                    "open licence."
+                )
+                % {"offers": ", ".join(exclusive_offers)}
             )
     elif offer.blocks_other_licensees and others.filter(open_licence=True).exists():
         raise _refused(

@@ -12,7 +12,6 @@ from ..domain import windows, workdays
 from ..domain.money import ZERO, add_months
 from ..domain.text import clean_multi_line, clean_single_line
 from ..models import (
-    BLOCKING_TYPES,
     MILESTONE_TERMS,
     AuditEvent,
     DealTerms,
@@ -65,15 +64,9 @@ def apply_for_trial(
     if not offer.accepts_applications():
         raise _refused(_("This offer is not open for applications."))
     _require_package_in_force(patents, today())
-    live = License.objects.live().filter(patents__in=patents)
-    if live.filter(enterprise=enterprise).exists():
-        raise _refused(_("Your enterprise already has a live license for a patent of this offer."))
-    if not Offer.objects.with_availability().get(pk=offer.pk).available:
-        if live.filter(license_type__in=BLOCKING_TYPES).exists():
-            raise _refused(_("This patent is licensed exclusively to another enterprise at the moment."))
-        raise _refused(
-            _("This offer is for an exclusive or sole license, and the patent is licensed to another enterprise now.")
-        )
+    closed = Offer.objects.with_availability(enterprise).get(pk=offer.pk)
+    if not closed.available:
+        raise _refused(closed.closed_sentence)
     terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
     terms["term_end"] = offer.term_within(_last_expiry(patents))  # never past the package's life
     lic = License.objects.create(
