@@ -180,3 +180,38 @@ def test_two_sweeps_at_once_send_each_reminder_once(institution, staff, clock):
     assert len(mail.outbox) == 5
     assert len({m.to[0] for m in mail.outbox}) == 5
     assert Reminder.objects.filter(state="sent").count() == 5
+
+
+def _tables_locked(queries) -> list[str]:
+    """The tables of the SELECT … FOR UPDATE statements, in the order they ran."""
+    import re
+
+    locked = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    return [re.search(r'FROM "(\w+)"', sql).group(1) for sql in locked]
+
+
+def test_a_claim_is_locked_after_its_license(postgres_only, make_insured_default, staff):
+    """Issue 21, point 4.7: one lock order (services/__init__.py). A service that started from the
+    claim and one that started from the license once locked them in opposite orders."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    lic = make_insured_default()
+    claim = services.file_claim(license_id=lic.pk, by=staff, reason="default")
+    with CaptureQueriesContext(connection) as queries:
+        services.approve_claim(claim_id=claim.pk, by=staff)
+    assert _tables_locked(queries)[:2] == ["licensing_license", "licensing_insuranceclaim"]
+
+
+def test_a_payment_report_is_locked_after_its_license(postgres_only, offer, make_license, staff, clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    clock("2026-03-02")
+    lic = make_license(offer, "purchased", start="2026-01-31")
+    report = services.report_payment(
+        license_id=lic.pk, amount="10.00", paid_on=dt.date(2026, 3, 2), reference="R-1", by=staff
+    )
+    with CaptureQueriesContext(connection) as queries:
+        services.confirm_payment_report(report_id=report.pk, by=staff)
+    assert _tables_locked(queries)[:2] == ["licensing_license", "licensing_paymentreport"]

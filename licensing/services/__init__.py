@@ -4,7 +4,9 @@ transaction. Views, admin, commands and tasks call these and nothing else to cha
 
 Every service that changes a license locks its row first (SELECT ... FOR UPDATE), so two
 conflicting operations on one license run one after the other; ConcurrentTransitionMixin is the
-second guard should a caller hold a stale instance.
+second guard should a caller hold a stale instance. One lock order everywhere: the license, then
+a row that hangs off it (`_runner._lock_with_license`: a claim, a conversion, a report, a
+milestone); several licenses in id order (`calendar.refresh_effective_dates`).
 
 Every use case is re-exported here: callers write `services.purchase(...)`.
 """

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils.translation import gettext as _
 
 from .. import queue
@@ -38,6 +39,19 @@ def _lock_license(license_id: int, *, schedule: bool = True) -> License:
     changes to the license, its installments and its payments."""
     locked = License.objects.select_for_update(of=("self",)).select_related("offer__patent")
     return (locked.prefetch_related("installments") if schedule else locked).get(pk=license_id)
+
+
+C = TypeVar("C", bound=Model)
+
+
+def _lock_with_license(model: type[C], pk: int, *, schedule: bool = True) -> tuple[License, C]:
+    """Lock a row that hangs off a license (a claim, a conversion, a report) in the one order
+    every service locks in: its license first, then the row. Two services working on the same
+    license, one from the license and one from the row, then wait for each other instead of
+    deadlocking."""
+    license_id = model._default_manager.values_list("license_id", flat=True).get(pk=pk)
+    lic = _lock_license(license_id, schedule=schedule)
+    return lic, model._default_manager.select_for_update().get(pk=pk)
 
 
 def _without_stale_schedule(lic: License) -> License:

@@ -21,6 +21,7 @@ from ._runner import (
     MAX_VALUATION,
     _decimal,
     _lock_license,
+    _lock_with_license,
     _refused,
     _require_package_in_force,
     _require_reason,
@@ -81,8 +82,8 @@ def _purchase_outstanding(lic: License) -> Decimal:
 
 
 def _lock_conversion(conversion_id: int) -> tuple[EquityConversion, License]:
-    conversion = EquityConversion.objects.select_for_update().get(pk=conversion_id)
-    return conversion, _lock_license(conversion.license_id)
+    lic, conversion = _lock_with_license(EquityConversion, conversion_id)
+    return conversion, lic
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
+    _lock_with_license,
     _notify_once,
     _refused,
     _require_amount,
@@ -85,9 +86,7 @@ def file_claim(*, license_id: int, by: User | None, reason: str = "") -> Insuran
 
 
 def _lock_claim(claim_id: int) -> InsuranceClaim:
-    claim = InsuranceClaim.objects.select_for_update().get(pk=claim_id)
-    _lock_license(claim.license_id, schedule=False)
-    return claim
+    return _lock_with_license(InsuranceClaim, claim_id, schedule=False)[1]
 
 
 @transaction.atomic

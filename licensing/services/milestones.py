@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ..domain.money import add_months
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import Installment, License, LicenseMilestone, today
-from ._runner import _lock_license, _refused, _run
+from ._runner import _lock_with_license, _refused, _run
 from .schedule import add_amount_due
 
 if TYPE_CHECKING:
@@ -26,9 +26,7 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
     """The milestone was reached on `on`: its amount falls due `due_days` later (any credit pays
     it at once), and a paid-up license owes again."""
     evidence = clean_multi_line(evidence, "evidence", max_length=REASON_MAX_LENGTH)
-    license_id = LicenseMilestone.objects.values_list("license_id", flat=True).get(pk=milestone_id)
-    lic = _lock_license(license_id)
-    milestone = LicenseMilestone.objects.select_for_update().get(pk=milestone_id)
+    lic, milestone = _lock_with_license(LicenseMilestone, milestone_id)
     if not lic.accepts_milestones():
         raise _refused(_("A milestone falls due only once the license is bought."))
     if milestone.is_dated:

@@ -28,6 +28,7 @@ from . import _audit
 from ._runner import (
     _applied_on,
     _lock_license,
+    _lock_with_license,
     _pay_oldest_first,
     _refused,
     _require_amount,
@@ -203,9 +204,7 @@ def report_payment(
 
 
 def _lock_report(report_id: int) -> PaymentReport:
-    report = PaymentReport.objects.only("license_id").get(pk=report_id)
-    _lock_license(report.license_id)  # the license first, as every schedule change does
-    return PaymentReport.objects.select_for_update().get(pk=report_id)
+    return _lock_with_license(PaymentReport, report_id)[1]
 
 
 @transaction.atomic

@@ -28,6 +28,7 @@ from . import _audit
 from ._runner import (
     _decimal,
     _lock_license,
+    _lock_with_license,
     _refused,
     _require_amount,
     _require_reason,
@@ -82,9 +83,7 @@ def open_report_periods(lic: License, on: date, *, by: User | None) -> list[Roya
 
 
 def _lock_report(report_id: int) -> tuple[License, RoyaltyReport]:
-    license_id = RoyaltyReport.objects.values_list("license_id", flat=True).get(pk=report_id)
-    lic = _lock_license(license_id)  # the license first, as every schedule change does
-    return lic, RoyaltyReport.objects.select_for_update().get(pk=report_id)
+    return _lock_with_license(RoyaltyReport, report_id)
 
 
 def _same_year_before(report: RoyaltyReport) -> QuerySet[RoyaltyReport]:
