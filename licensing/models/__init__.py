@@ -22,7 +22,7 @@ from .base import (
     transition_label,
     why_not,
 )
-from .catalogue import IPC_SECTIONS, Closed, Offer, OfferPatent, OfferQuerySet, Patent
+from .catalogue import IPC_SECTIONS, Closed, Offer, OfferPatent, OfferQuerySet, Patent, package_life
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
@@ -83,6 +83,7 @@ __all__ = [
     "is_fraction",
     "is_money",
     "new_token",
+    "package_life",
     "private_storage",
     "receipt_path",
     "refuses_with",

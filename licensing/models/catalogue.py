@@ -1,5 +1,6 @@
 """What a TTO offers: patents and their try-before-you-pay offers."""
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -117,6 +118,12 @@ class Patent(models.Model):
     def in_force_q(cls, on: date, to_patent: str = "") -> Q:
         """is_in_force as SQL (its twin, tested to agree), for rows reaching a patent by `to_patent`."""
         return Q(**{f"{to_patent}legal_status": cls.LegalStatus.VALID, f"{to_patent}expiry_date__gte": on})
+
+
+def package_life(patents: Iterable[Patent]) -> date:
+    """A package lives as long as its longest-lived patent: terms, trials, schedules and every
+    dated amount end by then."""
+    return max(patent.expiry_date for patent in patents)
 
 
 class Closed(models.TextChoices):
@@ -273,7 +280,7 @@ class Offer(FSMModelMixin, DealTerms):
             and self.installment_count <= 120
         )
         if self.patent_id and within_bounds:  # out-of-bounds terms are refused by their fields
-            self.check_schedule_fits(self.patent, today())
+            self.check_schedule_fits(self.package_life(), today())
 
     def _check_open_licence_royalty(self, errors: dict[str, Any]) -> None:
         """An open licence's royalty rates stay within CNIPA's guidance (settings)."""
@@ -291,17 +298,23 @@ class Offer(FSMModelMixin, DealTerms):
                 "cap": f"{(cap * 100).normalize():f}%"
             }
 
-    def check_schedule_fits(self, patent: Patent, on: date) -> None:
-        """A trial started `on` and bought on its last day must be paid off before the patent
-        expires: nobody pays for a patent that no longer exists."""
+    def package_life(self) -> date:
+        """The last day of its package's life (the lead patent alone before it is saved)."""
+        return package_life(self.patents.all() if self.pk is not None else [self.patent])
+
+    def check_schedule_fits(self, last_expiry: date, on: date) -> None:
+        """A trial started `on` and bought on its last day must be paid off, every dated amount
+        included (milestones, a deferral's end), before the package's last patent expires: nobody
+        pays for a patent that no longer exists. The one bound: saving and publishing an offer
+        check it, and the purchase checks the real dates against the same life."""
         last_due = add_months(on, self.trial_months + self.schedule_months())
-        if last_due > patent.expiry_date:
+        if last_due > last_expiry:
             raise ValidationError(
                 _(
                     "A trial starting today and its payment schedule would run to %(last)s, after the patent "
                     "expires on %(expiry)s: shorten the trial or the schedule."
                 )
-                % {"last": last_due, "expiry": patent.expiry_date}
+                % {"last": last_due, "expiry": last_expiry}
             )
 
     def save(self, *args: Any, **kwargs: Any) -> None:

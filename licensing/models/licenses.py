@@ -273,7 +273,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def purchase(self, plan: str, on: date) -> None:
         self.plan = plan
         self.purchased_on = on
-        self.payments_start = add_months(on, self.deferred_months) if self.deferred_months else None
+        self.payments_start = self.payments_start_after(on)
         self.term_start = self.term_start or on  # the license proper runs from its purchase
         self.trial_ended_on = on
 

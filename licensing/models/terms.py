@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..domain import royalties
-from ..domain.money import ZERO
+from ..domain.money import ZERO, add_months
 from ..domain.text import single_line
 from .base import FRACTION, MAX_PRICE, MONEY
 
@@ -304,15 +304,25 @@ class DealTerms(models.Model):
         ]
 
     def schedule_months(self) -> int:
-        """Months from purchase to the last payment of the longest plan the terms allow (a
-        deferred start holds every payment back to its end)."""
-        if not self.price:
-            return self.deferred_months if self.entry_fee else 0
-        if self.installment_count:
-            months = self.first_due_months + (self.installment_count - 1) * self.installment_interval_months
-        else:
-            months = self.first_due_months
-        return max(months, self.deferred_months)
+        """Months from purchase to the last dated payment of the longest plan the terms allow: the
+        price's last installment, a dated milestone, or the end of a deferral, which holds every
+        payment back to it (License.payments_start). Royalty periods run with the term instead."""
+        months = [self.deferred_months if (self.price or self.entry_fee or self.dated_milestone_months()) else 0]
+        if self.price:
+            last = (self.installment_count - 1) * self.installment_interval_months if self.installment_count else 0
+            months.append(self.first_due_months + last)
+        return max([*months, *self.dated_milestone_months()])
+
+    def dated_milestone_months(self) -> list[int]:
+        """Months after the purchase of each dated milestone (none before the terms are saved)."""
+        if self.pk is None:
+            return []
+        return [m.due_months for m in self.milestones.all() if m.due_months is not None]  # type: ignore[attr-defined]
+
+    def payments_start_after(self, purchased_on: date) -> date | None:
+        """The day payments start under a deferral (nothing but the trial fee falls due before);
+        None when nothing is deferred."""
+        return add_months(purchased_on, self.deferred_months) if self.deferred_months else None
 
     def term_within(self, last_expiry: date) -> date:
         """The last day of the term: the agreed end, and never after the last patent expires."""

@@ -16,12 +16,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import calendar_feed, selectors, services, throttle
-from ..domain import workdays
 from ..http import client_ip, parse_id
 from ..models import (
     IPC_SECTIONS,
     EnterpriseMember,
-    Installment,
     Institution,
     License,
     LicenseMilestone,
@@ -271,10 +269,9 @@ def buy(request, pk):
                 messages.success(request, done)
                 return redirect("portal:license", pk=lic.pk)
         else:
-            kinds = dict(Installment.Kind.choices)
-            schedule = [
-                (kinds[kind], amount, due, workdays.effective_date(due))
-                for kind, amount, due in services.build_schedule(lic, data["plan"], today())
+            schedule = [  # the schedule the purchase will write (deferral and dated milestones included)
+                (row.get_kind_display(), row.amount, row.due_date, row.effective_due_date)
+                for row in services.planned_schedule(lic, data["plan"], today())
             ]
     return render(
         request,

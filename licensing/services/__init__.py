@@ -21,7 +21,7 @@ from .equity import (
     reject_equity_conversion,
 )
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
-from .licenses import build_schedule, declare_default, mark_overdue, purchase, terminate, write_off
+from .licenses import declare_default, mark_overdue, planned_schedule, purchase, terminate, write_off
 from .milestones import reach_milestone
 from .offers import check_package, publish_offer, revise_offer, set_package, withdraw_offer
 from .parties import (
@@ -65,7 +65,6 @@ __all__ = [
     "approve_equity_conversion",
     "approve_member",
     "approve_trial",
-    "build_schedule",
     "check_package",
     "confirm_payment_report",
     "declare_default",
@@ -77,6 +76,7 @@ __all__ = [
     "file_royalty_report",
     "mark_overdue",
     "member_decision_allowed",
+    "planned_schedule",
     "preview_royalty",
     "propose_equity_conversion",
     "publish_offer",

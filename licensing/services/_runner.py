@@ -137,11 +137,6 @@ def _require_package_in_force(patents: Iterable[Patent], on: date) -> list[Paten
     return patents
 
 
-def _last_expiry(patents: Iterable[Patent]) -> date:
-    """A package lives as long as its longest-lived patent."""
-    return max(patent.expiry_date for patent in patents)
-
-
 def _require_amount(amount: Decimal | int | str) -> Decimal:
     amount = _decimal(amount, "amount")
     if amount <= ZERO:

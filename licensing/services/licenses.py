@@ -16,11 +16,11 @@ from ..models import (
     DealTerms,
     Installment,
     License,
+    package_life,
     today,
 )
 from . import _audit
 from ._runner import (
-    _last_expiry,
     _lock_license,
     _refused,
     _require_package_in_force,
@@ -30,7 +30,7 @@ from ._runner import (
     _without_stale_schedule,
 )
 from .credit import apply_credit
-from .milestones import schedule_dated_milestones
+from .milestones import milestone_due, schedule_dated_milestones
 from .royalties import open_report_periods
 from .schedule import INSTALLMENT_TERMS
 
@@ -64,6 +64,24 @@ def build_schedule(terms: DealTerms, plan: str, purchased_on: date) -> list[tupl
     ]
 
 
+def planned_schedule(lic: License, plan: str, purchased_on: date) -> list[Installment]:
+    """What a purchase on `purchased_on` sets falling due, as it will be written: the fees and the
+    price in the plan chosen (build_schedule), then each dated milestone, every date held back by
+    a deferred start (Installment.fall_due). The one schedule: the portal's preview shows it, the
+    purchase checks and writes it."""
+    payments_start = lic.payments_start_after(purchased_on)
+    numbers: dict[str, int] = {}  # numbered per kind: entry fee 1, installments 1..n
+    rows = []
+    for kind, amount, due in build_schedule(lic, plan, purchased_on):
+        numbers[kind] = numbers.get(kind, 0) + 1
+        rows.append(Installment(license=lic, kind=kind, sequence=numbers[kind], amount=amount))
+        rows[-1].fall_due(due, payments_start)
+    for n, milestone in enumerate((m for m in lic.milestones.all() if m.is_dated), start=1):
+        rows.append(Installment(license=lic, kind=Installment.Kind.MILESTONE, sequence=n, amount=milestone.amount))
+        rows[-1].fall_due(milestone_due(purchased_on, milestone), payments_start)
+    return rows
+
+
 @transaction.atomic
 def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = None) -> License:
     lic = _lock_license(license_id, schedule=False)
@@ -74,26 +92,17 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
         assert lic.trial_start and lic.trial_end_effective  # every trial has both (License.approve)
         windows.purchase_date(on, lic.trial_start, lic.trial_end_effective)
         _require_package_in_force(lic.patents.all(), max(on, today()))
-    schedule = build_schedule(lic, plan, on)
-    last_expiry = _last_expiry(lic.patents.all())
-    deferred_to = add_months(on, lic.deferred_months)  # nothing falls due before (deferred start)
-    dated = [add_months(on, m.due_months) for m in lic.milestones.all() if m.due_months is not None]
-    dues = [due for _kind, _amount, due in schedule] + dated
-    last_due = max([*dues, deferred_to]) if dues else None
+    planned = planned_schedule(lic, plan, on)
+    last_expiry = package_life(lic.patents.all())
+    last_due = max((row.due_date for row in planned), default=None)
     if last_due and last_due > last_expiry:
         raise _refused(
             _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
             % {"last": last_due, "expiry": last_expiry}
         )
     _run(lic, "purchase", plan, on, by=by)
-    numbers: dict[str, int] = {}  # numbered per kind: entry fee 1, installments 1..n
-    rows = []
-    for kind, amount, due in schedule:
-        numbers[kind] = numbers.get(kind, 0) + 1
-        row = Installment(license=lic, kind=kind, sequence=numbers[kind], amount=amount)
-        row.fall_due(due, lic.payments_start)  # a deferred start holds it back
-        rows.append(row)
-    installments = Installment.objects.bulk_create(rows)
+    fixed = [row for row in planned if row.kind != Installment.Kind.MILESTONE]  # milestones: below, with theirs
+    installments = Installment.objects.bulk_create(fixed)
     for inst in installments:
         _audit.created(inst, by=by, fields=INSTALLMENT_TERMS)
     open_report_periods(lic, on, by=by)  # a royalty's periods, or use reports, for the whole term

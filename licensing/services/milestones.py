@@ -50,12 +50,17 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
     return milestone
 
 
+def milestone_due(purchased_on: date, milestone: LicenseMilestone) -> date:
+    """A dated milestone falls due its months after the purchase (before any deferral)."""
+    return add_months(purchased_on, milestone.due_months or 0)
+
+
 def schedule_dated_milestones(lic: License, on: date, *, by: User | None) -> None:
     """At the purchase on `on`: each dated milestone's amount falls due its months later."""
     for milestone in lic.milestones.filter(state=LicenseMilestone.State.PENDING, due_months__isnull=False):
         _run(milestone, "schedule", by=by)
         reason = _("Dated milestone: %(name)s") % {"name": milestone.name}
-        due = add_months(on, milestone.due_months or 0)
+        due = milestone_due(on, milestone)
         milestone.installment = add_amount_due(
             lic, Installment.Kind.MILESTONE, milestone.amount, due, by=by, reason=reason
         )

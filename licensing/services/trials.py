@@ -23,13 +23,13 @@ from ..models import (
     Offer,
     Patent,
     Reminder,
+    package_life,
     today,
 )
 from ..selectors import enterprises_for
 from . import _audit
 from ._runner import (
     _applied_on,
-    _last_expiry,
     _lock_license,
     _notify_once,
     _refused,
@@ -68,7 +68,7 @@ def apply_for_trial(
     if not closed.available:
         raise _refused(closed.closed_sentence)
     terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
-    terms["term_end"] = offer.term_within(_last_expiry(patents))  # never past the package's life
+    terms["term_end"] = offer.term_within(package_life(patents))  # never past the package's life
     lic = License.objects.create(
         offer=offer, enterprise=enterprise, intended_use=intended_use, contact=contact, **terms
     )
@@ -100,7 +100,7 @@ def approve_trial(*, license_id: int, by: User | None, start: date | None = None
     lic = _lock_license(license_id, schedule=False)
     start = windows.trial_start(start or today(), _applied_on(lic), today())
     patents = _require_package_in_force(lic.patents.all(), start)
-    last_expiry = _last_expiry(patents)
+    last_expiry = package_life(patents)
     # The trial runs to its effective end (moved past weekends and holidays): that day too.
     if workdays.effective_date(add_months(start, lic.trial_months)) > last_expiry:
         raise _refused(_("The trial would end after the patent expires on %(date)s.") % {"date": last_expiry})
