@@ -59,9 +59,9 @@ FIGURES_SQL = [
     """SELECT count(*) FILTER (WHERE state = 'executed'), sum(converted_amount) FILTER (WHERE state = 'executed'),
            count(*) FILTER (WHERE state IN ('proposed', 'approved'))
        FROM licensing_equityconversion""",
-    # Income by fee kind (issue 14): what fell due, was collected and is owed, per kind.
+    # Income by fee kind (issue 14): what fell due by today, was collected and is owed, per kind.
     """SELECT kind, count(*), sum(amount), sum(paid_amount), sum(amount - paid_amount)
-       FROM licensing_installment WHERE NOT report_pending GROUP BY 1""",
+       FROM licensing_installment WHERE NOT report_pending AND effective_due_date <= CURRENT_DATE GROUP BY 1""",
     # Royalty and use reports of running licenses: due soon, late, filed, disputed.
     """SELECT count(*) FILTER (WHERE r.state IN ('expected', 'disputed')
                AND r.due_date BETWEEN %(today)s AND %(today)s + 30),

@@ -241,6 +241,18 @@ def test_caps_per_year_and_in_total(royalty_license, staff, clock):
     assert [r.royalty for r in (q1, q2, q3, y2)] == [D("100000.00"), D("50000.00"), D("0.00"), D("100000.00")]
 
 
+def test_reports_filed_before_any_is_accepted_never_owe_more_than_the_total_cap(royalty_license, staff, clock):
+    """Issue 21, point 2: the total cap counted accepted reports only, the yearly one filed ones
+    too; two reports filed before acceptance owed 16,000.00 under a total cap of 10,000.00."""
+    lic = royalty_license(royalty_rates="10%", royalty_cap_total=D("10000"))
+    clock("2026-07-02")
+    for start in ("2026-01-01", "2026-04-01"):
+        services.file_royalty_report(report_id=report(lic, start).pk, base=D("80000"), by=staff)
+    owed = [report(lic, start).royalty for start in ("2026-01-01", "2026-04-01")]
+    assert owed == [D("8000.00"), D("2000.00")]
+    assert sum(owed) == lic.royalty_cap_total
+
+
 def test_the_preview_is_what_acceptance_gives(royalty_license, staff, clock):
     lic = royalty_license()
     clock("2026-07-02")
@@ -500,6 +512,26 @@ def test_the_dashboard_shows_income_by_fee_kind_and_reports_due_and_late(royalty
     assert rows["Royalty"] == [1, D("5000.00"), D("2000.00"), D("3000.00")]  # pending periods are not counted
     reports = dict(board.tables["royalty_reports"].rows)
     assert (reports["Late (past their due date, not filed)"], reports["Due in the next 30 days"]) == (1, 0)
+
+
+def test_income_by_fee_kind_counts_only_what_has_fallen_due_by_the_periods_end(offer, make_license, staff, clock):
+    """Issue 21, point 2: 'fallen due' summed every installment, those due next year too."""
+    from licensing.reporting.dashboard import build_dashboard
+    from licensing.selectors import BookFilter
+
+    clock("2026-03-02")
+    lic = make_license(offer, "purchased", start="2025-09-01", plan="installments")  # 3 every 6 months
+    dues = list(lic.installments.order_by("due_date").values_list("effective_due_date", "amount"))
+    book = BookFilter(institution=offer.patent.owner)
+
+    def fallen_due(on, **period):
+        rows = build_dashboard(BookFilter(**{**book.__dict__, **period}), on).tables["income_by_kind"].rows
+        return {label: values for label, *values in rows}["Purchase installment"]
+
+    first, second = dues[0], dues[1]
+    assert fallen_due(first[0]) == [1, first[1], D("0.00"), first[1]]  # on its effective date
+    assert fallen_due(first[0] - dt.timedelta(days=1)) == [0, D("0.00"), D("0.00"), D("0.00")]
+    assert fallen_due(second[0], date_to=second[0] - dt.timedelta(days=1)) == [1, first[1], D("0.00"), first[1]]
 
 
 def test_a_correction_without_a_new_attachment_keeps_the_one_filed(sme_client, sme_royalty, tmp_path, settings):

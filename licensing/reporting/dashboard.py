@@ -80,7 +80,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     months = _months(selectors.collections_by_month(book))
     claims = selectors.claims_summary(book)
     equity = selectors.equity_summary(book)
-    by_kind = {row["kind"]: row for row in selectors.income_by_kind(book)}
+    by_kind = {row["kind"]: row for row in selectors.income_by_kind(book, on)}
     reports = selectors.royalty_reports(book, on)
 
     sizes = {r["key"]: r for r in by["size"]}

@@ -158,10 +158,16 @@ def contracts(book: BookFilter) -> dict:
     return figures
 
 
-def income_by_kind(book: BookFilter) -> list[dict]:
+def income_by_kind(book: BookFilter, on: dt.date) -> list[dict]:
     """Per fee kind (trial fee, entry fee, fixed price, milestone, royalty, minimum shortfall,
-    adjustment): what has fallen due, what was collected and what is outstanding. One GROUP BY."""
-    installments = book.licenses(Installment.objects.order_by(), "license__").filter(report_pending=False)
+    adjustment), of the amounts fallen due by the period's end (its last day, or `on`, whichever
+    is earlier; by the effective due date): what fell due, what of it was collected and what of
+    it is outstanding, so each row adds up. An installment due next year has not fallen due; a
+    royalty period still to report has no amount yet. One GROUP BY."""
+    end = min(book.date_to, on) if book.date_to else on
+    installments = book.licenses(Installment.objects.order_by(), "license__").filter(
+        report_pending=False, effective_due_date__lte=end
+    )
     owed = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=_MONEY)
     rows = installments.values("kind").annotate(
         n=Count("pk"), due=Sum("amount"), collected=Sum("paid_amount"), unpaid=Sum(owed)

@@ -96,12 +96,14 @@ def _same_year_before(report: RoyaltyReport) -> QuerySet[RoyaltyReport]:
 
 def royalty_for(lic: License, report: RoyaltyReport, base: Decimal, *, filed_count: bool = False) -> Decimal:
     """The royalty on `base` for the report's period: the tiers read the base of the license
-    year's earlier periods (accepted, and with `filed_count` also those filed, for a preview
-    before they are), then the caps per year and in total."""
+    year's earlier periods, then the caps per year and in total. One base for all three: the
+    reports counted are those accepted, and with `filed_count` (filing, and its preview, when a
+    filed report's royalty is already due) those filed too; so several reports filed before any
+    is accepted never owe more than a cap between them."""
     counted = [RoyaltyReport.State.ACCEPTED, *([RoyaltyReport.State.FILED] if filed_count else [])]
     earlier = _same_year_before(report).filter(state__in=counted).aggregate(base=Sum("base_amount"), due=Sum("royalty"))
-    accepted = RoyaltyReport.objects.filter(license_id=lic.pk, state=RoyaltyReport.State.ACCEPTED).exclude(pk=report.pk)
-    total = accepted.aggregate(due=Sum("royalty"))["due"] or ZERO
+    others = RoyaltyReport.objects.filter(license_id=lic.pk, state__in=counted).exclude(pk=report.pk)
+    total = others.aggregate(due=Sum("royalty"))["due"] or ZERO
     amount = royalties.royalty_on(base, lic.tiers(), earlier=earlier["base"] or ZERO)
     amount = royalties.capped(amount, cap=lic.royalty_cap_year, already=earlier["due"] or ZERO)
     return royalties.capped(amount, cap=lic.royalty_cap_total, already=total)
