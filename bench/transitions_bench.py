@@ -18,7 +18,8 @@ from django.db import connection
 
 from licensing import services
 from licensing.demo.identifiers import make_uscc
-from licensing.models import AuditEvent, DealTerms, Enterprise, License, LicensePatent, Offer, OfferPatent, today
+from licensing.domain.clock import today
+from licensing.models import AuditEvent, DealTerms, Enterprise, License, LicensePatent, Offer, OfferPatent
 
 
 def applications(n: int) -> list[int]:

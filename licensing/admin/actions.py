@@ -16,10 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from .. import selectors, services
+from ..domain.clock import today
 from ..domain.numbers import money_text, percent
 from ..domain.text import REASON_MAX_LENGTH
 from ..formfields import NumberField
-from ..models import Enterprise, InsurancePolicy, License, LicenseMilestone, Offer, today
+from ..models import Enterprise, InsurancePolicy, License, LicenseMilestone, Offer
 from ..widgets import DateInput
 
 

@@ -15,13 +15,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
+from ..domain.clock import today
 from ..domain.numbers import money_text, percent
 from ..formfields import NUMBER_OVERRIDES
 from ..models import (
     Institution,
     is_fraction,
     is_money,
-    today,
 )
 from . import actions as admin_actions
 

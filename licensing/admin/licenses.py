@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
+from ..domain.clock import today
 from ..domain.numbers import money_text
 from ..models import (
     CreditMovement,
@@ -21,7 +22,6 @@ from ..models import (
     Payment,
     Reminder,
     RoyaltyReport,
-    today,
 )
 from . import actions as admin_actions
 from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin

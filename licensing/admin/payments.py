@@ -8,11 +8,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..domain.clock import today
 from ..models import (
     Payment,
     PaymentReport,
     RoyaltyReport,
-    today,
 )
 from ..receipts import receipt_response
 from . import actions as admin_actions

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_POST
 
 from .. import selectors
 from ..domain import windows
-from ..models import IPC_SECTIONS, Export, Institution, today
+from ..domain.clock import today
+from ..models import IPC_SECTIONS, Export, Institution
 from ..reporting import exports, jobs, tables
 from ..reporting.dashboard import build_dashboard
 from ..widgets import DateInput

@@ -18,7 +18,6 @@ from .base import (
     new_token,
     private_storage,
     refuses_with,
-    today,
     transition_label,
     why_not,
 )
@@ -87,7 +86,6 @@ __all__ = [
     "private_storage",
     "receipt_path",
     "refuses_with",
-    "today",
     "transition_label",
     "why_not",
 ]

@@ -3,7 +3,6 @@ reasons of transitions, private file storage."""
 
 import secrets
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypedDict
@@ -14,8 +13,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-from ..domain import clock
 
 
 class Digits(TypedDict):
@@ -48,11 +45,6 @@ def is_fraction(field: Any) -> bool:
 def is_money(field: Any) -> bool:
     """A field declared with MONEY: an amount in CNY, read as 1,200,000.00."""
     return isinstance(field, models.DecimalField) and field.decimal_places == MONEY["decimal_places"]
-
-
-def today() -> date:
-    """The business date (licensing/clock.py): the local date, or the day a sweep runs as of."""
-    return clock.today()
 
 
 def refuses_with(message: Any) -> Callable[[Callable[[Any], bool]], Callable[[Any], bool]]:

@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import identifiers, windows
+from ..domain.clock import today
 from ..domain.money import add_months
 from ..domain.numbers import money_text
 from ..domain.text import multi_line, single_line
-from .base import MAX_PRICE, today
+from .base import MAX_PRICE
 from .parties import Institution
 from .terms import BLOCKING_TYPES, DealTerms, LicenseType
 

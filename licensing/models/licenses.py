@@ -22,10 +22,11 @@ from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
 from ..domain import clock, workdays
+from ..domain.clock import today
 from ..domain.money import ZERO, add_months
 from ..domain.numbers import money_text
 from ..domain.text import multi_line, single_line
-from .base import MONEY, refuses_with, today
+from .base import MONEY, refuses_with
 from .catalogue import Offer, Patent
 from .parties import Enterprise, Institution
 from .terms import DealTerms

@@ -14,9 +14,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from ..domain.clock import today
 from ..domain.money import ZERO
 from ..domain.royalties import MAX_BASE
-from .base import MONEY, new_token, private_storage, today
+from .base import MONEY, new_token, private_storage
 from .licenses import Installment, License
 
 MAX_UNITS = 10**12

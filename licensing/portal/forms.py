@@ -4,9 +4,10 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from ..domain.clock import today
 from ..domain.text import REASON_MAX_LENGTH, single_line
 from ..formfields import NumberField, number_formfield
-from ..models import Enterprise, License, PaymentReport, RoyaltyReport, today
+from ..models import Enterprise, License, PaymentReport, RoyaltyReport
 from ..widgets import DateInput
 
 

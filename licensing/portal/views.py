@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import calendar_feed, selectors, services, throttle
+from ..domain.clock import today
 from ..http import client_ip, parse_id
 from ..models import (
     IPC_SECTIONS,
@@ -25,7 +26,6 @@ from ..models import (
     LicenseMilestone,
     PaymentReport,
     allows,
-    today,
 )
 from ..receipts import receipt_response
 from . import forms

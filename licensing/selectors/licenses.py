@@ -21,6 +21,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
+from ..domain.clock import today
 from ..domain.money import ZERO
 from ..models import (
     AuditEvent,
@@ -39,7 +40,6 @@ from ..models import (
     PaymentReport,
     Reminder,
     RoyaltyReport,
-    today,
 )
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)

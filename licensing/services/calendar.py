@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..domain import workdays
-from ..models import Installment, License, today
+from ..domain.clock import today
+from ..models import Installment, License
 from . import _audit
 
 if TYPE_CHECKING:

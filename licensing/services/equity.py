@@ -9,12 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ..domain.clock import today
 from ..domain.money import ZERO, cny, split_proportionally
 from ..models import (
     EquityConversion,
     Installment,
     License,
-    today,
 )
 from . import _audit
 from ._runner import (

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..domain import windows
+from ..domain.clock import today
 from ..models import (
     InsuranceClaim,
     InsurancePolicy,
     Reminder,
-    today,
 )
 from . import _audit
 from ._runner import (

@@ -11,13 +11,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..domain import windows
+from ..domain.clock import today
 from ..domain.money import add_months, split_evenly
 from ..models import (
     DealTerms,
     Installment,
     License,
     package_life,
-    today,
 )
 from . import _audit
 from ._runner import (

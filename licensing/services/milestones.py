@@ -11,9 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ..domain.clock import today
 from ..domain.money import add_months
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
-from ..models import Installment, License, LicenseMilestone, today
+from ..models import Installment, License, LicenseMilestone
 from ._runner import _lock_with_license, _refused, _run
 from .schedule import add_amount_due
 

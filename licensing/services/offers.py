@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from ..domain.clock import today
 from ..models import (
     BLOCKING_TYPES,
     MILESTONE_TERMS,
@@ -20,7 +21,6 @@ from ..models import (
     OfferMilestone,
     OfferPatent,
     Patent,
-    today,
 )
 from . import _audit
 from ._runner import (

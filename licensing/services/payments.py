@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..domain import windows
+from ..domain.clock import today
 from ..domain.money import ZERO
 from ..domain.text import clean_single_line
 from ..models import (
@@ -21,7 +22,6 @@ from ..models import (
     License,
     Payment,
     PaymentReport,
-    today,
 )
 from ..receipts import validate_receipt
 from . import _audit

@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..domain import clock, royalties
+from ..domain.clock import today
 from ..domain.money import CENT, ZERO
 from ..domain.numbers import money_text, parse_number
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
-from ..models import AuditEvent, CreditMovement, Installment, License, RoyaltyReport, today
+from ..models import AuditEvent, CreditMovement, Installment, License, RoyaltyReport
 from ..models.royalties import MAX_UNITS
 from ..receipts import validate_receipt
 from . import _audit

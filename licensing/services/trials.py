@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from ..domain import windows, workdays
+from ..domain.clock import today
 from ..domain.money import ZERO, add_months
 from ..domain.text import clean_multi_line, clean_single_line
 from ..models import (
@@ -24,7 +25,6 @@ from ..models import (
     Patent,
     Reminder,
     package_life,
-    today,
 )
 from ..selectors import enterprises_for
 from . import _audit
