@@ -190,7 +190,7 @@ def _tables_locked(queries) -> list[str]:
     return [re.search(r'FROM "(\w+)"', sql).group(1) for sql in locked]
 
 
-def test_a_claim_is_locked_after_its_license(postgres_only, make_insured_default, staff):
+def test_a_claim_is_locked_after_its_license(make_insured_default, staff):
     """Issue 21, point 4.7: one lock order (services/__init__.py). A service that started from the
     claim and one that started from the license once locked them in opposite orders."""
     from django.db import connection
@@ -203,7 +203,7 @@ def test_a_claim_is_locked_after_its_license(postgres_only, make_insured_default
     assert _tables_locked(queries)[:2] == ["licensing_license", "licensing_insuranceclaim"]
 
 
-def test_a_payment_report_is_locked_after_its_license(postgres_only, offer, make_license, staff, clock):
+def test_a_payment_report_is_locked_after_its_license(offer, make_license, staff, clock):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -215,3 +215,53 @@ def test_a_payment_report_is_locked_after_its_license(postgres_only, offer, make
     with CaptureQueriesContext(connection) as queries:
         services.confirm_payment_report(report_id=report.pk, by=staff)
     assert _tables_locked(queries)[:2] == ["licensing_license", "licensing_paymentreport"]
+
+
+def test_two_refunds_at_once_never_take_more_than_the_credit(institution, staff, make_license, clock):
+    """Issue 21, point 5: 3,000.00 of credit, two refunds of 2,000.00 at the same instant."""
+    from licensing.models import CreditMovement
+
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, trial_fee=Decimal("5000.00"), price=Decimal("90000.00"))
+    lic = make_license(offer, "trial")
+    clock("2026-02-02")
+    services.record_payment(
+        license_id=lic.pk,
+        amount=Decimal("8000.00"),
+        paid_on=dt.date(2026, 2, 2),
+        reference="O",
+        idempotency_key="o",
+        by=staff,
+    )
+    refund = {"license_id": lic.pk, "amount": "2000.00", "by": staff, "reason": "asked"}
+
+    outcomes = race(
+        lambda: services.refund_credit(reference="R-1", **refund),
+        lambda: services.refund_credit(reference="R-2", **refund),
+    )
+
+    assert sorted(type(o).__name__ for o in outcomes) == ["CreditMovement", "ValidationError"]
+    assert License.objects.get(pk=lic.pk).credit == Decimal("1000.00")
+    assert CreditMovement.objects.filter(kind="refunded").count() == 1
+
+
+def test_two_royalty_reports_filed_at_once_stay_within_the_total_cap(
+    postgres_only, institution, staff, make_license, clock
+):
+    """Issue 21, points 2 and 5: the license lock serialises the filings, and the second reads the
+    first's royalty against the cap."""
+    clock("2026-01-01")
+    terms = {"royalty_base": "net_sales", "royalty_rates": "10%", "reporting_period": "quarter", "report_due_days": 30}
+    offer = OfferFactory(patent__owner=institution, price=Decimal("0"), royalty_cap_total=Decimal("10000"), **terms)
+    lic = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum")
+    q1, q2 = lic.royalty_reports.order_by("period_start")[:2]
+    clock("2026-07-02")
+
+    outcomes = race(
+        lambda: services.file_royalty_report(report_id=q1.pk, base="80000.00", by=staff),
+        lambda: services.file_royalty_report(report_id=q2.pk, base="80000.00", by=staff),
+    )
+
+    assert [type(o).__name__ for o in outcomes] == ["RoyaltyReport", "RoyaltyReport"]
+    owed = sorted(r.royalty for r in lic.royalty_reports.filter(pk__in=[q1.pk, q2.pk]))
+    assert owed == [Decimal("2000.00"), Decimal("8000.00")] and sum(owed) == Decimal("10000.00")
