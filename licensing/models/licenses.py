@@ -103,6 +103,11 @@ class License(ConcurrentTransitionMixin, DealTerms):
     OWED_STATES = (*PAYABLE_STATES, State.DEFAULTED, State.CLAIM_FILED)
     # Bought and running: new amounts may fall due (milestones, royalties) and reports are filed.
     BOUGHT_STATES = (State.PURCHASED, State.IN_ARREARS, State.PAID_UP)
+    # Reached through a default, and only through a purchase (a free license is taken paid up).
+    AFTER_DEFAULT_STATES = (State.DEFAULTED, State.CLAIM_FILED, State.COMPENSATED, State.WRITTEN_OFF)
+    AFTER_PURCHASE_STATES = (*BOUGHT_STATES, *AFTER_DEFAULT_STATES)
+    # Decided before any trial: the license has no trial dates.
+    NO_TRIAL_STATES = (State.APPLIED, State.REJECTED)
 
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("offer"))
     # The patents it covers, copied from the offer's package when applied for, like its terms.
