@@ -58,3 +58,40 @@ def test_uscc_with_correct_check_character_is_accepted():
 def test_uscc_with_wrong_check_character_is_refused():
     with pytest.raises(ValidationError, match="Unified Social Credit Code"):
         normalize_uscc("91110108551385082A")
+
+
+def _with_check(digits: str) -> str:
+    from licensing.domain.identifiers import patent_check_digit
+
+    return f"{digits}.{patent_check_digit(digits)}"
+
+
+@pytest.mark.parametrize(
+    ("bad", "code", "shown"),
+    [
+        ("", "format", "ZL 2017 1 0601862.3"),
+        ("ZL 2017", "format", "ZL 2017 1 0601862.3"),
+        ("2017106018623X", "format", "ZL 2017 1 0601862.3"),
+        ("٢٠١٧١٠٦٠١٨٦٢.٣", "format", "ZL 2017 1 0601862.3"),  # Arabic-Indic digits: not a CN number
+        ("ZL 2017 1 0601862.4", "check_digit", "ZL 2017 1 0601862.4"),
+        (_with_check("201740601862"), "type_digit", _with_check("201740601862")),
+        (_with_check("93400001"), "type_digit", _with_check("93400001")),
+    ],
+)
+def test_each_refusal_says_why_and_names_the_number(bad, code, shown):
+    """Issue 21, point 5: the codes and the number in the message were not held by any test."""
+    with pytest.raises(ValidationError) as refused:
+        normalize_patent_number(bad)
+    assert refused.value.code == code
+    assert shown in refused.value.messages[0]
+
+
+def test_full_width_numbers_typed_in_chinese_are_read_and_stored_in_ascii():
+    assert normalize_patent_number("ＺＬ２０１７１０６０１８６２．３") == "201710601862.3"
+
+
+def test_a_refused_uscc_is_named_in_its_message_with_its_code():
+    with pytest.raises(ValidationError) as refused:
+        normalize_uscc("91110108551385082A")
+    assert refused.value.code == "uscc"
+    assert refused.value.messages == ["91110108551385082A is not a valid Unified Social Credit Code."]

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
+from .numbers import typed
+
 # The type digit of an application number: 5th digit of the 12-digit form (since 2003),
 # 3rd digit of the older 8-digit form. 8 and 9 are PCT applications entering China.
 PATENT_TYPE_BY_DIGIT = {
@@ -33,9 +35,9 @@ def patent_check_digit(digits: str) -> str:
 def normalize_patent_number(value: str) -> str:
     """Accept 'ZL 2017 1 0601862.3', 'CN201710601862.3', '2017106018623' and return
     '201710601862.3' (or '93100001.X' for the 8-digit form)."""
-    compact = re.sub(r"[\s.\-]", "", (value or "").upper())
+    compact = re.sub(r"[\s.\-]", "", typed(value or "").upper())  # full-width digits typed in Chinese: ASCII
     compact = re.sub(r"^(ZL|CN)", "", compact)
-    match = re.fullmatch(r"(\d{12}|\d{8})([\dX])", compact)
+    match = re.fullmatch(r"([0-9]{12}|[0-9]{8})([0-9X])", compact)  # [0-9]: \d reads every script's digits
     if not match:
         raise ValidationError(
             _("Enter a CN patent application number such as ZL 2017 1 0601862.3."),
