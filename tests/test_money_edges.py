@@ -189,6 +189,16 @@ def test_a_late_first_revenue_report_starts_payments_on_the_day_it_is_filed_not_
     assert lic.payments_start == dt.date(2026, 9, 14)
     fee = lic.installments.get(kind=Installment.Kind.ENTRY_FEE)
     assert (fee.due_date, fee.deferred_from) == (dt.date(2026, 9, 14), dt.date(2026, 3, 1))
+    from licensing.models import AuditEvent
+
+    why = f"Payments start with the first revenue report: {q2}"
+    moved = AuditEvent.objects.filter(license=lic, reason=why, action="changed")
+    assert {(e.content_type.model, e.by) for e in moved} == {("license", staff), ("installment", staff)}
+    assert moved.get(content_type__model="license").changes == {"payments_start": ["2027-03-01", "2026-09-14"]}
+    assert moved.get(object_id=fee.pk, content_type__model="installment").changes["due_date"] == [
+        "2027-03-01",
+        "2026-09-14",
+    ]
 
 
 def test_credit_that_arrives_between_filing_and_acceptance_pays_the_royalty_once(
@@ -218,3 +228,129 @@ def test_credit_that_arrives_between_filing_and_acceptance_pays_the_royalty_once
     assert (period.amount, period.paid_amount, period.state) == (D("5000.00"), D("5000.00"), "paid")
     assert lic.credit == D("2000.00")  # acceptance neither spends nor doubles it
     assert sum(lic.credit_movements.filter(kind="overpayment").values_list("amount", flat=True)) == D("2000.00")
+
+
+# -- date windows: each bound on both sides ------------------------------------------------------
+
+
+def _refusal(call) -> dict:
+    with pytest.raises(ValidationError) as refused:
+        call()
+    return refused.value.message_dict
+
+
+def test_each_date_window_holds_at_its_bounds_and_says_the_window():
+    from licensing.domain import windows
+
+    filing, today = dt.date(2020, 5, 1), dt.date(2026, 3, 1)
+    windows.patent_dates(filing, filing + dt.timedelta(days=1), today)
+    windows.patent_dates(filing, dt.date(2050, 5, 1), today)  # 30 years to the day
+    assert _refusal(lambda: windows.patent_dates(filing, filing, today)) == {
+        "expiry_date": ["Enter a date from 2020-05-02 to 2050-05-01."]
+    }
+    assert "expiry_date" in _refusal(lambda: windows.patent_dates(filing, dt.date(2050, 5, 2), today))
+    windows.patent_dates(dt.date(1985, 4, 1), None, today)
+    assert _refusal(lambda: windows.patent_dates(dt.date(1985, 3, 31), None, today)) == {
+        "filing_date": ["Enter a date from 1985-04-01 to 2026-03-01."]
+    }
+    assert windows.payment_date(today, dt.date(2026, 1, 1), today) == today
+    assert windows.payment_date(dt.date(2026, 1, 1), dt.date(2026, 1, 1), today) == dt.date(2026, 1, 1)
+    assert _refusal(lambda: windows.payment_date(dt.date(2026, 3, 2), dt.date(2026, 1, 1), today)) == {
+        "paid_on": ["The payment date cannot be in the future."]
+    }
+    assert _refusal(lambda: windows.payment_date(dt.date(2025, 12, 31), dt.date(2026, 1, 1), today)) == {
+        "paid_on": ["Enter a date from 2026-01-01 to 2026-03-01."]
+    }
+    assert windows.report_period(dt.date(2076, 3, 1), "date_to", today) == dt.date(2076, 3, 1)
+    assert _refusal(lambda: windows.report_period(dt.date(2076, 3, 2), "date_to", today)) == {
+        "date_to": ["Enter a date from 1985-04-01 to 2076-03-01."]
+    }
+    assert windows.report_period(None, "date_to", today) is None
+    assert _refusal(lambda: windows.require_within("2026-01-01", "on", None, None)) == {"on": ["Enter a date."]}
+    assert _refusal(lambda: windows.require_within(dt.date(2026, 1, 1), "on", dt.date(2026, 1, 2), None)) == {
+        "on": ["Enter a date on or after 2026-01-02."]
+    }
+    assert _refusal(lambda: windows.require_within(dt.date(2026, 1, 3), "on", None, dt.date(2026, 1, 2))) == {
+        "on": ["Enter a date on or before 2026-01-02."]
+    }
+
+
+def test_the_rates_read_back_in_words():
+    assert royalties.describe_tiers(royalties.parse_tiers("5%")) == "5% of the base"
+    assert royalties.describe_tiers(royalties.parse_tiers("3% up to 10,000,000; 2%")) == (
+        "3% up to 10,000,000.00; 2% above (of the license year's cumulative base)"
+    )
+    assert royalties.format_tiers(royalties.parse_tiers("3.5%  up to 1000000 ; 2%")) == "3.5% up to 1,000,000; 2%"
+
+
+def test_the_visible_start_of_a_text_skips_spaces_and_invisible_characters_only():
+    from licensing.domain.text import visible_start
+
+    assert visible_start(" \u200b\ufeff\u3000=1+1") == "=1+1"
+    assert visible_start("a \u200bb") == "a \u200bb"
+    assert visible_start(" \u200b ") == ""
+    assert visible_start("") == ""
+
+
+# -- royalty services: one license's reports never count on another -----------------------------
+
+
+@pytest.fixture
+def two_royalty_licenses(institution, make_license, clock, enterprise):
+    """Two licenses on the same terms, bought 2026-01-01: 10% of net sales, quarterly, a minimum
+    of 40,000.00 a year and a total cap of 10,000.00 (for the cap's own test)."""
+    from .factories import EnterpriseFactory
+
+    def make(**terms):
+        clock("2026-01-01")
+        base = {"price": D("0"), "royalty_base": "net_sales", "royalty_rates": "10%", "reporting_period": "quarter"}
+        offer = OfferFactory(patent__owner=institution, report_due_days=30, **{**base, **terms})
+        first = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum")
+        second = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum", enterprise=EnterpriseFactory())
+        return first, second
+
+    return make
+
+
+def test_a_correction_is_not_capped_by_the_royalty_it_replaces(two_royalty_licenses, staff, clock):
+    first, second = two_royalty_licenses(royalty_cap_total=D("10000"))
+    clock("2026-04-10")
+    q1 = first.royalty_reports.get(period_start=dt.date(2026, 1, 1))
+    services.file_royalty_report(report_id=q1.pk, base="80000.00", by=staff)
+    services.file_royalty_report(report_id=q1.pk, base="90000.00", by=staff)  # corrected before acceptance
+    other = second.royalty_reports.get(period_start=dt.date(2026, 1, 1))
+    services.file_royalty_report(report_id=other.pk, base="95000.00", by=staff)  # another license's cap
+    q1.refresh_from_db()
+    other.refresh_from_db()
+    assert (q1.royalty, other.royalty) == (D("9000.00"), D("9500.00"))
+
+
+def test_the_minimum_shortfall_reads_its_own_licenses_reports_only(two_royalty_licenses, staff, clock):
+    first, second = two_royalty_licenses(royalty_minimum=D("40000"))
+    clock("2027-02-15")
+    for lic, base in ((first, "100000.00"), (second, "0")):
+        for report in lic.royalty_reports.filter(period_start__year=2026).order_by("period_start"):
+            services.file_royalty_report(report_id=report.pk, base=base, by=staff)
+            services.accept_royalty_report(report_id=report.pk, by=staff)
+    shortfalls = {
+        lic.pk: list(lic.installments.filter(kind=Installment.Kind.ROYALTY_MINIMUM).values_list("amount", flat=True))
+        for lic in (first, second)
+    }
+    assert shortfalls == {first.pk: [], second.pk: [D("40000.00")]}  # 40,000.00 accepted on the first
+    from licensing.models import AuditEvent
+
+    event = AuditEvent.objects.get(license=second, action="created", content_type__model="installment")
+    assert (event.by, event.reason) == (staff, "Minimum annual royalty 40,000.00 for 2026, royalties accepted 0.00")
+
+
+def test_a_claim_counts_the_late_periods_of_its_own_license_only(two_royalty_licenses, staff, clock):
+    from licensing.services.royalties import unreported_minimum
+
+    first, second = two_royalty_licenses(royalty_minimum=D("36500"))
+    clock("2026-05-15")  # Q1 (90 days) due 2026-04-30: late on both until filed
+    services.file_royalty_report(
+        report_id=second.royalty_reports.get(period_start=dt.date(2026, 1, 1)).pk, base="0", by=staff
+    )
+    assert unreported_minimum(License.objects.get(pk=first.pk), dt.date(2026, 5, 15)) == D("9000.00")
+    assert unreported_minimum(License.objects.get(pk=second.pk), dt.date(2026, 5, 15)) == D("0.00")
+    assert unreported_minimum(License.objects.get(pk=first.pk), dt.date(2026, 4, 30)) == D("0.00")  # not yet late
