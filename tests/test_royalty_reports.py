@@ -253,6 +253,18 @@ def test_reports_filed_before_any_is_accepted_never_owe_more_than_the_total_cap(
     assert sum(owed) == lic.royalty_cap_total
 
 
+def test_a_later_period_filed_first_still_leaves_the_year_within_its_cap(royalty_license, staff, clock):
+    """Filed out of order (Q1 late), the year's reports never owe more than the yearly cap; once
+    accepted in the year's order they carry it period by period."""
+    lic = royalty_license(royalty_rates="10%", royalty_cap_year=D("10000"))
+    clock("2026-07-02")
+    q1, q2 = report(lic, "2026-01-01"), report(lic, "2026-04-01")
+    services.file_royalty_report(report_id=q2.pk, base=D("80000"), by=staff)
+    services.file_royalty_report(report_id=q1.pk, base=D("80000"), by=staff)
+    owed = [report(lic, start).royalty for start in ("2026-01-01", "2026-04-01")]
+    assert owed == [D("2000.00"), D("8000.00")] and sum(owed) == D("10000.00")
+
+
 def test_the_preview_is_what_acceptance_gives(royalty_license, staff, clock):
     lic = royalty_license()
     clock("2026-07-02")

@@ -89,6 +89,8 @@ class RoyaltyReport(FSMModelMixin, models.Model):
 
     # Reports still to come from the licensee: never filed, or disputed and to be corrected.
     TO_FILE = (State.EXPECTED, State.DISPUTED)
+    # Its royalty is due (filed is a self-assessment, accepted confirms it): the caps count these.
+    ROYALTY_DUE = (State.FILED, State.ACCEPTED)
 
     def __str__(self) -> str:
         return _("Report %(start)s – %(end)s") % {"start": self.period_start, "end": self.period_end}

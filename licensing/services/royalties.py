@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -95,19 +95,23 @@ def _same_year_before(report: RoyaltyReport) -> QuerySet[RoyaltyReport]:
     )
 
 
-def royalty_for(lic: License, report: RoyaltyReport, base: Decimal, *, filed_count: bool = False) -> Decimal:
+def royalty_for(lic: License, report: RoyaltyReport, base: Decimal) -> Decimal:
     """The royalty on `base` for the report's period: the tiers read the base of the license
-    year's earlier periods, then the caps per year and in total. One base for all three: the
-    reports counted are those accepted, and with `filed_count` (filing, and its preview, when a
-    filed report's royalty is already due) those filed too; so several reports filed before any
-    is accepted never owe more than a cap between them."""
-    counted = [RoyaltyReport.State.ACCEPTED, *([RoyaltyReport.State.FILED] if filed_count else [])]
-    earlier = _same_year_before(report).filter(state__in=counted).aggregate(base=Sum("base_amount"), due=Sum("royalty"))
-    others = RoyaltyReport.objects.filter(license_id=lic.pk, state__in=counted).exclude(pk=report.pk)
-    total = others.aggregate(due=Sum("royalty"))["due"] or ZERO
-    amount = royalties.royalty_on(base, lic.tiers(), earlier=earlier["base"] or ZERO)
-    amount = royalties.capped(amount, cap=lic.royalty_cap_year, already=earlier["due"] or ZERO)
-    return royalties.capped(amount, cap=lic.royalty_cap_total, already=total)
+    year's earlier periods; the caps, per year and in total, what the license's other reports of
+    that year, and of every year, owe. One base for all of it, at filing, in its preview and at
+    acceptance alike: the reports whose royalty is due (filed or accepted), so a license's reports
+    never owe more than a cap between them, whatever order they are filed in (earlier periods are
+    accepted first, so the tiers are exact once accepted)."""
+    due = RoyaltyReport.objects.filter(license_id=lic.pk, state__in=RoyaltyReport.ROYALTY_DUE).exclude(pk=report.pk)
+    year = report.period_start.year
+    sums = due.aggregate(
+        base_before=Sum("base_amount", filter=Q(period_start__year=year, period_start__lt=report.period_start)),
+        year=Sum("royalty", filter=Q(period_start__year=year)),
+        total=Sum("royalty"),
+    )
+    amount = royalties.royalty_on(base, lic.tiers(), earlier=sums["base_before"] or ZERO)
+    amount = royalties.capped(amount, cap=lic.royalty_cap_year, already=sums["year"] or ZERO)
+    return royalties.capped(amount, cap=lic.royalty_cap_total, already=sums["total"] or ZERO)
 
 
 def _check_base(base: Decimal | int | str | None) -> Decimal:
@@ -139,7 +143,7 @@ def _check_units(units: int | str | None) -> int | None:
 
 def preview_royalty(*, report: RoyaltyReport, base: Decimal | int | str) -> Decimal:
     """What a base would give before the report is filed (the portal shows it)."""
-    return royalty_for(report.license, report, _check_base(base), filed_count=True)
+    return royalty_for(report.license, report, _check_base(base))
 
 
 @transaction.atomic
@@ -172,7 +176,7 @@ def file_royalty_report(
             }
         )
     amount = None if report.is_use_report else _check_base(base)
-    royalty = None if amount is None else royalty_for(lic, report, amount, filed_count=True)
+    royalty = None if amount is None else royalty_for(lic, report, amount)
     before = _audit.snapshot(report)
     if attachment:
         report.attachment.save(attachment.name or "report", attachment, save=False)
