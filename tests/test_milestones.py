@@ -113,3 +113,13 @@ def test_the_sme_declares_a_milestone_in_the_portal(sme_client, milestone_offer,
 def test_a_new_version_of_the_offer_keeps_its_milestones(milestone_offer, staff):
     draft = services.revise_offer(offer_id=milestone_offer.pk, by=staff)
     assert [m.name for m in draft.milestones.all()] == ["First commercial sale", "Start of production"]
+
+
+def test_milestones_reached_are_numbered_one_after_the_other(milestone_offer, make_license, staff, clock):
+    clock("2026-01-31")
+    lic = make_license(milestone_offer, "purchased", plan="lump_sum")
+    clock("2026-09-10")
+    for name in ("Start of production", "First commercial sale"):
+        services.reach_milestone(milestone_id=lic.milestones.get(name=name).pk, on=dt.date(2026, 9, 8), by=staff)
+    numbers = lic.installments.filter(kind=Installment.Kind.MILESTONE).order_by("sequence")
+    assert list(numbers.values_list("sequence", "amount")) == [(1, Decimal("80000.00")), (2, Decimal("50000.00"))]

@@ -354,3 +354,53 @@ def test_a_claim_counts_the_late_periods_of_its_own_license_only(two_royalty_lic
     assert unreported_minimum(License.objects.get(pk=first.pk), dt.date(2026, 5, 15)) == D("9000.00")
     assert unreported_minimum(License.objects.get(pk=second.pk), dt.date(2026, 5, 15)) == D("0.00")
     assert unreported_minimum(License.objects.get(pk=first.pk), dt.date(2026, 4, 30)) == D("0.00")  # not yet late
+
+
+def test_a_report_corrected_down_and_up_after_payment_says_who_and_why_on_each_event(
+    institution, make_license, staff, clock
+):
+    """Down: the excess paid becomes credit, tied to the period's installment. Up: the paid
+    period owes again. Each change is an event by the person who filed, with the reason."""
+    from licensing.models import AuditEvent
+
+    clock("2026-01-01")
+    terms = {"price": D("0"), "royalty_base": "net_sales", "royalty_rates": "5%", "reporting_period": "quarter"}
+    offer = OfferFactory(patent__owner=institution, report_due_days=30, **terms)
+    lic = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum")
+    q1 = lic.royalty_reports.get(period_start=dt.date(2026, 1, 1))
+    clock("2026-04-10")
+    services.file_royalty_report(report_id=q1.pk, base="100000.00", by=staff)  # 5,000.00
+    services.record_payment(
+        license_id=lic.pk,
+        amount=D("5000.00"),
+        paid_on=dt.date(2026, 4, 10),
+        reference="P1",
+        idempotency_key="p1",
+        by=staff,
+    )
+    period = Installment.objects.get(pk=q1.installment_id)
+    assert period.state == "paid"
+
+    services.file_royalty_report(report_id=q1.pk, base="60000.00", by=staff)  # 3,000.00: 2,000.00 back as credit
+    movement = CreditMovement.objects.get(license=lic, kind="overpayment")
+    assert (movement.amount, movement.installment_id, movement.by) == (D("2000.00"), period.pk, staff)
+    down = AuditEvent.objects.filter(object_id=period.pk, content_type__model="installment").latest("pk")
+    assert (down.by, down.changes["amount"], down.changes["paid_amount"]) == (
+        staff,
+        ["5000.00", "3000.00"],
+        ["5000.00", "3000.00"],
+    )
+    assert down.reason == f"Royalty reported: {q1}"
+
+    services.file_royalty_report(report_id=q1.pk, base="120000.00", by=staff)  # 6,000.00: owes 3,000.00 again
+    period.refresh_from_db()
+    assert (period.amount, period.paid_amount, period.state) == (D("6000.00"), D("5000.00"), "due")
+    assert License.objects.get(pk=lic.pk).credit == D("0.00")  # the 2,000.00 of credit paid into it at once
+    up = AuditEvent.objects.get(object_id=period.pk, content_type__model="installment", transition="owe_again")
+    assert (up.by, up.source_state, up.state, up.reason) == (staff, "paid", "due", down.reason)
+    assert up.changes["amount"] == ["3000.00", "6000.00"]
+
+
+def test_a_negative_base_is_refused_with_its_own_words():
+    with pytest.raises(ValidationError, match=r"^\['A royalty base cannot be negative\.'\]$"):
+        royalties.royalty_on(D("-0.01"), royalties.parse_tiers("5%"))
