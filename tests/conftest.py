@@ -136,6 +136,25 @@ def make_license(staff, enterprise):
 
 
 @pytest.fixture
+def trial_with_credit(institution, staff, make_license, clock):
+    """A trial whose 5,000.00 fee was paid with 8,000.00: 3,000.00 of credit (clock: 2026-02-02)."""
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, trial_fee=Decimal("5000.00"), price=Decimal("90000.00"))
+    lic = make_license(offer, "trial")
+    clock("2026-02-02")
+    services.record_payment(
+        license_id=lic.pk,
+        amount=Decimal("8000.00"),
+        paid_on=dt.date(2026, 2, 2),
+        reference="ICBC-over",
+        idempotency_key="over",
+        by=staff,
+    )
+    lic.refresh_from_db()
+    return lic
+
+
+@pytest.fixture
 def postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")

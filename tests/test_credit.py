@@ -14,25 +14,11 @@ from licensing import services
 from licensing.models import AuditEvent, CreditMovement, Installment
 from licensing.roles import TTO_STAFF_GROUP
 
-from .factories import OfferFactory
-
 
 def pay(lic, amount, key, staff, on):
     return services.record_payment(
         license_id=lic.pk, amount=Decimal(amount), paid_on=on, reference=f"ICBC-{key}", idempotency_key=key, by=staff
     )
-
-
-@pytest.fixture
-def trial_with_credit(institution, staff, make_license, clock):
-    """A trial whose 5,000.00 fee was paid with 8,000.00: 3,000.00 of credit."""
-    clock("2026-01-31")
-    offer = OfferFactory(patent__owner=institution, trial_fee=Decimal("5000.00"), price=Decimal("90000.00"))
-    lic = make_license(offer, "trial")
-    clock("2026-02-02")
-    pay(lic, "8000.00", "over", staff, dt.date(2026, 2, 2))
-    lic.refresh_from_db()
-    return lic
 
 
 def test_an_overpayment_is_kept_as_credit_and_pays_the_purchase_first(trial_with_credit, staff):

@@ -217,24 +217,23 @@ def test_ordinary_names_pass(value):
     multi_line(value + "\nsecond line")
 
 
+SIGN_UP = {
+    "user-username": "newuser",
+    "user-email": "new@sme.example",
+    "user-password1": "a-Long-pass-2026",
+    "user-password2": "a-Long-pass-2026",
+    "user-full_name": "王芳",
+    "enterprise-name": "华科新材料有限公司",
+    "enterprise-uscc": "91350100M000100Y43",
+    "enterprise-industry": "industry",
+    "enterprise-employees": "10",
+    "enterprise-annual_revenue": "100",
+}
+
+
 @pytest.mark.parametrize("name", BAD_SINGLE_LINE[:3] + BAD_SINGLE_LINE[4:5] + BAD_SINGLE_LINE[6:9])
 def test_sign_up_refuses_such_names_in_the_users_language_and_creates_nothing(client, db, name):
-    response = client.post(
-        "/signup/",
-        {
-            "user-username": "newuser",
-            "user-email": "new@sme.example",
-            "user-password1": "a-Long-pass-2026",
-            "user-password2": "a-Long-pass-2026",
-            "user-full_name": "王芳",
-            "enterprise-name": name,
-            "enterprise-uscc": "91350100M000100Y43",
-            "enterprise-industry": "industry",
-            "enterprise-employees": "10",
-            "enterprise-annual_revenue": "100",
-        },
-        headers={"accept-language": "zh-hans"},
-    )
+    response = client.post("/signup/", {**SIGN_UP, "enterprise-name": name}, headers={"accept-language": "zh-hans"})
     assert response.status_code == 200
     body = response.content.decode()
     assert any(word in body for word in ("换行", "控制字符", "可见字符", "方向"))
@@ -251,20 +250,7 @@ def test_sign_up_refuses_such_names_in_the_users_language_and_creates_nothing(cl
 )
 @pytest.mark.parametrize(("language", "message"), [("zh-hans", "不可见字符"), ("en", "invisible characters")])
 def test_sign_up_refuses_invisible_characters_inside_names_and_addresses(client, db, field, value, language, message):
-    data = {
-        "user-username": "newuser",
-        "user-email": "new@sme.example",
-        "user-password1": "a-Long-pass-2026",
-        "user-password2": "a-Long-pass-2026",
-        "user-full_name": "王芳",
-        "enterprise-name": "华科新材料有限公司",
-        "enterprise-uscc": "91350100M000100Y43",
-        "enterprise-industry": "industry",
-        "enterprise-employees": "10",
-        "enterprise-annual_revenue": "100",
-        field: value,
-    }
-    response = client.post("/signup/", data, headers={"accept-language": language})
+    response = client.post("/signup/", {**SIGN_UP, field: value}, headers={"accept-language": language})
     assert response.status_code == 200 and message in response.content.decode()
     assert not AuditEvent.objects.exists()
 

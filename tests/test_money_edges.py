@@ -15,6 +15,7 @@ from licensing.domain.royalties import Tier
 from licensing.models import CreditMovement, Installment, License
 
 from .factories import OfferFactory
+from .test_deferred_start import DEFERRED_ROYALTY
 
 # -- pure arithmetic ---------------------------------------------------------------------------
 
@@ -124,62 +125,38 @@ def test_splits_add_up_to_the_fen_and_give_the_left_over_fen_to_the_later_parts(
 # -- credit ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def credit_3000(institution, staff, make_license, clock):
-    """A trial whose 5,000.00 fee was paid with 8,000.00: 3,000.00 of credit."""
-    clock("2026-01-31")
-    offer = OfferFactory(patent__owner=institution, trial_fee=D("5000.00"), price=D("90000.00"))
-    lic = make_license(offer, "trial")
-    clock("2026-02-02")
-    services.record_payment(
-        license_id=lic.pk,
-        amount=D("8000.00"),
-        paid_on=dt.date(2026, 2, 2),
-        reference="OVER",
-        idempotency_key="o",
-        by=staff,
-    )
-    return License.objects.get(pk=lic.pk)
-
-
-def test_the_whole_credit_can_be_refunded_and_not_a_fen_more(credit_3000, staff):
-    refund = {"license_id": credit_3000.pk, "reference": "ICBC-R", "by": staff, "reason": "asked"}
+def test_the_whole_credit_can_be_refunded_and_not_a_fen_more(trial_with_credit, staff):
+    refund = {"license_id": trial_with_credit.pk, "reference": "ICBC-R", "by": staff, "reason": "asked"}
     with pytest.raises(ValidationError, match="no more can be refunded"):
         services.refund_credit(amount="3000.01", **refund)
     services.refund_credit(amount="3000.00", **refund)
-    assert License.objects.get(pk=credit_3000.pk).credit == D("0.00")
+    assert License.objects.get(pk=trial_with_credit.pk).credit == D("0.00")
     with pytest.raises(ValidationError, match="no more can be refunded"):
         services.refund_credit(amount="0.01", **refund)
 
 
 @pytest.mark.parametrize("reference", ["", "   ", "\u200b"])
-def test_a_refund_needs_a_bank_reference_and_writes_nothing_without_one(credit_3000, staff, reference):
+def test_a_refund_needs_a_bank_reference_and_writes_nothing_without_one(trial_with_credit, staff, reference):
     with pytest.raises(ValidationError) as refused:
-        services.refund_credit(license_id=credit_3000.pk, amount="10.00", reference=reference, by=staff, reason="x")
+        services.refund_credit(
+            license_id=trial_with_credit.pk, amount="10.00", reference=reference, by=staff, reason="x"
+        )
     assert "reference" in refused.value.message_dict
-    assert License.objects.get(pk=credit_3000.pk).credit == D("3000.00")
+    assert License.objects.get(pk=trial_with_credit.pk).credit == D("3000.00")
     assert not CreditMovement.objects.filter(kind="refunded").exists()
 
 
 # -- royalty reports, deferral and credit --------------------------------------------------------
 
-DEFERRED_ROYALTY = {
-    "price": D("0"),
-    "entry_fee": D("20000.00"),
-    "royalty_base": "net_sales",
-    "royalty_rates": "3%",
-    "reporting_period": "quarter",
-    "report_due_days": 30,
-    "deferred_months": 12,
-    "deferred_until_revenue": True,
-}
+# 12 months or the first revenue (the terms of tests/test_deferred_start.py)
+FIRST_REVENUE = {**DEFERRED_ROYALTY, "deferred_until_revenue": True}
 
 
 def test_a_late_first_revenue_report_starts_payments_on_the_day_it_is_filed_not_in_the_past(
     institution, make_license, staff, clock
 ):
     clock("2026-03-01")
-    offer = OfferFactory(patent__owner=institution, **DEFERRED_ROYALTY)
+    offer = OfferFactory(patent__owner=institution, **FIRST_REVENUE)
     lic = make_license(offer, "purchased", start="2025-09-01", plan="lump_sum")  # bought 2026-03-01
     q2 = lic.royalty_reports.get(period_start=dt.date(2026, 4, 1))  # due 2026-07-30
     clock("2026-09-14")  # filed six weeks late
