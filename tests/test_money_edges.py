@@ -101,7 +101,7 @@ def test_a_term_ending_on_a_periods_first_day_has_a_last_period_of_one_day():
         (dt.date(2026, 6, 30), dt.date(2026, 6, 30)),
         (dt.date(2026, 7, 1), dt.date(2026, 7, 1)),
     ]
-    with pytest.raises(ValueError, match="3, 6 or 12 months"):
+    with pytest.raises(ValueError, match="^a reporting period is 3, 6 or 12 months$"):
         royalties.periods(dt.date(2026, 1, 1), dt.date(2026, 12, 31), 4)
 
 
@@ -112,11 +112,11 @@ def test_splits_add_up_to_the_fen_and_give_the_left_over_fen_to_the_later_parts(
     assert money.split_proportionally(D("100.00"), [D(1), D(2), D(3)]) == [D("16.67"), D("33.33"), D("50.00")]
     for total, parts in ((D("1000000.01"), 7), (D("0.05"), 6), (D("99.99"), 12)):
         assert sum(money.split_evenly(total, parts)) == total
-    with pytest.raises(ValueError, match="parts must be at least 1"):
+    with pytest.raises(ValueError, match="^parts must be at least 1$"):
         money.split_evenly(D(1), 0)
-    with pytest.raises(ValueError, match="weights must be positive"):
+    with pytest.raises(ValueError, match="^weights must be positive$"):
         money.split_proportionally(D(1), [D(0), D(0)])
-    with pytest.raises(ValueError, match="weights must be positive"):
+    with pytest.raises(ValueError, match="^weights must be positive$"):
         money.split_proportionally(D(1), [])
     assert money.add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
     assert money.add_months(dt.date(2028, 1, 31), 1) == dt.date(2028, 2, 29)
@@ -244,6 +244,21 @@ def test_each_date_window_holds_at_its_bounds_and_says_the_window():
     }
     assert windows.report_period(None, "date_to", today) is None
     assert _refusal(lambda: windows.require_within("2026-01-01", "on", None, None)) == {"on": ["Enter a date."]}
+    applied = dt.date(2026, 1, 10)
+    windows.policy_dates(dt.date(2025, 1, 9), dt.date(2025, 1, 10), applied, today)  # a year before applying
+    windows.policy_dates(dt.date(2027, 3, 2), dt.date(2057, 3, 2), applied, today)  # a year on; 30 years long
+    assert _refusal(lambda: windows.policy_dates(dt.date(2025, 1, 8), dt.date(2026, 1, 1), applied, today)) == {
+        "starts_on": ["Enter a date from 2025-01-09 to 2027-03-02."]
+    }
+    assert _refusal(lambda: windows.policy_dates(dt.date(2027, 3, 3), dt.date(2028, 1, 1), applied, today)) == {
+        "starts_on": ["Enter a date from 2025-01-09 to 2027-03-02."]
+    }
+    assert _refusal(lambda: windows.policy_dates(dt.date(2026, 1, 1), dt.date(2026, 1, 1), applied, today)) == {
+        "ends_on": ["Enter a date from 2026-01-02 to 2056-01-01."]
+    }
+    assert _refusal(lambda: windows.policy_dates(dt.date(2026, 1, 1), dt.date(2056, 1, 2), applied, today)) == {
+        "ends_on": ["Enter a date from 2026-01-02 to 2056-01-01."]
+    }
     assert _refusal(lambda: windows.require_within(dt.date(2026, 1, 1), "on", dt.date(2026, 1, 2), None)) == {
         "on": ["Enter a date on or after 2026-01-02."]
     }
@@ -325,12 +340,12 @@ def test_a_claim_counts_the_late_periods_of_its_own_license_only(two_royalty_lic
 
     first, second = two_royalty_licenses(royalty_minimum=D("36500"))
     clock("2026-05-15")  # Q1 (90 days) due 2026-04-30: late on both until filed
-    services.file_royalty_report(
-        report_id=second.royalty_reports.get(period_start=dt.date(2026, 1, 1)).pk, base="0", by=staff
+    services.file_royalty_report(  # filed, its 100.00 unpaid and overdue: owed, but not a late report
+        report_id=second.royalty_reports.get(period_start=dt.date(2026, 1, 1)).pk, base="1000", by=staff
     )
     assert unreported_minimum(License.objects.get(pk=first.pk), dt.date(2026, 5, 15)) == D("9000.00")
-    assert unreported_minimum(License.objects.get(pk=second.pk), dt.date(2026, 5, 15)) == D("0.00")
-    assert unreported_minimum(License.objects.get(pk=first.pk), dt.date(2026, 4, 30)) == D("0.00")  # not yet late
+    assert str(unreported_minimum(License.objects.get(pk=second.pk), dt.date(2026, 5, 15))) == "0.00"
+    assert str(unreported_minimum(License.objects.get(pk=first.pk), dt.date(2026, 4, 30))) == "0.00"  # not yet late
 
 
 def test_a_report_corrected_down_and_up_after_payment_says_who_and_why_on_each_event(
@@ -381,3 +396,47 @@ def test_a_report_corrected_down_and_up_after_payment_says_who_and_why_on_each_e
 def test_a_negative_base_is_refused_with_its_own_words():
     with pytest.raises(ValidationError, match=r"^\['A royalty base cannot be negative\.'\]$"):
         royalties.royalty_on(D("-0.01"), royalties.parse_tiers("5%"))
+
+
+def test_reports_are_accepted_in_their_own_years_order_only(two_royalty_licenses, staff, clock):
+    """The year's order makes the tiers exact; a late report of last year does not hold up this one."""
+    first, _second = two_royalty_licenses()
+    clock("2027-05-15")
+    q4 = first.royalty_reports.get(period_start=dt.date(2026, 10, 1))
+    next_q1 = first.royalty_reports.get(period_start=dt.date(2027, 1, 1))
+    services.file_royalty_report(report_id=next_q1.pk, base="1000", by=staff)
+    assert services.accept_royalty_report(report_id=next_q1.pk, by=staff).state == "accepted"
+    assert q4.state == "expected"
+
+
+def test_credit_pays_a_new_amount_at_once_and_settles_it_as_the_person_acting(institution, make_license, staff, clock):
+    """A milestone falls due on a license holding credit: the credit pays it and the license is
+    paid up again, each event by the person who declared the milestone."""
+    from licensing.models import AuditEvent
+
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, price=D("0"), entry_fee=D("0"))
+    offer.milestones.create(name="First sale", amount=D("50000.00"), due_days=30)
+    offer.milestones.create(name="Production", amount=D("80000.00"), due_days=30)
+    lic = make_license(offer, "purchased", plan="lump_sum")  # nothing to pay: paid up
+    clock("2026-09-10")
+    first, second = lic.milestones.order_by("pk")
+    services.reach_milestone(milestone_id=first.pk, on=dt.date(2026, 9, 8), by=staff)
+    services.record_payment(
+        license_id=lic.pk,
+        amount=D("140000.00"),
+        paid_on=dt.date(2026, 9, 10),
+        reference="P",
+        idempotency_key="p",
+        by=staff,
+    )
+    assert License.objects.get(pk=lic.pk).credit == D("90000.00")
+
+    services.reach_milestone(milestone_id=second.pk, on=dt.date(2026, 9, 10), by=staff)
+
+    lic.refresh_from_db()
+    assert (lic.state, lic.credit) == ("paid_up", D("10000.00"))
+    applied = CreditMovement.objects.get(license=lic, kind="applied")
+    assert (applied.amount, applied.by) == (D("80000.00"), staff)
+    settled = AuditEvent.objects.filter(license=lic, transition="settle").latest("pk")
+    assert settled.by == staff
