@@ -65,8 +65,8 @@ mutate: install
 
 ## Regenerate and compile the zh_Hans translation catalogue (needs gettext)
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file --ignore=.venv --ignore=tests --ignore=bench
-	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --add-location file --ignore=.venv --ignore=tests --ignore=bench --ignore=mutants
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv --ignore=mutants
 
 ## Benchmarks on PostgreSQL with books of 10k and 100k licenses (generated once, ~2.5 min for 100k)
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/tto_bench
