@@ -440,3 +440,26 @@ def test_credit_pays_a_new_amount_at_once_and_settles_it_as_the_person_acting(in
     assert (applied.amount, applied.by) == (D("80000.00"), staff)
     settled = AuditEvent.objects.filter(license=lic, transition="settle").latest("pk")
     assert settled.by == staff
+
+
+def test_the_tiers_read_only_the_same_years_earlier_periods_and_reports_whose_royalty_is_due(
+    two_royalty_licenses, staff, clock
+):
+    """10% up to 100,000, then 1%: each license year starts at the bottom tier again; a period
+    filed before an earlier one does not lift the earlier one's tier; a disputed report owes
+    nothing until it is filed again, so it uses none of the cap."""
+    first, second = two_royalty_licenses(royalty_rates="10% up to 100,000; 1%", royalty_cap_total=D("25000"))
+    clock("2027-05-15")
+
+    def file(lic, start, base):
+        report = lic.royalty_reports.get(period_start=dt.date.fromisoformat(start))
+        return services.file_royalty_report(report_id=report.pk, base=base, by=staff).royalty
+
+    assert file(first, "2026-04-01", "100000") == D("10000.00")  # Q2 first: no earlier period filed
+    assert file(first, "2026-01-01", "100000") == D("10000.00")  # Q1: Q2 is later, not below it
+    assert file(first, "2027-01-01", "100000") == D("5000.00")  # a new year, the bottom tier; capped at 25,000
+    assert file(second, "2026-01-01", "100000") == D("10000.00")
+    q1 = second.royalty_reports.get(period_start=dt.date(2026, 1, 1))
+    services.dispute_royalty_report(report_id=q1.pk, by=staff, reason="ledger missing")
+    # Q1 disputed: neither its base nor its royalty counts; 10% of 100,000 + 1% of 200,000
+    assert file(second, "2026-04-01", "300000") == D("12000.00")
