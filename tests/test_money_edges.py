@@ -463,3 +463,22 @@ def test_the_tiers_read_only_the_same_years_earlier_periods_and_reports_whose_ro
     services.dispute_royalty_report(report_id=q1.pk, by=staff, reason="ledger missing")
     # Q1 disputed: neither its base nor its royalty counts; 10% of 100,000 + 1% of 200,000
     assert file(second, "2026-04-01", "300000") == D("12000.00")
+
+
+@pytest.mark.parametrize(
+    ("base", "message"),
+    [
+        (None, "Enter the period's base; 0 when there was none (a nil report)."),
+        ("", "Enter the period's base; 0 when there was none (a nil report)."),
+        ("-5", "This number cannot be negative."),
+        ("1e3", "Enter a number with the digits 0-9 and at most one decimal point (no sign, exponent or spaces)."),
+        ("1000000000000.01", "The base must be at most 1,000,000,000,000.00."),
+        ("100.001", "Amounts have at most two decimal places (fen)."),
+    ],
+)
+def test_a_bad_base_is_refused_on_its_field_with_its_words(two_royalty_licenses, base, message):
+    first, _second = two_royalty_licenses()
+    q1 = first.royalty_reports.get(period_start=dt.date(2026, 1, 1))
+    assert _refusal(lambda: services.preview_royalty(report=q1, base=base)) == {"base_amount": [message]}
+    assert services.preview_royalty(report=q1, base="0") == D("0.00")
+    assert services.preview_royalty(report=q1, base="1000000000000.00") == D("100000000000.00")

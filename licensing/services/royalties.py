@@ -117,9 +117,7 @@ def royalty_for(lic: License, report: RoyaltyReport, base: Decimal) -> Decimal:
 def _check_base(base: Decimal | int | str | None) -> Decimal:
     if base is None or base == "":
         raise ValidationError({"base_amount": _("Enter the period's base; 0 when there was none (a nil report).")})
-    amount = _decimal(base, "base_amount")
-    if amount < ZERO:
-        raise ValidationError({"base_amount": _("The base cannot be negative.")})
+    amount = _decimal(base, "base_amount")  # the one parser refuses a sign: never negative
     if amount > royalties.MAX_BASE:
         raise ValidationError(
             {"base_amount": _("The base must be at most %(max)s.") % {"max": f"{royalties.MAX_BASE:,}"}}
