@@ -482,3 +482,62 @@ def test_a_bad_base_is_refused_on_its_field_with_its_words(two_royalty_licenses,
     assert _refusal(lambda: services.preview_royalty(report=q1, base=base)) == {"base_amount": [message]}
     assert services.preview_royalty(report=q1, base="0") == D("0.00")
     assert services.preview_royalty(report=q1, base="1000000000000.00") == D("100000000000.00")
+
+
+@pytest.mark.parametrize(
+    ("tiers", "message"),
+    [
+        ([], "A royalty needs at least one rate."),
+        ([Tier(None, D("1.01"))], "Rate 1 must be between 0 and 1 (100%)."),
+        ([Tier(D(100), D("0.1")), Tier(None, D("-0.1"))], "Rate 2 must be between 0 and 1 (100%)."),
+        ([Tier(D(100), D("0.1"))], "The last tier has no upper bound."),
+        (
+            [Tier(D(100), D("0.1")), Tier(D(50), D("0.05")), Tier(None, D("0.01"))],
+            "Tier bounds must rise: tier 2 ends above the one before.",
+        ),
+    ],
+)
+def test_each_refusal_of_the_tiers_has_its_own_words(tiers, message):
+    with pytest.raises(ValidationError) as refused:
+        royalties.check_tiers(tiers)
+    assert refused.value.messages == [message]
+
+
+@pytest.mark.parametrize("text", ["", None, " ; "])
+def test_no_rates_at_all_is_said_so(text):
+    with pytest.raises(ValidationError) as refused:
+        royalties.parse_tiers(text)
+    assert refused.value.messages == ["A royalty needs at least one rate."]
+
+
+def test_ratios_read_as_percentages_and_what_is_not_a_number_is_shown_as_typed():
+    from licensing.domain.numbers import percent
+
+    assert (percent(None), percent(""), percent(D("0.8")), percent("0.0026")) == ("—", "—", "80%", "0.26%")
+    assert percent("abc") == "abc" and percent(0) == "0%"
+
+
+@pytest.mark.parametrize(
+    ("units", "stored", "refusal"),
+    [
+        ("", None, None),
+        (None, None, None),
+        ("４０", 40, None),
+        ("0", 0, None),
+        ("1000000000000", 10**12, None),
+        ("1000000000001", None, "Units are between 0 and 1,000,000,000,000."),
+        ("4.5", None, "Enter a whole number with the digits 0-9 (no sign, decimal point or spaces)."),
+        ("-1", None, "This number cannot be negative."),
+    ],
+)
+def test_units_are_a_whole_number_within_bounds(two_royalty_licenses, staff, clock, units, stored, refusal):
+    first, _second = two_royalty_licenses()
+    clock("2026-04-10")
+    q1 = first.royalty_reports.get(period_start=dt.date(2026, 1, 1))
+    file = lambda: services.file_royalty_report(report_id=q1.pk, base="10", units=units, by=staff)  # noqa: E731
+    if refusal:
+        assert _refusal(file) == {"units": [refusal]}
+        q1.refresh_from_db()
+        assert q1.state == "expected"
+    else:
+        assert file().units == stored
