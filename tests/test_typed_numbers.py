@@ -110,3 +110,29 @@ def test_rates_typed_in_full_width_are_stored_in_the_one_form_the_parser_reads(i
         offer.full_clean(exclude=["state"])
     assert "royalty_rates" in refused.value.message_dict
     assert Offer.objects.filter(royalty_rates__contains="٣").count() == 0
+
+
+NOT_A_NUMBER = "Enter a number with the digits 0-9 and at most one decimal point (no sign, exponent or spaces)."
+NOT_WHOLE = "Enter a whole number with the digits 0-9 (no sign, decimal point or spaces)."
+
+
+@pytest.mark.parametrize(
+    ("value", "whole", "code", "message"),
+    [
+        ("1e2", False, "invalid", NOT_A_NUMBER),
+        ("4.5", True, "invalid", NOT_WHOLE),
+        ("-5", False, "negative", "This number cannot be negative."),
+        ("-5", True, "negative", "This number cannot be negative."),
+        ("-5.5", True, "invalid", NOT_WHOLE),
+        (True, False, "invalid", NOT_A_NUMBER),
+        (Decimal("NaN"), False, "invalid", NOT_A_NUMBER),
+        (Decimal("-1"), True, "invalid", NOT_WHOLE),
+        (Decimal("2.5"), True, "invalid", NOT_WHOLE),
+    ],
+)
+def test_each_refusal_has_its_code_and_words(value, whole, code, message):
+    """Issue 21, point 5: the codes and words were not held (mutants that dropped them lived)."""
+    with pytest.raises(ValidationError) as refused:
+        parse_number(value, whole=whole)
+    assert (refused.value.code, refused.value.messages) == (code, [message])
+    assert parse_number(Decimal("2.0"), whole=True) == 2 and parse_number(7, whole=True) == 7
