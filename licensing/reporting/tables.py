@@ -8,7 +8,6 @@ file in constant memory and served once complete.
 
 import csv
 import datetime as dt
-import itertools
 import logging
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -92,20 +91,18 @@ class _Line:
 
 
 def csv_lines(table: Table) -> Iterator[str]:
-    """The table as CSV lines, for a streamed response. The first row is read before anything is
-    sent, so a query the database cancels (statement timeout) fails while the view can still
-    answer with a clear page. Should one be cancelled later, when the status line and part of
-    the file are already sent, the file ends with a line that says so, and one line is logged."""
-    rows = iter(table.rows)
-    first = list(itertools.islice(rows, 1))
+    """The table as CSV lines, for a streamed response. Should the database cancel the query
+    (statement timeout) once the status line is sent, the file ends with a line that says so,
+    and one line is logged. (Nothing is read before the response starts: a server-side cursor
+    opened for a response that is never read would be left open on the connection.)"""
     stopped = gettext(
         "The export stopped here: the database took too long. Narrow the filters, or request the XLSX file, "
         "which is built in the background."
     )
-    return _csv_stream(table, itertools.chain(first, rows), stopped)
+    return _csv_stream(table, table.rows, stopped)
 
 
-def _csv_stream(table: Table, rows: Iterator[Sequence], stopped: str) -> Iterator[str]:
+def _csv_stream(table: Table, rows: Iterable[Sequence], stopped: str) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield "\ufeff" + writer.writerow([neutralise(str(c.label)) for c in table.columns])
     written = 0
