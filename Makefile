@@ -26,7 +26,7 @@ run: install
 	@echo "  TTO admin:  http://$(HOST)/admin/   (admin / tto_jinghua / tto_hailan / tto_nanling, password demo-pass-2026)"
 	@echo "  Broker:     $${REDIS_URL:-embedded (var/broker)}; emails: $${EMAIL_HOST:-printed by the worker}"
 	@echo ""
-	HOST=$(HOST) $(BIN)/honcho start -f Procfile
+	HOST=$(HOST) SITE_URL=$${SITE_URL:-http://$(HOST)} $(BIN)/honcho start -f Procfile
 
 ## Debian's Chromium and a CJK font for the browser tests (Playwright never downloads a browser)
 browser:

@@ -209,9 +209,7 @@ if not DEBUG:
 
 # -- email: SMTP when EMAIL_HOST is set, the console otherwise ------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
-)
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "licensing.mail.ReadableConsoleBackend"
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
@@ -219,6 +217,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "TTO licensing <noreply@tto.example>")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in emails point here
+# Who approves the sign-ups that came to no institution's offer (a platform administrator).
+PLATFORM_CONTACT_EMAIL = os.environ.get("PLATFORM_CONTACT_EMAIL", "")
 
 # Open licences (专利开放许可, Patent Law Arts. 50-52): CNIPA's 2024 guidance caps the declared fee
 # at about 20,000,000 CNY for a fixed fee, and a royalty at 20% of net sales or 40% of profit.

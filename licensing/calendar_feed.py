@@ -10,7 +10,7 @@ from icalendar import Calendar, Event, vText
 from . import selectors
 from .domain import clock
 from .domain.numbers import money_text
-from .reminders.delivery import portal_link
+from .reminders.notices import portal_license_link as portal_link
 
 
 def _event(uid: str, day, summary: str, description: str) -> Event:

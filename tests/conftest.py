@@ -118,19 +118,35 @@ def offer(institution):
     return OfferFactory(patent__owner=institution)
 
 
+def tell_the_story_so_far():
+    """Deliver the notices a fixture's story caused (an application, its approval, a purchase) and
+    empty the outbox: they went out when the story happened, and a test counts what it causes.
+    The ledger keeps them, sent."""
+    from django.core import mail
+
+    from licensing.reminders import delivery, sweep
+
+    for reminder_id in sweep.deliverable_reminder_ids():
+        delivery.deliver_reminder(reminder_id)
+    mail.outbox.clear()
+
+
 @pytest.fixture
 def make_license(staff, enterprise):
     """A license driven through the services to the state a test needs."""
 
     def make(offer, state="applied", *, start="2026-01-31", plan="installments", enterprise=enterprise):
         if state == "applied":
-            return services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
+            lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
+            tell_the_story_so_far()
+            return lic
         with replaying(dt.date.fromisoformat(start)):  # a story that starts before today
             lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
         lic = services.approve_trial(license_id=lic.pk, by=staff, start=dt.date.fromisoformat(start))
-        if state == "trial":
-            return lic
-        return services.purchase(license_id=lic.pk, plan=plan, by=staff, on=lic.trial_end)
+        if state != "trial":
+            lic = services.purchase(license_id=lic.pk, plan=plan, by=staff, on=lic.trial_end)
+        tell_the_story_so_far()
+        return lic
 
     return make
 
@@ -181,6 +197,7 @@ def make_insured_default(institution, staff, clock):
             ends_on=dt.date(2030, 1, 1),
         )
         services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 2, 2))
+        tell_the_story_so_far()
         clock("2027-06-01")
         services.mark_overdue(license_id=lic.pk)
         return services.declare_default(license_id=lic.pk, by=staff)

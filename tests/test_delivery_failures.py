@@ -35,7 +35,7 @@ def test_an_error_while_writing_a_notice_is_recorded_shown_and_retried(
     reminder = Reminder.objects.get(kind=Reminder.Kind.CLAIM_FILED)
     Reminder.objects.filter(pk=reminder.pk).update(state=Reminder.State.PENDING, sent_at=None)
 
-    def broken(reminder):
+    def broken(reminder, subject=None):
         raise AttributeError("'NoneType' object has no attribute 'policy'")
 
     monkeypatch.setattr(delivery, "build_message", broken)

@@ -99,3 +99,41 @@ def test_a_not_found_is_printed_once(client, db, settings):
         for h, emit in originals.items():
             h.emit = emit
     assert len(seen) == 1
+
+
+def _run_line_site_url(host: str, env: dict[str, str]) -> str:
+    """What `make run HOST=…` gives the processes as SITE_URL: its last line (the one that starts
+    them), run by sh with the process manager replaced by printenv."""
+    plan = subprocess.run(
+        ["make", "-n", "run", f"HOST={host}"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    start = plan.stdout.strip().splitlines()[-1]
+    assert "honcho start" in start
+    line = start[: start.index(" .venv/bin/honcho")] + " printenv SITE_URL"
+    result = subprocess.run(["sh", "-c", line], capture_output=True, text=True, timeout=30, env=env)
+    return result.stdout.strip()
+
+
+def test_make_run_points_the_links_in_emails_at_its_host():
+    """Issue 22, point 4: links in emails pointed at port 8000 whatever HOST said."""
+    env = {key: value for key, value in os.environ.items() if key != "SITE_URL"}
+    assert _run_line_site_url("192.168.1.20:9000", env) == "http://192.168.1.20:9000"
+    # A SITE_URL of one's own (a proxy's https address) wins.
+    assert _run_line_site_url("127.0.0.1:8000", {**env, "SITE_URL": "https://tto.example.edu.cn"}) == (
+        "https://tto.example.edu.cn"
+    )
+
+
+def test_the_console_backend_prints_subjects_as_people_read_them():
+    import io
+
+    from django.core.mail import EmailMessage
+
+    from licensing.mail import ReadableConsoleBackend
+
+    stream = io.StringIO()
+    message = EmailMessage("您对专利的试用已开始", "正文", "北京大学 <noreply@tto.example>", ["a@sme.example"])
+    ReadableConsoleBackend(stream=stream).send_messages([message])
+    printed = stream.getvalue()
+    assert "Subject: 您对专利的试用已开始" in printed and "From: 北京大学 <noreply@tto.example>" in printed
+    assert "=?utf-8?" not in printed and "正文" in printed

@@ -84,6 +84,7 @@ def test_one_day_is_singular_in_the_emails(offer, staff, clock):
     from licensing import services, tasks
     from licensing.models import ReminderSchedule
 
+    from .conftest import tell_the_story_so_far
     from .factories import EnterpriseFactory
 
     clock("2026-03-02")
@@ -91,6 +92,7 @@ def test_one_day_is_singular_in_the_emails(offer, staff, clock):
     lic = services.apply_for_trial(offer_id=offer.pk, enterprise=enterprise)
     services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))  # ends 2026-09-02
     ReminderSchedule.objects.create(institution=lic.offer.patent.owner, trial_ending_days="1")
+    tell_the_story_so_far()
     clock("2026-09-01")
     tasks.sweep()
     assert [m.subject for m in mail.outbox] == [f"Your trial of patent {lic.offer.patent.number} ends in 1 day"]

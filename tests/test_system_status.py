@@ -83,7 +83,7 @@ def test_wrong_smtp_credentials_are_logged_shown_and_retried(admin_client, refus
     services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 3, 2))
     clock("2026-08-26")
     sweep.run_sweep()
-    reminder = Reminder.objects.get()
+    reminder = Reminder.objects.get(kind=Reminder.Kind.TRIAL_ENDING)
 
     with caplog.at_level(logging.ERROR):
         assert delivery.deliver_reminder(reminder.pk) == "failed"

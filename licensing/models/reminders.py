@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, Value
@@ -12,6 +14,7 @@ from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import clock
+from .audit import AuditEvent
 from .licenses import Installment, License
 from .parties import Institution
 
@@ -65,8 +68,11 @@ class ReminderSchedule(models.Model):
 
 
 class Reminder(FSMModelMixin, models.Model):
-    """The ledger of notices: one row per (what, which object, which offset), claimed before
-    sending, so each notice goes out once however often the sweep runs."""
+    """The ledger of notices: one row per (what, which object, which offset or event), claimed
+    before sending, so each notice goes out once however often the sweep runs. Reminders are
+    claimed by the sweep before a deadline; hand-offs (an application to decide, a payment to
+    confirm, a report accepted) by the service that made the change, keyed by its audit event.
+    Who reads each kind, in which language, with which link: reminders/notices.py."""
 
     class Kind(models.TextChoices):
         TRIAL_ENDING = "trial_ending", _("Trial ending")
@@ -79,6 +85,22 @@ class Reminder(FSMModelMixin, models.Model):
         PATENT_LAPSED_TTO = "patent_lapsed_tto", _("A patent of the license is no longer in force: notice to the TTO")
         USE_REPORT_DUE = "use_report_due", _("Use report due")
         USE_REPORT_LATE = "use_report_late", _("Use report late")
+        # Hand-offs: somebody's turn, told when the change that makes it so commits.
+        MEMBER_TO_APPROVE = "member_to_approve", _("New portal member to approve")
+        MEMBER_APPROVED = "member_approved", _("Portal access approved")
+        MEMBER_REVOKED = "member_revoked", _("Portal access revoked")
+        APPLICATION_RECEIVED = "application_received", _("New application for a trial")
+        TRIAL_STARTED = "trial_started", _("Application approved: trial started")
+        APPLICATION_REJECTED = "application_rejected", _("Application rejected")
+        PURCHASE_CONFIRMED = "purchase_confirmed", _("Purchase confirmed, with the schedule")
+        PAYMENT_REPORTED = "payment_reported", _("Payment reported, to confirm")
+        PAYMENT_CONFIRMED = "payment_confirmed", _("Payment confirmed")
+        PAYMENT_REJECTED = "payment_rejected", _("Payment report rejected")
+        REPORT_FILED = "report_filed", _("Royalty report filed, to accept")
+        REPORT_ACCEPTED = "report_accepted", _("Royalty report accepted")
+        REPORT_DISPUTED = "report_disputed", _("Royalty report disputed")
+        AUDIT_ADJUSTMENT = "audit_adjustment", _("Royalty audit adjustment")
+        EQUITY_PROPOSED = "equity_proposed", _("Equity conversion proposed")
 
     class State(models.TextChoices):
         # "Pending" is also a patent's legal status (审查中): the context tells them apart.
@@ -87,8 +109,23 @@ class Reminder(FSMModelMixin, models.Model):
         CANCELLED = "cancelled", _("Cancelled")
 
     key = models.CharField(_("key"), max_length=100)
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="reminders", verbose_name=_("license"))
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    # Whose notice it is: the sender's name, the TTO's address, and who sees it in the admin.
+    # Empty only for a sign-up that came to no institution's offer (the platform's to approve).
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("institution")
+    )
+    license = models.ForeignKey(
+        License, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders", verbose_name=_("license")
+    )
+    # What it is about: the license, an installment, a report, a claim, a member…
+    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, related_name="+")
+    subject_id = models.PositiveBigIntegerField(null=True)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    # The change a hand-off tells of (its reason is the notice's, e.g. why a report is disputed).
+    event = models.ForeignKey(
+        AuditEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("event")
+    )
     installment = models.ForeignKey(
         Installment, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("installment")
     )
@@ -119,7 +156,7 @@ class Reminder(FSMModelMixin, models.Model):
 
     @staticmethod
     def key_for(kind: str, model_name: str, pk: int, offset: int) -> str:
-        """The ledger key: what, for which object, at which offset."""
+        """The ledger key: what, for which object, at which offset (a hand-off: which event)."""
         return f"{kind}:{model_name}:{pk}:{offset}"
 
     @staticmethod

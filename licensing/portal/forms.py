@@ -1,6 +1,7 @@
 """Portal forms. They check what the user typed; the services decide what is allowed."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +28,15 @@ class EnterpriseForm(forms.ModelForm):
     class Meta:
         formfield_callback = number_formfield
         model = Enterprise
-        fields = ["name", "uscc", "industry", "employees", "annual_revenue", "high_tech", "contact_email"]
+        fields = ["name", "uscc", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Chosen here (the page's language preselected); a sign-up that leaves it out gets that too.
+        self.fields["language"].required = False
+
+    def clean_language(self):
+        return self.cleaned_data.get("language") or self.initial.get("language") or settings.LANGUAGE_CODE
 
     def validate_unique(self):
         pass  # a registered USCC means joining that enterprise: see services.sign_up_member

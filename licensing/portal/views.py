@@ -3,6 +3,7 @@ own enterprise, so another enterprise's ids are simply not found (404). Every ch
 through a service."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -11,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import Resolver404, resolve, reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,6 +26,7 @@ from ..models import (
     Institution,
     License,
     LicenseMilestone,
+    Offer,
     PaymentReport,
     allows,
 )
@@ -67,17 +70,33 @@ def _posted_files(request):
 # -- accounts ------------------------------------------------------------------------------------
 
 
+def _offer_in(path: str):
+    """The offer a portal path is about (its page, or applying for it), if it names one: a sign-up
+    that starts there is told to that offer's institution."""
+    if not url_has_allowed_host_and_scheme(path, allowed_hosts=None) or not path.startswith("/"):
+        return None
+    try:
+        match = resolve(urlsplit(path).path)
+    except Resolver404:
+        return None
+    if match.view_name not in ("portal:offer", "portal:apply"):
+        return None
+    return Offer.objects.select_related("patent__owner").filter(pk=match.kwargs["offer_id"]).first()
+
+
 def sign_up(request):
+    next_path = (request.POST if request.method == "POST" else request.GET).get("next", "")
+    came_to = _offer_in(next_path)
     user_form = forms.SignUpForm(_posted(request), prefix="user")
-    enterprise_form = forms.EnterpriseForm(_posted(request), prefix="enterprise")
+    enterprise_form = forms.EnterpriseForm(
+        _posted(request), prefix="enterprise", initial={"language": request.LANGUAGE_CODE}
+    )
+    context = {"user_form": user_form, "enterprise_form": enterprise_form, "next": next_path if came_to else ""}
     if request.method == "POST" and user_form.is_valid() and enterprise_form.is_valid():
         enterprise = enterprise_form.save(commit=False)
-        enterprise.language = request.LANGUAGE_CODE
         if not throttle.allow("sign_up", email=user_form.cleaned_data["email"], client=client_ip(request)):
             user_form.add_error(None, _("Too many sign-ups from here or for this email address. Try again in an hour."))
-            return render(
-                request, "portal/sign_up.html", {"user_form": user_form, "enterprise_form": enterprise_form}, status=429
-            )
+            return render(request, "portal/sign_up.html", context, status=429)
         try:
             services.sign_up_member(
                 user_fields={
@@ -88,6 +107,7 @@ def sign_up(request):
                 enterprise=enterprise,
                 full_name=user_form.cleaned_data["full_name"],
                 phone=user_form.cleaned_data["phone"],
+                institution=came_to.patent.owner if came_to else None,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -95,7 +115,7 @@ def sign_up(request):
                 form.add_error(field if field in form.fields else None, errors)
         else:
             return render(request, "portal/signed_up.html")
-    return render(request, "portal/sign_up.html", {"user_form": user_form, "enterprise_form": enterprise_form})
+    return render(request, "portal/sign_up.html", context)
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -1,8 +1,9 @@
 """The reminder ledger: every notice a row with a unique key (what, which object, which offset),
 claimed before anything is sent, so each notice goes out once however often the sweep runs."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import connections
-from django.db.models import BigIntegerField, DateTimeField, F, QuerySet, Value
+from django.db.models import BigIntegerField, DateTimeField, F, QuerySet, Subquery, Value
 from django.db.models.functions import Cast
 
 from ..domain import clock
@@ -10,17 +11,30 @@ from ..models import Reminder
 
 
 def claim_reminders(
-    due: QuerySet, kind: str, model_name: str, *, license: str, installment: str | None, deadline: str, after=False
+    due: QuerySet,
+    kind: str,
+    model_name: str,
+    *,
+    license: str,
+    installment: str | None,
+    deadline: str,
+    after=False,
 ) -> int:
     """Claim the notices for the rows of `due` (annotated with `due_offset`, NULL where no notice
     is due) in one INSERT … SELECT. A key claimed already, by an earlier sweep or a parallel one,
     is skipped by the unique constraint (ON CONFLICT DO NOTHING). Returns how many were new."""
     now = clock.now()
     offset = F("due_offset")
+    # The subject's content type in the statement itself: no lookup, whatever is cached.
+    subject_type = ContentType.objects.filter(app_label=due.model._meta.app_label, model=model_name)
+    owner = "offer__patent__owner_id" if license == "pk" else "license__offer__patent__owner_id"
     columns = {
         "key": Reminder.key_expression(kind, model_name, F("pk"), offset),
         "kind": Value(kind),
+        "institution_id": F(owner),
         "license_id": F(license),
+        "subject_type_id": Subquery(subject_type.values("pk")[:1]),
+        "subject_id": F("pk"),
         "installment_id": Cast(F(installment) if installment else Value(None), BigIntegerField()),
         "offset_days": -offset if after else offset,
         "deadline": F(deadline),

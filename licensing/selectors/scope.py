@@ -54,7 +54,7 @@ INSTITUTION_PATH = {
     RoyaltyReport: "license__offer__patent__owner",
     InsuranceClaim: "license__offer__patent__owner",
     EquityConversion: "license__offer__patent__owner",
-    Reminder: "license__offer__patent__owner",
+    Reminder: "institution",  # every notice names its institution, a sign-up notice too
     ReminderSchedule: "institution",
 }
 

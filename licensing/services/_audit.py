@@ -98,6 +98,13 @@ def record(
     )
 
 
+def trail(obj: models.Model) -> models.QuerySet[AuditEvent]:
+    """The events on one object, newest first."""
+    return AuditEvent.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk).order_by(
+        "-at", "-pk"
+    )
+
+
 def _enterprise_id(obj: models.Model) -> int | None:
     """Events on the enterprise itself and its members show on its page; its licenses have their own."""
     if isinstance(obj, Enterprise):

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
@@ -21,6 +22,7 @@ from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
 from ..models import (
     AuditEvent,
     Installment,
+    Institution,
     License,
     Patent,
     Reminder,
@@ -72,10 +74,11 @@ def _run(
     reason: str = "",
     before: dict[str, Any] | None = None,
     **kwargs: Any,
-) -> None:
+) -> AuditEvent:
     """Run a transition, save, and write its audit event: who, from which state to which, the
     fields it set (from -> to), why. A clear error when the state or a condition forbids it.
-    `before`: a snapshot taken earlier, when the service changed fields before the transition."""
+    `before`: a snapshot taken earlier, when the service changed fields before the transition.
+    Returns the event (a hand-off notice is keyed by it)."""
     reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
     refusal = why_not(obj, method_name)  # the state, or the condition's own reason (models.refuses_with)
     if refusal:
@@ -86,7 +89,7 @@ def _run(
     obj.save()
     changes = _audit.diff(before, obj)
     changes.pop("state", None)  # the event's own from -> to
-    _audit.record(
+    return _audit.record(
         AuditEvent.Action.TRANSITION,
         obj,
         by=by,
@@ -156,12 +159,39 @@ def _settle_license_if_done(lic: License, by: User | None) -> None:
         _run(lic, "cure", by=by)
 
 
-def _notify_once(kind: str, lic: License, model_name: str, pk: int, deadline: date) -> Reminder:
-    """A notice about one event (a claim filed, a license granted under an open licence), claimed
-    once in the reminder ledger and sent after the transaction commits."""
+def _notify_once(
+    kind: str,
+    subject: Model,
+    *,
+    event: AuditEvent | None = None,
+    license: License | None = None,
+    institution: Institution | None = None,
+    made_by: User | None = None,
+) -> Reminder | None:
+    """Tell the next person: a notice about one change (a claim filed, an application to decide,
+    a report accepted), claimed once in the ledger and queued when the transaction commits.
+    Keyed by the change's audit event, so a report disputed twice is told twice, and the same
+    event never twice. A notice to the TTO names who `made_by` the change: what the TTO's own
+    staff did (an application they registered, a report they entered) is not told back to it."""
+    if made_by is not None and made_by.is_staff:
+        return None
+    lic = license if license is not None else subject if isinstance(subject, License) else None
+    if lic is None and hasattr(subject, "license"):
+        lic = subject.license
+    if institution is None and lic is not None:
+        institution = lic.offer.patent.owner
     reminder, _created = Reminder.objects.get_or_create(
-        key=Reminder.key_for(kind, model_name, pk, 0),
-        defaults={"kind": kind, "license": lic, "offset_days": 0, "deadline": deadline},
+        key=Reminder.key_for(kind, str(subject._meta.model_name), subject.pk, event.pk if event else 0),
+        defaults={
+            "kind": kind,
+            "license": lic,
+            "institution": institution,
+            "subject_type": ContentType.objects.get_for_model(subject),
+            "subject_id": subject.pk,
+            "event": event,
+            "offset_days": 0,
+            "deadline": clock.today(),
+        },
     )
     transaction.on_commit(lambda: queue.enqueue("licensing.send_reminder", reminder.pk))
     return reminder

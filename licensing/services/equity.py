@@ -15,6 +15,7 @@ from ..models import (
     EquityConversion,
     Installment,
     License,
+    Reminder,
 )
 from . import _audit
 from ._runner import (
@@ -22,6 +23,7 @@ from ._runner import (
     _decimal,
     _lock_license,
     _lock_with_license,
+    _notify_once,
     _refused,
     _require_package_in_force,
     _require_reason,
@@ -73,7 +75,10 @@ def propose_equity_conversion(
         stake=(amount / valuation).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP),
         proposed_on=today(),
     )
-    _audit.created(conversion, by=by, fields=("share", "converted_amount", "valuation", "stake", "proposed_on"))
+    proposed = _audit.created(
+        conversion, by=by, fields=("share", "converted_amount", "valuation", "stake", "proposed_on")
+    )
+    _notify_once(Reminder.Kind.EQUITY_PROPOSED, conversion, event=proposed, license=lic, made_by=by)
     return conversion
 
 

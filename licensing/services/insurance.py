@@ -125,4 +125,4 @@ def _notify_claim_filed(claim: InsuranceClaim) -> None:
     what they can open (the TTO a link to the admin, the insurer everything in the email);
     sent once the transaction commits."""
     for kind in (Reminder.Kind.CLAIM_FILED, Reminder.Kind.CLAIM_FILED_INSURER):
-        _notify_once(kind, claim.license, "insuranceclaim", claim.pk, claim.filed_on)
+        _notify_once(kind, claim, license=claim.license)

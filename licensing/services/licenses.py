@@ -17,11 +17,13 @@ from ..models import (
     DealTerms,
     Installment,
     License,
+    Reminder,
     package_life,
 )
 from . import _audit
 from ._runner import (
     _lock_license,
+    _notify_once,
     _refused,
     _require_package_in_force,
     _require_reason,
@@ -100,7 +102,8 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
             _("The last payment would fall on %(last)s, after the patent expires on %(expiry)s.")
             % {"last": last_due, "expiry": last_expiry}
         )
-    _run(lic, "purchase", plan, on, by=by)
+    bought = _run(lic, "purchase", plan, on, by=by)
+    _notify_once(Reminder.Kind.PURCHASE_CONFIRMED, lic, event=bought)  # read after commit: the whole schedule
     fixed = [row for row in planned if row.kind != Installment.Kind.MILESTONE]  # milestones: below, with theirs
     installments = Installment.objects.bulk_create(fixed)
     for inst in installments:

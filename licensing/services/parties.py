@@ -17,10 +17,13 @@ from ..models import (
     AuditEvent,
     Enterprise,
     EnterpriseMember,
+    Institution,
+    Reminder,
     new_token,
 )
 from . import _audit
 from ._runner import (
+    _notify_once,
     _refused,
     _require_reason,
     _run,
@@ -31,9 +34,18 @@ if TYPE_CHECKING:
 
 
 @transaction.atomic
-def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str, phone: str = "") -> EnterpriseMember:
+def sign_up_member(
+    *,
+    user_fields: dict,
+    enterprise: Enterprise,
+    full_name: str,
+    phone: str = "",
+    institution: Institution | None = None,
+) -> EnterpriseMember:
     """A new portal user for an enterprise (created if its USCC is new). The membership waits for
-    TTO staff to approve it: nobody sees an enterprise's licenses on their word alone.
+    TTO staff to approve it: nobody sees an enterprise's licenses on their word alone. They are
+    told by email: the institution whose offer the user came from (`institution`), or else the
+    platform's administrator.
 
     Two identical sign-ups at once make one account: the second finds the username taken (the
     unique index decides, inside a savepoint) and is told so; two sign-ups for one new USCC make
@@ -63,7 +75,8 @@ def sign_up_member(*, user_fields: dict, enterprise: Enterprise, full_name: str,
     member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
     if created:
         _audit.created(enterprise, by=user, fields=ENTERPRISE_MASTER_DATA)
-    _audit.created(member, by=user, fields=("full_name",))
+    signed_up = _audit.created(member, by=user, fields=("full_name",))
+    _notify_once(Reminder.Kind.MEMBER_TO_APPROVE, member, event=signed_up, institution=institution)
     return member
 
 
@@ -86,7 +99,7 @@ def staff_may_correct_enterprise(enterprise: Enterprise, user: User) -> bool:
     but theirs (every license it has is with their institution); a superuser always may."""
     if user.is_superuser:
         return True
-    institution = getattr(getattr(user, "staff_profile", None), "institution", None)
+    institution = _institution_of(user)
     if institution is None:
         return False
     if enterprise.members.filter(state=EnterpriseMember.State.ACTIVE).exists():
@@ -131,7 +144,7 @@ def member_decision_allowed(member: EnterpriseMember, user: User) -> bool:
     with several institutions, whose members would see all their contracts, is for a superuser)."""
     if user.is_superuser:
         return True
-    institution = getattr(getattr(user, "staff_profile", None), "institution", None)
+    institution = _institution_of(user)
     if institution is None:
         return False
     return not member.enterprise.licenses.exclude(offer__patent__owner=institution).exists()
@@ -180,7 +193,8 @@ def _lock_member(member_id: int) -> EnterpriseMember:
 def approve_member(*, member_id: int, by: User | None, reason: str = "") -> EnterpriseMember:
     member = _lock_member(member_id)
     _check_member_decision(member, by)
-    _run(member, "approve", by=by, reason=reason)
+    approved = _run(member, "approve", by=by, reason=reason)
+    _notify_once(Reminder.Kind.MEMBER_APPROVED, member, event=approved, institution=_institution_of(by))
     return member
 
 
@@ -188,8 +202,14 @@ def approve_member(*, member_id: int, by: User | None, reason: str = "") -> Ente
 def revoke_member(*, member_id: int, by: User | None, reason: str) -> EnterpriseMember:
     member = _lock_member(member_id)
     _check_member_decision(member, by)
-    _run(member, "revoke", by=by, reason=_require_reason(reason))
+    revoked = _run(member, "revoke", by=by, reason=_require_reason(reason))
+    _notify_once(Reminder.Kind.MEMBER_REVOKED, member, event=revoked, institution=_institution_of(by))
     return member
+
+
+def _institution_of(user: User | None) -> Institution | None:
+    """The institution a decision is sent in the name of: the deciding staff member's."""
+    return getattr(getattr(user, "staff_profile", None), "institution", None)
 
 
 @transaction.atomic

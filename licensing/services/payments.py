@@ -22,6 +22,7 @@ from ..models import (
     License,
     Payment,
     PaymentReport,
+    Reminder,
 )
 from ..receipts import validate_receipt
 from . import _audit
@@ -29,6 +30,7 @@ from ._runner import (
     _applied_on,
     _lock_license,
     _lock_with_license,
+    _notify_once,
     _pay_oldest_first,
     _refused,
     _require_amount,
@@ -199,7 +201,8 @@ def report_payment(
         if report.receipt:
             report.receipt.delete(save=False)  # no orphan file when the row is not written
         raise
-    _audit.created(report, by=by, fields=("amount", "paid_on", "reference", "receipt"))
+    reported = _audit.created(report, by=by, fields=("amount", "paid_on", "reference", "receipt"))
+    _notify_once(Reminder.Kind.PAYMENT_REPORTED, report, event=reported, license=lic, made_by=by)
     return report
 
 
@@ -224,12 +227,14 @@ def confirm_payment_report(*, report_id: int, by: User | None) -> PaymentReport:
         by=by,
         reference_reuse_confirmed=True,  # the TTO checks the transfer against its account here
     )
-    _run(report, "confirm", payment, by=by)
+    confirmed = _run(report, "confirm", payment, by=by)
+    _notify_once(Reminder.Kind.PAYMENT_CONFIRMED, report, event=confirmed)
     return report
 
 
 @transaction.atomic
 def reject_payment_report(*, report_id: int, by: User | None, reason: str) -> PaymentReport:
     report = _lock_report(report_id)
-    _run(report, "reject", by=by, reason=_require_reason(reason))
+    rejected = _run(report, "reject", by=by, reason=_require_reason(reason))
+    _notify_once(Reminder.Kind.PAYMENT_REJECTED, report, event=rejected)
     return report

@@ -22,7 +22,7 @@ from ..domain.clock import today
 from ..domain.money import CENT, ZERO
 from ..domain.numbers import money_text, parse_number
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
-from ..models import AuditEvent, CreditMovement, Installment, License, RoyaltyReport
+from ..models import AuditEvent, CreditMovement, Installment, License, Reminder, RoyaltyReport
 from ..models.royalties import MAX_UNITS
 from ..receipts import validate_receipt
 from . import _audit
@@ -30,6 +30,7 @@ from ._runner import (
     _decimal,
     _lock_license,
     _lock_with_license,
+    _notify_once,
     _refused,
     _require_amount,
     _require_reason,
@@ -179,13 +180,14 @@ def file_royalty_report(
     if attachment:
         report.attachment.save(attachment.name or "report", attachment, save=False)
     try:
-        _run(report, "file", amount, units, note, royalty, clock.now(), by=by, before=before)
+        filed = _run(report, "file", amount, units, note, royalty, clock.now(), by=by, before=before)
     except Exception:
         if attachment and report.attachment:
             report.attachment.delete(save=False)  # no orphan file when the row is not written
         raise
     report.filed_by = by
     report.save(update_fields=["filed_by"])
+    _notify_once(Reminder.Kind.REPORT_FILED, report, event=filed, license=lic, made_by=by)
     if royalty is not None:  # reported is owed (self-assessed), whether or not the TTO has accepted yet
         _set_period_amount(lic, report, royalty, by=by, why=_("Royalty reported: %(report)s") % {"report": report})
         lic = _without_stale_schedule(lic)
@@ -254,7 +256,8 @@ def accept_royalty_report(*, report_id: int, by: User | None) -> RoyaltyReport:
             % {"start": pending_before.period_start, "end": pending_before.period_end}
         )
     royalty = None if report.is_use_report else royalty_for(lic, report, report.base_amount or ZERO)
-    _run(report, "accept", royalty, by=by)
+    accepted = _run(report, "accept", royalty, by=by)
+    _notify_once(Reminder.Kind.REPORT_ACCEPTED, report, event=accepted, license=lic)
     if report.installment_id is None:
         return report
     assert royalty is not None
@@ -294,9 +297,10 @@ def _minimum_shortfall_after(lic: License, report: RoyaltyReport, *, by: User | 
 @transaction.atomic
 def dispute_royalty_report(*, report_id: int, by: User | None, reason: str) -> RoyaltyReport:
     """The TTO does not accept the report as filed: the SME sees why and corrects it."""
-    _lic, report = _lock_report(report_id)
+    lic, report = _lock_report(report_id)
     reason = _require_reason(reason)
-    _run(report, "dispute", reason, by=by, reason=reason)
+    disputed = _run(report, "dispute", reason, by=by, reason=reason)
+    _notify_once(Reminder.Kind.REPORT_DISPUTED, report, event=disputed, license=lic)
     return report
 
 
@@ -311,7 +315,10 @@ def record_royalty_adjustment(
     if not (lic.has_royalty and lic.accepts_reports()):
         raise _refused(_("An audit adjustment applies to a bought license with a running royalty."))
     due = today() + timedelta(days=lic.report_due_days)
-    return add_amount_due(lic, Installment.Kind.ROYALTY_ADJUSTMENT, amount, due, by=by, reason=reason)
+    adjustment = add_amount_due(lic, Installment.Kind.ROYALTY_ADJUSTMENT, amount, due, by=by, reason=reason)
+    created = _audit.trail(adjustment).filter(action=AuditEvent.Action.CREATED).first()  # with the reason
+    _notify_once(Reminder.Kind.AUDIT_ADJUSTMENT, adjustment, event=created, license=lic)
+    return adjustment
 
 
 def unreported_minimum(lic: License, on: date) -> Decimal:

@@ -78,12 +78,13 @@ def apply_for_trial(
         for m in offer.milestones.all()
     )
     # The terms and patents it applied on, as the license keeps them: its lifecycle reads these.
-    _audit.created(lic, by=by, fields=("offer", "enterprise", "intended_use", "contact", *terms))
+    applied = _audit.created(lic, by=by, fields=("offer", "enterprise", "intended_use", "contact", *terms))
     _audit.record(
         AuditEvent.Action.CHANGED, lic, by=by, changes={"patents": [None, [patent.number for patent in patents]]}
     )
     if offer.open_licence and enterprise.size_class != Enterprise.SizeClass.LARGE:
-        lic = _grant_under_open_licence(lic)
+        return _grant_under_open_licence(lic)
+    _notify_once(Reminder.Kind.APPLICATION_RECEIVED, lic, event=applied, made_by=by)  # the TTO decides
     return lic
 
 
@@ -91,7 +92,7 @@ def _grant_under_open_licence(lic: License) -> License:
     """An SME that notifies under an open licence gets its license with no staff decision: the
     trial starts today, and the TTO is told by email once the transaction commits."""
     lic = approve_trial(license_id=lic.pk, by=None, reason=_("Granted on application under the open licence."))
-    _notify_once(Reminder.Kind.OPEN_LICENCE_GRANTED, lic, "license", lic.pk, today())
+    _notify_once(Reminder.Kind.OPEN_LICENCE_GRANTED, lic)
     return lic
 
 
@@ -104,7 +105,8 @@ def approve_trial(*, license_id: int, by: User | None, start: date | None = None
     # The trial runs to its effective end (moved past weekends and holidays): that day too.
     if workdays.effective_date(add_months(start, lic.trial_months)) > last_expiry:
         raise _refused(_("The trial would end after the patent expires on %(date)s.") % {"date": last_expiry})
-    _run(lic, "approve", start, by=by, reason=reason)
+    approved = _run(lic, "approve", start, by=by, reason=reason)
+    _notify_once(Reminder.Kind.TRIAL_STARTED, lic, event=approved)  # with its end, in the SME's language
     if lic.trial_fee > ZERO:
         # A trial fee is due when the trial starts and is tracked like an installment.
         fee = Installment.objects.create(
@@ -118,7 +120,8 @@ def approve_trial(*, license_id: int, by: User | None, start: date | None = None
 @transaction.atomic
 def reject_application(*, license_id: int, by: User | None, reason: str) -> License:
     lic = _lock_license(license_id, schedule=False)
-    _run(lic, "reject", by=by, reason=_require_reason(reason))
+    rejected = _run(lic, "reject", by=by, reason=_require_reason(reason))
+    _notify_once(Reminder.Kind.APPLICATION_REJECTED, lic, event=rejected)
     return lic
 
 
