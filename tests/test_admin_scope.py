@@ -118,3 +118,34 @@ def test_staff_cannot_edit_payments_or_installments_directly(client, two_institu
     assert Payment.objects.get(pk=payment.pk).amount == payment.amount
     assert Installment.objects.filter(license=two_institutions["A"]["license"]).count() == 3
     assert Offer.objects.count() == Patent.objects.count() == 2
+
+
+def test_the_notice_ledger_shows_each_institution_its_own_notices_a_sign_up_included(
+    client, two_institutions, admin_client, settings
+):
+    """Issue 22: notices now exist without a license (a sign-up to approve). Each carries its
+    institution; staff see their own, a sign-up that came to no institution only a superuser."""
+    from django.test import Client
+
+    from licensing.demo.identifiers import make_uscc
+    from licensing.models import Reminder
+
+    from .test_handoffs import SIGN_UP
+
+    a, b = two_institutions["A"], two_institutions["B"]
+    settings.PLATFORM_CONTACT_EMAIL = "platform@example.edu.cn"
+    Client().post(f"/signup/?next=/patents/{b['offer'].pk}/", {**SIGN_UP, "next": f"/patents/{b['offer'].pk}/"})
+    Client().post("/signup/", {**SIGN_UP, "user-username": "other", "enterprise-uscc": make_uscc(99)})
+    to_b = Reminder.objects.get(kind=Reminder.Kind.MEMBER_TO_APPROVE, institution=b["user"].staff_profile.institution)
+    platform = Reminder.objects.get(kind=Reminder.Kind.MEMBER_TO_APPROVE, institution=None)
+
+    client.force_login(a["user"])
+    seen = client.get(reverse("admin:licensing_reminder_changelist")).context["cl"].result_list
+    assert seen and {r.institution_id for r in seen} == {a["user"].staff_profile.institution_id}
+    for hidden in (to_b, platform):
+        response = client.get(reverse("admin:licensing_reminder_change", args=[hidden.pk]))
+        assert response.status_code == 302 and response.url == reverse("admin:index")
+
+    client.force_login(b["user"])
+    assert client.get(reverse("admin:licensing_reminder_change", args=[to_b.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:licensing_reminder_change", args=[platform.pk])).status_code == 200

@@ -104,8 +104,17 @@ def test_a_not_found_is_printed_once(client, db, settings):
 def _run_line_site_url(host: str, env: dict[str, str]) -> str:
     """What `make run HOST=…` gives the processes as SITE_URL: its last line (the one that starts
     them), run by sh with the process manager replaced by printenv."""
+    # Run as a newcomer would, not as a sub-make of `make test` (which would print "Entering
+    # directory" lines and pass its own flags down).
+    outer = {key: value for key, value in env.items() if key not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
     plan = subprocess.run(
-        ["make", "-n", "run", f"HOST={host}"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", "run", f"HOST={host}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=outer,
     )
     start = plan.stdout.strip().splitlines()[-1]
     assert "honcho start" in start

@@ -18,6 +18,7 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 from django.db import connection
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,6 +26,7 @@ from licensing import services
 from licensing.models import Reminder
 from licensing.reminders import sweep
 
+from .conftest import tell_the_story_so_far
 from .factories import EnterpriseFactory, OfferFactory
 
 pytestmark = [
@@ -161,6 +163,10 @@ def build_book(staff, institution):
             due_date=today - dt.timedelta(days=days_ago), effective_due_date=today - dt.timedelta(days=days_ago)
         )
         payers.append(lic)
+    # The story's own hand-offs (applications, approvals, purchases) went out when it happened,
+    # before the window these tests watch.
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        tell_the_story_so_far()
     return trial, payers
 
 
@@ -208,7 +214,8 @@ def test_smtp_down_during_the_sweep_then_up_delivers_each_once(staff, institutio
     time.sleep(6)
 
     assert sorted(m["X-Rcpt"] for m in inbox.messages) == sorted(recipients)
-    assert Reminder.objects.filter(state="sent").count() == 3
+    reminders = Reminder.objects.filter(kind__in=["trial_ending", "installment_due", "overdue"])
+    assert reminders.filter(state="sent").count() == 3
 
 
 def test_real_worker_builds_the_xlsx_export_a_user_requested(
@@ -245,3 +252,37 @@ def test_beat_schedule_runs_the_sweep_task():
     celery_app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks
     assert celery_app.conf.beat_schedule["lifecycle-sweep"]["task"] == "licensing.sweep"
     assert {"licensing.sweep", "licensing.send_reminder", "licensing.build_export"} <= set(celery_app.tasks)
+
+
+def test_a_hand_off_goes_through_the_real_worker_once_from_the_institutions_name(
+    client, staff, institution, smtp, broker, celery_processes, publish_to, make_member
+):
+    """Issue 22, point 4: the SME reports a payment in the portal; the request commits and
+    publishes; the worker process sends the TTO one email, from the institution's name, with a
+    link to the report in the admin, and the beat sweeps after it send nothing more."""
+    controller, inbox, _port = smtp
+    controller.start()
+    _trial, (payer, _late) = build_book(staff, institution)
+    sme = make_member(payer.enterprise).user
+    client.force_login(sme)
+    publish_to(REDIS_URL)
+    celery_processes()
+
+    response = client.post(
+        reverse("portal:report_payment", args=[payer.pk]),
+        {"amount": "100000.00", "paid_on": timezone.localdate().isoformat(), "reference": "HX-2026-001"},
+    )
+    assert response.status_code == 302
+    assert wait_for(lambda: any(m["X-Rcpt"] == institution.contact_email for m in inbox.messages))
+    time.sleep(6)  # three more beat sweeps
+
+    to_tto = [m for m in inbox.messages if m["X-Rcpt"] == institution.contact_email]
+    assert len(to_tto) == 1
+    (message,) = to_tto
+    assert institution.name in str(make_header(decode_header(message["From"])))
+    assert "HX-2026-001" not in subject(message) and "100,000.00" in subject(message)
+    report = payer.payment_reports.get()
+    assert (
+        f"/admin/licensing/paymentreport/{report.pk}/change/"
+        in message.get_payload()[0].get_payload(decode=True).decode()
+    )
