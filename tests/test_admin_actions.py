@@ -212,7 +212,9 @@ def test_every_success_message_says_what_changed_with_amounts(client, officer, o
     clock("2026-07-31")
     client.force_login(officer)  # after the clock moved
     [bought] = act("purchase", {"plan": "installments", "on": "2026-07-31"})
-    assert bought.startswith("Purchased (Installments): CNY 100,000.00 contracted. Next due: CNY 33,333.33 on")
+    assert bought.startswith(
+        "Purchased (Fixed price · Installments). CNY 100,000.00 fixed in the schedule. Next due: CNY 33,333.33 on"
+    )
     clock("2027-11-15")
     from licensing import services
 

@@ -183,15 +183,25 @@ def _trial_approved(lic: License, approved: License) -> str:
 
 def _bought(lic: License, bought: License) -> str:
     summary = selectors.balance_summary(bought, today())
-    said = gettext("Purchased (%(plan)s): CNY %(contracted)s contracted.") % {
-        "plan": bought.get_plan_display(),
-        "contracted": money_text(summary["contracted"]),
-    }
-    if summary["next_due_date"]:
+    said = gettext("Purchased (%(plan)s).") % {"plan": bought.plan_name}
+    if summary["contracted"]:
+        said += " " + gettext("CNY %(contracted)s fixed in the schedule.") % {
+            "contracted": money_text(summary["contracted"])
+        }
+    if bought.has_royalty:
+        said += " " + gettext("Royalty: %(rates)s, on %(base)s.") % {
+            "rates": bought.rates_in_words(),
+            "base": bought.get_royalty_base_display().lower(),
+        }
+    if summary["next_is_report"]:  # its amount is not known until the report is filed
+        said += " " + gettext("Next: a report due on %(date)s.") % {"date": summary["next_due_date"]}
+    elif summary["next_due_date"]:
         said += " " + gettext("Next due: CNY %(amount)s on %(date)s.") % {
             "amount": money_text(summary["next_due_amount"]),
             "date": summary["next_due_date"],
         }
+    if bought.is_free:
+        return said
     return f"{said} {_outstanding_after(bought)}"
 
 

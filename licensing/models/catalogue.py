@@ -202,6 +202,13 @@ class Offer(FSMModelMixin, DealTerms):
     patents = models.ManyToManyField(
         Patent, through="OfferPatent", related_name="package_offers", verbose_name=_("patents in the package")
     )
+    name = models.CharField(
+        _("title"),
+        max_length=200,
+        blank=True,
+        validators=[single_line],
+        help_text=_("What the catalogue, the pages and the emails call the offer. Blank: the lead patent's title."),
+    )
     state = FSMField(_("state"), default=State.DRAFT, choices=State.choices, protected=True, db_index=True)
     version = models.PositiveSmallIntegerField(_("version"), default=1, editable=False)
     replaces = models.OneToOneField(
@@ -238,7 +245,14 @@ class Offer(FSMModelMixin, DealTerms):
         ]
 
     def __str__(self) -> str:
-        return f"{self.patent.number} · v{self.version} · {self.get_state_display()}"
+        if self.version > 1:
+            return _("%(title)s (version %(version)s)") % {"title": self.title, "version": self.version}
+        return self.title
+
+    @property
+    def title(self) -> str:
+        """The package's name, or the lead patent's title: how people name the offer."""
+        return self.name or self.patent.title
 
     def clean(self) -> None:
         errors: dict[str, Any] = {}

@@ -148,6 +148,15 @@ class License(ConcurrentTransitionMixin, DealTerms):
     def __str__(self) -> str:
         return _("License #%(id)s") % {"id": self.pk}
 
+    @property
+    def plan_name(self) -> str:
+        """The plan as pages, emails and exports name it: the fee shape, and for a fixed price the
+        way it is paid once bought ("Fixed price · Installments"); never "lump sum" for a royalty."""
+        shape = self.fee_shape
+        if self.price and self.plan:
+            return f"{shape.label} · {self.get_plan_display()}"
+        return str(shape.label)
+
     # -- facts the conditions read (from the installments already loaded by the service) --
 
     def _installments(self) -> list["Installment"]:

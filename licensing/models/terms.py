@@ -40,6 +40,16 @@ class ReportingPeriod(models.TextChoices):
     YEAR = "year", _("Year")
 
 
+class FeeShape(models.TextChoices):
+    """The shape of what a license costs once bought, as people name it (the plan a page, an email
+    or an export shows; never "lump sum 0.00" for a royalty)."""
+
+    FREE = "free", _("Free")
+    FIXED = "fixed", _("Fixed price")
+    ROYALTY = "royalty", _("Royalty")
+    MIXED = "mixed", _("Fixed price and royalty")
+
+
 def _rates_validator(value: str) -> None:
     royalties.parse_tiers(value)
 
@@ -242,6 +252,32 @@ class DealTerms(models.Model):
         if "milestones" in cache:
             return bool(cache["milestones"])
         return self.milestones.exists()  # type: ignore[attr-defined]  # Offer's and License's own milestones
+
+    @property
+    def fee_shape(self) -> FeeShape:
+        if self.is_free:
+            return FeeShape.FREE
+        if self.has_royalty:
+            return FeeShape.MIXED if self.price else FeeShape.ROYALTY
+        return FeeShape.FIXED
+
+    @classmethod
+    def fee_shape_expression(cls) -> models.Case:
+        """fee_shape as SQL (its twin, tested against it): for the exports and lists of the book."""
+        milestones = cls._meta.get_field("milestones")
+        agreed = models.Exists(
+            milestones.related_model.objects.filter(**{milestones.field.name: models.OuterRef("pk")})
+        )
+        royalty = ~models.Q(royalty_base="")
+        return models.Case(
+            models.When(royalty & models.Q(price__gt=0), then=models.Value(FeeShape.MIXED)),
+            models.When(royalty, then=models.Value(FeeShape.ROYALTY)),
+            models.When(
+                models.Q(price__gt=0) | models.Q(entry_fee__gt=0) | models.Q(agreed), then=models.Value(FeeShape.FIXED)
+            ),
+            default=models.Value(FeeShape.FREE),
+            output_field=models.CharField(),
+        )
 
     @property
     def has_royalty(self) -> bool:

@@ -201,7 +201,13 @@ def apply(request, offer_id):
             else:
                 messages.success(request, _("Your application was sent. The TTO will review it."))
             return redirect("portal:license", pk=lic.pk)
-    return render(request, "portal/apply.html", {"offer": offer, "patent": offer.patent, "form": form})
+    buy_on = services.purchase_date_after_trial(offer, today())
+    owed = services.obligations(offer, offer.plans[0], buy_on)
+    return render(
+        request,
+        "portal/apply.html",
+        {"offer": offer, "patent": offer.patent, "form": form, "owed": owed, "assumed": True},
+    )
 
 
 # -- my licenses ---------------------------------------------------------------------------------
@@ -260,8 +266,8 @@ def buy(request, pk):
         return redirect("portal:license", pk=lic.pk)
     with_equity = request.GET.get("equity") == "1" or request.POST.get("with_equity") == "1"
     form_class = forms.PurchaseWithEquityForm if with_equity and lic.equity_allowed else forms.PurchaseForm
-    form = form_class(_posted(request), license=lic, initial={"seen_state": lic.state})
-    schedule = None
+    form = form_class(_posted(request), license=lic, initial={"seen_state": lic.state, "plan": lic.plans[0]})
+    owed = None
     if request.method == "POST" and form.is_valid():
         if _stale(request, lic, form):
             return redirect("portal:license", pk=lic.pk)
@@ -289,14 +295,13 @@ def buy(request, pk):
                 messages.success(request, done)
                 return redirect("portal:license", pk=lic.pk)
         else:
-            schedule = [  # the schedule the purchase will write (deferral and dated milestones included)
-                (row.get_kind_display(), row.amount, row.due_date, row.effective_due_date)
-                for row in services.planned_schedule(lic, data["plan"], today())
-            ]
+            owed = services.obligations(lic, data["plan"], today())  # what the purchase will write
+    elif request.method == "GET" and len(lic.plans) == 1 and form_class is forms.PurchaseForm:
+        owed = services.obligations(lic, lic.plans[0], today())  # nothing to choose: the terms at once
     return render(
         request,
         "portal/buy.html",
-        {"license": lic, "form": form, "schedule": schedule, "with_equity": form_class is forms.PurchaseWithEquityForm},
+        {"license": lic, "form": form, "owed": owed, "with_equity": form_class is forms.PurchaseWithEquityForm},
     )
 
 
@@ -314,7 +319,8 @@ def return_patent(request, pk):
         else:
             messages.success(request, _("You returned the patent. Thank you for trying it."))
             return redirect("portal:license", pk=lic.pk)
-    return render(request, "portal/return.html", {"license": lic, "form": form})
+    owed = services.obligations(lic, lic.plans[0], today()) if allows(lic, "purchase") else None
+    return render(request, "portal/return.html", {"license": lic, "form": form, "owed": owed})
 
 
 @member_required
@@ -336,7 +342,9 @@ def propose_equity(request, pk):
         else:
             messages.success(request, _("Your equity proposal was sent to the TTO."))
             return redirect("portal:license", pk=lic.pk)
-    return render(request, "portal/equity.html", {"license": lic, "form": form})
+    assert lic.purchased_on  # equity is proposed on a bought license (accepts_equity_conversion)
+    owed = services.obligations(lic, lic.plan, lic.purchased_on)
+    return render(request, "portal/equity.html", {"license": lic, "form": form, "owed": owed, "bought": True})
 
 
 @member_required

@@ -277,7 +277,7 @@ def _purchase_confirmed(lic: License, reminder: Reminder, today: dt.date) -> dic
         (inst.get_kind_display(), money_text(inst.amount), inst.effective_due_date.isoformat())
         for inst in lic.installments.order_by("effective_due_date", "kind", "sequence")
     ]
-    facts = [(_("Plan"), lic.get_plan_display())]
+    facts = [(_("Plan"), lic.plan_name)]
     first_report = lic.royalty_reports.order_by("due_date").first()
     if first_report is not None:
         facts.append((_("First report due"), f"{first_report.due_date.isoformat()} ({_period(first_report)})"))

@@ -8,6 +8,7 @@ from .. import selectors
 from ..models import (
     Enterprise,
     Export,
+    FeeShape,
     Installment,
     InsuranceClaim,
     InsurancePolicy,
@@ -58,7 +59,8 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("trial_end", _column(License, "trial_end", "date")),
         ("trial_end_effective", _column(License, "trial_end_effective", "date")),
         ("trial_ended_on", _column(License, "trial_ended_on", "date")),
-        ("plan", _column(License, "plan")),
+        ("fee_shape", Column(_("fee"), "text", dict(FeeShape.choices))),
+        ("fixed_price_plan", Column(_("payment plan of the price"), "text", dict(License.Plan.choices))),
         ("purchased_on", _column(License, "purchased_on", "date")),
         ("price", _column(License, "price", "money")),
         ("trial_fee", _column(License, "trial_fee", "money")),

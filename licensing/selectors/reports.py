@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import (
     Aggregate,
+    Case,
     CharField,
     Count,
     ExpressionWrapper,
@@ -19,6 +20,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import ExtractYear, Substr, TruncMonth, Upper
 
@@ -250,6 +253,9 @@ def export_licenses(book: BookFilter) -> QuerySet[License]:
         licenses_with_balances(book.licenses(License.objects.all()))
         .annotate(
             package_size=Subquery(package.annotate(n=Count("pk")).values("n")),
+            fee_shape=License.fee_shape_expression(),
+            # how a fixed price is paid; a license with none has no such plan (not "lump sum")
+            fixed_price_plan=Case(When(price__gt=0, then=F("plan")), default=Value("")),
             patent_numbers=Subquery(
                 package.annotate(numbers=PatentNumbers("patent__number")).values("numbers"), output_field=CharField()
             ),

@@ -23,6 +23,7 @@ from .equity import (
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .licenses import declare_default, mark_overdue, planned_schedule, purchase, terminate, write_off
 from .milestones import reach_milestone
+from .obligations import obligations, purchase_date_after_trial
 from .offers import check_package, publish_offer, revise_offer, set_package, withdraw_offer
 from .parties import (
     ENTERPRISE_MASTER_DATA,
@@ -76,7 +77,9 @@ __all__ = [
     "file_royalty_report",
     "mark_overdue",
     "member_decision_allowed",
+    "obligations",
     "planned_schedule",
+    "purchase_date_after_trial",
     "preview_royalty",
     "propose_equity_conversion",
     "publish_offer",

@@ -17,6 +17,7 @@ from ..models import (
     DealTerms,
     Installment,
     License,
+    Offer,
     Reminder,
     package_life,
 )
@@ -66,19 +67,21 @@ def build_schedule(terms: DealTerms, plan: str, purchased_on: date) -> list[tupl
     ]
 
 
-def planned_schedule(lic: License, plan: str, purchased_on: date) -> list[Installment]:
+def planned_schedule(terms: License | Offer, plan: str, purchased_on: date) -> list[Installment]:
     """What a purchase on `purchased_on` sets falling due, as it will be written: the fees and the
     price in the plan chosen (build_schedule), then each dated milestone, every date held back by
-    a deferred start (Installment.fall_due). The one schedule: the portal's preview shows it, the
-    purchase checks and writes it."""
-    payments_start = lic.payments_start_after(purchased_on)
+    a deferred start (Installment.fall_due). The one schedule: the decision pages and the
+    officer's preview of an offer (`terms` an offer: rows of no license) show it, the purchase
+    checks and writes it."""
+    lic = terms if isinstance(terms, License) else None
+    payments_start = terms.payments_start_after(purchased_on)
     numbers: dict[str, int] = {}  # numbered per kind: entry fee 1, installments 1..n
     rows = []
-    for kind, amount, due in build_schedule(lic, plan, purchased_on):
+    for kind, amount, due in build_schedule(terms, plan, purchased_on):
         numbers[kind] = numbers.get(kind, 0) + 1
         rows.append(Installment(license=lic, kind=kind, sequence=numbers[kind], amount=amount))
         rows[-1].fall_due(due, payments_start)
-    for n, milestone in enumerate((m for m in lic.milestones.all() if m.is_dated), start=1):
+    for n, milestone in enumerate((m for m in terms.milestones.all() if m.is_dated), start=1):
         rows.append(Installment(license=lic, kind=Installment.Kind.MILESTONE, sequence=n, amount=milestone.amount))
         rows[-1].fall_due(milestone_due(purchased_on, milestone), payments_start)
     return rows

@@ -129,14 +129,16 @@ def revise_offer(*, offer_id: int, by: User | None) -> Offer:
             )
         raise _refused(_("Only a published offer is revised; a draft is edited as it is."))
     terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
-    draft = Offer.objects.create(patent_id=offer.patent_id, replaces=offer, version=offer.version + 1, **terms)
+    draft = Offer.objects.create(
+        patent_id=offer.patent_id, name=offer.name, replaces=offer, version=offer.version + 1, **terms
+    )
     draft.patents.add(*offer.patents.all())
     OfferMilestone.objects.bulk_create(
         OfferMilestone(offer=draft, **{name: getattr(m, name) for name in MILESTONE_TERMS})
         for m in offer.milestones.all()
     )
     reason = _("New version of %(offer)s") % {"offer": offer}
-    _audit.created(draft, by=by, fields=("patent", "version", "replaces", *terms), reason=reason)
+    _audit.created(draft, by=by, fields=("patent", "name", "version", "replaces", *terms), reason=reason)
     return draft
 
 
