@@ -148,3 +148,63 @@ def test_a_fixed_price_in_installments_lists_each_with_its_date_and_the_total(
     assert "Installment 3 of 3 30,000.00 2028-12-07" in page
     assert "Fixed payments in all 100,000.00" in page
     assert "Royalty" not in page
+
+
+SHAPES = {
+    "free": {"price": D("0")},
+    "fixed": {"price": D("90000.00")},
+    "fixed by an entry fee alone": {"price": D("0"), "entry_fee": D("5000.00")},
+    "fixed by a milestone alone": {"price": D("0"), "milestone": True},
+    "royalty": {"price": D("0"), "royalty_base": "net_sales", "royalty_rates": "3%"},
+    "royalty with an entry fee": {
+        "price": D("0"),
+        "entry_fee": D("5000.00"),
+        "royalty_base": "net_sales",
+        "royalty_rates": "3%",
+    },
+    "mixed": {"price": D("90000.00"), "royalty_base": "profit", "royalty_rates": "10%"},
+}
+EXPECTED = {
+    "free": "free",
+    "fixed": "fixed",
+    "fixed by an entry fee alone": "fixed",
+    "fixed by a milestone alone": "fixed",
+    "royalty": "royalty",
+    "royalty with an entry fee": "royalty",
+    "mixed": "mixed",
+}
+
+
+def test_the_fee_shape_and_its_sql_twin_agree_on_every_shape(institution, make_license):
+    """What pages, emails and exports call the plan: DealTerms.fee_shape and its SQL twin, for
+    offers and for the licenses that copy them."""
+    from licensing.models import License, Offer
+
+    for name, terms in SHAPES.items():
+        terms = dict(terms)
+        milestone = terms.pop("milestone", False)
+        offer = OfferFactory(patent__owner=institution, **terms)
+        if milestone:
+            offer.milestones.create(name="First sale", amount=D("10000.00"))
+        lic = make_license(offer, "trial", start="2026-01-31")
+        for model, pk in ((Offer, offer.pk), (License, lic.pk)):
+            row = model.objects.get(pk=pk)
+            sql = model.objects.filter(pk=pk).values_list(model.fee_shape_expression(), flat=True).get()
+            assert (row.fee_shape, sql) == (EXPECTED[name], EXPECTED[name]), (name, model.__name__)
+
+
+def test_the_license_export_names_the_fee_and_leaves_no_lump_sum_on_a_royalty(institution, make_license, staff):
+    from licensing.selectors.reports import export_licenses
+
+    royalty = OfferFactory(patent__owner=institution, **SHAPES["royalty"])
+    fixed = OfferFactory(patent__owner=institution, **SHAPES["fixed"])
+    bought = [make_license(o, "purchased", start="2026-01-31", plan="lump_sum") for o in (royalty, fixed)]
+
+    class Everything:
+        def licenses(self, qs, prefix=""):
+            return qs
+
+    rows = {r["pk"]: r for r in export_licenses(Everything()).values("pk", "fee", "fixed_price_plan")}
+    assert (rows[bought[0].pk]["fee"], rows[bought[0].pk]["fixed_price_plan"]) == ("royalty", "")
+    assert (rows[bought[1].pk]["fee"], rows[bought[1].pk]["fixed_price_plan"]) == ("fixed", "lump_sum")
+    assert bought[0].plan_name == "Royalty" and bought[1].plan_name == "Fixed price · Lump sum"

@@ -67,7 +67,7 @@ def test_license_page_shows_contractual_and_effective_dates(admin_client, instit
     body = admin_client.get(
         reverse("admin:licensing_license_change", args=[lic.pk]), headers={"accept-language": "en"}
     ).content.decode()
-    assert "Oct. 1, 2026" in body and "Oct. 8, 2026" in body
+    assert "2026-10-01" in body and "2026-10-08" in body  # ISO on English pages too
     assert "Due date (effective)" in body
 
 

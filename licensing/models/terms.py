@@ -264,7 +264,7 @@ class DealTerms(models.Model):
     @classmethod
     def fee_shape_expression(cls) -> models.Case:
         """fee_shape as SQL (its twin, tested against it): for the exports and lists of the book."""
-        milestones = cls._meta.get_field("milestones")
+        milestones: Any = cls._meta.get_field("milestones")  # the reverse key of Offer's or License's milestones
         agreed = models.Exists(
             milestones.related_model.objects.filter(**{milestones.field.name: models.OuterRef("pk")})
         )

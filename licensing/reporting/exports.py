@@ -59,7 +59,7 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("trial_end", _column(License, "trial_end", "date")),
         ("trial_end_effective", _column(License, "trial_end_effective", "date")),
         ("trial_ended_on", _column(License, "trial_ended_on", "date")),
-        ("fee_shape", Column(_("fee"), "text", dict(FeeShape.choices))),
+        ("fee", Column(_("fee"), "text", dict(FeeShape.choices))),
         ("fixed_price_plan", Column(_("payment plan of the price"), "text", dict(License.Plan.choices))),
         ("purchased_on", _column(License, "purchased_on", "date")),
         ("price", _column(License, "price", "money")),

@@ -253,7 +253,7 @@ def export_licenses(book: BookFilter) -> QuerySet[License]:
         licenses_with_balances(book.licenses(License.objects.all()))
         .annotate(
             package_size=Subquery(package.annotate(n=Count("pk")).values("n")),
-            fee_shape=License.fee_shape_expression(),
+            fee=License.fee_shape_expression(),
             # how a fixed price is paid; a license with none has no such plan (not "lump sum")
             fixed_price_plan=Case(When(price__gt=0, then=F("plan")), default=Value("")),
             patent_numbers=Subquery(

@@ -21,6 +21,8 @@ from .schedule import add_amount_due
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from ..models.milestones import MilestoneTerms
+
 
 @transaction.atomic
 def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: str = "") -> LicenseMilestone:
@@ -51,7 +53,7 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
     return milestone
 
 
-def milestone_due(purchased_on: date, milestone: LicenseMilestone) -> date:
+def milestone_due(purchased_on: date, milestone: MilestoneTerms) -> date:
     """A dated milestone falls due its months after the purchase (before any deferral)."""
     return add_months(purchased_on, milestone.due_months or 0)
 
