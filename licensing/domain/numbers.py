@@ -56,3 +56,13 @@ def percent(fraction: Decimal | int | str | None) -> str:
     except (InvalidOperation, ValueError):  # what someone typed, shown back as typed
         return str(fraction)
     return f"{value:f}%"
+
+
+def digit_groups(value: str | None) -> str:
+    """A bank account number as people read it aloud and copy it: digits in groups of four
+    ("0200 0045 0900 1234 567"); anything that is not only digits and spaces comes back as it is."""
+    text = (value or "").strip()
+    digits = "".join(text.split())
+    if not digits.isascii() or not digits.isdigit():
+        return text
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))

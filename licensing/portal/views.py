@@ -237,6 +237,7 @@ def license_detail(request, pk):
             "days_left": days_left,
             "policy": selectors.policy_of(lic),
             "decision": {"seen_state": lic.state},
+            "position": selectors.money_position(lic, today()) if lic.state in License.OWED_STATES else None,
             "can_report": lic.accepts_payments() and lic.outstanding_amount > 0,
             "can_propose_equity": lic.accepts_equity_conversion(),
             "can_declare_milestones": lic.accepts_milestones(),
@@ -415,7 +416,10 @@ def report_attachment(request, pk, royalty_report_id):
 @member_required
 def report_payment(request, pk):
     lic = _own_license(request, pk)
-    form = forms.PaymentReportForm(_posted(request), _posted_files(request))
+    position = selectors.money_position(lic, today())
+    form = forms.PaymentReportForm(
+        _posted(request), _posted_files(request), initial={"amount": position.to_pay_now or None}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.report_payment(license_id=lic.pk, by=request.user, **form.cleaned_data)
@@ -424,7 +428,7 @@ def report_payment(request, pk):
         else:
             messages.success(request, _("Thank you. The TTO will confirm the payment when it arrives."))
             return redirect("portal:license", pk=lic.pk)
-    return render(request, "portal/report_payment.html", {"license": lic, "form": form})
+    return render(request, "portal/report_payment.html", {"license": lic, "form": form, "position": position})
 
 
 @member_required

@@ -1,7 +1,9 @@
 """Reads of licenses: balances and due dates in SQL, the audit trail, the catalogue, what an
 SME's portal pages show."""
 
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
@@ -209,6 +211,57 @@ def balance_summary(lic: License, on: date) -> dict:
         "next_due_amount": upcoming and upcoming["amount"] - upcoming["paid_amount"],
         "next_is_report": bool(upcoming and upcoming["report_pending"]),
     }
+
+
+@dataclass(frozen=True)
+class MoneyPosition:
+    """What a license owes on a day, as the payment page and the license header show it: overdue
+    (past its effective date), due now (what falls due on the next date), and later (listed, not
+    summed into "now"). A period whose report is still to come is listed without an amount."""
+
+    on: date
+    overdue: list[Installment]
+    due_now: list[Installment]
+    later: list[Installment]
+
+    @staticmethod
+    def _total(rows: list[Installment]) -> Decimal:
+        return sum((row.outstanding for row in rows), ZERO)
+
+    @property
+    def overdue_total(self) -> Decimal:
+        return self._total(self.overdue)
+
+    @property
+    def due_now_total(self) -> Decimal:
+        return self._total(self.due_now)
+
+    @property
+    def later_total(self) -> Decimal:
+        return self._total(self.later)
+
+    @property
+    def to_pay_now(self) -> Decimal:
+        """What the payment form is prefilled with: the overdue, and what falls due next."""
+        return self.overdue_total + self.due_now_total
+
+    @property
+    def due_now_date(self) -> date | None:
+        return self.due_now[0].effective_due_date if self.due_now else None
+
+
+def money_position(lic: License, on: date) -> MoneyPosition:
+    """The license's open rows in one query (in date order), parted by the model's own overdue
+    rule (Installment.is_overdue_on) and the next date something is owed."""
+    rows = list(Installment.objects.open().filter(license=lic).order_by("effective_due_date", "kind", "sequence"))
+    overdue = [row for row in rows if row.is_overdue_on(on)]
+    for row in overdue:
+        row.days_late = (on - row.effective_due_date).days  # type: ignore[attr-defined]  # read by the page
+    upcoming = [row for row in rows if not row.is_overdue_on(on)]
+    next_date = next((row.effective_due_date for row in upcoming if row.outstanding), None)
+    due_now = [row for row in upcoming if next_date is not None and row.effective_due_date <= next_date]
+    later = [row for row in upcoming if row not in due_now]
+    return MoneyPosition(on, overdue, due_now, later)
 
 
 # The patents of an offer's package, in number order, in one query whatever their number.

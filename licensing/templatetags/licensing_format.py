@@ -3,8 +3,9 @@ portal, the admin and the emails alike."""
 
 from django import template
 
-from licensing.domain.numbers import money_text, percent
+from licensing.domain.numbers import digit_groups, money_text, percent
 
 register = template.Library()
 register.filter("money", money_text)
 register.filter("percent", percent)
+register.filter("digit_groups", digit_groups)

@@ -1,0 +1,85 @@
+"""The payment page separates overdue, due now and later, and is prefilled with what is due now
+(issue 22, point 3); the payee block groups the account number and names the transfer remark
+(point 5)."""
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from licensing import selectors
+from licensing.domain.numbers import digit_groups
+
+from .factories import OfferFactory
+
+
+@pytest.fixture
+def bought(institution, make_license, clock, sme_client):
+    """90,000.00 in 3 installments of 30,000.00 every 6 months from 2026-07-31, and a CNY 50,000
+    milestone 18 months after the purchase (2028-01-31)."""
+    institution.payee_name, institution.payee_bank = "Jinghua University", "ICBC Haidian"
+    institution.payee_account = "0200004509001234567"
+    institution.save()
+    clock("2026-01-31")
+    offer = OfferFactory(
+        patent__owner=institution,
+        price=D("90000.00"),
+        installment_count=3,
+        first_due_months=0,
+        installment_interval_months=6,
+    )
+    offer.milestones.create(name="Eighteen months on", amount=D("50000.00"), due_months=18)
+    return make_license(offer, "purchased", start="2026-01-31", enterprise=sme_client.member.enterprise)
+
+
+def test_overdue_due_now_and_later_are_apart_and_the_form_asks_for_what_is_due_now(bought, sme_client, clock):
+    clock("2026-09-10")  # the first installment (2026-07-31) is late; the second falls due 2027-02-01
+    position = selectors.money_position(bought, dt.date(2026, 9, 10))
+    assert [(r.kind, r.sequence) for r in position.overdue] == [("purchase", 1)]
+    assert [(r.kind, r.sequence, r.effective_due_date) for r in position.due_now] == [
+        ("purchase", 2, dt.date(2027, 2, 1))  # 2027-01-31 is a Sunday
+    ]
+    assert [(r.kind, r.sequence) for r in position.later] == [("purchase", 3), ("milestone", 1)]
+    assert (position.overdue_total, position.due_now_total, position.to_pay_now) == (
+        D("30000.00"),
+        D("30000.00"),
+        D("60000.00"),
+    )
+
+    response = sme_client.get(f"/licenses/{bought.pk}/payments/new/")
+    page = response.content.decode()
+    assert response.context["form"]["amount"].value() == D("60000.00")  # not the 140,000.00 outstanding
+    assert "41 days late" in page and "Due by 2027-02-01" in page
+    assert "Milestone payment 1 · CNY 50,000.00 · <span class=\"date\">2028-01-31</span>" in page  # later, not summed
+    assert "0200 0045 0900 1234 567" in page and "Transfer remark" in page and f"License #{bought.pk}" in page
+
+
+def test_nothing_owed_leaves_the_amount_empty(bought, sme_client, clock, staff):
+    from licensing import services
+
+    clock("2026-02-01")
+    services.record_payment(
+        license_id=bought.pk,
+        amount=D("140000.00"),
+        paid_on=dt.date(2026, 2, 1),
+        reference="ICBC-all",
+        idempotency_key="all",
+        by=staff,
+    )
+    position = selectors.money_position(bought, dt.date(2026, 2, 1))
+    assert position.to_pay_now == D("0") and not (position.overdue or position.due_now or position.later)
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("0200004509001234567", "0200 0045 0900 1234 567"),
+        ("6222 0202 0001 2345", "6222 0202 0001 2345"),
+        (" 62220202 ", "6222 0202"),
+        ("ICBC-0200-0045", "ICBC-0200-0045"),  # not only digits: as typed
+        ("０２００", "０２００"),  # full-width digits are not regrouped
+        ("", ""),
+    ],
+)
+def test_an_account_number_is_shown_in_groups_of_four(typed, shown):
+    assert digit_groups(typed) == shown
