@@ -256,7 +256,7 @@ def money_position(lic: License, on: date) -> MoneyPosition:
     rows = list(Installment.objects.open().filter(license=lic).order_by("effective_due_date", "kind", "sequence"))
     overdue = [row for row in rows if row.is_overdue_on(on)]
     for row in overdue:
-        row.days_late = (on - row.effective_due_date).days  # type: ignore[attr-defined]  # read by the page
+        row.days_late = (on - row.effective_due_date).days  # read by the page
     upcoming = [row for row in rows if not row.is_overdue_on(on)]
     next_date = next((row.effective_due_date for row in upcoming if row.outstanding), None)
     due_now = [row for row in upcoming if next_date is not None and row.effective_due_date <= next_date]
