@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Beat runs the sweep hourly: two hours without one means beat or the worker is down.
 SWEEP_STALE_AFTER = dt.timedelta(hours=2)
+# When this process started: for its first hour (and a little) no sweep is expected yet.
+STARTED_AT = clock.wall_clock()
+FIRST_SWEEP_WITHIN = dt.timedelta(minutes=70)
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    pending: bool = False  # not a fault yet: waiting for its first run
 
 
 def record(part: str, ok: bool, detail: str = "") -> None:
@@ -61,7 +65,17 @@ def _recorded_checks(records: dict, now) -> list[Check]:
             )
         )
     sweep = records.get(Part.SWEEP)
-    if sweep is None:
+    if sweep is None and now - STARTED_AT < FIRST_SWEEP_WITHIN:
+        checks.append(
+            Check(
+                _("Hourly sweep"),
+                True,
+                _("Not run yet: the first sweep is due within an hour of the start (%(when)s).")
+                % {"when": _when(STARTED_AT)},
+                pending=True,
+            )
+        )
+    elif sweep is None:
         checks.append(Check(_("Hourly sweep"), False, _("Has not run yet: are the worker and beat running?")))
     elif now - sweep.recorded_at > SWEEP_STALE_AFTER:
         checks.append(

@@ -124,3 +124,19 @@ def test_a_web_process_knows_every_task_it_queues_by_name():
     ).stdout
     for name in ("licensing.send_reminder", "licensing.send_password_reset", "licensing.build_export"):
         assert name in out
+
+
+def test_the_sweep_not_run_yet_is_pending_in_the_first_hour_and_a_fault_after(admin_client, monkeypatch):
+    """Issue 22, point 7: right after a start the status said "✘ has not run yet" in red."""
+    from django.utils import timezone
+
+    from licensing import health
+
+    monkeypatch.setattr(health, "STARTED_AT", timezone.now() - dt.timedelta(minutes=10))
+    page = admin_client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
+    assert 'class="status-pending"' in page and "the first sweep is due within an hour of the start" in page
+    assert "are the worker and beat running?" not in page
+
+    monkeypatch.setattr(health, "STARTED_AT", timezone.now() - dt.timedelta(hours=3))
+    page = admin_client.get(reverse("admin:index"), headers={"accept-language": "en"}).content.decode()
+    assert "Has not run yet: are the worker and beat running?" in page and "status-pending" not in page

@@ -3,9 +3,10 @@ service buttons instead of editable state, read-only inlines, the audit trail; f
 through services."""
 
 import functools
+from decimal import Decimal
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import display_for_field, display_for_value, label_for_field, lookup_field, unquote
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -175,6 +176,8 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
         extra_context = {**license_summary(obj), **(extra_context or {})}
+        if getattr(self, "history_last", False) and obj is not None:
+            extra_context["history_last"] = self.history(obj)
         if obj is not None and self.has_change_permission(request, obj):
             extra_context["service_actions"] = self.available_actions(request, obj)
         if self.changes_only_through_actions:  # every field read-only: a page to view, titled so
@@ -217,8 +220,27 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             "form": form,
             "action": spec,
             "change_url": change_url,
+            "confirming": self.confirming(obj),
         }
         return TemplateResponse(request, "admin/licensing/service_action.html", context)
+
+    # The object's fields an action page shows above the form: what is being confirmed (a
+    # report's base, royalty and attachment; a transfer's amount, reference and receipt).
+    confirming_fields: tuple[str, ...] = ()
+
+    def confirming(self, obj) -> list[tuple[str, str]]:
+        rows = []
+        for name in self.confirming_fields:
+            field, attr, value = lookup_field(name, obj, self)
+            label = label_for_field(name, self.model, self)
+            if isinstance(value, Decimal):
+                shown = money_text(value)
+            elif field is not None:
+                shown = display_for_field(value, field, "—")
+            else:
+                shown = display_for_value(value, "—", boolean=getattr(attr, "boolean", False))
+            rows.append((label, shown))
+        return rows
 
 
 def _done(spec, result) -> str:

@@ -176,9 +176,9 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     inlines = [
         InstallmentInline,
         RoyaltyReportInline,
-        MilestoneInline,
         PaymentInline,
         CreditInline,
+        MilestoneInline,
         PolicyInline,
         ClaimInline,
         EquityInline,
@@ -200,7 +200,7 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
                     "trial_start",
                     "trial_end",
                     "trial_end_effective",
-                    "plan",
+                    "plan_name",
                     "purchased_on",
                     "defaulted_on",
                     "credit",
@@ -212,9 +212,11 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
             _("Terms (fixed when applied for; the lifecycle reads these)"),
             {"fields": DealTerms.term_names(), "classes": ["collapse"]},
         ),
-        (_("History"), {"fields": ["history"]}),
     ]
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
+    # The history comes last, under the schedule, reports and payments (the change form's
+    # after_related_objects block): the money is read daily, the history when something is asked.
+    history_last = True
     list_per_page = 50
     show_full_result_count = False
     actions = None  # no bulk "delete selected": a license ends by a transition, kept in its history
@@ -246,6 +248,10 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         return ", ".join(
             p.number if p.in_force_today else f"{p.number} ({gettext('no longer in force')})" for p in patents
         )
+
+    @admin.display(description=_("fee"))
+    def plan_name(self, obj):
+        return obj.plan_name
 
     @admin.display(description=_("enterprise's email for reminders"))
     def enterprise_email(self, obj):

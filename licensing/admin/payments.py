@@ -8,7 +8,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from .. import services
 from ..domain.clock import today
+from ..domain.numbers import money_text
 from ..models import (
     Payment,
     PaymentReport,
@@ -83,6 +85,7 @@ class PaymentReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
         "history",
     ]
     fields = readonly_fields
+    confirming_fields = ("amount", "paid_on", "reference", "receipt_link", "reported_by", "reported_at")
 
     def has_add_permission(self, request):
         return False
@@ -146,12 +149,33 @@ class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
         "history",
     ]
     fields = readonly_fields
+    confirming_fields = (
+        "period_start",
+        "period_end",
+        "base_amount",
+        "units",
+        "royalty_it_makes",
+        "note",
+        "attachment_link",
+        "filed_by",
+        "filed_at",
+    )
 
     def has_add_permission(self, request):
         return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("license__enterprise")  # the page's summary
+
+    @admin.display(description=_("royalty it makes"))
+    def royalty_it_makes(self, obj):
+        """The royalty the filed base makes under the license's rates and the year's earlier reports
+        (what accepting it sets due): the same computation as the SME saw before filing."""
+        if obj.royalty is not None:
+            return money_text(obj.royalty)
+        if obj.base_amount is None or obj.is_use_report:
+            return "—"
+        return money_text(services.preview_royalty(report=obj, base=obj.base_amount))
 
     @admin.display(description=_("enterprise"))
     def enterprise(self, obj):
