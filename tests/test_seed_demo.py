@@ -190,3 +190,17 @@ def test_the_demo_book_has_a_deal_of_every_fee_shape(demo_book, db):
     assert RoyaltyReport.objects.filter(license=pay_later, state="filed").count() == 1  # waits for the TTO
     milestones = dict(LicenseMilestone.objects.filter(license=pay_later).values_list("name", "state"))
     assert milestones == {"首次商业销售": "pending", "许可第二年固定费": "scheduled"}
+
+
+def test_the_demo_member_has_a_royalty_period_to_report_today(demo_book):
+    """Issue 22, point 8: a newcomer tries reporting without moving the clock."""
+    from licensing.domain.clock import today
+    from licensing.models import RoyaltyReport
+
+    waiting = RoyaltyReport.objects.filter(
+        license__enterprise__members__user__username="sme_demo",
+        license__royalty_base__gt="",
+        period_end__lt=today(),
+        state=RoyaltyReport.State.EXPECTED,
+    )
+    assert waiting.exists() and all(r.accepts_filing for r in waiting)

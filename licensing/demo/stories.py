@@ -88,7 +88,8 @@ def seed_demo(stdout=None) -> dict:
     rng = random.Random(2024)  # drawn in the same order on every run: the same book each time
     offers = [_offer(i, institutions, staff, rng) for i in range(len(PATENTS))]
     counts = _tell_stories(offers[:-1], enterprises, staff, clock.today())  # the last offer stays a draft
-    _sme_login(enterprises, admin)
+    member = _sme_login(enterprises, admin)
+    _a_period_to_report(offers[:-1], member.enterprise, staff, clock.today())
     return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS], "sme": "sme_demo"}
 
 
@@ -283,9 +284,28 @@ def _sme_login(enterprises: list[Enterprise], admin) -> None:
         full_name="王经理",
     )
     services.approve_member(member_id=member.pk, by=admin)
+    return member
 
 
-def _drive(state, offer, enterprise, by, today):
+def _a_period_to_report(published: list[Offer], enterprise: Enterprise, staff: dict, today: dt.date) -> None:
+    """The demo member's enterprise holds a royalty license whose latest ended period is not
+    reported yet: a newcomer tries reporting (a nil or a revenue report) without moving the clock."""
+    held = set(enterprise.licenses.values_list("offer__patent_id", flat=True))
+    story, offer = next(
+        (story, o)
+        for story in ("royalty", "pay_later")
+        for o in published
+        if _fits(story, o) and not o.blocks_other_licensees and o.patent_id not in held
+    )
+    lic = _drive(story, offer, enterprise, staff[offer.patent.owner_id], today, leave_latest=True)
+    latest = lic.royalty_reports.filter(period_end__lt=today, state="expected").order_by("period_end").last()
+    late = latest.installment.effective_due_date if latest.installment else latest.due_date
+    if late < today:  # past its date: late, as the sweep would have found it the morning after
+        with clock.replaying(late + dt.timedelta(days=1)):
+            services.mark_overdue(license_id=lic.pk)
+
+
+def _drive(state, offer, enterprise, by, today, *, leave_latest=False):
     """Take a new application to `state` through the services, with dates in the past; each step's
     events are recorded on the day it happens in the story (clock.replaying)."""
     undecided = state in (*License.NO_TRIAL_STATES, "open_licence")  # applied for a week ago
@@ -305,7 +325,7 @@ def _drive(state, offer, enterprise, by, today):
         return lic
     if state in ("returned", "terminated", "expired"):
         return _end_trial(state, lic, by, today)
-    return _buy(state, lic, by, start, today)
+    return _buy(state, lic, by, start, today, leave_latest=leave_latest)
 
 
 def _trial_start(state, months, today):
@@ -334,7 +354,7 @@ def _end_trial(state, lic, by, today):
         return services.expire_trial(license_id=lic.pk)
 
 
-def _buy(state, lic, by, start, today):
+def _buy(state, lic, by, start, today, *, leave_latest=False):
     """The purchase at the trial's end, and what followed (payments on their days, a default)."""
     if state in ("claim_filed", "compensated"):
         with clock.replaying(start):
@@ -355,7 +375,7 @@ def _buy(state, lic, by, start, today):
     elif state in ("purchased", "partly_paid"):
         _pay_what_fell_due(lic, by, today)  # good payers: what is left is not due yet
     elif state in ("royalty", "pay_later"):
-        _report_royalties(lic, by, today)
+        _report_royalties(lic, by, today, leave_latest=leave_latest)
     elif state == License.State.IN_ARREARS or state in License.AFTER_DEFAULT_STATES:
         unpaid = lic.installments.open().order_by("effective_due_date").first()
         with clock.replaying(unpaid.effective_due_date + dt.timedelta(days=1)):  # the sweep's morning after
@@ -414,10 +434,12 @@ def _pay_trial_fee(lic, by, start):
         _pay(lic, by, fee.amount, start, "trialfee")
 
 
-def _report_royalties(lic, by, today):
+def _report_royalties(lic, by, today, *, leave_latest=False):
     """Every ended period reported, the reports accepted and paid, but the latest: filed, it
-    waits for the TTO."""
+    waits for the TTO (or, `leave_latest`, not reported yet: the demo member's to try)."""
     ended = list(lic.royalty_reports.filter(period_end__lt=today).order_by("period_start"))
+    if leave_latest:
+        ended = ended[:-1]
     _pay_what_fell_due(lic, by, today)  # the entry fee
     for n, report in enumerate(ended):
         base = Decimal(1_800_000 + 350_000 * n) if n else Decimal(0)  # a nil report while production starts
