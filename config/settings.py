@@ -218,6 +218,9 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "TTO licensing <noreply@tto.example>")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in emails point here
 # Who approves the sign-ups that came to no institution's offer (a platform administrator).
+# The version of the privacy notice (/privacy/) a sign-up consents to (PIPL Art. 14, 17): a new
+# text gets a new version, and each member's consent records the version it agreed to.
+PRIVACY_NOTICE_VERSION = "2026-12"
 PLATFORM_CONTACT_EMAIL = os.environ.get("PLATFORM_CONTACT_EMAIL", "")
 
 # Open licences (专利开放许可, Patent Law Arts. 50-52): CNIPA's 2024 guidance caps the declared fee

@@ -85,6 +85,7 @@ SIGN_UP = {
     "user-password1": "a-Long-pass-2026",
     "user-password2": "a-Long-pass-2026",
     "user-full_name": "王芳",
+    "user-privacy_consent": "on",
     "user-phone": "138 0000 0000",
     "enterprise-name": "Suzhou Nano Co.",
     "enterprise-uscc": make_uscc(7),

@@ -223,6 +223,7 @@ SIGN_UP = {
     "user-password1": "a-Long-pass-2026",
     "user-password2": "a-Long-pass-2026",
     "user-full_name": "王芳",
+    "user-privacy_consent": "on",
     "enterprise-name": "华科新材料有限公司",
     "enterprise-uscc": "91350100M000100Y43",
     "enterprise-industry": "industry",

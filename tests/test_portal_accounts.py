@@ -19,6 +19,7 @@ def sign_up_data(uscc, username="li"):
         "user-password1": "Tr1al-and-pay!",
         "user-password2": "Tr1al-and-pay!",
         "user-full_name": "Li Na",
+        "user-privacy_consent": "on",
         "enterprise-name": "Suzhou Graphene Co.",
         "enterprise-uscc": uscc,
         "enterprise-industry": "industry",

@@ -3,12 +3,15 @@ services.staff_may_correct_enterprise) and their portal members."""
 
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
+from ..domain.numbers import money_text
 from ..formfields import NUMBER_OVERRIDES
 from ..models import (
     AuditEvent,
@@ -118,8 +121,66 @@ class EnterpriseMemberAdmin(AuditTrailMixin, ServiceActionsAdmin):
     list_filter = ["state"]
     list_select_related = ["user", "enterprise"]
     search_fields = ["full_name", "user__username", "user__email", "enterprise__name", "enterprise__uscc"]
-    readonly_fields = ["user", "enterprise", "full_name", "phone", "state", "created_at", "history"]
+    # What to check before approving: who signed up, for which enterprise (its USCC and the size
+    # figures it gave), which email the notices go to, and the privacy consent.
+    readonly_fields = [
+        "user",
+        "email",
+        "full_name",
+        "phone",
+        "enterprise",
+        "uscc",
+        "size_figures",
+        "enterprise_email",
+        "state",
+        "created_at",
+        "consent",
+        "history",
+    ]
     fields = readonly_fields
+    confirming_fields = (
+        "full_name",
+        "email",
+        "phone",
+        "enterprise",
+        "uscc",
+        "size_figures",
+        "enterprise_email",
+        "consent",
+    )
+
+    @admin.display(description=_("email"))
+    def email(self, obj):
+        return obj.user.email
+
+    @admin.display(description=_("USCC"))
+    def uscc(self, obj):
+        return obj.enterprise.uscc
+
+    @admin.display(description=_("size"))
+    def size_figures(self, obj):
+        e = obj.enterprise
+        return gettext(
+            "%(size)s: %(industry)s, %(employees)s employees, annual revenue CNY %(revenue)s ten thousand"
+        ) % {
+            "size": e.get_size_class_display(),
+            "industry": e.get_industry_display(),
+            "employees": e.employees,
+            "revenue": money_text(e.annual_revenue),
+        }
+
+    @admin.display(description=_("enterprise's email for notices"))
+    def enterprise_email(self, obj):
+        return obj.enterprise.contact_email or "—"
+
+    @admin.display(description=_("privacy consent"))
+    def consent(self, obj):
+        if not obj.privacy_notice_version:
+            return "—"
+        return gettext("Version %(version)s, at %(when)s") % {
+            "version": obj.privacy_notice_version,
+            "when": date_format(timezone.localtime(obj.privacy_consented_at), "Y-m-d H:i"),
+        }
 
     def has_add_permission(self, request):
         return False  # members sign up in the portal

@@ -5,6 +5,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -282,6 +283,7 @@ def _sme_login(enterprises: list[Enterprise], admin) -> None:
         user_fields={"username": "sme_demo", "email": "sme@sme.example.cn", "password": DEMO_PASSWORD},
         enterprise=busiest,
         full_name="王经理",
+        privacy_notice_version=settings.PRIVACY_NOTICE_VERSION,
     )
     services.approve_member(member_id=member.pk, by=admin)
     return member

@@ -149,6 +149,9 @@ class EnterpriseMember(FSMModelMixin, models.Model):
     # The private calendar feed's address; a new token revokes the old address.
     calendar_token = models.CharField(_("calendar token"), max_length=64, unique=True, default=new_token)
     created_at = models.DateTimeField(_("signed up at"), default=clock.now)
+    # Consent to the privacy notice at sign-up (PIPL): which text, and when.
+    privacy_notice_version = models.CharField(_("privacy notice consented to"), max_length=20, blank=True)
+    privacy_consented_at = models.DateTimeField(_("consented at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("enterprise member")

@@ -16,6 +16,10 @@ class SignUpForm(UserCreationForm):
     email = forms.EmailField(label=_("Email"), help_text=_("For password resets."), validators=[single_line])
     full_name = forms.CharField(label=_("Your name"), max_length=100)
     phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+    privacy_consent = forms.BooleanField(
+        label=_("I have read the privacy notice and agree to it"),
+        error_messages={"required": _("Agree to the privacy notice to sign up.")},
+    )
 
     class Meta(UserCreationForm.Meta):
         fields = ["username", "email"]

@@ -43,6 +43,7 @@ auth = [
         name="password_reset_complete",
     ),
     path("signup/", views.sign_up, name="sign_up"),
+    path("privacy/", views.privacy_notice, name="privacy"),
 ]
 
 urlpatterns = [

@@ -5,6 +5,7 @@ through a service."""
 from functools import wraps
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -91,7 +92,12 @@ def sign_up(request):
     enterprise_form = forms.EnterpriseForm(
         _posted(request), prefix="enterprise", initial={"language": request.LANGUAGE_CODE}
     )
-    context = {"user_form": user_form, "enterprise_form": enterprise_form, "next": next_path if came_to else ""}
+    context = {
+        "user_form": user_form,
+        "enterprise_form": enterprise_form,
+        "next": next_path if came_to else "",
+        "privacy_version": settings.PRIVACY_NOTICE_VERSION,
+    }
     if request.method == "POST" and user_form.is_valid() and enterprise_form.is_valid():
         enterprise = enterprise_form.save(commit=False)
         if not throttle.allow("sign_up", email=user_form.cleaned_data["email"], client=client_ip(request)):
@@ -108,6 +114,9 @@ def sign_up(request):
                 full_name=user_form.cleaned_data["full_name"],
                 phone=user_form.cleaned_data["phone"],
                 institution=came_to.patent.owner if came_to else None,
+                privacy_notice_version=settings.PRIVACY_NOTICE_VERSION
+                if user_form.cleaned_data["privacy_consent"]
+                else "",
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
@@ -116,6 +125,11 @@ def sign_up(request):
         else:
             return render(request, "portal/signed_up.html")
     return render(request, "portal/sign_up.html", context)
+
+
+def privacy_notice(request):
+    """The privacy notice a sign-up consents to, in its current version (PIPL Art. 17)."""
+    return render(request, "portal/privacy.html", {"version": settings.PRIVACY_NOTICE_VERSION})
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -179,9 +193,12 @@ def _member_enterprise(request):
 
 
 def offer_detail(request, offer_id):
-    offers = selectors.catalogue(enterprise=_member_enterprise(request))
+    enterprise = _member_enterprise(request)
+    offers = selectors.catalogue(enterprise=enterprise)
     offer = get_object_or_404(offers.prefetch_related(selectors.PACKAGE, "milestones"), pk=offer_id)
-    return render(request, "portal/offer.html", {"offer": offer, "patent": offer.patent})
+    # Signed in but not approved (yet): no button that leads to a refusal, and why.
+    waiting = enterprise is None and request.user.is_authenticated and not request.user.is_staff
+    return render(request, "portal/offer.html", {"offer": offer, "patent": offer.patent, "waiting": waiting})
 
 
 @member_required

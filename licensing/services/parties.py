@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -12,6 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .. import queue
+from ..domain.clock import now
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line, clean_single_line
 from ..models import (
     AuditEvent,
@@ -41,6 +43,7 @@ def sign_up_member(
     full_name: str,
     phone: str = "",
     institution: Institution | None = None,
+    privacy_notice_version: str,
 ) -> EnterpriseMember:
     """A new portal user for an enterprise (created if its USCC is new). The membership waits for
     TTO staff to approve it: nobody sees an enterprise's licenses on their word alone. They are
@@ -50,6 +53,13 @@ def sign_up_member(
     Two identical sign-ups at once make one account: the second finds the username taken (the
     unique index decides, inside a savepoint) and is told so; two sign-ups for one new USCC make
     one enterprise, which both join."""
+    if privacy_notice_version != settings.PRIVACY_NOTICE_VERSION:  # no account without the consent
+        raise ValidationError(
+            {
+                "privacy_consent": _("Read and agree to the privacy notice (version %(version)s) to sign up.")
+                % {"version": settings.PRIVACY_NOTICE_VERSION}
+            }
+        )
     full_name = clean_single_line(full_name, "full_name", max_length=100, required=True)
     phone = clean_single_line(phone, "phone", max_length=30)
     created = False
@@ -72,10 +82,17 @@ def sign_up_member(
         raise ValidationError(
             {"username": _("An account with this username exists already. Log in, or choose another username.")}
         ) from exc
-    member = EnterpriseMember.objects.create(user=user, enterprise=enterprise, full_name=full_name, phone=phone)
+    member = EnterpriseMember.objects.create(
+        user=user,
+        enterprise=enterprise,
+        full_name=full_name,
+        phone=phone,
+        privacy_notice_version=privacy_notice_version,
+        privacy_consented_at=now(),
+    )
     if created:
         _audit.created(enterprise, by=user, fields=ENTERPRISE_MASTER_DATA)
-    signed_up = _audit.created(member, by=user, fields=("full_name",))
+    signed_up = _audit.created(member, by=user, fields=("full_name", "privacy_notice_version"))
     _notify_once(Reminder.Kind.MEMBER_TO_APPROVE, member, event=signed_up, institution=institution)
     return member
 
