@@ -541,3 +541,37 @@ def test_units_are_a_whole_number_within_bounds(two_royalty_licenses, staff, clo
         assert q1.state == "expected"
     else:
         assert file().units == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "3% up to 10,000,000; 2%",
+        "3%，1000万以内；2%",
+        "1000万元以内3%，以上2%",
+        "1000万元以内3%；以上2%",
+        "３%，１０００万以内；２%",  # full-width digits from a Chinese input method
+        "不超过1000万元的部分3%，超过部分2%",
+        "3% 至 10000000\n2%",
+    ],
+)
+def test_tiers_are_read_in_english_and_chinese_and_stored_in_one_form(typed):
+    """Issue 22, point 1: "3%，1000万以内；2%" was refused with a message quoting English syntax."""
+    tiers = royalties.parse_tiers(typed)
+    assert tiers == [royalties.Tier(D("10000000"), D("0.03")), royalties.Tier(None, D("0.02"))]
+    assert royalties.format_tiers(tiers) == "3% up to 10,000,000; 2%"
+
+
+def test_a_bound_in_yi_and_a_flat_rate_in_chinese():
+    assert royalties.parse_tiers("1.5亿元以内5%，以上4%") == [
+        royalties.Tier(D("150000000"), D("0.05")),
+        royalties.Tier(None, D("0.04")),
+    ]
+    assert royalties.parse_tiers("5%") == [royalties.Tier(None, D("0.05"))]
+
+
+@pytest.mark.parametrize("typed", ["3% 1000万", "以内3%", "3%，2%", "3% up to 10万; 2% up to 5万; 1%", "十万以内3%"])
+def test_rates_in_neither_form_or_out_of_order_are_refused_with_both_examples(typed):
+    with pytest.raises(ValidationError) as refused:
+        royalties.parse_tiers(typed)
+    assert refused.value.messages

@@ -83,26 +83,65 @@ def minimum_shortfall(minimum: Decimal | None, accepted: Decimal) -> Decimal:
 # -- the rates as the terms write them ------------------------------------------------------------
 
 # ASCII digits only ([0-9], not \d, which matches every script's digits); full-width ones are
-# converted first (numbers.typed), as for every typed number.
-_TIER = re.compile(
-    r"^\s*([0-9]{1,3}(?:\.[0-9]{1,4})?)\s*%\s*(?:(?:up to|to|≤|<=|至)\s*([0-9][0-9,]*(?:\.[0-9]{1,2})?))?\s*$",
-    re.I | re.ASCII,
-)
+# converted first (numbers.typed), as for every typed number. An amount may carry 万 (10^4) or
+# 亿 (10^8) and 元, as Chinese contracts write it.
+_RATE = r"([0-9]{1,3}(?:\.[0-9]{1,4})?)\s*%"
+_AMOUNT = r"([0-9][0-9,]*(?:\.[0-9]{1,2})?)\s*(万|亿)?\s*元?"
+_TIER_FORMS = [
+    # "3% up to 10,000,000", "3% 至 10000000", "3%，1000万以内", "5%"
+    re.compile(
+        rf"^{_RATE}\s*[,，]?\s*(?:(?:up to|to|≤|<=|至)\s*{_AMOUNT}|{_AMOUNT}\s*(?:以内|以下|及以下))?$", re.I | re.ASCII
+    ),
+    # "1000万元以内3%", "不超过1000万元的部分3%"
+    re.compile(rf"^(?:不超过)?\s*{_AMOUNT}\s*(?:以内|以下|及以下|的部分)\s*(?:的部分)?\s*[:：]?\s*{_RATE}$", re.ASCII),
+    # "以上2%", "超过部分2%", "above: 2%"
+    re.compile(rf"^(?:以上|超过部分|超出部分|其余|above|over)\s*[:：]?\s*{_RATE}$", re.I | re.ASCII),
+]
+_UNITS = {None: Decimal(1), "万": Decimal(10_000), "亿": Decimal(100_000_000)}
+
+
+def _amount(digits: str, unit: str | None) -> Decimal:
+    return Decimal(digits.replace(",", "")) * _UNITS[unit]
+
+
+def _tier(part: str) -> Tier | None:
+    """One tier as typed in English or Chinese, or None when it is in neither form."""
+    rate_first, bound_first, open_ended = (form.match(part) for form in _TIER_FORMS)
+    if rate_first:
+        rate, up_to, up_to_unit, within, within_unit = rate_first.groups()
+        bound = _amount(up_to, up_to_unit) if up_to else _amount(within, within_unit) if within else None
+        return Tier(bound, Decimal(rate) / 100)
+    if bound_first:
+        digits, unit, rate = bound_first.groups()
+        return Tier(_amount(digits, unit), Decimal(rate) / 100)
+    if open_ended:
+        return Tier(None, Decimal(open_ended.group(1)) / 100)
+    return None
+
+
+def _parts(text: str) -> list[str]:
+    """The tiers of the rates: separated by ";" or new lines, or, when there are none of those,
+    by the comma that separates clauses ("1000万元以内3%，以上2%"; `typed` has made "，" and "；"
+    ASCII): a comma not between two digits, which would group thousands."""
+    parts = [p.strip() for p in re.split(r"[;\n]", text) if p.strip()]
+    if len(parts) == 1 and _tier(parts[0]) is None:
+        parts = [p.strip() for p in re.split(r"(?<![0-9]),|,(?![0-9])", parts[0]) if p.strip()]
+    return parts
 
 
 def parse_tiers(text: str) -> list[Tier]:
-    """Rates as staff type them: "3% up to 10,000,000; 2%" (3% on the license year's base up to
-    10M, 2% above), or one flat rate "5%". Tiers are separated by ";" or new lines."""
+    """Rates as staff type them, in English or Chinese: "3% up to 10,000,000; 2%",
+    "3%，1000万以内；2%", "1000万元以内3%，以上2%" (3% on the license year's base up to 10M, 2%
+    above), or one flat rate "5%"."""
     tiers = []
-    for part in filter(None, (p.strip() for p in re.split(r"[;；\n]", typed(text or "")))):
-        match = _TIER.match(part)
-        if not match:
+    for part in _parts(typed(text or "")):
+        tier = _tier(part)
+        if tier is None:
             raise ValidationError(
-                _('Write the rates as "%(example)s": a percentage, then the bound it applies up to.')
-                % {"example": "3% up to 10,000,000; 2%"}
+                _('Write the rates as "%(example)s" or "%(zh)s": a percentage, then the bound it applies up to.')
+                % {"example": "3% up to 10,000,000; 2%", "zh": "1000万元以内3%，以上2%"}
             )
-        rate, bound = match.groups()
-        tiers.append(Tier(Decimal(bound.replace(",", "")) if bound else None, Decimal(rate) / 100))
+        tiers.append(tier)
     check_tiers(tiers)
     return tiers
 

@@ -179,7 +179,7 @@ class DealTerms(models.Model):
         validators=[_rates_validator],
         help_text=_(
             'One rate ("5%") or tiers on the license year\'s cumulative base, rising or falling: '
-            '"3% up to 10,000,000; 2%".'
+            '"3% up to 10,000,000; 2%" or "1000万元以内3%，以上2%". Stored as the first form.'
         ),
     )
     reporting_period = models.CharField(
