@@ -55,6 +55,7 @@ def test_sme_journey_from_sign_up_to_a_confirmed_payment(browser, live_server, l
     page.fill("#id_user-password1", "Tr1al-and-pay!")
     page.fill("#id_user-password2", "Tr1al-and-pay!")
     page.fill("#id_user-full_name", "Li Na")
+    page.check("#id_user-privacy_consent")  # PIPL: no account without the consent
     page.fill("#id_enterprise-name", f"Suzhou Graphene {language} Co.")
     page.fill("#id_enterprise-uscc", make_uscc(77_000_000 + len(language)))
     page.select_option("#id_enterprise-industry", index=1)
