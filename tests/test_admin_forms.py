@@ -130,7 +130,7 @@ def test_draft_offer_with_no_payment_plan_is_refused(client, officer, institutio
         "coverage_ratio": "0.8",
     }  # lump sum unchecked, no installments
 
-    response = client.post(reverse("admin:licensing_offer_add"), data)
+    response = client.post(reverse("admin:licensing_offer_add") + "?shape=fixed", data)
 
     assert "要约至少需要一种付款方式" in response.context["adminform"].form.errors["installment_count"][0]
     from licensing.models import Offer

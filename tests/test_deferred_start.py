@@ -122,7 +122,7 @@ def test_a_dated_milestone_falls_due_its_months_after_the_purchase(institution, 
     clock("2026-01-31")
     offer = OfferFactory(patent__owner=institution, price=D("0"))
     offer.milestones.create(name="Second year fee", amount=D("50000.00"), due_months=6)
-    offer.milestones.create(name="First commercial sale", amount=D("80000.00"))
+    offer.milestones.create(name="First commercial sale", amount=D("80000.00"), due_days=30)
     lic = make_license(offer, "purchased", plan="lump_sum")  # on 2026-07-31
 
     dated, event = lic.milestones.order_by("pk")
@@ -179,7 +179,7 @@ def test_the_offer_page_states_the_royalty_milestones_and_deferral_in_plain_word
 
 def test_a_zero_price_deal_with_milestones_is_not_free_and_the_catalogue_says_what_is_paid(client, institution):
     milestones_only = OfferFactory(patent__owner=institution, price=D("0"))
-    milestones_only.milestones.create(name="First sale", amount=D("10000.00"))
+    milestones_only.milestones.create(name="First sale", amount=D("10000.00"), due_days=30)
     assert not milestones_only.is_free and OfferFactory(patent__owner=institution, price=D("0")).is_free
     OfferFactory(patent__owner=institution, **DEFERRED_ROYALTY)
 

@@ -127,7 +127,7 @@ def test_an_offer_whose_schedule_outlives_the_patent_cannot_be_published(institu
 def test_the_admin_refuses_overflowing_terms_with_a_message(admin_client, institution):
     patent = PatentFactory(owner=institution)
     response = admin_client.post(
-        reverse("admin:licensing_offer_add"),
+        reverse("admin:licensing_offer_add") + "?shape=fixed",
         {
             "patent": patent.pk,
             "trial_months": 6,

@@ -185,7 +185,7 @@ def test_the_fee_shape_and_its_sql_twin_agree_on_every_shape(institution, make_l
         milestone = terms.pop("milestone", False)
         offer = OfferFactory(patent__owner=institution, **terms)
         if milestone:
-            offer.milestones.create(name="First sale", amount=D("10000.00"))
+            offer.milestones.create(name="First sale", amount=D("10000.00"), due_days=30)
         lic = make_license(offer, "trial", start="2026-01-31")
         for model, pk in ((Offer, offer.pk), (License, lic.pk)):
             row = model.objects.get(pk=pk)

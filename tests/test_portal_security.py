@@ -29,7 +29,7 @@ def theirs(institution, make_license, staff, clock, tmp_path, settings):
     enterprise = EnterpriseFactory()
     clock("2026-01-31")
     equity_offer = OfferFactory(patent__owner=institution, equity_allowed=True, equity_max_share=Decimal("0.5"))
-    equity_offer.milestones.create(name="First commercial sale", amount=Decimal("50000.00"))
+    equity_offer.milestones.create(name="First commercial sale", amount=Decimal("50000.00"), due_days=30)
     lic = make_license(equity_offer, "purchased", enterprise=enterprise)  # on 2026-07-31
     clock("2026-08-03")
     trial = make_license(OfferFactory(patent__owner=institution), "trial", enterprise=enterprise, start="2026-08-03")

@@ -656,7 +656,9 @@ def test_the_admin_offer_form_refuses_bad_royalty_terms_in_the_users_language(
         "milestones-INITIAL_FORMS": "0",
         **terms,
     }
-    response = client.post(reverse("admin:licensing_offer_add"), data, headers={"accept-language": language})
+    response = client.post(
+        reverse("admin:licensing_offer_add") + "?shape=royalty", data, headers={"accept-language": language}
+    )
 
     assert response.status_code == 200, "the form was saved"
     errors = response.context["adminform"].form.errors

@@ -128,6 +128,23 @@ class ApplicationForm(forms.Form):
         self.fields["enterprise"].queryset = selectors.enterprises_for(user).order_by("name")
 
 
+class PublishForm(forms.Form):
+    """Publishing shows the SME's page first (the action page's preview) and, when live licenses
+    keep the offer closed, lists them and asks whether to publish it as opening when they end."""
+
+    opens_when_free = forms.BooleanField(
+        label=_("Publish it now anyway, as opening when these licenses end"),
+        required=False,
+        help_text=_("The catalogue shows it closed until then, with the reason; the history records your choice."),
+    )
+
+    def __init__(self, *args, obj, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.holders = [services.holder_line(lic) for lic in services.licenses_keeping_closed(obj)]
+        if not self.holders:
+            del self.fields["opens_when_free"]
+
+
 class ClaimPaidForm(forms.Form):
     amount = NumberField(label=_("Amount paid by the insurer (CNY)"), max_digits=14, decimal_places=2)
 
@@ -142,6 +159,7 @@ class ServiceAction:
     takes_obj: bool = False  # the form's __init__ needs the object (choices, defaults)
     takes_user: bool = False  # the form's __init__ needs the user (choices scoped to what they may see)
     done: Callable | None = None  # (obj, result) -> the success message, with what changed
+    shows: str = ""  # a template the action page shows above its form (what is being decided)
 
     def form_kwargs(self, obj, user) -> dict:
         return {**({"obj": obj} if self.takes_obj else {}), **({"user": user} if self.takes_user else {})}
@@ -412,9 +430,11 @@ OFFER_ACTIONS = [
     ServiceAction(
         "publish",
         _("Publish"),
-        forms.Form,
-        lambda offer, by, d: services.publish_offer(offer_id=offer.pk, by=by),
+        PublishForm,
+        lambda offer, by, d: services.publish_offer(offer_id=offer.pk, by=by, **d),
         _transition_possible("publish"),
+        takes_obj=True,
+        shows="admin/licensing/offer_preview.html",
     ),
     ServiceAction(
         "withdraw",

@@ -2,9 +2,13 @@
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
@@ -13,6 +17,7 @@ from ..models import (
     DealTerms,
     Offer,
     OfferMilestone,
+    OfferShape,
     Patent,
 )
 from . import actions as admin_actions
@@ -63,7 +68,11 @@ class MilestoneInline(admin.TabularInline):
 
 
 class OfferForm(forms.ModelForm):
-    """The offer's terms, and the other patents of its package (a draft's only)."""
+    """The offer's terms, and the other patents of its package (a draft's only). Composed in one
+    shape (OfferAdmin sets `shape`): the terms the shape does not use take their neutral value, so
+    a royalty offer keeps no installments and a free one no price."""
+
+    shape: OfferShape | None = None
 
     package = forms.ModelMultipleChoiceField(
         queryset=Patent.objects.none(),
@@ -74,7 +83,17 @@ class OfferForm(forms.ModelForm):
 
     class Meta:
         model = Offer
-        fields = ["patent", *DealTerms.term_names()]
+        fields = ["patent", "name", *DealTerms.term_names()]
+
+    def _post_clean(self):
+        if self.shape:
+            self.instance.take_shape(self.shape)
+        super()._post_clean()
+        if self.shape:
+            try:
+                self.instance.check_shape(self.shape)
+            except ValidationError as exc:
+                self._update_errors(exc)
 
     def clean(self):
         cleaned = super().clean()
@@ -87,11 +106,28 @@ class OfferForm(forms.ModelForm):
         return cleaned
 
 
+# What each shape means, as the chooser and the form's header say it.
+SHAPE_MEANS = {
+    OfferShape.FREE: _("Nothing to pay once the trial ends: the SME takes the license."),
+    OfferShape.FIXED: _("A price, in one payment or installments; an entry fee and milestones if you wish."),
+    OfferShape.ROYALTY: _(
+        "A running royalty on reported net sales or profit, with an entry fee, a minimum, caps, milestones and "
+        "a deferral if you wish (the 先用后付 shape)."
+    ),
+    OfferShape.MIXED: _("A fixed price and a running royalty together."),
+    OfferShape.OPEN: _(
+        "An open-licence declaration (Patent Law Art. 50): ordinary licenses to any SME that applies, on the fees "
+        "declared here, with no decision to wait for."
+    ),
+}
+
+
 @admin.register(Offer)
 class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
     form = OfferForm
     inlines = [MilestoneInline]
     service_actions = admin_actions.OFFER_ACTIONS
+    change_form_template = "admin/licensing/offer_change_form.html"
     changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [
         "patent",
@@ -111,17 +147,96 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
     search_fields = ["patent__number", "patent__title"]
     autocomplete_fields = ["patent"]
 
+    # The composer's groups, titled; each shape shows the terms it uses (DealTerms.SHAPE_TERMS).
+    COMPOSER_TITLES = {
+        "license": _("License"),
+        "trial": _("Trial"),
+        "fees": _("Fees"),
+        "reports": _("Reports"),
+        "deferral": _("Deferral: pay later"),
+        "security": _("Security: default, equity, insurance"),
+    }
+
+    def shape_of(self, request, obj=None) -> OfferShape | None:
+        """The shape being composed: the one asked for (a draft may change shape), else the offer's."""
+        asked = request.GET.get("shape", "")
+        if asked in OfferShape.values and (obj is None or obj.state == Offer.State.DRAFT):
+            return OfferShape(asked)
+        return obj.offer_shape if obj is not None else None
+
     def get_fieldsets(self, request, obj=None):
-        terms = DealTerms.GROUPS
+        shape = self.shape_of(request, obj)
+        used = DealTerms.SHAPE_TERMS[shape] if shape else DealTerms.term_names()
         package = "package" if obj is None or obj.state == Offer.State.DRAFT else "package_list"
-        groups = [
-            (None, {"fields": ["patent", package, "state", "version", "replaces"]}),
-            (_("License"), {"fields": terms["license"]}),
-            (_("Trial, price and payment plans"), {"fields": terms["money"]}),
-            (_("Risk: equity and insurance"), {"fields": terms["risk"]}),
-            (_("Reporting"), {"fields": terms["reporting"]}),
-        ]
+        groups = [(_("Patents"), {"fields": ["patent", package, "name", "state", "version", "replaces"]})]
+        for group, names in DealTerms.GROUPS.items():
+            title = self.COMPOSER_TITLES[group]
+            fields = [name for name in names if name in used]
+            if fields:
+                groups.append((title, {"fields": fields}))
         return [*groups, (_("History"), {"fields": ["history"]})] if obj else groups
+
+    def get_inlines(self, request, obj):
+        return [] if self.shape_of(request, obj) == OfferShape.FREE else self.inlines
+
+    def add_view(self, request, form_url="", extra_context=None):
+        shape = self.shape_of(request)
+        if shape is None:
+            return self.shape_chooser(request, None)
+        extra_context = {
+            **(extra_context or {}),
+            "shape": shape,
+            "shape_means": SHAPE_MEANS[shape],
+            "other_shapes": [s for s in OfferShape if s != shape],
+        }
+        return super().add_view(request, form_url, extra_context)
+
+    def shape_chooser(self, request, obj):
+        """The composer's first step: the shape of the deal, each with what it means."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": _("What kind of offer?"),
+            "shapes": [(shape, SHAPE_MEANS[shape], f"?shape={shape.value}") for shape in OfferShape],
+        }
+        return TemplateResponse(request, "admin/licensing/offer_shape.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            shape = self.shape_of(request, obj)
+            extra_context = {
+                **(extra_context or {}),
+                "shape": shape,
+                "shape_means": SHAPE_MEANS[shape],
+                "other_shapes": [s for s in OfferShape if s != shape] if obj.state == Offer.State.DRAFT else [],
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="{}_{}_preview".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id):
+        """The offer's page as an SME will see it, for the officer before publishing."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        offer = (
+            Offer.objects.with_availability()
+            .select_related("patent__owner")
+            .prefetch_related(selectors.PACKAGE, "milestones")
+            .get(pk=obj.pk)
+        )
+        return TemplateResponse(request, "portal/offer.html", {"offer": offer, "patent": offer.patent, "preview": True})
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -143,6 +258,7 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
+        form.shape = self.shape_of(request, obj) if obj is None or obj.state == Offer.State.DRAFT else None
         if obj is not None and obj.state != Offer.State.DRAFT:
             form.base_fields.pop("package", None)  # a published package changes by a new version
         if "package" in form.base_fields:

@@ -32,7 +32,7 @@ from .payments import CreditMovement, Payment, PaymentReport, receipt_path
 from .reminders import Reminder, ReminderSchedule, _offsets_validator
 from .reports import Export, export_path
 from .royalties import RoyaltyReport, attachment_path
-from .terms import BLOCKING_TYPES, DealTerms, FeeShape, LicenseType, ReportingPeriod, RoyaltyBase
+from .terms import BLOCKING_TYPES, DealTerms, FeeShape, LicenseType, OfferShape, ReportingPeriod, RoyaltyBase
 
 __all__ = [
     "BLOCKING_TYPES",
@@ -65,6 +65,7 @@ __all__ = [
     "OfferMilestone",
     "OfferPatent",
     "OfferQuerySet",
+    "OfferShape",
     "Patent",
     "Payment",
     "PaymentReport",

@@ -157,6 +157,16 @@ class License(ConcurrentTransitionMixin, DealTerms):
             return f"{shape.label} · {self.get_plan_display()}"
         return str(shape.label)
 
+    @property
+    def holds_until(self) -> date | None:
+        """The last day the licensee holds the patents if nothing changes: a trial's end, a bought
+        license's term (or its last patent's expiry); None while the application awaits a decision."""
+        if self.state == self.State.APPLIED:
+            return None
+        if self.state == self.State.TRIAL:
+            return self.trial_end_effective
+        return self.term_end or max((p.expiry_date for p in self.patents.all()), default=None)
+
     # -- facts the conditions read (from the installments already loaded by the service) --
 
     def _installments(self) -> list["Installment"]:

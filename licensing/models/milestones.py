@@ -28,22 +28,38 @@ class MilestoneTerms(models.Model):
     amount = models.DecimalField(
         _("amount (CNY)"), validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(MAX_PRICE)], **MONEY
     )
+    # A milestone falls due either some days after an event is reached or on a date some months
+    # after the purchase: exactly one of the two (a constraint on each table, which forms check too).
     due_days = models.PositiveSmallIntegerField(
-        _("days to pay"), default=30, validators=[MaxValueValidator(365)], help_text=_("after the milestone is reached")
+        _("event: days to pay after it is reached"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(365)],
+        help_text=_("For a milestone that falls due when an event is reached (first sale, production...)."),
     )
 
     due_months = models.PositiveSmallIntegerField(
-        _("or due on a date: months after the purchase"),
+        _("or dated: months after the purchase"),
         null=True,
         blank=True,
         validators=[MaxValueValidator(240)],
-        help_text=_(
-            "Blank: due when the event is reached. A number: due that many months after the license is bought."
-        ),
+        help_text=_("For a milestone that falls due on a date, whatever happens. Fill in one of the two."),
     )
 
     class Meta:
         abstract = True
+
+    @staticmethod
+    def one_way_to_fall_due(name: str) -> models.CheckConstraint:
+        return models.CheckConstraint(
+            condition=models.Q(due_days__isnull=True, due_months__isnull=False)
+            | models.Q(due_days__isnull=False, due_months__isnull=True),
+            name=name,
+            violation_error_message=_(
+                "A milestone falls due either some days after its event is reached or some months after the "
+                "purchase: fill in exactly one of the two."
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.name} · {self.amount}"
@@ -60,6 +76,7 @@ class OfferMilestone(MilestoneTerms):
         verbose_name = _("milestone")
         verbose_name_plural = _("milestones")
         ordering = ["pk"]
+        constraints = [MilestoneTerms.one_way_to_fall_due("offer_milestone_event_or_dated")]
 
 
 class LicenseMilestone(FSMModelMixin, MilestoneTerms):
@@ -82,6 +99,7 @@ class LicenseMilestone(FSMModelMixin, MilestoneTerms):
         verbose_name = _("milestone of a license")
         verbose_name_plural = _("milestones of a license")
         ordering = ["pk"]
+        constraints = [MilestoneTerms.one_way_to_fall_due("license_milestone_event_or_dated")]
 
     @transition(field=state, source=State.PENDING, target=State.REACHED, custom={"label": _("Milestone reached")})
     def reach(self, on: date) -> None:

@@ -50,6 +50,17 @@ class FeeShape(models.TextChoices):
     MIXED = "mixed", _("Fixed price and royalty")
 
 
+class OfferShape(models.TextChoices):
+    """What the officer composing an offer picks first (the composer shows that shape's terms only):
+    the four fee shapes, and the open licence (ordinary licenses to any SME on declared fees)."""
+
+    FREE = FeeShape.FREE.value, _("Free")
+    FIXED = FeeShape.FIXED.value, _("Fixed price: lump sum or installments")
+    ROYALTY = FeeShape.ROYALTY.value, _("Royalty, with or without an entry fee")
+    MIXED = FeeShape.MIXED.value, _("Fixed price and royalty")
+    OPEN = "open", _("Open licence")
+
+
 def _rates_validator(value: str) -> None:
     royalties.parse_tiers(value)
 
@@ -119,7 +130,7 @@ class DealTerms(models.Model):
     price = models.DecimalField(
         _("purchase price (CNY)"),
         validators=[MinValueValidator(ZERO), MaxValueValidator(MAX_PRICE)],
-        help_text=_("0 for a free license: nothing to pay, the lifecycle runs all the same."),
+        help_text=_("The fixed price, paid in one sum or in installments (0 when the deal has none)."),
         **MONEY,
     )
     lump_sum_allowed = models.BooleanField(_("lump sum allowed"), default=True)
@@ -201,25 +212,21 @@ class DealTerms(models.Model):
     class Meta:
         abstract = True
 
-    # The terms in the groups the admin shows them in (a test checks that they are all the fields).
-    GROUPS = {
+    # The terms in the groups the offer composer shows them in, as a contract reads them (a test
+    # checks that they are all the fields); each shape of offer uses some (SHAPE_TERMS), and the
+    # others keep their neutral value (take_shape).
+    GROUPS: dict[str, tuple[str, ...]] = {
         "license": ("open_licence", "license_type", "territory", "field_of_use", "term_start", "term_end"),
-        "money": (
-            "trial_months",
-            "trial_fee",
+        "trial": ("trial_months", "trial_fee"),
+        "fees": (
             "entry_fee",
             "price",
             "lump_sum_allowed",
             "installment_count",
             "installment_interval_months",
             "first_due_months",
-            "deferred_months",
-            "deferred_until_revenue",
-            "grace_days",
         ),
-        "risk": ("equity_allowed", "equity_max_share", "insurance_required", "coverage_ratio"),
-        "reporting": (
-            "use_reports_required",
+        "reports": (
             "royalty_base",
             "royalty_rates",
             "reporting_period",
@@ -227,8 +234,51 @@ class DealTerms(models.Model):
             "royalty_minimum",
             "royalty_cap_year",
             "royalty_cap_total",
+            "use_reports_required",
         ),
+        "deferral": ("deferred_months", "deferred_until_revenue"),
+        "security": ("grace_days", "equity_allowed", "equity_max_share", "insurance_required", "coverage_ratio"),
     }
+    _ALWAYS = (*GROUPS["license"][1:], *GROUPS["trial"])
+    _ROYALTY = GROUPS["reports"][:-1]
+    _SECURITY = GROUPS["security"]
+    SHAPE_TERMS: dict[str, tuple[str, ...]] = {
+        OfferShape.FREE: (*_ALWAYS, "use_reports_required"),
+        OfferShape.FIXED: (*_ALWAYS, *GROUPS["fees"], "use_reports_required", "deferred_months", *_SECURITY),
+        OfferShape.ROYALTY: (*_ALWAYS, "entry_fee", *GROUPS["reports"], *GROUPS["deferral"], *_SECURITY),
+        OfferShape.MIXED: (*_ALWAYS, *GROUPS["fees"], *GROUPS["reports"], *GROUPS["deferral"], *_SECURITY),
+    }
+    SHAPE_TERMS[OfferShape.OPEN] = tuple(name for name in SHAPE_TERMS[OfferShape.MIXED] if name != "license_type")
+
+    @property
+    def offer_shape(self) -> OfferShape:
+        return OfferShape.OPEN if self.open_licence else OfferShape(self.fee_shape.value)
+
+    def take_shape(self, shape: OfferShape) -> None:
+        """Set every term the shape does not use to its neutral value (a royalty offer keeps no
+        installments, a free one no price), so what is stored is what the composer showed."""
+        used = self.SHAPE_TERMS[shape]
+        for name in self.term_names():
+            if name not in used:
+                field: Any = self._meta.get_field(name)  # a term is a concrete field, never a relation
+                neutral = field.get_default()  # "" for text, None for an optional amount
+                setattr(self, name, ZERO if neutral is None and not field.null else neutral)  # the price: 0
+        self.open_licence = shape == OfferShape.OPEN
+        if shape == OfferShape.OPEN:
+            self.license_type = LicenseType.ORDINARY
+
+    def check_shape(self, shape: OfferShape) -> None:
+        """What a shape needs that its fields alone do not say: a price for a fixed price, a royalty
+        base for a royalty; a free offer keeps no milestone (one would make it paid)."""
+        errors = {}
+        if shape in (OfferShape.FIXED, OfferShape.MIXED) and not self.price:
+            errors["price"] = _("A fixed-price offer needs its price (for none, choose the royalty or the free shape).")
+        if shape in (OfferShape.ROYALTY, OfferShape.MIXED) and not self.royalty_base:
+            errors["royalty_base"] = _("A royalty offer needs its base: net sales or profit.")
+        if shape == OfferShape.FREE and self.has_milestones:
+            errors["__all__"] = _("A free offer has no milestone payments: remove them in another shape first.")
+        if errors:
+            raise ValidationError(errors)
 
     @classmethod
     def term_names(cls) -> list[str]:

@@ -151,6 +151,35 @@ def catalogue(
     return offers
 
 
+def live_licenses_on(patents: QuerySet[Patent]) -> QuerySet[License]:
+    """The live licenses on any of these patents, oldest first, with their enterprise and patents:
+    what an officer publishing an offer on them, or picking them for a package, needs to see."""
+    return (
+        License.objects.live()
+        .filter(patent_links__patent__in=patents)
+        .distinct()
+        .select_related("enterprise")
+        .prefetch_related(PACKAGE)
+        .order_by("applied_at", "pk")
+    )
+
+
+def live_license_types(patent_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each patent, how many live licenses of each type it carries (one query): what the patent
+    picker shows beside each patent."""
+    rows = (
+        License.objects.live()
+        .filter(patent_links__patent_id__in=patent_ids)
+        .values_list("patent_links__patent_id", "license_type")
+        .annotate(n=Count("pk", distinct=True))
+        .order_by()
+    )
+    held: dict[int, dict[str, int]] = {}
+    for patent_id, license_type, n in rows:
+        held.setdefault(patent_id, {})[license_type] = n
+    return held
+
+
 def enterprise_licenses(enterprise: Enterprise) -> QuerySet[License]:
     """An SME's licenses with balances, newest first."""
     return licenses_with_balances(License.objects.filter(enterprise=enterprise)).order_by("-applied_at", "-pk")

@@ -24,7 +24,15 @@ from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_pai
 from .licenses import declare_default, mark_overdue, planned_schedule, purchase, terminate, write_off
 from .milestones import reach_milestone
 from .obligations import obligations, purchase_date_after_trial
-from .offers import check_package, publish_offer, revise_offer, set_package, withdraw_offer
+from .offers import (
+    check_package,
+    holder_line,
+    licenses_keeping_closed,
+    publish_offer,
+    revise_offer,
+    set_package,
+    withdraw_offer,
+)
 from .parties import (
     ENTERPRISE_MASTER_DATA,
     approve_member,
@@ -75,6 +83,8 @@ __all__ = [
     "expire_trial",
     "file_claim",
     "file_royalty_report",
+    "holder_line",
+    "licenses_keeping_closed",
     "mark_overdue",
     "member_decision_allowed",
     "obligations",

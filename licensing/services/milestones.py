@@ -46,7 +46,12 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
     _run(milestone, "reach", on, by=by, reason=evidence)
     reason = _("Milestone reached: %(name)s") % {"name": milestone.name}
     installment = add_amount_due(
-        lic, Installment.Kind.MILESTONE, milestone.amount, on + timedelta(days=milestone.due_days), by=by, reason=reason
+        lic,
+        Installment.Kind.MILESTONE,
+        milestone.amount,
+        on + timedelta(days=milestone.due_days or 0),
+        by=by,
+        reason=reason,
     )
     milestone.installment, milestone.declared_by = installment, by
     milestone.save(update_fields=["installment", "declared_by"])

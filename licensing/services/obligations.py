@@ -159,7 +159,7 @@ def obligations(terms: License | Offer, plan: str, purchased_on: date) -> Obliga
         first_year_end=first_year_end,
         example=_example(terms),
         event_milestones=[
-            EventMilestone(m.name, m.amount, m.due_days) for m in terms.milestones.all() if not m.is_dated
+            EventMilestone(m.name, m.amount, m.due_days or 0) for m in terms.milestones.all() if not m.is_dated
         ],
     )
 

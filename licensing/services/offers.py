@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ..domain.clock import today
@@ -17,11 +18,13 @@ from ..models import (
     AuditEvent,
     Closed,
     DealTerms,
+    License,
     Offer,
     OfferMilestone,
     OfferPatent,
     Patent,
 )
+from ..selectors import live_licenses_on
 from . import _audit
 from ._runner import (
     _refused,
@@ -35,19 +38,62 @@ if TYPE_CHECKING:
 
 
 @transaction.atomic
-def publish_offer(*, offer_id: int, by: User | None) -> Offer:
-    """Publish a draft; a new version withdraws the one it replaces, in the same transaction."""
+def publish_offer(*, offer_id: int, by: User | None, opens_when_free: bool = False) -> Offer:
+    """Publish a draft; a new version withdraws the one it replaces, in the same transaction.
+    An offer that live licenses keep closed (an exclusive or sole one on licensed patents, any on
+    exclusively licensed ones) is refused with those licenses listed, unless the officer chooses
+    to publish it as opening when they end (`opens_when_free`), which its audit event states."""
     offer = Offer.objects.select_for_update().select_related("patent").get(pk=offer_id)
     _require_package_in_force(offer.patents.all(), today())
     offer.full_clean(exclude=["state"])  # the protected FSM field is not re-assigned
     _check_open_licence_rules(offer)
-    _run(offer, "publish", by=by)
+    holders = licenses_keeping_closed(offer)
+    if holders and not opens_when_free:
+        raise _refused(
+            _(
+                "Live licenses keep this offer closed: %(licenses)s. Publish it when they end, or publish it now as "
+                "opening when they end."
+            )
+            % {"licenses": "; ".join(holder_line(lic) for lic in holders)}
+        )
+    reason = (
+        _("Published while licensed: it opens when these end: %(licenses)s.")
+        % {"licenses": "; ".join(holder_line(lic) for lic in holders)}
+        if holders
+        else ""
+    )
+    _run(offer, "publish", by=by, reason=reason)
     if offer.replaces_id:
         replaced = Offer.objects.select_for_update().get(pk=offer.replaces_id)
         if replaced.state == Offer.State.PUBLISHED:
             reason = _("Replaced by version %(version)s.") % {"version": offer.version}
             _run(replaced, "withdraw", by=by, reason=reason)
     return offer
+
+
+def licenses_keeping_closed(offer: Offer) -> list[License]:
+    """The live licenses on the offer's patents when they keep it closed to every enterprise (the
+    one rule of who holds what: Offer.objects.with_availability), else none."""
+    closed = Offer.objects.with_availability().values_list("closed_because", flat=True).get(pk=offer.pk)
+    if closed not in (Closed.EXCLUSIVE, Closed.SOLE, Closed.LICENSED):
+        return []
+    return list(live_licenses_on(offer.patents.all()))
+
+
+def holder_line(lic: License) -> str:
+    """One live license as an officer reads it in a refusal or a preview."""
+    until = lic.holds_until
+    held = (
+        _("%(state)s until %(date)s") % {"state": lic.get_state_display(), "date": date_format(until)}
+        if until
+        else lic.get_state_display()
+    )
+    return _("%(license)s, %(enterprise)s, %(type)s, %(held)s") % {
+        "license": lic,
+        "enterprise": lic.enterprise.name,
+        "type": lic.get_license_type_display(),
+        "held": held,
+    }
 
 
 def _check_open_licence_rules(offer: Offer) -> None:
