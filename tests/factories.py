@@ -40,6 +40,7 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Enterprise {n} Co., Ltd.")
     uscc = factory.Sequence(lambda n: make_uscc(10_000_000 + n))
+    industry_section = "C"
     industry = Enterprise.Industry.INDUSTRY
     employees = 50
     annual_revenue = Decimal("1000")

@@ -21,6 +21,7 @@ SIGN_UP = {
     "user-privacy_consent": "on",
     "enterprise-name": "华科新材料有限公司",
     "enterprise-uscc": "91350100M000100Y43",
+    "enterprise-industry_section": "C",
     "enterprise-industry": "industry",
     "enterprise-employees": "10",
     "enterprise-annual_revenue": "100",

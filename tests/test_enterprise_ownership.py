@@ -74,6 +74,7 @@ def test_the_enterprise_changes_its_details_in_the_portal_and_the_change_is_logg
     enterprise = shared["enterprise"]
     data = {
         "name": enterprise.name,
+        "industry_section": "M",
         "industry": enterprise.industry,
         "employees": 120,
         "annual_revenue": "5000",

@@ -89,6 +89,7 @@ SIGN_UP = {
     "user-phone": "138 0000 0000",
     "enterprise-name": "Suzhou Nano Co.",
     "enterprise-uscc": make_uscc(7),
+    "enterprise-industry_section": "C",
     "enterprise-industry": "industry",
     "enterprise-employees": "80",
     "enterprise-annual_revenue": "5000",

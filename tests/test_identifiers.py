@@ -101,3 +101,13 @@ def test_a_refused_uscc_is_named_in_its_message_with_its_code():
         normalize_uscc("91110108551385082A")
     assert refused.value.code == "uscc"
     assert refused.value.messages == ["91110108551385082A is not a valid Unified Social Credit Code."]
+
+
+def test_a_check_digit_is_computed_only_for_twelve_or_eight_digits():
+    """A slip that hands it another length fails loudly instead of weighing some digits only."""
+    from licensing.domain.identifiers import patent_check_digit
+
+    with pytest.raises(ValueError):
+        patent_check_digit("123456789")
+    with pytest.raises(ValueError):
+        patent_check_digit("12345678901")

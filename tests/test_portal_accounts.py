@@ -22,6 +22,7 @@ def sign_up_data(uscc, username="li"):
         "user-privacy_consent": "on",
         "enterprise-name": "Suzhou Graphene Co.",
         "enterprise-uscc": uscc,
+        "enterprise-industry_section": "C",
         "enterprise-industry": "industry",
         "enterprise-employees": "40",
         "enterprise-annual_revenue": "1800",

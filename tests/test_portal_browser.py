@@ -58,6 +58,7 @@ def test_sme_journey_from_sign_up_to_a_confirmed_payment(browser, live_server, l
     page.check("#id_user-privacy_consent")  # PIPL: no account without the consent
     page.fill("#id_enterprise-name", f"Suzhou Graphene {language} Co.")
     page.fill("#id_enterprise-uscc", make_uscc(77_000_000 + len(language)))
+    page.select_option("#id_enterprise-industry_section", "C")
     page.select_option("#id_enterprise-industry", index=1)
     page.fill("#id_enterprise-employees", "40")
     page.fill("#id_enterprise-annual_revenue", "1800")

@@ -1,8 +1,9 @@
 """Sign-up that fits Chinese practice (issue 22, point 6): a recorded consent to the privacy notice
-(PIPL) with its version, the approval page showing what to check, and no "apply" button while the
+(PIPL) with its version, the industry from the national classification (GB/T 4754 sections), the approval page showing what to check, and no "apply" button while the
 account waits for approval."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.test import override_settings
@@ -81,3 +82,34 @@ def test_the_approval_page_shows_the_uscc_size_figures_email_and_consent(client,
     page = response.content.decode()
     assert USCC in page and "li@sme.example" in page and "finance@sme.example" in page
     assert "40 employees" in page and "Version 2026-12" in page
+    assert "C Manufacturing" in page  # the GB/T 4754 section it gave
+
+
+@pytest.mark.django_db
+def test_sign_up_asks_the_national_industry_section_in_the_readers_language(client):
+    page = client.get("/signup/", headers={"accept-language": "zh-hans"}).content.decode()
+    assert "GB/T 4754" in page
+    for section in ("A 农、林、牧、渔业", "C 制造业", "I 信息传输、软件和信息技术服务业", "M 科学研究和技术服务业"):
+        assert section in page
+    assert page.count('<option value="') >= 20 + 4  # the 20 sections and the size-class industries
+
+    data = {k: v for k, v in sign_up_data(USCC).items() if k != "enterprise-industry_section"}
+    refused = client.post("/signup/", data, headers={"accept-language": "zh-hans"})
+    assert refused.status_code == 200
+    assert not Enterprise.objects.exists() and not EnterpriseMember.objects.exists()
+
+    client.post("/signup/", {**data, "enterprise-industry_section": "I"})
+    assert Enterprise.objects.get().industry_section == "I"
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_a_new_enterprise_without_its_section():
+    with pytest.raises(ValidationError) as refused:
+        services.sign_up_member(
+            user_fields={"username": "li", "email": "li@sme.example", "password": "Tr1al-and-pay!"},
+            enterprise=Enterprise(name="X", uscc=USCC, industry="industry", employees=5, annual_revenue=10),
+            full_name="Li Na",
+            privacy_notice_version=settings.PRIVACY_NOTICE_VERSION,
+        )
+    assert "industry_section" in refused.value.message_dict
+    assert not Enterprise.objects.exists() and not EnterpriseMember.objects.exists()

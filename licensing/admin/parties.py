@@ -69,8 +69,8 @@ class EnterpriseAdmin(admin.ModelAdmin):
     every change goes through `services.update_enterprise` and is an audit event."""
 
     formfield_overrides = NUMBER_OVERRIDES
-    list_display = ["name", "uscc", "industry", "employees", "annual_revenue", "size_class", "high_tech"]
-    list_filter = ["size_class", "industry", "high_tech"]
+    list_display = ["name", "uscc", "industry_section", "employees", "annual_revenue", "size_class", "high_tech"]
+    list_filter = ["size_class", "industry_section", "industry", "high_tech"]
     search_fields = ["name", "uscc"]
     inlines = [AuditEventInline]
 
@@ -130,6 +130,7 @@ class EnterpriseMemberAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "phone",
         "enterprise",
         "uscc",
+        "industry_section",
         "size_figures",
         "enterprise_email",
         "state",
@@ -144,6 +145,7 @@ class EnterpriseMemberAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "phone",
         "enterprise",
         "uscc",
+        "industry_section",
         "size_figures",
         "enterprise_email",
         "consent",
@@ -156,6 +158,10 @@ class EnterpriseMemberAdmin(AuditTrailMixin, ServiceActionsAdmin):
     @admin.display(description=_("USCC"))
     def uscc(self, obj):
         return obj.enterprise.uscc
+
+    @admin.display(description=_("industry (GB/T 4754 section)"))
+    def industry_section(self, obj):
+        return obj.enterprise.get_industry_section_display() or "—"
 
     @admin.display(description=_("size"))
     def size_figures(self, obj):

@@ -148,6 +148,7 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
             name=f"Bench SME {tag}-{i}",
             uscc=make_uscc(rng.randrange(10**8, 10**9), "310115"),
             industry="industry",
+            industry_section="C",
             employees=10,
             annual_revenue=Decimal(100),
             size_class=classes[i % 4],

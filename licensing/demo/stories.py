@@ -112,12 +112,17 @@ def _institutions() -> tuple[list[Institution], dict]:
     return institutions, staff
 
 
+# The GB/T 4754 section of each demo enterprise, by the size-class industry it was given.
+SECTION_OF = {"industry": "C", "software_it": "I", "wholesale": "F", "retail": "F"}
+
+
 def _enterprises() -> list[Enterprise]:
     return [
         Enterprise.objects.create(
             name=name,
             uscc=make_uscc(55_000_000 + i * 7919),
             industry=industry,
+            industry_section=SECTION_OF[industry],
             employees=employees,
             annual_revenue=revenue,
             high_tech=high_tech,

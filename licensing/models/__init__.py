@@ -27,7 +27,7 @@ from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
 from .milestones import MILESTONE_TERMS, LicenseMilestone, OfferMilestone
 from .operations import HealthRecord, RateLimit
-from .parties import Enterprise, EnterpriseMember, Institution, StaffProfile
+from .parties import Enterprise, EnterpriseMember, IndustrySection, Institution, StaffProfile
 from .payments import CreditMovement, Payment, PaymentReport, receipt_path
 from .reminders import Reminder, ReminderSchedule, _offsets_validator
 from .reports import Export, export_path
@@ -47,6 +47,7 @@ __all__ = [
     "CreditMovement",
     "DealTerms",
     "Enterprise",
+    "IndustrySection",
     "EnterpriseMember",
     "EquityConversion",
     "Export",

@@ -76,6 +76,32 @@ class StaffProfile(models.Model):
         return f"{self.user} @ {self.institution}"
 
 
+class IndustrySection(models.TextChoices):
+    """The sections (门类) of the national industry classification, GB/T 4754-2017: what an SME
+    does, as statistics offices and the industrialization figures name it."""
+
+    A = "A", _("A Agriculture, forestry, animal husbandry and fishery")
+    B = "B", _("B Mining")
+    C = "C", _("C Manufacturing")
+    D = "D", _("D Electricity, heat, gas and water production and supply")
+    E = "E", _("E Construction")
+    F = "F", _("F Wholesale and retail trade")
+    G = "G", _("G Transport, storage and postal services")
+    H = "H", _("H Accommodation and catering")
+    I = "I", _("I Information transmission, software and information technology services")  # noqa: E741
+    J = "J", _("J Finance")
+    K = "K", _("K Real estate")
+    L = "L", _("L Leasing and business services")
+    M = "M", _("M Scientific research and technical services")
+    N = "N", _("N Water conservancy, environment and public facilities management")
+    O = "O", _("O Resident services, repair and other services")  # noqa: E741
+    P = "P", _("P Education")
+    Q = "Q", _("Q Health and social work")
+    R = "R", _("R Culture, sports and entertainment")
+    S = "S", _("S Public administration, social security and social organisations")
+    T = "T", _("T International organisations")
+
+
 class Enterprise(models.Model):
     class Industry(models.TextChoices):
         INDUSTRY = "industry", _("Industry")
@@ -96,7 +122,20 @@ class Enterprise(models.Model):
         unique=True,
         validators=[identifiers.normalize_uscc],  # type: ignore[list-item]  # returns the code, ignored here
     )
-    industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices)
+    industry_section = models.CharField(
+        _("industry (GB/T 4754 section)"),
+        max_length=1,
+        choices=IndustrySection.choices,
+        blank=True,  # enterprises registered before it was asked; the portal's forms require it
+        db_index=True,
+        help_text=_("What the enterprise does, in the national industry classification."),
+    )
+    industry = models.CharField(
+        _("industry for the size class"),
+        max_length=20,
+        choices=Industry.choices,
+        help_text=_("The SME classification rules' industry (2011), which sets the size thresholds."),
+    )
     employees = models.PositiveIntegerField(_("employees"), validators=[MaxValueValidator(10_000_000)])
     annual_revenue = models.DecimalField(
         _("annual revenue (CNY 10,000)"),

@@ -32,10 +32,21 @@ class EnterpriseForm(forms.ModelForm):
     class Meta:
         formfield_callback = number_formfield
         model = Enterprise
-        fields = ["name", "uscc", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language"]
+        fields = [
+            "name",
+            "uscc",
+            "industry_section",
+            "industry",
+            "employees",
+            "annual_revenue",
+            "high_tech",
+            "contact_email",
+            "language",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["industry_section"].required = True
         # Chosen here (the page's language preselected); a sign-up that leaves it out gets that too.
         self.fields["language"].required = False
 
@@ -56,7 +67,20 @@ class EnterpriseDetailsForm(forms.ModelForm):
     class Meta:
         formfield_callback = number_formfield
         model = Enterprise
-        fields = ["name", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language"]
+        fields = [
+            "name",
+            "industry_section",
+            "industry",
+            "employees",
+            "annual_revenue",
+            "high_tech",
+            "contact_email",
+            "language",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["industry_section"].required = True  # asked of enterprises registered before too
 
 
 class StateGuardForm(forms.Form):

@@ -64,6 +64,8 @@ def sign_up_member(
     phone = clean_single_line(phone, "phone", max_length=30)
     created = False
     if enterprise.pk is None:
+        if not enterprise.industry_section:  # the national classification, for the regulators' figures
+            raise ValidationError({"industry_section": _("Choose what the enterprise does (a GB/T 4754 section).")})
         enterprise.full_clean(validate_unique=False)
         try:
             with transaction.atomic():
@@ -98,7 +100,16 @@ def sign_up_member(
 
 
 # An enterprise's master data: what it says about itself, and what its size class comes from.
-ENTERPRISE_MASTER_DATA = ("name", "industry", "employees", "annual_revenue", "high_tech", "contact_email", "language")
+ENTERPRISE_MASTER_DATA = (
+    "name",
+    "industry_section",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "high_tech",
+    "contact_email",
+    "language",
+)
 
 
 @transaction.atomic
