@@ -1,6 +1,6 @@
 """Sign-up that fits Chinese practice (issue 22, point 6): a recorded consent to the privacy notice
-(PIPL) with its version, the industry from the national classification (GB/T 4754 sections), the approval page showing what to check, and no "apply" button while the
-account waits for approval."""
+(PIPL) with its version, the industry from the national classification (GB/T 4754 sections), the
+approval page showing what to check, and no "apply" button while the account waits for approval."""
 
 import pytest
 from django.conf import settings
