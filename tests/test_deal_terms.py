@@ -283,7 +283,7 @@ def test_an_sme_applying_under_an_open_licence_gets_its_trial_with_no_staff_step
     assert response.url == f"/licenses/{lic.pk}/"
     assert (lic.state, lic.trial_start, lic.open_licence) == (License.State.TRIAL, dt.date(2026, 3, 2), True)
     granted = audit_trail(lic).get(action="transition")
-    assert granted.by is None and "open licence" in granted.reason  # the system, not a staff member
+    assert granted.by is None and "open licence" in granted.why  # the system, not a staff member
     notice = mail.outbox[-1]
     assert notice.to == ["tto@univ.example"] and offer.patent.number in notice.subject
     assert f"/admin/licensing/license/{lic.pk}/change/" in notice.body

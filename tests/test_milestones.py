@@ -57,8 +57,8 @@ def test_a_milestone_reached_falls_due_its_days_later_and_a_paid_up_license_owes
 
     created = AuditEvent.objects.get(object_id=inst.pk, action="created", content_type__model="installment")
     reopened = AuditEvent.objects.get(license=lic, transition="reopen")
-    assert (created.by, created.reason) == (staff, "Milestone reached: First commercial sale")
-    assert (reopened.by, reopened.reason, reopened.source_state) == (staff, created.reason, "paid_up")
+    assert (created.by, created.why) == (staff, "Milestone reached: First commercial sale")
+    assert (reopened.by, reopened.why, reopened.source_state) == (staff, created.why, "paid_up")
     assert created.changes["amount"] == [None, "50000.00"] and created.changes["due_date"] == [None, "2026-10-08"]
     with pytest.raises(ValidationError, match="not possible while"):
         services.reach_milestone(milestone_id=first.pk, on=dt.date(2026, 9, 8), by=staff)

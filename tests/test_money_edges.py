@@ -332,7 +332,7 @@ def test_the_minimum_shortfall_reads_its_own_licenses_reports_only(two_royalty_l
     from licensing.models import AuditEvent
 
     event = AuditEvent.objects.get(license=second, action="created", content_type__model="installment")
-    assert (event.by, event.reason) == (staff, "Minimum annual royalty 40,000.00 for 2026, royalties accepted 0.00")
+    assert (event.by, event.why) == (staff, "Minimum annual royalty 40,000.00 for 2026, royalties accepted 0.00")
 
 
 def test_a_claim_counts_the_late_periods_of_its_own_license_only(two_royalty_licenses, staff, clock):

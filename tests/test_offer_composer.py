@@ -250,7 +250,7 @@ def test_publishing_a_sole_offer_on_a_licensed_patent_is_refused_with_the_licens
     sole.refresh_from_db()
     assert sole.state == Offer.State.PUBLISHED
     event = AuditEvent.objects.filter(object_id=sole.pk, state="published").get()
-    assert str(lic) in event.reason and "苏州石墨烯" in event.reason
+    assert str(lic) in event.why and "苏州石墨烯" in event.why
     assert Offer.objects.with_availability().get(pk=sole.pk).closed_because == "licensed"
 
 
@@ -271,7 +271,7 @@ def test_an_ordinary_offer_beside_an_ordinary_license_publishes_without_a_word(o
 
     services.publish_offer(offer_id=second.pk, by=officer)
 
-    assert AuditEvent.objects.get(object_id=second.pk, state="published").reason == ""
+    assert AuditEvent.objects.get(object_id=second.pk, state="published").why == ""
 
 
 def test_another_institutions_offer_has_no_preview_nor_publish_page(client, two_institutions):
@@ -304,3 +304,19 @@ def test_the_patent_picker_shows_each_patents_status_and_live_licenses(client, o
     free = next(t for t in texts if "涂层" in t)
     assert "in force until" in licensed and "live: 1 ordinary license" in licensed
     assert "no live license" in free
+
+
+def test_a_system_reason_is_worded_in_the_readers_language_not_the_writers(officer, institution):
+    """The trail keeps the system's reason as its message and values: a Chinese reader reads it in
+    Chinese, an English one in English, whoever's language was active when it was written."""
+    from django.utils import translation
+
+    sole, _lic = _sole_draft_on_a_licensed_patent(institution)
+    with translation.override("en"):
+        services.publish_offer(offer_id=sole.pk, by=officer, opens_when_free=True)
+    event = AuditEvent.objects.get(object_id=sole.pk, state="published")
+    assert event.reason == "" and event.reason_code.startswith("Published while licensed")
+    with translation.override("zh-hans"):
+        assert event.why.startswith("在许可有效期间发布")
+    with translation.override("en"):
+        assert event.why.startswith("Published while licensed: it opens when these end:")

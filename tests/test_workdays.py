@@ -88,6 +88,6 @@ def test_refresh_recomputes_open_deadlines_after_a_calendar_update(institution, 
     assert installment.effective_due_date == dt.date(2026, 10, 8)
     event = selectors.audit_trail(installment).first()  # the move is in the license's history
     assert event.changes == {"effective_due_date": ["2026-10-01", "2026-10-08"]}
-    assert "calendar was updated" in event.reason
+    assert "calendar was updated" in event.why
     call_command("refresh_effective_dates", verbosity=0)  # nothing left to move: no new event
     assert selectors.audit_trail(installment).filter(action="changed").count() == 1

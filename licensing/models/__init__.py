@@ -5,7 +5,7 @@ Everything is re-exported here: `from licensing.models import License` keeps wor
 migrations find the helpers they reference (`licensing.models.new_token`, ...).
 """
 
-from .audit import AuditEvent
+from .audit import AuditEvent, SystemReason
 from .base import (
     FRACTION,
     MAX_PRICE,
@@ -78,6 +78,7 @@ __all__ = [
     "RoyaltyBase",
     "RoyaltyReport",
     "StaffProfile",
+    "SystemReason",
     "_offsets_validator",
     "allows",
     "attachment_path",

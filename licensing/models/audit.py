@@ -6,6 +6,7 @@ everything that hangs off it (installments, payments, reports, claims, conversio
 `license`; an enterprise's page reads its own and its members' through `enterprise`.
 """
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..domain import clock
@@ -21,6 +23,20 @@ from ..domain.numbers import money_text, percent
 from .base import is_fraction, is_money, transition_label
 from .licenses import License
 from .parties import Enterprise
+
+
+@dataclass(frozen=True)
+class SystemReason:
+    """A reason the system writes (a trial expired, a version replaced): kept as its message and
+    values, and worded in the reader's language when read, not in the language of whoever or
+    whatever caused it. Its message is marked with gettext_noop where it is written."""
+
+    message: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        words = gettext(self.message)
+        return words % self.values if self.values else words
 
 
 class AuditEvent(models.Model):
@@ -53,7 +69,11 @@ class AuditEvent(models.Model):
     source_state = models.CharField(_("from state"), max_length=30, blank=True)
     state = models.CharField(_("to state"), max_length=30, blank=True)
     changes = models.JSONField(_("changes"), default=dict, help_text=_("field: [from, to]"))
-    reason = models.TextField(_("reason"), blank=True)
+    reason = models.TextField(_("reason"), blank=True)  # a person's words, as written
+    reason_code = models.CharField(
+        _("system reason"), max_length=300, blank=True, db_default=""
+    )  # SystemReason.message
+    reason_values = models.JSONField(_("system reason's values"), null=True, blank=True, default=dict)
 
     class Meta:
         verbose_name = _("audit event")
@@ -71,6 +91,20 @@ class AuditEvent(models.Model):
     @property
     def model(self) -> type[models.Model] | None:
         return ContentType.objects.get_for_id(self.content_type_id).model_class()  # cached per process
+
+    @property
+    def why(self) -> str:
+        """The reason in the reader's language: a person's words as written, the system's worded now."""
+        if self.reason_code:
+            return str(SystemReason(self.reason_code, self.reason_values or {}))
+        return self.reason
+
+    @property
+    def by_name(self) -> str:
+        """Who, by name (a person's full name, else the login); the system when no one."""
+        if self.by is None:
+            return str(_("system"))
+        return self.by.get_full_name() or self.by.get_username()
 
     @property
     def what(self) -> str:

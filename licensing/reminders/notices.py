@@ -161,7 +161,7 @@ def _by_institution(reminder: Reminder) -> str:
 
 
 def _reason(reminder: Reminder) -> str:
-    return reminder.event.reason if reminder.event else ""
+    return reminder.event.why if reminder.event else ""
 
 
 def _handoff(subject_line: str, headline: str, facts=(), *, reason: str = "", schedule=()) -> dict:

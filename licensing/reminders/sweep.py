@@ -13,11 +13,20 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, DateField, IntegerField, Value, When
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import services
 from ..domain import clock
-from ..models import Installment, License, LicensePatent, Patent, Reminder, ReminderSchedule, RoyaltyReport
+from ..models import (
+    Installment,
+    License,
+    LicensePatent,
+    Patent,
+    Reminder,
+    ReminderSchedule,
+    RoyaltyReport,
+    SystemReason,
+)
 from . import ledger
 
 log = logging.getLogger(__name__)
@@ -73,10 +82,12 @@ def default_past_grace(today: dt.date) -> int:
 
 @transaction.atomic
 def default_and_claim(*, license_id: int) -> None:
-    reason = _("The grace period after the oldest overdue installment has passed.")
+    reason = SystemReason(gettext_noop("The grace period after the oldest overdue installment has passed."))
     lic = services.declare_default(license_id=license_id, by=None, reason=reason)
     if lic.is_insured():
-        services.file_claim(license_id=license_id, by=None, reason=_("Filed automatically on default."))
+        services.file_claim(
+            license_id=license_id, by=None, reason=SystemReason(gettext_noop("Filed automatically on default."))
+        )
 
 
 # -- reminders ----------------------------------------------------------------------------------

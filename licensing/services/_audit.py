@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from ..models import AuditEvent, Enterprise, EnterpriseMember, License
+from ..models import AuditEvent, Enterprise, EnterpriseMember, License, SystemReason
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -75,7 +75,7 @@ def record(
     *,
     by: User | None = None,
     changes: dict[str, Any] | None = None,
-    reason: str = "",
+    reason: str | SystemReason = "",
     transition: str = "",
     source_state: str = "",
     state: str = "",
@@ -91,7 +91,9 @@ def record(
         enterprise_id=_enterprise_id(obj),
         by=by if getattr(by, "pk", None) else None,
         changes={name: [_plain(old), _plain(new)] for name, (old, new) in (changes or {}).items()},
-        reason=reason or "",
+        reason="" if isinstance(reason, SystemReason) else reason or "",
+        reason_code=reason.message if isinstance(reason, SystemReason) else "",
+        reason_values={k: _plain(v) for k, v in reason.values.items()} if isinstance(reason, SystemReason) else {},
         transition=transition,
         source_state=source_state,
         state=state,
@@ -114,7 +116,9 @@ def _enterprise_id(obj: models.Model) -> int | None:
     return None
 
 
-def created(obj: models.Model, *, by: User | None = None, fields: Sequence[str] = (), reason: str = "") -> AuditEvent:
+def created(
+    obj: models.Model, *, by: User | None = None, fields: Sequence[str] = (), reason: str | SystemReason = ""
+) -> AuditEvent:
     """A new object, with the values of `fields` it starts with."""
     return record(
         AuditEvent.Action.CREATED,
@@ -126,7 +130,7 @@ def created(obj: models.Model, *, by: User | None = None, fields: Sequence[str] 
 
 
 def changed(
-    obj: models.Model, before: dict[str, Any], *, by: User | None = None, reason: str = ""
+    obj: models.Model, before: dict[str, Any], *, by: User | None = None, reason: str | SystemReason = ""
 ) -> AuditEvent | None:
     """The fields that changed since `before` (a `snapshot`); nothing when none did."""
     changes = diff(before, obj)

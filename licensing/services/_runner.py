@@ -26,6 +26,7 @@ from ..models import (
     License,
     Patent,
     Reminder,
+    SystemReason,
     why_not,
 )
 from . import _audit
@@ -71,7 +72,7 @@ def _run(
     method_name: str,
     *args: Any,
     by: User | None = None,
-    reason: str = "",
+    reason: str | SystemReason = "",
     before: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> AuditEvent:
@@ -79,7 +80,8 @@ def _run(
     fields it set (from -> to), why. A clear error when the state or a condition forbids it.
     `before`: a snapshot taken earlier, when the service changed fields before the transition.
     Returns the event (a hand-off notice is keyed by it)."""
-    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
+    if not isinstance(reason, SystemReason):  # a person's words are checked; the system's are its own
+        reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
     refusal = why_not(obj, method_name)  # the state, or the condition's own reason (models.refuses_with)
     if refusal:
         raise _refused(refusal)

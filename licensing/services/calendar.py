@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..domain import workdays
 from ..domain.clock import today
-from ..models import Installment, License
+from ..models import Installment, License, SystemReason
 from . import _audit
 
 if TYPE_CHECKING:
@@ -24,7 +24,9 @@ def refresh_effective_dates(*, by: User | None = None) -> dict[str, int]:
     first, in id order (services/__init__.py), so no payment or sweep works on a date that is
     moving. Returns how many of each moved."""
     on = today()
-    reason = _("The working-day calendar was updated (statutory holidays and adjusted working days).")
+    reason = SystemReason(
+        gettext_noop("The working-day calendar was updated (statutory holidays and adjusted working days).")
+    )
     installments = [
         row
         for row in Installment.objects.filter(state=Installment.State.DUE, due_date__gte=on).iterator(chunk_size=2000)

@@ -15,6 +15,7 @@ from ..models import (
     InsuranceClaim,
     InsurancePolicy,
     Reminder,
+    SystemReason,
 )
 from . import _audit
 from ._runner import (
@@ -64,7 +65,7 @@ def register_policy(*, license_id: int, by: User | None, **fields: Any) -> Insur
 
 
 @transaction.atomic
-def file_claim(*, license_id: int, by: User | None, reason: str = "") -> InsuranceClaim:
+def file_claim(*, license_id: int, by: User | None, reason: str | SystemReason = "") -> InsuranceClaim:
     """Claim coverage x outstanding from the insurer of a defaulted license. Royalties of periods
     whose reports never came count at the contract's floor (their share of the minimum)."""
     lic = _lock_license(license_id)

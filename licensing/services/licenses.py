@@ -19,6 +19,7 @@ from ..models import (
     License,
     Offer,
     Reminder,
+    SystemReason,
     package_life,
 )
 from . import _audit
@@ -132,7 +133,7 @@ def mark_overdue(*, license_id: int, by: User | None = None, on: date | None = N
 
 
 @transaction.atomic
-def declare_default(*, license_id: int, by: User | None, reason: str = "") -> License:
+def declare_default(*, license_id: int, by: User | None, reason: str | SystemReason = "") -> License:
     lic = _lock_license(license_id)
     _run(lic, "declare_default", today(), by=by, reason=reason)
     return lic

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..domain.clock import today
 from ..domain.money import add_months
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
-from ..models import Installment, License, LicenseMilestone
+from ..models import Installment, License, LicenseMilestone, SystemReason
 from ._runner import _lock_with_license, _refused, _run
 from .schedule import add_amount_due
 
@@ -44,7 +45,7 @@ def reach_milestone(*, milestone_id: int, on: date, by: User | None, evidence: s
             }
         )
     _run(milestone, "reach", on, by=by, reason=evidence)
-    reason = _("Milestone reached: %(name)s") % {"name": milestone.name}
+    reason = SystemReason(gettext_noop("Milestone reached: %(name)s"), {"name": milestone.name})
     installment = add_amount_due(
         lic,
         Installment.Kind.MILESTONE,
@@ -67,7 +68,7 @@ def schedule_dated_milestones(lic: License, on: date, *, by: User | None) -> Non
     """At the purchase on `on`: each dated milestone's amount falls due its months later."""
     for milestone in lic.milestones.filter(state=LicenseMilestone.State.PENDING, due_months__isnull=False):
         _run(milestone, "schedule", by=by)
-        reason = _("Dated milestone: %(name)s") % {"name": milestone.name}
+        reason = SystemReason(gettext_noop("Dated milestone: %(name)s"), {"name": milestone.name})
         due = milestone_due(on, milestone)
         milestone.installment = add_amount_due(
             lic, Installment.Kind.MILESTONE, milestone.amount, due, by=by, reason=reason

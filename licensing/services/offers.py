@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..domain.clock import today
 from ..models import (
@@ -23,6 +24,7 @@ from ..models import (
     OfferMilestone,
     OfferPatent,
     Patent,
+    SystemReason,
 )
 from ..selectors import live_licenses_on
 from . import _audit
@@ -56,18 +58,18 @@ def publish_offer(*, offer_id: int, by: User | None, opens_when_free: bool = Fal
             )
             % {"licenses": "; ".join(holder_line(lic) for lic in holders)}
         )
-    reason = (
-        _("Published while licensed: it opens when these end: %(licenses)s.")
-        % {"licenses": "; ".join(holder_line(lic) for lic in holders)}
-        if holders
-        else ""
-    )
+    reason: str | SystemReason = ""
+    if holders:
+        reason = SystemReason(
+            gettext_noop("Published while licensed: it opens when these end: %(licenses)s."),
+            {"licenses": "; ".join(holder_line(lic) for lic in holders)},
+        )
     _run(offer, "publish", by=by, reason=reason)
     if offer.replaces_id:
         replaced = Offer.objects.select_for_update().get(pk=offer.replaces_id)
         if replaced.state == Offer.State.PUBLISHED:
-            reason = _("Replaced by version %(version)s.") % {"version": offer.version}
-            _run(replaced, "withdraw", by=by, reason=reason)
+            replaced_by = SystemReason(gettext_noop("Replaced by version %(version)s."), {"version": offer.version})
+            _run(replaced, "withdraw", by=by, reason=replaced_by)
     return offer
 
 
@@ -183,7 +185,7 @@ def revise_offer(*, offer_id: int, by: User | None) -> Offer:
         OfferMilestone(offer=draft, **{name: getattr(m, name) for name in MILESTONE_TERMS})
         for m in offer.milestones.all()
     )
-    reason = _("New version of %(offer)s") % {"offer": offer}
+    reason = SystemReason(gettext_noop("New version of %(offer)s"), {"offer": offer.title})
     _audit.created(draft, by=by, fields=("patent", "name", "version", "replaces", *terms), reason=reason)
     return draft
 

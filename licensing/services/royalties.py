@@ -15,14 +15,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from ..domain import clock, royalties
 from ..domain.clock import today
 from ..domain.money import CENT, ZERO
 from ..domain.numbers import money_text, parse_number
 from ..domain.text import REASON_MAX_LENGTH, clean_multi_line
-from ..models import AuditEvent, CreditMovement, Installment, License, Reminder, RoyaltyReport
+from ..models import AuditEvent, CreditMovement, Installment, License, Reminder, RoyaltyReport, SystemReason
 from ..models.royalties import MAX_UNITS
 from ..receipts import validate_receipt
 from . import _audit
@@ -286,11 +286,10 @@ def _minimum_shortfall_after(lic: License, report: RoyaltyReport, *, by: User | 
     accepted = year.filter(state=RoyaltyReport.State.ACCEPTED).aggregate(due=Sum("royalty"))["due"] or ZERO
     shortfall = royalties.minimum_shortfall(minimum, accepted)
     if shortfall:
-        reason = _("Minimum annual royalty %(minimum)s for %(year)s, royalties accepted %(accepted)s") % {
-            "minimum": money_text(minimum),
-            "year": report.period_start.year,
-            "accepted": money_text(accepted),
-        }
+        reason = SystemReason(
+            gettext_noop("Minimum annual royalty %(minimum)s for %(year)s, royalties accepted %(accepted)s"),
+            {"minimum": money_text(minimum), "year": report.period_start.year, "accepted": money_text(accepted)},
+        )
         add_amount_due(lic, Installment.Kind.ROYALTY_MINIMUM, shortfall, report.due_date, by=by, reason=reason)
 
 

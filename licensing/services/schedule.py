@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..models import Installment, License
+from ..models import Installment, License, SystemReason
 from . import _audit
 from ._runner import _run, _settle_license_if_done, _without_stale_schedule
 from .credit import apply_credit
@@ -24,7 +24,9 @@ def next_sequence(lic: License, kind: str) -> int:
     return lic.installments.filter(kind=kind).count() + 1
 
 
-def add_amount_due(lic: License, kind: str, amount: Decimal, due: date, *, by: User | None, reason: str) -> Installment:
+def add_amount_due(
+    lic: License, kind: str, amount: Decimal, due: date, *, by: User | None, reason: str | SystemReason
+) -> Installment:
     """`amount` falls due on `due` (moved to the next working day). The license is locked."""
     installment = Installment(license=lic, kind=kind, sequence=next_sequence(lic, kind), amount=amount)
     installment.fall_due(due, lic.payments_start)  # not before payments start (deferred start)

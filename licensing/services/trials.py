@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..domain import windows, workdays
 from ..domain.clock import today
@@ -24,6 +25,7 @@ from ..models import (
     Offer,
     Patent,
     Reminder,
+    SystemReason,
     package_life,
 )
 from ..selectors import enterprises_for
@@ -91,13 +93,17 @@ def apply_for_trial(
 def _grant_under_open_licence(lic: License) -> License:
     """An SME that notifies under an open licence gets its license with no staff decision: the
     trial starts today, and the TTO is told by email once the transaction commits."""
-    lic = approve_trial(license_id=lic.pk, by=None, reason=_("Granted on application under the open licence."))
+    lic = approve_trial(
+        license_id=lic.pk, by=None, reason=SystemReason(gettext_noop("Granted on application under the open licence."))
+    )
     _notify_once(Reminder.Kind.OPEN_LICENCE_GRANTED, lic)
     return lic
 
 
 @transaction.atomic
-def approve_trial(*, license_id: int, by: User | None, start: date | None = None, reason: str = "") -> License:
+def approve_trial(
+    *, license_id: int, by: User | None, start: date | None = None, reason: str | SystemReason = ""
+) -> License:
     lic = _lock_license(license_id, schedule=False)
     start = windows.trial_start(start or today(), _applied_on(lic), today())
     patents = _require_package_in_force(lic.patents.all(), start)
@@ -135,5 +141,5 @@ def return_patent(*, license_id: int, by: User | None, reason: str = "") -> Lice
 @transaction.atomic
 def expire_trial(*, license_id: int, by: User | None = None) -> License:
     lic = _lock_license(license_id, schedule=False)
-    _run(lic, "expire", by=by, reason=_("The trial ended with no decision."))
+    _run(lic, "expire", by=by, reason=SystemReason(gettext_noop("The trial ended with no decision.")))
     return lic
