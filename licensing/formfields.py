@@ -14,7 +14,21 @@ class _ShownAsRead:
         return typed(data) if isinstance(data, str) else data
 
 
+class TypedNumberInput(forms.TextInput):
+    """A text box, not <input type=number>: the browser would refuse "50,000", "５万" or "1 000"
+    before the parser could read (or explain) them; a phone still shows its number keypad."""
+
+    def __init__(self, attrs=None, *, whole=False):
+        super().__init__({"inputmode": "numeric" if whole else "decimal", "autocomplete": "off", **(attrs or {})})
+
+
 class NumberField(_ShownAsRead, forms.DecimalField):
+    widget = TypedNumberInput
+
+    def widget_attrs(self, widget):
+        # DecimalField would add step/min/max for <input type=number>; a text box has no use for them.
+        return forms.Field.widget_attrs(self, widget)
+
     def to_python(self, value):
         if value in self.empty_values:
             return None
@@ -22,6 +36,15 @@ class NumberField(_ShownAsRead, forms.DecimalField):
 
 
 class WholeNumberField(_ShownAsRead, forms.IntegerField):
+    widget = TypedNumberInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", TypedNumberInput(whole=True))
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        return forms.Field.widget_attrs(self, widget)
+
     def to_python(self, value):
         if value in self.empty_values:
             return None

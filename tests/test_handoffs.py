@@ -122,6 +122,14 @@ def test_a_sign_up_from_an_offer_tells_that_institution_with_what_to_check(
     assert member.enterprise.language == "en"  # chosen on the sign-up form
 
 
+def test_signing_up_from_the_login_page_keeps_the_offer_the_visitor_came_for(client, offer):
+    """An anonymous visitor who clicks "apply" lands on the login page; either of its sign-up
+    links (the form's, the header's) carries the offer, so the sign-up is told to its institution."""
+    page = client.get(f"/login/?next=/patents/{offer.pk}/apply/").content.decode()
+    assert page.count(f'href="/signup/?next=/patents/{offer.pk}/apply/"') == 2
+    assert "/signup/?next=/login/" not in page
+
+
 def test_a_sign_up_from_nowhere_goes_to_the_platform_administrator(client, db, settings):
     settings.PLATFORM_CONTACT_EMAIL = "platform@example.edu.cn"
     client.post("/signup/", SIGN_UP)

@@ -471,7 +471,11 @@ def test_the_tiers_read_only_the_same_years_earlier_periods_and_reports_whose_ro
         (None, "Enter the period's base; 0 when there was none (a nil report)."),
         ("", "Enter the period's base; 0 when there was none (a nil report)."),
         ("-5", "This number cannot be negative."),
-        ("1e3", "Enter a number with the digits 0-9 and at most one decimal point (no sign, exponent or spaces)."),
+        (
+            "1e3",
+            "Enter a number with the digits 0-9 and at most one decimal point, commas only between thousands "
+            "(no sign, exponent or spaces).",
+        ),
         ("1000000000000.01", "The base must be at most 1,000,000,000,000.00."),
         ("100.001", "Amounts have at most two decimal places (fen)."),
     ],
@@ -526,7 +530,14 @@ def test_ratios_read_as_percentages_and_what_is_not_a_number_is_shown_as_typed()
         ("0", 0, None),
         ("1000000000000", 10**12, None),
         ("1000000000001", None, "Units are between 0 and 1,000,000,000,000."),
-        ("4.5", None, "Enter a whole number with the digits 0-9 (no sign, decimal point or spaces)."),
+        (
+            "4.5",
+            None,
+            (
+                "Enter a whole number with the digits 0-9, commas only between thousands "
+                "(no sign, decimal point or spaces)."
+            ),
+        ),
         ("-1", None, "This number cannot be negative."),
     ],
 )

@@ -22,7 +22,12 @@ def book(institution):
             patent__ipc_class="H01L 31/04",
             patent__keywords="photovoltaic, thin film",
         ),
-        "pump": OfferFactory(patent__owner=other, patent__title="Peristaltic pump", patent__ipc_class="F04B 43/12"),
+        "pump": OfferFactory(
+            patent__owner=other,
+            patent__title="Peristaltic pump",
+            patent__ipc_class="F04B 43/12",
+            name="Fluid handling package",
+        ),
         "draft": OfferFactory(patent__owner=institution, patent__title="Draft offer", state=Offer.State.DRAFT),
     }
 
@@ -34,6 +39,7 @@ def book(institution):
         ({"q": "photovoltaic"}, ["Perovskite solar cell"]),
         ({"q": "F04B"}, ["Peristaltic pump"]),
         ({"q": "optics"}, ["Peristaltic pump"]),
+        ({"q": "fluid handling"}, ["Peristaltic pump"]),  # the offer's title (a package's name)
         ({"ipc": "H"}, ["Perovskite solar cell"]),
         ({}, ["Peristaltic pump", "Perovskite solar cell"]),
     ],

@@ -722,3 +722,24 @@ def test_a_free_licenses_use_report_is_reminded_before_and_after_its_due_date_un
 
     services.file_royalty_report(report_id=first.pk, base=None, units=300, by=staff)
     assert live_days(clock, "2027-02-09", "2027-03-05") == []  # the 30-day notice is not sent
+
+
+def test_each_reports_state_reads_as_what_it_means_nil_late_or_filed_late(royalty_license, staff, sme_client, clock):
+    """Issue 22, point 3: a nil report says "nil report accepted"; one past its day and not filed
+    says it is late; one filed after its day says so, with the day (Beijing calendar)."""
+    lic = royalty_license()
+    clock("2026-04-20")
+    first = file_and_accept(lic, "2026-01-01", "0", staff)
+    assert first.state_in_words(dt.date(2026, 4, 20)) == "Nil report accepted"
+    clock("2026-08-01")
+    second = report(lic, "2026-04-01")  # due 2026-07-30
+    assert second.state_in_words(dt.date(2026, 7, 30)) == "To be filed"
+    assert second.state_in_words(dt.date(2026, 7, 31)) == "To be filed · late: it was due 2026-07-30"
+    second = services.file_royalty_report(report_id=second.pk, base=D("100000"), by=staff)
+    assert second.state_in_words(dt.date(2026, 8, 1)) == "Filed, awaiting acceptance · filed late, on 2026-08-01"
+    second = services.accept_royalty_report(report_id=second.pk, by=staff)
+    assert second.state_in_words(dt.date(2026, 8, 1)) == "Accepted · filed late, on 2026-08-01"
+
+    sme_client.cookies["django_language"] = "zh-hans"
+    rows = sme_client.get(f"/licenses/{lic.pk}/").content.decode()
+    assert "零申报已确认" in rows and "已确认 · 逾期提交，提交于 2026-08-01" in rows

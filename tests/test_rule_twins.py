@@ -6,7 +6,7 @@ import itertools
 
 from licensing import services
 from licensing.domain.clock import as_of
-from licensing.models import License, Patent
+from licensing.models import License, Patent, RoyaltyReport
 
 from .factories import EnterpriseFactory, OfferFactory, PatentFactory
 
@@ -145,3 +145,29 @@ def test_reminder_key_agrees_in_python_and_sql(institution, staff):
             == Reminder.key_for("overdue", "installment", lic.pk, offset)
             == f"overdue:installment:{lic.pk}:{offset}"
         )
+
+
+def test_a_late_report_agrees_in_python_and_sql(institution, staff, clock):
+    """Quarterly reports due 30 days after each quarter, compared day by day around the first
+    one's due date, filed late on one license and never on the other."""
+    clock("2026-01-01")
+    licenses = []
+    for _copy in range(2):
+        offer = OfferFactory(
+            patent__owner=institution, price=0, royalty_base="net_sales", royalty_rates="2%", reporting_period="quarter"
+        )
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 1))
+        licenses.append(services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 1, 1)))
+    first = RoyaltyReport.objects.get(license=licenses[0], period_start=dt.date(2026, 1, 1))
+    assert first.due_date == dt.date(2026, 4, 30)
+    clock("2026-05-03")
+    services.file_royalty_report(report_id=first.pk, base=0, by=staff)
+    seen = []
+    for on in [dt.date(2026, 4, 29), dt.date(2026, 4, 30), dt.date(2026, 5, 1), dt.date(2026, 5, 4)]:
+        reports = RoyaltyReport.objects.filter(license__in=licenses, period_start=dt.date(2026, 1, 1))
+        in_sql = set(reports.filter(RoyaltyReport.late_q(on)))
+        in_python = {r for r in reports.select_related("license") if r.is_late(on)}
+        assert in_sql == in_python, on
+        seen.append(len(in_sql))
+    assert seen == [0, 0, 1, 1]  # the unfiled one from the day after its due date

@@ -15,7 +15,26 @@ from licensing.models import Offer, PaymentReport
 
 from .factories import OfferFactory
 
-REFUSED = ["١٢٣", "१२३", "1_000", "+5", "1e2", "0E+9999", "-0", "1,000", "12 3", "0x10", "NaN", "Infinity", "", "."]
+REFUSED = [
+    "١٢٣",
+    "१२३",
+    "1_000",
+    "+5",
+    "1e2",
+    "0E+9999",
+    "-0",
+    "1,00",
+    "12,3456",
+    ",100",
+    "1,,000",
+    "1,000,",
+    "12 3",
+    "0x10",
+    "NaN",
+    "Infinity",
+    "",
+    ".",
+]
 
 
 @pytest.mark.parametrize("text", REFUSED)
@@ -26,7 +45,15 @@ def test_the_parser_refuses_what_is_not_a_plain_number(text):
 
 @pytest.mark.parametrize(
     ("text", "number"),
-    [("123", "123"), ("１２３", "123"), ("１２３．５０", "123.50"), (" 40000.00 ", "40000.00"), (".5", "0.5")],
+    [
+        ("123", "123"),
+        ("１２３", "123"),
+        ("１２３．５０", "123.50"),
+        (" 40000.00 ", "40000.00"),
+        (".5", "0.5"),
+        ("50,000.00", "50000.00"),  # as the pages show amounts, copied into a form
+        ("１，２３４，５６７", "1234567"),  # full-width, typed with a Chinese input method
+    ],
 )
 def test_the_parser_reads_ascii_and_full_width_digits(text, number):
     assert parse_number(text) == Decimal(number)
@@ -35,6 +62,7 @@ def test_the_parser_reads_ascii_and_full_width_digits(text, number):
 
 def test_whole_numbers_refuse_fractions_and_code_values_must_be_finite_and_not_negative():
     assert parse_number("４０", whole=True) == 40
+    assert parse_number("1,000", whole=True) == 1000
     for bad in ("4.0", "4.", Decimal("-1"), Decimal("NaN"), Decimal("-0"), True):
         with pytest.raises(ValidationError):
             parse_number(bad, whole=bad not in (Decimal("-1"), Decimal("NaN"), Decimal("-0"), True))
@@ -112,8 +140,13 @@ def test_rates_typed_in_full_width_are_stored_in_the_one_form_the_parser_reads(i
     assert Offer.objects.filter(royalty_rates__contains="٣").count() == 0
 
 
-NOT_A_NUMBER = "Enter a number with the digits 0-9 and at most one decimal point (no sign, exponent or spaces)."
-NOT_WHOLE = "Enter a whole number with the digits 0-9 (no sign, decimal point or spaces)."
+NOT_A_NUMBER = (
+    "Enter a number with the digits 0-9 and at most one decimal point, commas only between thousands "
+    "(no sign, exponent or spaces)."
+)
+NOT_WHOLE = (
+    "Enter a whole number with the digits 0-9, commas only between thousands (no sign, decimal point or spaces)."
+)
 
 
 @pytest.mark.parametrize(

@@ -91,12 +91,16 @@ class RoyaltyReportInline(ReadOnlyInline):
     """The reports of the periods begun so far (the link opens a report to accept or dispute it)."""
 
     model = RoyaltyReport
-    fields = ["period_start", "period_end", "due_date", "state", "base_amount", "units", "royalty"]
+    fields = ["period_start", "period_end", "due_date", "state_shown", "base_amount", "units", "royalty"]
     readonly_fields = fields
     verbose_name_plural = _("royalty and use reports")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(period_start__lte=today())
+        return super().get_queryset(request).filter(period_start__lte=today()).select_related("license")
+
+    @admin.display(description=_("state"))
+    def state_shown(self, obj):
+        return obj.state_in_words(today())  # "nil report accepted", "late: it was due …"
 
 
 class PaymentInline(ReadOnlyInline):

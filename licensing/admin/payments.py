@@ -124,7 +124,7 @@ class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
         "period_start",
         "period_end",
         "due_date",
-        "state",
+        "state_shown",
         "base_amount",
         "royalty",
     ]
@@ -166,6 +166,10 @@ class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("license__enterprise")  # the page's summary
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_shown(self, obj):
+        return obj.state_in_words(today())  # "nil report accepted", "late: it was due …"
 
     @admin.display(description=_("royalty it makes"))
     def royalty_it_makes(self, obj):

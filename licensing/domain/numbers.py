@@ -11,10 +11,16 @@ from django.utils.translation import gettext_lazy as _
 
 # After NFKC (full-width digits and point typed with a Chinese input method become ASCII), a
 # number is ASCII digits with at most one point: no sign, exponent, underscore or other script.
-_NUMBER = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_WHOLE = re.compile(r"[0-9]+")
-NOT_A_NUMBER = _("Enter a number with the digits 0-9 and at most one decimal point (no sign, exponent or spaces).")
-NOT_A_WHOLE_NUMBER = _("Enter a whole number with the digits 0-9 (no sign, decimal point or spaces).")
+# The digits may be in thousands groups, as the app shows amounts ("50,000.00", copied from a page).
+_WHOLE = re.compile(r"[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+")
+_NUMBER = re.compile(rf"(?:(?:{_WHOLE.pattern})(?:\.[0-9]*)?|\.[0-9]+)")
+NOT_A_NUMBER = _(
+    "Enter a number with the digits 0-9 and at most one decimal point, commas only between thousands "
+    "(no sign, exponent or spaces)."
+)
+NOT_A_WHOLE_NUMBER = _(
+    "Enter a whole number with the digits 0-9, commas only between thousands (no sign, decimal point or spaces)."
+)
 NEGATIVE = _("This number cannot be negative.")
 
 
@@ -39,7 +45,7 @@ def parse_number(value: object, *, whole: bool = False) -> Decimal:
         raise ValidationError(NEGATIVE, code="negative")
     if not (_WHOLE if whole else _NUMBER).fullmatch(text):
         raise ValidationError(NOT_A_WHOLE_NUMBER if whole else NOT_A_NUMBER, code="invalid")
-    return Decimal(text)
+    return Decimal(text.replace(",", ""))
 
 
 def money_text(value: Decimal | int | None) -> str:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -100,6 +101,32 @@ class RoyaltyReport(FSMModelMixin, models.Model):
         """A report past its due date and still to come, of a license that runs (what the work
         queue, the admin's late filter and the dashboard count)."""
         return Q(state__in=RoyaltyReport.TO_FILE, due_date__lt=on, license__state__in=License.BOUGHT_STATES)
+
+    def is_late(self, on: date) -> bool:
+        """late_q's twin, for one report."""
+        return self.state in self.TO_FILE and self.due_date < on and self.license.state in License.BOUGHT_STATES
+
+    @property
+    def filed_late(self) -> bool:
+        """Filed (last) after its due date, by the Beijing calendar."""
+        return self.filed_at is not None and timezone.localdate(self.filed_at) > self.due_date
+
+    def state_in_words(self, on: date) -> str:
+        """The state as the licensee and the officer read it: a nil report says so, a late one too."""
+        if self.state == self.State.ACCEPTED and self.is_nil:
+            words = str(_("Nil report accepted"))
+        elif self.state == self.State.DISPUTED:
+            words = f"{self.get_state_display()}: {self.dispute_reason}"
+        else:
+            words = str(self.get_state_display())
+        if self.is_late(on):
+            return _("%(state)s · late: it was due %(due)s") % {"state": words, "due": self.due_date.isoformat()}
+        if self.filed_late and self.state in self.ROYALTY_DUE:
+            return _("%(state)s · filed late, on %(day)s") % {
+                "state": words,
+                "day": timezone.localdate(self.filed_at).isoformat(),
+            }
+        return words
 
     @property
     def period_has_ended(self) -> bool:

@@ -132,7 +132,8 @@ def catalogue(
     )
     if search:
         offers = offers.filter(
-            Q(patent__owner__name__icontains=search)
+            Q(name__icontains=search)  # the offer's title: a package's name
+            | Q(patent__owner__name__icontains=search)
             | Exists(
                 package.filter(
                     Q(patent__title__icontains=search)

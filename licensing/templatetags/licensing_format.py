@@ -9,3 +9,9 @@ register = template.Library()
 register.filter("money", money_text)
 register.filter("percent", percent)
 register.filter("digit_groups", digit_groups)
+
+
+@register.filter
+def report_state(report, on):
+    """{{ report|report_state:today }}: a royalty report's state in words (nil, late)."""
+    return report.state_in_words(on)
