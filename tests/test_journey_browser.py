@@ -272,7 +272,7 @@ def test_the_pay_later_journey_from_the_composer_to_a_confirmed_royalty(
     sme.fill("#id_username", f"li-{language}")
     sme.fill("#id_password", "Tr1al-and-pay!")
     sme.click("form.card button[type=submit]")
-    sme.wait_for_selector(f"nav a[href='/licenses/']")
+    sme.wait_for_selector("nav a[href='/licenses/']")
 
     # -- It applies; the officer approves the trial. ---------------------------------------------------
     sme.goto(f"{url}/patents/{offer.pk}/apply/")

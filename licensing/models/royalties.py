@@ -11,11 +11,10 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from ..domain.clock import today
+from ..domain.clock import local_date, today
 from ..domain.money import ZERO
 from ..domain.royalties import MAX_BASE
 from .base import MONEY, new_token, private_storage
@@ -109,7 +108,7 @@ class RoyaltyReport(FSMModelMixin, models.Model):
     @property
     def filed_late(self) -> bool:
         """Filed (last) after its due date, by the Beijing calendar."""
-        return self.filed_at is not None and timezone.localdate(self.filed_at) > self.due_date
+        return self.filed_at is not None and local_date(self.filed_at) > self.due_date
 
     def state_in_words(self, on: date) -> str:
         """The state as the licensee and the officer read it: a nil report says so, a late one too."""
@@ -121,10 +120,10 @@ class RoyaltyReport(FSMModelMixin, models.Model):
             words = str(self.get_state_display())
         if self.is_late(on):
             return _("%(state)s · late: it was due %(due)s") % {"state": words, "due": self.due_date.isoformat()}
-        if self.filed_late and self.state in self.ROYALTY_DUE:
+        if self.filed_at is not None and self.filed_late and self.state in self.ROYALTY_DUE:
             return _("%(state)s · filed late, on %(day)s") % {
                 "state": words,
-                "day": timezone.localdate(self.filed_at).isoformat(),
+                "day": local_date(self.filed_at).isoformat(),
             }
         return words
 
