@@ -51,10 +51,11 @@ class WholeNumberField(_ShownAsRead, forms.IntegerField):
         return int(parse_number(value, whole=True))
 
 
-# For ModelAdmin.formfield_overrides (by model field class, subclasses included).
+# For ModelAdmin.formfield_overrides (by model field class, subclasses included). The widget is
+# named: the admin merges these into its defaults, whose integer widget is <input type=number>.
 NUMBER_OVERRIDES = {
-    models.DecimalField: {"form_class": NumberField},
-    models.IntegerField: {"form_class": WholeNumberField},
+    models.DecimalField: {"form_class": NumberField, "widget": TypedNumberInput},
+    models.IntegerField: {"form_class": WholeNumberField, "widget": TypedNumberInput(whole=True)},
 }
 
 

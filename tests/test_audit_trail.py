@@ -178,6 +178,29 @@ def test_the_license_page_reads_the_trail_in_the_readers_language(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
 
 
+def test_the_trail_names_related_objects_and_shows_beijing_time(client, staff, institution, make_license, clock):
+    """Issue 22, point 5: a related object by its name, not its id (one query per kind whatever the
+    trail's length), a person by full name, a recorded moment in Beijing time, not UTC."""
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    staff.first_name, staff.last_name = "Fang", "Wang"
+    staff.save()
+    client.force_login(staff)
+    clock("2026-01-31")
+    offer = OfferFactory(
+        patent__owner=institution, name="Graphene package", price=0, royalty_base="net_sales", royalty_rates="2%"
+    )
+    lic = make_license(offer, "purchased", start="2025-07-01", plan="lump_sum")
+    clock("2026-07-02")  # noon in Beijing, 04:00 UTC
+    report = lic.royalty_reports.order_by("period_start").first()
+    services.file_royalty_report(report_id=report.pk, base=Decimal("0"), by=staff)
+
+    page = client.get(reverse("admin:licensing_license_change", args=[lic.pk]), headers={"accept-language": "en"})
+    html = page.content.decode()
+    assert "offer: — → Graphene package" in html and f"enterprise: — → {lic.enterprise.name}" in html
+    assert "filed at: — → 2026-07-02 12:00" in html and "T04:00" not in html
+    assert "<td>Fang Wang</td>" in html  # who filed it (the officer, for the SME)
+
+
 def test_the_retired_transition_log_is_copied_into_the_trail(offer, make_license, staff, clock):
     """A database that ran django-fsm-log keeps its history: migration 0010 copies the log's rows,
     tied to their license (or the license of the installment, claim, ... they were on)."""

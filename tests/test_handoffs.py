@@ -120,6 +120,7 @@ def test_a_sign_up_from_an_offer_tells_that_institution_with_what_to_check(
     assert link_in(message).endswith(f"/admin/licensing/enterprisemember/{member.pk}/change/")
     assert opens(link_in(message), staff) == 200
     assert member.enterprise.language == "en"  # chosen on the sign-up form
+    assert member.user.get_full_name() == "王芳"  # the trail names the person, not the login
 
 
 def test_signing_up_from_the_login_page_keeps_the_offer_the_visitor_came_for(client, offer):

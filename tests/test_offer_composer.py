@@ -4,6 +4,7 @@ SME's page before publishing; an offer live licenses keep closed is refused with
 listed, or published as opening when they end; the patent picker says which patents are licensed."""
 
 import datetime as dt
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -320,3 +321,14 @@ def test_a_system_reason_is_worded_in_the_readers_language_not_the_writers(offic
         assert event.why.startswith("在许可有效期间发布")
     with translation.override("en"):
         assert event.why.startswith("Published while licensed: it opens when these end:")
+
+
+def test_amounts_are_typed_as_people_write_them_with_a_numeric_keypad(client, officer):
+    """Number boxes are text boxes (inputmode gives a phone its keypad): <input type=number> would
+    refuse "20,000" in the browser before the one parser could read it or say what is wrong."""
+    page = client.get(reverse("admin:licensing_offer_add") + "?shape=royalty", headers=EN).content.decode()
+
+    assert 'type="number"' not in page
+    assert re.search(r'<input type="text" name="royalty_minimum"[^>]*inputmode="decimal"', page)
+    assert re.search(r'<input type="text" name="milestones-__prefix__-due_months"[^>]*inputmode="numeric"', page)
+    assert re.search(r'<input type="text" name="trial_months"[^>]*inputmode="numeric"', page)

@@ -83,3 +83,36 @@ def test_nothing_owed_leaves_the_amount_empty(bought, sme_client, clock, staff):
 )
 def test_an_account_number_is_shown_in_groups_of_four(typed, shown):
     assert digit_groups(typed) == shown
+
+
+def test_the_next_report_is_what_is_due_now_and_a_long_term_folds(institution, make_license, clock, sme_client):
+    """A royalty license with a milestone next year: due now is the quarter's report (its royalty is
+    due with it), not the milestone, which is listed later; 15 years of quarters fold away."""
+    clock("2027-01-11")
+    offer = OfferFactory(
+        patent__owner=institution,
+        patent__expiry_date=dt.date(2041, 3, 1),
+        price=D("0"),
+        royalty_base="net_sales",
+        royalty_rates="2%",
+        reporting_period="quarter",
+        report_due_days=30,
+    )
+    offer.milestones.create(name="Eighteen months on", amount=D("50000.00"), due_months=18)
+    lic = make_license(offer, "purchased", start="2026-12-07", plan="lump_sum", enterprise=sme_client.member.enterprise)
+
+    first_report = lic.royalty_reports.order_by("period_start").first()
+    assert first_report.due_date == dt.date(2027, 7, 30)  # bought at the trial's end, 2027-06-07
+    clock("2027-06-08")
+    position = selectors.money_position(lic, dt.date(2027, 6, 8))
+    assert [(r.kind, r.sequence, r.effective_due_date) for r in position.due_now] == [
+        ("royalty", 1, dt.date(2027, 7, 30))
+    ]
+    assert position.due_now_total == D("0") and position.to_pay_now == D("0")
+    assert ("milestone", 1) in [(r.kind, r.sequence) for r in position.later]
+    assert len(position.later_first) == 6 and len(position.later_rest) == len(position.later) - 6 > 40
+
+    sme_client.force_login(sme_client.member.user)  # months on: a new session
+    page = sme_client.get(f"/licenses/{lic.pk}/").content.decode()
+    assert "Due by 2027-07-30" in page and "CNY 50,000.00</strong>" not in page
+    assert f"{len(position.later_rest)} more, to the end of the term</summary>" in page

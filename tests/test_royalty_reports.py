@@ -605,7 +605,7 @@ def test_admin_report_pages_take_a_fixed_number_of_queries(
         admin_client.get(reverse("admin:licensing_royaltyreport_changelist"))
     with django_assert_num_queries(9):  # with the license's balance summary (2)
         admin_client.get(reverse("admin:licensing_royaltyreport_change", args=[report(lic, "2026-04-01").pk]))
-    with django_assert_num_queries(14):  # the sections with rows: notices sent, not payments or claims
+    with django_assert_num_queries(17):  # the sections with rows (notices, not payments or claims), history names (3)
         admin_client.get(reverse("admin:licensing_license_change", args=[lic.pk]))
 
 
@@ -743,3 +743,6 @@ def test_each_reports_state_reads_as_what_it_means_nil_late_or_filed_late(royalt
     sme_client.cookies["django_language"] = "zh-hans"
     rows = sme_client.get(f"/licenses/{lic.pk}/").content.decode()
     assert "零申报已确认" in rows and "已确认 · 逾期提交，提交于 2026-08-01" in rows
+    sme_client.cookies["django_language"] = "en"
+    page = sme_client.get(f"/licenses/{lic.pk}/").content.decode()
+    assert "Royalty 1: CNY 0.00 paid" not in page  # the nil period is in the reports, not a payment

@@ -294,4 +294,6 @@ class AuditTrailMixin:
     def history(self, obj):
         if obj is None or obj.pk is None:
             return "-"
-        return render_to_string("admin/licensing/audit_trail.html", {"events": selectors.audit_trail(obj)})
+        return render_to_string(
+            "admin/licensing/audit_trail.html", {"events": selectors.name_related(selectors.audit_trail(obj))}
+        )

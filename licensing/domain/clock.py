@@ -30,6 +30,11 @@ def local_date(moment: dt.datetime) -> dt.date:
     return timezone.localdate(moment)
 
 
+def local_time(moment: dt.datetime) -> dt.datetime:
+    """A recorded moment on the business zone's clock (Beijing time), as people read it."""
+    return timezone.localtime(moment)
+
+
 def wall_clock() -> dt.datetime:
     """The real moment, never replayed: for operations, not business events (health checks,
     export heartbeats, rate-limit windows, retries), which must not move with a replayed story."""

@@ -5,7 +5,7 @@ Everything is re-exported here: `from licensing.models import License` keeps wor
 migrations find the helpers they reference (`licensing.models.new_token`, ...).
 """
 
-from .audit import AuditEvent, SystemReason
+from .audit import AuditEvent, SystemReason, person_name
 from .base import (
     FRACTION,
     MAX_PRICE,
@@ -87,6 +87,7 @@ __all__ = [
     "is_money",
     "new_token",
     "package_life",
+    "person_name",
     "private_storage",
     "receipt_path",
     "refuses_with",

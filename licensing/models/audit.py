@@ -6,6 +6,7 @@ everything that hangs off it (installments, payments, reports, claims, conversio
 `license`; an enterprise's page reads its own and its members' through `enterprise`.
 """
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,11 @@ from ..domain.numbers import money_text, percent
 from .base import is_fraction, is_money, transition_label
 from .licenses import License
 from .parties import Enterprise
+
+
+def person_name(user: Any) -> str:
+    """A person as the trail names them: full name, else the login."""
+    return user.get_full_name() or user.get_username()
 
 
 @dataclass(frozen=True)
@@ -102,9 +108,7 @@ class AuditEvent(models.Model):
     @property
     def by_name(self) -> str:
         """Who, by name (a person's full name, else the login); the system when no one."""
-        if self.by is None:
-            return str(_("system"))
-        return self.by.get_full_name() or self.by.get_username()
+        return str(_("system")) if self.by is None else person_name(self.by)
 
     @property
     def what(self) -> str:
@@ -125,8 +129,10 @@ class AuditEvent(models.Model):
 
     def readable_changes(self) -> list[tuple[str, str, str]]:
         """(field label, from, to) in the reader's language, with the labels and choices of the
-        object's own fields; what is not one of its fields is not shown."""
+        object's own fields; what is not one of its fields is not shown. A related object is named
+        when the page looked the names up (selectors.name_related: one query per kind), else "#id"."""
         model = self.model
+        names = self.__dict__.get("related_names", {})
         rows = []
         for name, (old, new) in self.changes.items():
             if old in (None, "") and new in (None, ""):
@@ -137,13 +143,34 @@ class AuditEvent(models.Model):
                 continue
             if not isinstance(field, models.Field):
                 continue  # not one of its own fields (a reverse relation, or the model is gone)
-            rows.append((str(field.verbose_name), self._readable(field, old), self._readable(field, new)))
+            rows.append((str(field.verbose_name), self._readable(field, old, names), self._readable(field, new, names)))
         return rows
 
+    def related_keys(self) -> list[tuple[Any, Any]]:
+        """(related model, pk) of every related object its changes name: what name_related looks up."""
+        model = self.model
+        keys = []
+        for name, values in self.changes.items():
+            try:
+                field = model._meta.get_field(name) if model else None
+            except FieldDoesNotExist:
+                continue
+            if isinstance(field, models.ForeignKey):
+                keys += [(field.related_model, value) for value in values if value not in (None, "")]
+        return keys
+
     @staticmethod
-    def _readable(field: Any, value: Any) -> str:
+    def _readable(field: Any, value: Any, names: dict | None = None) -> str:
         if value is None or value == "":
             return "—"
+        if isinstance(field, models.ForeignKey):
+            return (names or {}).get((field.related_model, value)) or f"#{value}"
+        if isinstance(field, models.DateTimeField) and isinstance(value, str):  # stored as ISO, in UTC
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            return f"{clock.local_time(moment):%Y-%m-%d %H:%M}"
         if isinstance(value, list):  # a set of things, e.g. the patents of a package
             return ", ".join(str(item) for item in value) or "—"
         if isinstance(value, bool):

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from ..domain.numbers import money_text
 from ..domain.text import single_line
 from .base import MAX_PRICE, MONEY
 from .catalogue import Offer
@@ -62,7 +63,7 @@ class MilestoneTerms(models.Model):
         )
 
     def __str__(self) -> str:
-        return f"{self.name} · {self.amount}"
+        return f"{self.name} · {money_text(self.amount)}"
 
     @property
     def is_dated(self) -> bool:

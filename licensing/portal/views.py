@@ -483,7 +483,11 @@ def enterprise_details(request):
     return render(
         request,
         "portal/enterprise.html",
-        {"form": form, "enterprise": enterprise, "history": selectors.enterprise_history(enterprise)},
+        {
+            "form": form,
+            "enterprise": enterprise,
+            "history": selectors.name_related(selectors.enterprise_history(enterprise)),
+        },
     )
 
 

@@ -1,10 +1,14 @@
 """Reads of licenses: balances and due dates in SQL, the audit trail, the catalogue, what an
 SME's portal pages show."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Count,
@@ -42,6 +46,7 @@ from ..models import (
     PaymentReport,
     Reminder,
     RoyaltyReport,
+    person_name,
 )
 
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -102,6 +107,23 @@ def audit_trail(obj: Model) -> QuerySet[AuditEvent]:
     else:
         events = AuditEvent.objects.filter(content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk)
     return events.select_related("by").order_by("-at", "-pk")
+
+
+def name_related(events: Iterable[AuditEvent]) -> list[AuditEvent]:
+    """The events, with the related objects their changes name (who filed, which installment)
+    looked up for readable_changes: one query per kind of object, whatever the number of events."""
+    events = list(events)
+    wanted: dict[type[Model], set] = defaultdict(set)
+    for event in events:
+        for model, pk in event.related_keys():
+            wanted[model].add(pk)
+    names: dict[tuple[type[Model], Any], str] = {}
+    for model, pks in wanted.items():
+        for obj in model._default_manager.filter(pk__in=pks):
+            names[(model, obj.pk)] = person_name(obj) if isinstance(obj, AbstractBaseUser) else str(obj)
+    for event in events:
+        event.__dict__["related_names"] = names  # read by readable_changes
+    return events
 
 
 # -- the SME portal ------------------------------------------------------------------------------
@@ -249,6 +271,8 @@ class MoneyPosition:
     (past its effective date), due now (what falls due on the next date), and later (listed, not
     summed into "now"). A period whose report is still to come is listed without an amount."""
 
+    SHOWN_LATER = 6  # the rest of a long term (a royalty period a quarter for 15 years) folds away
+
     on: date
     overdue: list[Installment]
     due_now: list[Installment]
@@ -276,6 +300,14 @@ class MoneyPosition:
         return self.overdue_total + self.due_now_total
 
     @property
+    def later_first(self) -> list[Installment]:
+        return self.later[: self.SHOWN_LATER]
+
+    @property
+    def later_rest(self) -> list[Installment]:
+        return self.later[self.SHOWN_LATER :]
+
+    @property
     def due_now_date(self) -> date | None:
         return self.due_now[0].effective_due_date if self.due_now else None
 
@@ -288,7 +320,9 @@ def money_position(lic: License, on: date) -> MoneyPosition:
     for row in overdue:
         row.days_late = (on - row.effective_due_date).days  # read by the page
     upcoming = [row for row in rows if not row.is_overdue_on(on)]
-    next_date = next((row.effective_due_date for row in upcoming if row.outstanding), None)
+    # The next date something is to be done: a payment, or a period's report (whose royalty is due
+    # with it), so a milestone next year is not shown as due by this quarter's report date.
+    next_date = next((row.effective_due_date for row in upcoming if row.outstanding or row.report_pending), None)
     due_now = [row for row in upcoming if next_date is not None and row.effective_due_date <= next_date]
     later = [row for row in upcoming if row not in due_now]
     return MoneyPosition(on, overdue, due_now, later)

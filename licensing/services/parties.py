@@ -76,6 +76,7 @@ def sign_up_member(
     fields = dict(user_fields)
     password = fields.pop("password")
     user = get_user_model()(**fields)
+    user.first_name = full_name  # a Chinese name is one string: the trail and the admin name the person by it
     user.set_password(password)
     try:
         with transaction.atomic():
