@@ -58,12 +58,14 @@ def test_twelve_months_or_first_revenue_starts_payments_with_the_first_revenue_r
     clock("2026-04-05")
     services.file_royalty_report(report_id=march.pk, base="0", by=staff)
     assert License.objects.get(pk=lic.pk).payments_start == dt.date(2027, 3, 1)  # a nil report is no revenue
+    assert not License.objects.get(pk=lic.pk).deferral_ended_by_revenue
 
     clock("2026-07-05")
     services.file_royalty_report(report_id=q2.pk, base="1000000.00", by=staff)
 
     lic.refresh_from_db()
     assert lic.payments_start == dt.date(2026, 7, 30)
+    assert lic.deferral_ended_by_revenue  # the portal says "with your first royalty report with revenue"
     royalty = due(lic, Installment.Kind.ROYALTY, 2)
     assert (royalty.amount, royalty.due_date, royalty.deferred_from) == (D("30000.00"), dt.date(2026, 7, 30), None)
     fee = due(lic, Installment.Kind.ENTRY_FEE)
@@ -167,7 +169,7 @@ def test_the_offer_page_states_the_royalty_milestones_and_deferral_in_plain_word
     offer.milestones.create(name="Second year fee", amount=D("50000.00"), due_months=12)
     page = client.get(f"/patents/{offer.pk}/", headers={"accept-language": "en"}).content.decode()
     for words in (
-        "A running royalty: 3% of the base, on net sales. You report each quarter",
+        "A running royalty: 3%, on net sales. You report each quarter",
         "At least CNY 100,000.00 per year",
         "Second year fee: CNY 50,000.00, due 12 months after the purchase.",
         "nothing but the trial fee falls due in the first 12 months after the purchase, or until your first",
@@ -185,7 +187,7 @@ def test_a_zero_price_deal_with_milestones_is_not_free_and_the_catalogue_says_wh
 
     page = client.get("/", headers={"accept-language": "en"}).content.decode()
     assert "6-month trial, then milestone payments" in page
-    assert "6-month trial, then an entry fee of CNY 20,000.00 + a royalty of 3% of the base" in page
+    assert "6-month trial, then an entry fee of CNY 20,000.00 + a royalty of 3%" in page
     assert "nothing due for 12 months" in page and "6-month trial, then free" in page
     assert "then CNY 0.00" not in page
 

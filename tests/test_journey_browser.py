@@ -223,6 +223,7 @@ def test_the_pay_later_journey_from_the_composer_to_a_confirmed_royalty(
     terms = desk.locator("main").inner_text() if desk.locator("main").count() else desk.inner_text("body")
     assert "2%" in terms and "20,000.00" in terms and "50,000.00" in terms and writes["milestone"] in terms
     assert not desk.locator(f"a[href='/patents/{offer.pk}/apply/']").count()
+    assert desk.inner_text("main h1") == writes["package"]  # the offer's title, not the lead patent's
     desk.screenshot(path=shots / "journey-03-preview.png", full_page=True)
     desk.goto(f"{url}/admin/licensing/offer/{offer.pk}/change/")
     submit_action(desk, "a.service-action[href$='/act/publish/']")

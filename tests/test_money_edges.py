@@ -168,8 +168,10 @@ def test_a_late_first_revenue_report_starts_payments_on_the_day_it_is_filed_not_
     assert (fee.due_date, fee.deferred_from) == (dt.date(2026, 9, 14), dt.date(2026, 3, 1))
     from licensing.models import AuditEvent
 
-    why = f"Payments start with the first revenue report: {q2}"
-    moved = AuditEvent.objects.filter(license=lic, reason=why, action="changed")
+    moved = AuditEvent.objects.filter(
+        license=lic, reason_code="Payments start with the first revenue report, for %(start)s – %(end)s"
+    )
+    assert {e.why for e in moved} == {"Payments start with the first revenue report, for 2026-04-01 – 2026-06-30"}
     assert {(e.content_type.model, e.by) for e in moved} == {("license", staff), ("installment", staff)}
     assert moved.get(content_type__model="license").changes == {"payments_start": ["2027-03-01", "2026-09-14"]}
     assert moved.get(object_id=fee.pk, content_type__model="installment").changes["due_date"] == [
@@ -268,7 +270,7 @@ def test_each_date_window_holds_at_its_bounds_and_says_the_window():
 
 
 def test_the_rates_read_back_in_words():
-    assert royalties.describe_tiers(royalties.parse_tiers("5%")) == "5% of the base"
+    assert royalties.describe_tiers(royalties.parse_tiers("5%")) == "5%"
     assert royalties.describe_tiers(royalties.parse_tiers("3% up to 10,000,000; 2%")) == (
         "3% up to 10,000,000.00; 2% above (of the license year's cumulative base)"
     )
@@ -382,7 +384,7 @@ def test_a_report_corrected_down_and_up_after_payment_says_who_and_why_on_each_e
         ["5000.00", "3000.00"],
         ["5000.00", "3000.00"],
     )
-    assert down.reason == f"Royalty reported: {q1}"
+    assert down.why == f"Royalty reported for {q1.period_start} – {q1.period_end}"
 
     services.file_royalty_report(report_id=q1.pk, base="120000.00", by=staff)  # 6,000.00: owes 3,000.00 again
     period.refresh_from_db()

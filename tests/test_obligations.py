@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from licensing import services
+from licensing.models import Offer
 from licensing.services.obligations import obligations
 
 from .factories import OfferFactory, PatentFactory
@@ -84,7 +85,7 @@ def test_the_buy_page_states_the_whole_deal_and_the_purchase_writes_its_dates(
     assert "Royalty · Sole" in page
     assert "Due today CNY 0.00" in page
     assert "Eighteen months on 50,000.00 2028-06-07" in page
-    assert "2% of the base, on net sales; reported each quarter, reported and paid within 30 days" in page
+    assert "2%, on net sales; reported each quarter, reported and paid within 30 days" in page
     assert (
         "CNY 20,000.00 a year" in page and "For 2026, pro rata by days (2026-12-07 – 2026-12-31): CNY 1,369.86" in page
     )
@@ -208,3 +209,13 @@ def test_the_license_export_names_the_fee_and_leaves_no_lump_sum_on_a_royalty(in
     assert (rows[bought[0].pk]["fee"], rows[bought[0].pk]["fixed_price_plan"]) == ("royalty", "")
     assert (rows[bought[1].pk]["fee"], rows[bought[1].pk]["fixed_price_plan"]) == ("fixed", "lump_sum")
     assert bought[0].plan_name == "Royalty" and bought[1].plan_name == "Fixed price · Lump sum"
+
+
+def test_a_packages_page_is_titled_by_its_name_and_its_term_ends_with_the_last_patent(client, pay_later_offer):
+    Offer.objects.filter(pk=pay_later_offer.pk).update(name="Graphene sensing package")
+
+    page = client.get(f"/patents/{pay_later_offer.pk}/", headers={"accept-language": "en"}).content.decode()
+
+    assert "<h1>Graphene sensing package</h1>" in page
+    assert "The license runs until the last patent of the package expires." in page
+    assert "The patent is in force until" not in page  # each patent's date is in the package's list

@@ -157,7 +157,7 @@ def format_tiers(tiers: Sequence[Tier]) -> str:
 def describe_tiers(tiers: Sequence[Tier]) -> str:
     """The rates in words, in the reader's language."""
     if len(tiers) == 1:
-        return _("%(rate)s of the base") % {"rate": percent(tiers[0].rate)}
+        return percent(tiers[0].rate)  # the pages say what it is a rate of ("2%, on net sales")
     parts = [
         _("%(rate)s up to %(bound)s") % {"rate": percent(t.rate), "bound": money_text(t.up_to)}
         if t.up_to is not None

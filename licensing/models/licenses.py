@@ -149,6 +149,14 @@ class License(ConcurrentTransitionMixin, DealTerms):
         return _("License #%(id)s") % {"id": self.pk}
 
     @property
+    def deferral_ended_by_revenue(self) -> bool:
+        """A deferral "N months or the first revenue" that the first revenue report ended early."""
+        if not (self.deferred_until_revenue and self.payments_start and self.purchased_on):
+            return False
+        agreed = self.payments_start_after(self.purchased_on)
+        return agreed is not None and self.payments_start < agreed
+
+    @property
     def plan_name(self) -> str:
         """The plan as pages, emails and exports name it: the fee shape, and for a fixed price the
         way it is paid once bought ("Fixed price · Installments"); never "lump sum" for a royalty."""

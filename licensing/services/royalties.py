@@ -189,7 +189,8 @@ def file_royalty_report(
     report.save(update_fields=["filed_by"])
     _notify_once(Reminder.Kind.REPORT_FILED, report, event=filed, license=lic, made_by=by)
     if royalty is not None:  # reported is owed (self-assessed), whether or not the TTO has accepted yet
-        _set_period_amount(lic, report, royalty, by=by, why=_("Royalty reported: %(report)s") % {"report": report})
+        why = _for_period(gettext_noop("Royalty reported for %(start)s – %(end)s"), report)
+        _set_period_amount(lic, report, royalty, by=by, why=why)
         lic = _without_stale_schedule(lic)
         if amount:
             _start_payments_with(lic, report, by=by)
@@ -218,7 +219,7 @@ def _start_payments_with(lic: License, report: RoyaltyReport, *, by: User | None
     before = _audit.snapshot(lic, ["payments_start"])
     lic.payments_start = start
     lic.save(update_fields=["payments_start"])
-    why = _("Payments start with the first revenue report: %(report)s") % {"report": report}
+    why = _for_period(gettext_noop("Payments start with the first revenue report, for %(start)s – %(end)s"), report)
     _audit.changed(lic, before, by=by, reason=why)
     for inst in lic.installments.all():
         if inst.deferred_from is not None and inst.is_open:
@@ -228,7 +229,14 @@ def _start_payments_with(lic: License, report: RoyaltyReport, *, by: User | None
             _audit.changed(inst, held, by=by, reason=why)
 
 
-def _set_period_amount(lic: License, report: RoyaltyReport, royalty: Decimal, *, by: User | None, why: str) -> None:
+def _for_period(message: str, report: RoyaltyReport) -> SystemReason:
+    """A reason the system writes about a report's period, worded in the reader's language when read."""
+    return SystemReason(message, {"start": report.period_start.isoformat(), "end": report.period_end.isoformat()})
+
+
+def _set_period_amount(
+    lic: License, report: RoyaltyReport, royalty: Decimal, *, by: User | None, why: SystemReason
+) -> None:
     """The period's installment owes `royalty`; money already paid above it (a report corrected
     down) becomes the license's credit, and a paid period owes again when corrected up."""
     inst = _period_installment(lic, report)
@@ -261,7 +269,7 @@ def accept_royalty_report(*, report_id: int, by: User | None) -> RoyaltyReport:
     if report.installment_id is None:
         return report
     assert royalty is not None
-    why = _("Royalty report accepted: %(report)s") % {"report": report}
+    why = _for_period(gettext_noop("Royalty report accepted for %(start)s – %(end)s"), report)
     _set_period_amount(lic, report, royalty, by=by, why=why)  # the same, unless an earlier period changed
     inst = _period_installment(lic, report)
     if not inst.is_open and inst.state != Installment.State.PAID:  # a nil report: nothing to pay
