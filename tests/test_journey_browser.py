@@ -128,6 +128,20 @@ class Mailbox:
         return message, link
 
 
+def within_screen(page) -> bool:
+    """No field or fieldset sticks out of its box's content (a page can fit the screen while a
+    fieldset overflows its card: fieldsets are as wide as their widest option by default)."""
+    return page.evaluate(
+        "[...document.querySelectorAll('main fieldset, main input, main select')].every(e => {"
+        " const box = e.parentElement.closest('.card, fieldset');"
+        " if (!box) return e.getBoundingClientRect().right <= window.innerWidth;"
+        " const style = getComputedStyle(box);"
+        " const inner = box.getBoundingClientRect().right - parseFloat(style.paddingRight)"
+        "   - parseFloat(style.borderRightWidth);"
+        " return e.getBoundingClientRect().right <= inner + 0.5; })"
+    )
+
+
 def opens(page, link: str, *, selector: str) -> None:
     """The link opens the page where the reader acts (no error, no detour)."""
     response = page.goto(link)
@@ -253,6 +267,12 @@ def test_the_pay_later_journey_from_the_composer_to_a_confirmed_royalty(
     sme.fill("#id_enterprise-annual_revenue", "1800")
     sme.fill("#id_enterprise-contact_email", sme_mail)
     assert fits(sme), "the sign-up page is wider than the screen"
+    assert within_screen(sme), "a field sticks out"
+    consent, label = (
+        sme.locator("#id_user-privacy_consent").bounding_box(),
+        sme.locator("label[for=id_user-privacy_consent]").bounding_box(),
+    )
+    assert consent["y"] < label["y"] + label["height"] and label["y"] < consent["y"] + consent["height"]  # one line
     sme.screenshot(path=shots / "journey-05-sign-up.png", full_page=True)
     sme.click("form.card button[type=submit]")
     sme.wait_for_load_state()

@@ -116,3 +116,26 @@ def test_the_next_report_is_what_is_due_now_and_a_long_term_folds(institution, m
     page = sme_client.get(f"/licenses/{lic.pk}/").content.decode()
     assert "Due by 2027-07-30" in page and "CNY 50,000.00</strong>" not in page
     assert f"{len(position.later_rest)} more, to the end of the term</summary>" in page
+
+
+def test_a_deferred_periods_report_is_due_before_its_royalty(institution, make_license, clock, sme_client):
+    """Point 3: the deferral holds back payments, not reports. A deferred period's row says when
+    its report is due and when its royalty is payable; the header names the royalty, not a report."""
+    clock("2027-06-08")
+    offer = OfferFactory(
+        patent__owner=institution,
+        price=D("0"),
+        royalty_base="net_sales",
+        royalty_rates="2%",
+        reporting_period="quarter",
+        report_due_days=30,
+        deferred_months=12,
+    )
+    lic = make_license(offer, "purchased", start="2026-12-07", plan="lump_sum", enterprise=sme_client.member.enterprise)
+    first = lic.royalty_reports.order_by("period_start").first()
+    assert first.due_date == dt.date(2027, 7, 30) and lic.payments_start == dt.date(2028, 6, 7)
+
+    sme_client.force_login(sme_client.member.user)
+    page = sme_client.get(f"/licenses/{lic.pk}/").content.decode()
+    assert 'Royalty 1 · report by 2027-07-30, royalty payable · <span class="date">2028-06-07</span>' in page
+    assert "Royalty by 2028-06-07, its amount from your report" in page

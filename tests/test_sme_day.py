@@ -20,7 +20,7 @@ def test_a_royalty_period_is_next_as_a_report(sme_client, institution, make_lice
     clock("2026-01-01")
     offer = OfferFactory(patent__owner=institution, price=D("0"), royalty_base="net_sales", royalty_rates="3%")
     make_license(offer, "purchased", start="2025-07-01", plan="lump_sum", enterprise=sme_client.member.enterprise)
-    assert "Royalty report by 2026-04-30" in sme_client.get("/licenses/").content.decode()
+    assert "Royalty by 2026-04-30, its amount from your report" in sme_client.get("/licenses/").content.decode()
 
 
 def test_the_calendar_page_lists_the_coming_dates_and_a_webcal_link(sme_client, offer, make_license, clock):

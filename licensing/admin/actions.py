@@ -212,7 +212,9 @@ def _bought(lic: License, bought: License) -> str:
             "base": bought.get_royalty_base_display().lower(),
         }
     if summary["next_is_report"]:  # its amount is not known until the report is filed
-        said += " " + gettext("Next: a report due on %(date)s.") % {"date": summary["next_due_date"]}
+        said += " " + gettext("Next: a period's royalty, its amount from the report, due on %(date)s.") % {
+            "date": summary["next_due_date"]
+        }
     elif summary["next_due_date"]:
         said += " " + gettext("Next due: CNY %(amount)s on %(date)s.") % {
             "amount": money_text(summary["next_due_amount"]),

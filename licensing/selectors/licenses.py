@@ -315,7 +315,12 @@ class MoneyPosition:
 def money_position(lic: License, on: date) -> MoneyPosition:
     """The license's open rows in one query (in date order), parted by the model's own overdue
     rule (Installment.is_overdue_on) and the next date something is owed."""
-    rows = list(Installment.objects.open().filter(license=lic).order_by("effective_due_date", "kind", "sequence"))
+    rows = list(
+        Installment.objects.open()
+        .filter(license=lic)
+        .select_related("report")  # a period to report says when its report is due
+        .order_by("effective_due_date", "kind", "sequence")
+    )
     overdue = [row for row in rows if row.is_overdue_on(on)]
     for row in overdue:
         row.days_late = (on - row.effective_due_date).days  # read by the page
