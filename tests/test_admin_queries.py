@@ -114,13 +114,15 @@ def test_license_page_queries_do_not_grow_with_reminders(
 def test_offer_list_shows_package_sizes_in_a_fixed_number_of_queries(
     admin_client, institution, package, django_assert_max_num_queries
 ):
-    for _ in range(20):
-        offer = OfferFactory(patent__owner=institution)
+    for n in range(20):
+        offer = OfferFactory(patent__owner=institution, name=f"Package {n:02d}" if package > 1 else "")
         offer.patents.add(*PatentFactory.create_batch(package - 1, owner=institution))
 
     with django_assert_max_num_queries(OFFER_LIST_QUERIES):
         response = admin_client.get(reverse("admin:licensing_offer_changelist"))
     assert {row.package_size for row in response.context["cl"].result_list} == {package}
+    if package > 1:  # each row is named by the offer's title (issue 22, point 1), then its lead patent
+        assert "Package 07</a>" in response.content.decode()
 
 
 def test_the_license_page_is_a_view_without_empty_sections(admin_client, institution, staff, clock):

@@ -57,6 +57,10 @@ def test_list_shows_outstanding_and_next_due(admin_client, book, staff):
 
     [row] = response.context["cl"].result_list
     assert (row.outstanding_amount, row.next_due_date) == (Decimal("60000.00"), dt.date(2026, 8, 25))
+    offer = row.offer
+    assert f'<td class="field-patent_number">{offer.patent.title} · {offer.patent.number}</td>' in (
+        response.content.decode()
+    )  # the deal by its title (issue 22, point 1)
 
 
 @pytest.mark.parametrize("term", ["Soon Ltd", "Method for catalytic"])

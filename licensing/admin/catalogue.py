@@ -130,6 +130,7 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
     change_form_template = "admin/licensing/offer_change_form.html"
     changes_only_through_actions = False  # draft terms are edited in the form
     list_display = [
+        "__str__",  # the offer's title: a package's name, else the lead patent's title
         "patent",
         "package_size",
         "state",

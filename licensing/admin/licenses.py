@@ -261,9 +261,9 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
     def enterprise_email(self, obj):
         return obj.enterprise.contact_email or "—"
 
-    @admin.display(description=_("patent"), ordering="offer__patent__number")
+    @admin.display(description=_("offer"), ordering="offer__patent__number")
     def patent_number(self, obj):
-        return obj.offer.patent.number
+        return f"{obj.offer.title} · {obj.offer.patent.number}"  # the deal by its title, and its lead patent
 
     @admin.display(description=_("size class"), ordering="enterprise__size_class")
     def size_class(self, obj):
