@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from licensing import services
 from licensing.models import AuditEvent, CreditMovement, Installment
@@ -67,3 +68,20 @@ def test_both_sides_see_the_credit(trial_with_credit, staff, sme_client):
 
     assert "Overpayment kept as credit" in admin_page and "Refund credit" in admin_page
     assert "3,000.00" in portal_page.content.decode() and "Credit" in portal_page.content.decode()
+
+
+def test_what_the_credit_does_reads_in_the_readers_language(trial_with_credit, staff):
+    """Issue 22, point 5: the reasons the credit writes are kept as messages and worded when read,
+    not frozen in the language of whoever caused them (English here)."""
+    lic = services.purchase(license_id=trial_with_credit.pk, plan="lump_sum", by=staff)
+    kept, applied = (
+        AuditEvent.objects.filter(license=lic, content_type__model="license", changes__has_key="credit")
+        .order_by("pk")
+        .values_list("pk", flat=True)[:2]
+    )
+    paid = AuditEvent.objects.filter(license=lic, reason_code="Paid from the license's credit").first()
+    assert paid is not None and paid.reason == ""
+    with translation.override("zh-hans"):
+        assert AuditEvent.objects.get(pk=kept).why == str(CreditMovement.Kind.OVERPAYMENT.label)
+        assert AuditEvent.objects.get(pk=applied).why == str(CreditMovement.Kind.APPLIED.label)
+        assert paid.why == translation.gettext("Paid from the license's credit") != "Paid from the license's credit"

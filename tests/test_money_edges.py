@@ -391,7 +391,7 @@ def test_a_report_corrected_down_and_up_after_payment_says_who_and_why_on_each_e
     assert (period.amount, period.paid_amount, period.state) == (D("6000.00"), D("5000.00"), "due")
     assert License.objects.get(pk=lic.pk).credit == D("0.00")  # the 2,000.00 of credit paid into it at once
     up = AuditEvent.objects.get(object_id=period.pk, content_type__model="installment", transition="owe_again")
-    assert (up.by, up.source_state, up.state, up.reason) == (staff, "paid", "due", down.reason)
+    assert (up.by, up.source_state, up.state, up.why) == (staff, "paid", "due", down.why)  # a system reason
     assert up.changes["amount"] == ["3000.00", "6000.00"]
 
 

@@ -200,7 +200,7 @@ def _notify_once(
 
 
 def _pay_oldest_first(
-    lic: License, amount: Decimal, *, by: User | None, reason: str
+    lic: License, amount: Decimal, *, by: User | None, reason: str | SystemReason
 ) -> list[tuple[Installment, Decimal]]:
     """Pay the license's unpaid installments, oldest first, with up to `amount`: what each took."""
     paid: list[tuple[Installment, Decimal]] = []
@@ -216,7 +216,7 @@ def _pay_oldest_first(
     return paid
 
 
-def _pay_into(inst: Installment, take: Decimal, *, by: User | None, reason: str) -> None:
+def _pay_into(inst: Installment, take: Decimal, *, by: User | None, reason: str | SystemReason) -> None:
     """Pay `take` into one installment, with its audit event; paid in full, it is marked paid."""
     before = _audit.snapshot(inst)
     inst.paid_amount += take

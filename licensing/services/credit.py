@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from ..domain.text import clean_single_line
-from ..models import CreditMovement, License, Payment
+from ..models import CreditMovement, License, Payment, SystemReason
 from . import _audit
 from ._runner import (
     _lock_license,
@@ -26,6 +27,15 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+# The reason each movement writes in the license's trail: the kind's own words, kept as a message
+# and worded when read, in the reader's language.
+MOVED_BECAUSE: dict[str, str] = {
+    CreditMovement.Kind.OVERPAYMENT: gettext_noop("Overpayment kept as credit"),
+    CreditMovement.Kind.APPLIED: gettext_noop("Credit applied to a payment due"),
+    CreditMovement.Kind.REFUNDED: gettext_noop("Credit refunded"),
+}
+
+
 def _move_credit(
     lic: License, kind: str, amount: Decimal, *, by: User | None, payment: Payment | None = None, **details: Any
 ) -> CreditMovement:
@@ -34,7 +44,7 @@ def _move_credit(
     lic.credit += amount if kind == CreditMovement.Kind.OVERPAYMENT else -amount
     lic.save(update_fields=["credit"])
     movement = CreditMovement.objects.create(license=lic, kind=kind, amount=amount, payment=payment, by=by, **details)
-    _audit.changed(lic, before, by=by, reason=movement.get_kind_display())
+    _audit.changed(lic, before, by=by, reason=SystemReason(MOVED_BECAUSE[kind]))
     return movement
 
 
@@ -44,7 +54,7 @@ def apply_credit(lic: License, *, by: User | None) -> None:
     if not lic.credit:
         return
     lic = _without_stale_schedule(lic)
-    reason = str(_("Paid from the license's credit"))
+    reason = SystemReason(gettext_noop("Paid from the license's credit"))
     for inst, take in _pay_oldest_first(lic, lic.credit, by=by, reason=reason):
         _move_credit(lic, CreditMovement.Kind.APPLIED, take, by=by, installment=inst)
     _settle_license_if_done(lic, by)
