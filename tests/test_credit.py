@@ -79,8 +79,10 @@ def test_what_the_credit_does_reads_in_the_readers_language(trial_with_credit, s
         .order_by("pk")
         .values_list("pk", flat=True)[:2]
     )
-    paid = AuditEvent.objects.filter(license=lic, reason_code="Paid from the license's credit").first()
-    assert paid is not None and paid.reason == ""
+    paid = AuditEvent.objects.get(license=lic, reason_code="Paid from the license's credit")
+    applied_to = CreditMovement.objects.get(license=lic, kind=CreditMovement.Kind.APPLIED).installment
+    assert (paid.reason, paid.by, paid.object_id) == ("", staff, applied_to.pk)  # into the purchase, by who bought
+    assert applied_to.kind == Installment.Kind.PURCHASE and applied_to.paid_amount == Decimal("3000.00")
     with translation.override("zh-hans"):
         assert AuditEvent.objects.get(pk=kept).why == str(CreditMovement.Kind.OVERPAYMENT.label)
         assert AuditEvent.objects.get(pk=applied).why == str(CreditMovement.Kind.APPLIED.label)

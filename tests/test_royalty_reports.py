@@ -746,3 +746,15 @@ def test_each_reports_state_reads_as_what_it_means_nil_late_or_filed_late(royalt
     sme_client.cookies["django_language"] = "en"
     page = sme_client.get(f"/licenses/{lic.pk}/").content.decode()
     assert "Royalty 1: CNY 0.00 paid" not in page  # the nil period is in the reports, not a payment
+
+
+def test_the_purchase_writes_one_event_for_the_whole_terms_periods(royalty_license, staff):
+    """One event for the term (not one per quarter): who, how many, from when to when, each due when
+    (issue 21, point 5: mutants of this event's who, count and words survived)."""
+    lic = royalty_license()
+    reports = list(lic.royalty_reports.order_by("period_start"))
+    (event,) = AuditEvent.objects.filter(license=lic, changes__has_key="report_periods")
+    assert (event.by, event.changes) == (staff, {"report_periods": [0, len(reports)]})
+    assert event.why == (
+        f"Report periods opened: {len(reports)}, 2026-01-01 – {reports[-1].period_end}, each due 30 days after it ends."
+    )
