@@ -128,6 +128,16 @@ class Mailbox:
         return message, link
 
 
+# WCAG contrast of an element's text against its parent's background (both opaque here).
+CONTRAST = """e => {
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const linear = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = c => c.map(linear).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(rgb(getComputedStyle(e.parentElement).backgroundColor))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
 def within_screen(page) -> bool:
     """No field or fieldset sticks out of its box's content (a page can fit the screen while a
     fieldset overflows its card: fieldsets are as wide as their widest option by default)."""
@@ -202,6 +212,8 @@ def test_the_pay_later_journey_from_the_composer_to_a_confirmed_royalty(
     desk.click("input[type=submit]")
     desk.goto(f"{url}/admin/licensing/offer/add/")
     desk.screenshot(path=shots / "journey-01-composer-shape.png", full_page=True)
+    contrast = desk.locator("a[href='?shape=royalty']").evaluate(CONTRAST)
+    assert contrast >= 4.5, f"the shape's name is hard to read on its header: contrast {contrast:.1f}"
     desk.click("a[href='?shape=royalty']")
     assert not desk.locator("#id_price").count() and not desk.locator("#id_installment_count").count()
     picked = pick(desk, "patent", first.number)
