@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test test-fast check install browser messages bench mutate clean
+.PHONY: run test test-fast check install fonts browser messages bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 install: $(VENV)/.installed
 
 ## Set up (virtualenv, packages, database, demo data) and run web + worker + beat on http://$(HOST)/
-run: install
+run: install fonts
 	mkdir -p var
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -28,12 +28,20 @@ run: install
 	@echo ""
 	HOST=$(HOST) SITE_URL=$${SITE_URL:-http://$(HOST)} $(BIN)/honcho start -f Procfile
 
-## Debian's Chromium and a CJK font for the browser tests (Playwright never downloads a browser)
-browser:
-	@command -v chromium >/dev/null && fc-list | grep -qi wqy || { \
-	  echo "Installing chromium and fonts-wqy-microhei (apt)"; \
+## The CJK font embedded in contract PDFs, and Pango, which WeasyPrint renders with (apt)
+fonts:
+	@fc-list | grep -qi wqy && ldconfig -p | grep -q libpangoft2 || { \
+	  echo "Installing fonts-wqy-microhei and Pango (apt)"; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium fonts-wqy-microhei; }
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q \
+	    fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0; }
+
+## Debian's Chromium for the browser tests (Playwright never downloads a browser)
+browser: fonts
+	@command -v chromium >/dev/null || { \
+	  echo "Installing chromium (apt)"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q chromium; }
 
 ## Run the test suite (SQLite by default; set DATABASE_URL for PostgreSQL, as CI does), one
 ## process per core (pytest-xdist; each has its own test database and Redis database)
@@ -41,7 +49,7 @@ test: install browser
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 ## The suite without the slow tests (browsers, worker processes, races, URL walks): while editing
-test-fast: install
+test-fast: install fonts
 	$(BIN)/python -m pytest -n auto -m "not slow" $(PYTEST_ARGS)
 
 ## Lint, formatting, the import contract and types (pyproject.toml), migrations in sync with the models

@@ -194,6 +194,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},  # not a line per successful login
+        # WeasyPrint logs each rendering step, and warns of every resource it is refused (licensing.pdf).
+        "weasyprint": {"level": "ERROR"},
+        "weasyprint.progress": {"level": "ERROR"},
         # Django's own console handler would print each "Not Found" a second time beside the root's.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

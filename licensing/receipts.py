@@ -45,6 +45,17 @@ def validate_receipt(upload) -> None:
         raise ValidationError(_("Upload the receipt as a PDF, PNG or JPEG file."))
 
 
+def validate_signed_copy(upload) -> None:
+    """A signed contract is a scanned PDF, checked by its first bytes like a receipt."""
+    if upload.size > settings.RECEIPT_MAX_BYTES:
+        raise ValidationError(too_large(upload.size, settings.RECEIPT_MAX_BYTES))
+    upload.seek(0)
+    head = upload.read(5)
+    upload.seek(0)
+    if Path(upload.name).suffix.lower() != ".pdf" or head != SIGNATURES[".pdf"][0]:
+        raise ValidationError(_("Upload the signed contract as a PDF file (a scan of every page)."))
+
+
 def receipt_response(report, field: str = "receipt") -> FileResponse:
     """A stored upload (a payment's receipt, a royalty report's attachment) as a download, its type
     the one its first bytes were checked for."""
@@ -55,6 +66,27 @@ def receipt_response(report, field: str = "receipt") -> FileResponse:
         as_attachment=True,
         filename=f"{field}-{report.pk}{extension}",
         content_type=SIGNATURES[extension][1],
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def signed_copy_response(contract, field: str) -> FileResponse:
+    """A signed copy of a contract (the licensee's, or both parties'), named by its number."""
+    response = FileResponse(
+        getattr(contract, field).open("rb"),
+        as_attachment=True,
+        filename=f"{contract.number}-{'signed' if field == 'signed_copy' else 'licensee'}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def contract_document_response(version) -> FileResponse:
+    """A contract version's PDF as a download named by its number and version (JH-2026-0007-v2.pdf)."""
+    response = FileResponse(
+        version.document.open("rb"), as_attachment=True, filename=version.filename, content_type="application/pdf"
     )
     response["X-Content-Type-Options"] = "nosniff"
     return response

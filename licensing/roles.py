@@ -6,7 +6,8 @@ TTO_STAFF_GROUP = "TTO staff"
 
 # model -> actions the staff may take through the admin (state changes go through services).
 TTO_STAFF_PERMISSIONS = {
-    "institution": ["view"],
+    # Their own institution's master data (the queryset is scoped): what contracts name it by, its payee.
+    "institution": ["view", "change"],
     "enterprise": ["view", "add", "change"],
     "patent": ["view", "add", "change"],
     "offer": ["view", "add", "change"],
@@ -22,6 +23,8 @@ TTO_STAFF_PERMISSIONS = {
     "paymentreport": ["view", "change"],
     "royaltyreport": ["view", "change"],
     "export": ["view"],
+    "contract": ["view", "change"],  # change: its buttons (record the signing); its fields are read-only
+    "contractversion": ["view"],
 }
 
 

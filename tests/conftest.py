@@ -30,6 +30,14 @@ def fast_password_hasher():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_files_outside_the_checkout(tmp_path_factory):
+    """Uploads and generated documents (contracts, receipts) go to a temporary folder, never to the
+    checkout's var/private; a test that reads the folder sets its own (settings.PRIVATE_MEDIA_ROOT)."""
+    with override_settings(PRIVATE_MEDIA_ROOT=tmp_path_factory.mktemp("private")):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def english_messages():
     """Service calls outside a request speak English in tests, so assertions read plainly;

@@ -8,6 +8,16 @@ from licensing.demo.identifiers import make_patent_number, make_uscc
 from licensing.models import Enterprise, Institution, Offer, Patent, StaffProfile
 
 
+def letters(n: int) -> str:
+    """A, B, ... Z, BA, BB, ...: a contract number prefix for the n-th institution."""
+    out = ""
+    while True:
+        n, digit = divmod(n, 26)
+        out = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit] + out
+        if not n:
+            return out
+
+
 class InstitutionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Institution
@@ -15,6 +25,13 @@ class InstitutionFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"University {n}")
     kind = Institution.Kind.UNIVERSITY
     contact_email = factory.Sequence(lambda n: f"tto{n}@univ.example")
+    uscc = factory.Sequence(lambda n: make_uscc(20_000_000 + n))
+    address = factory.Sequence(lambda n: f"{n} University Road, Haidian District, Beijing")
+    legal_representative = "Wang Wei"
+    contract_prefix = factory.Sequence(lambda n: "U" + letters(n))
+    payee_name = factory.SelfAttribute("name")
+    payee_bank = "Industrial and Commercial Bank of China, Haidian Branch"
+    payee_account = factory.Sequence(lambda n: f"0200 0045 0900 {n:04d} 123")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -46,6 +63,8 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     annual_revenue = Decimal("1000")
     contact_email = factory.Sequence(lambda n: f"finance{n}@sme.example")
     language = "en"
+    address = factory.Sequence(lambda n: f"{n} Industrial Park Road, Suzhou")
+    legal_representative = "Li Ming"
 
 
 class PatentFactory(factory.django.DjangoModelFactory):

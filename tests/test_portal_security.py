@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
 @pytest.fixture
-def theirs(institution, make_license, staff, clock, tmp_path, settings):
+def theirs(institution, make_license, make_member, staff, clock, tmp_path, settings):
     """Another enterprise's licenses, one for each kind of page: one purchased (equity allowed) with
     a reported payment and its receipt, and one in trial (for buying and returning)."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path
@@ -47,6 +47,10 @@ def theirs(institution, make_license, staff, clock, tmp_path, settings):
     clock("2026-08-03")
     q1 = royalty_lic.royalty_reports.order_by("period_start").first()
     services.file_royalty_report(report_id=q1.pk, base="1000.00", attachment=SimpleUploadedFile("s.png", PNG), by=staff)
+    contract = services.issue_contract(license_id=lic.pk, by=staff)
+    signer = make_member(enterprise, username="their-signer")
+    signed = SimpleUploadedFile("signed.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
+    services.upload_licensee_copy(contract_id=contract.pk, copy=signed, by=signer.user)
     return lic, report, trial, q1
 
 
@@ -62,6 +66,9 @@ LICENSE_FOR_PAGE = {
     "receipt": "purchased",
     "royalty_report": "royalty",
     "report_attachment": "royalty",
+    "contract_document": "purchased",
+    "upload_signed_copy": "purchased",
+    "signed_copy": "purchased",
 }
 # URLs with an id that is no enterprise's object: public catalogue pages, and secret tokens
 # (tested in test_portal_calendar.py and Django's own password reset).
@@ -84,6 +91,8 @@ def portal_urls(lic, report, trial, royalty_report) -> dict[str, str]:
             "report_id": report.pk,
             "milestone_id": lic.milestones.get().pk,
             "royalty_report_id": royalty_report.pk,
+            "version": 1,
+            "field": "licensee_copy",
         }
         urls[pattern.name] = reverse(f"portal:{pattern.name}", kwargs={k: kwargs[k] for k in converters})
     assert set(urls) == set(LICENSE_FOR_PAGE)

@@ -28,7 +28,9 @@ def reminders():
 
 # expire, overdue, the grace days of licenses in arrears (none here, so no default query),
 # schedules, four claims (trials, installments due, overdue, lapsed patents): 8, whatever the book's size
-QUIET_SWEEP_QUERIES = 11  # one claim per kind of notice (lapsed patents: the SME's and the TTO's)
+QUIET_SWEEP_QUERIES = (
+    12  # one claim per kind of notice (contracts to sign included) (lapsed patents: the SME's and the TTO's)
+)
 
 
 class DownSMTPBackend(EmailBackend):

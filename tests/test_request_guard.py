@@ -58,7 +58,16 @@ def concrete_urls(ids: dict) -> list[str]:
     return sorted(set(urls))
 
 
-IDS = {"offer_id": 1, "report_id": 1, "export_id": 1, "token": "x", "action": "x", "kind": "licenses"}
+IDS = {
+    "offer_id": 1,
+    "report_id": 1,
+    "export_id": 1,
+    "token": "x",
+    "action": "x",
+    "kind": "licenses",
+    "version": 1,
+    "field": "licensee_copy",
+}
 
 
 @pytest.mark.slow

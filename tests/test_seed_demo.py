@@ -45,6 +45,16 @@ def test_demo_book_loads_once(demo_book, db, capsys):
     assert "nothing changed" in capsys.readouterr().out
 
 
+def test_the_demo_member_has_a_signed_contract_one_to_sign_and_licenses_to_issue_one_for(demo_book, db):
+    from licensing.models import Contract
+
+    contracts = Contract.objects.filter(license__enterprise__members__user__username="sme_demo").order_by("pk")
+    assert [c.state for c in contracts] == ["signed", "issued"]
+    signed = contracts[0]
+    assert signed.effective_on == signed.license.purchased_on and signed.signed_copy and signed.versions.count() == 1
+    assert License.objects.filter(License.awaits_contract_q()).exists()
+
+
 def test_the_demo_book_has_packages_license_types_free_and_open_licence_deals(demo_book, db):
     from django.db.models import Count
 

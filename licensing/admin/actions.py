@@ -285,7 +285,21 @@ def _transition_possible(method_name: str, check_conditions: bool = False) -> Ca
     return lambda obj: can_proceed(getattr(obj, method_name), check_conditions=check_conditions)
 
 
+def _contract_issued(lic: License, contract) -> str:
+    return gettext("Contract %(number)s issued. The enterprise is told to download it from the portal and sign it.") % {
+        "number": contract.number
+    }
+
+
 LICENSE_ACTIONS = [
+    ServiceAction(
+        "issue_contract",
+        _("Issue the contract"),
+        forms.Form,
+        lambda lic, by, d: services.issue_contract(license_id=lic.pk, by=by),
+        lambda lic: lic.awaits_contract,
+        done=_contract_issued,
+    ),
     ServiceAction(
         "approve",
         _("Approve trial"),

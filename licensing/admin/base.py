@@ -196,7 +196,8 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
             raise Http404
         form_kwargs = spec.form_kwargs(obj, request.user)
         # A POST is always a submission, even with no fields: it acts, or says why not.
-        form = spec.form(request.POST if request.method == "POST" else None, **form_kwargs)
+        posted = (request.POST, request.FILES) if request.method == "POST" else (None,)
+        form = spec.form(*posted, **form_kwargs)
         change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         if request.method == "POST" and form.is_valid():
             try:

@@ -11,6 +11,7 @@ from .. import selectors
 from ..domain.clock import today
 from ..domain.numbers import money_text
 from ..models import (
+    Contract,
     CreditMovement,
     DealTerms,
     EquityConversion,
@@ -25,6 +26,7 @@ from ..models import (
 )
 from . import actions as admin_actions
 from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin
+from .contracts import contract_on_license
 from .equity import CONVERSION_FIELDS
 
 
@@ -54,6 +56,33 @@ class InstallmentDueFilter(admin.SimpleListFilter):
             return selectors.without_anything_due(queryset)
         if value == "unpaid":
             return selectors.with_installment_due(queryset).filter(state__in=selectors.OWED_STATES)
+        return queryset
+
+
+class ContractFilter(admin.SimpleListFilter):
+    """Where each bought license's contract stands (License.awaits_contract_q, Contract's twins)."""
+
+    title = _("contract")
+    parameter_name = "contract"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("to_issue", _("Bought, no contract issued yet")),
+            ("licensee", _("Awaiting the licensee's signature")),
+            ("licensor", _("Signed by the licensee, to sign and record")),
+            ("signed", _("Signed")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "to_issue":
+            return queryset.filter(License.awaits_contract_q())
+        if value == "licensee":
+            return queryset.filter(contract__in=Contract.objects.filter(Contract.awaits_licensee_q()))
+        if value == "licensor":
+            return queryset.filter(contract__in=Contract.objects.filter(Contract.awaits_licensor_q()))
+        if value == "signed":
+            return queryset.filter(contract__state=Contract.State.SIGNED)
         return queryset
 
 
@@ -175,7 +204,14 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "patent_number",
         "size_class",
     ]
-    list_filter = ["state", "enterprise__size_class", InstallmentDueFilter, TrialEndsFilter, "license_type"]
+    list_filter = [
+        "state",
+        "enterprise__size_class",
+        InstallmentDueFilter,
+        TrialEndsFilter,
+        ContractFilter,
+        "license_type",
+    ]
     search_fields = ["offer__patent__number", "offer__patent__title", "enterprise__name", "enterprise__uscc"]
     inlines = [
         InstallmentInline,
@@ -206,6 +242,7 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
                     "trial_end_effective",
                     "plan_name",
                     "purchased_on",
+                    "contract_line",
                     "defaulted_on",
                     "credit",
                 ]
@@ -229,7 +266,8 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         return False
 
     def get_queryset(self, request):
-        return selectors.licenses_with_balances(super().get_queryset(request))
+        # The contract joined: the page's contract line and its button read it without a query.
+        return selectors.licenses_with_balances(super().get_queryset(request)).select_related("contract")
 
     def get_inline_instances(self, request, obj=None):
         """Only the sections with rows (a trial shows no payments, claims or reminders), known
@@ -244,6 +282,10 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
 
     def has_add_permission(self, request):
         return False  # applications come from the portal or the `apply` action on an offer
+
+    @admin.display(description=_("contract"))
+    def contract_line(self, obj):
+        return contract_on_license(obj)
 
     @admin.display(description=_("patents"))
     def package(self, obj):

@@ -196,6 +196,7 @@ def seed_bulk(licenses: int, progress=None, batch: int = 2000, seed: int = 7) ->
                         if purchased
                         else "",
                         purchased_on=trial_end if purchased else None,
+                        takes_effect_on=trial_end if purchased else None,
                     )
                 )
             created = License.objects.bulk_create(rows)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from .. import services
@@ -91,6 +92,7 @@ def seed_demo(stdout=None) -> dict:
     counts = _tell_stories(offers[:-1], enterprises, staff, clock.today())  # the last offer stays a draft
     member = _sme_login(enterprises, admin)
     _a_period_to_report(offers[:-1], member.enterprise, staff, clock.today())
+    _contracts(member.enterprise, staff)
     return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS], "sme": "sme_demo"}
 
 
@@ -106,6 +108,10 @@ def _institutions() -> tuple[list[Institution], dict]:
             payee_name=name,
             payee_bank=("中国工商银行北京海淀支行", "中国银行上海张江支行", "中国建设银行广州天河支行")[n],
             payee_account=f"0200 0045 0900 {n}123 456",
+            uscc=make_uscc(400_000_000 + n * 977, division=("110108", "310115", "440106")[n]),
+            address=("北京市海淀区学院路1号", "上海市浦东新区张江路88号", "广州市天河区五山路483号")[n],
+            legal_representative=("王建国", "陈海澜", "赵南岭")[n],
+            contract_prefix=("JH", "HL", "NL")[n],
         )
         institutions.append(inst)
         staff[inst.pk] = _staff_user(username, inst)
@@ -127,6 +133,8 @@ def _enterprises() -> list[Enterprise]:
             annual_revenue=revenue,
             high_tech=high_tech,
             contact_email=f"ip{i}@sme.example.cn",
+            address=f"{name[:2]}市高新技术产业开发区创新路{10 + i}号",
+            legal_representative=("张", "李", "刘", "陈", "杨", "黄")[i % 6] + ("伟", "敏", "强", "静")[i % 4],
         )
         for i, (name, industry, employees, revenue, high_tech) in enumerate(ENTERPRISES)
     ]
@@ -182,6 +190,7 @@ def _offer(i: int, institutions: list[Institution], staff: dict, rng: random.Ran
         ipc_class=ipc,
         owner=owner,
         filing_date=dt.date(2016 + i % 7, 1 + i % 12, 10),
+        grant_date=dt.date(2018 + i % 7, 1 + i % 12, 20) if type_digit != "1" or i % 4 else None,
     )
     offer = Offer.objects.create(patent=patent, **_offer_terms(i, rng))
     # Packages: a third of the offers license the lead patent with two related ones, a third
@@ -278,6 +287,29 @@ def _tell_stories(published: list[Offer], enterprises: list[Enterprise], staff: 
         held = Offer.objects.filter(license_type=license_type, state=Offer.State.PUBLISHED).order_by("pk").first()
         tell(story, held, enterprises[0])
     return counts
+
+
+def _contracts(enterprise: Enterprise, staff: dict) -> None:
+    """The demo member's bought licenses: the first with its contract signed (taking effect on the
+    purchase, as agreed), the second issued and awaiting its signature, the others to issue."""
+    bought = License.objects.filter(enterprise=enterprise, state__in=License.BOUGHT_STATES).order_by("pk")
+    for n, lic in enumerate(bought.select_related("offer__patent")[:2]):
+        by = staff[lic.offer.patent.owner_id]
+        assert lic.purchased_on  # bought
+        with clock.replaying(lic.purchased_on + dt.timedelta(days=3)):
+            contract = services.issue_contract(license_id=lic.pk, by=by)
+        if n == 0:
+            with contract.versions.get().document.open("rb") as issued:  # the demo's "scan"
+                scan = ContentFile(issued.read(), name="signed.pdf")
+            signed_on = min(lic.purchased_on + dt.timedelta(days=10), clock.today())
+            with clock.replaying(signed_on):
+                services.record_signing(
+                    contract_id=contract.pk,
+                    signed_copy=scan,
+                    signed_on=signed_on,
+                    effective_on=lic.purchased_on,
+                    by=by,
+                )
 
 
 def _sme_login(enterprises: list[Enterprise], admin) -> None:

@@ -8,6 +8,8 @@ message that says the window, by the service (and so by every form, admin page a
 | trial start | the day applied for - 1 year .. today + 1 year |
 | purchase date | the trial's start .. its effective end |
 | payment date (recorded or reported) | the day the license was applied for .. today |
+| contract signed on | the day it was issued .. today |
+| contract takes effect on | the purchase it documents .. a year after signing (before signing: agreed retroactively) |
 | insurance policy start | the day applied for - 1 year .. today + 1 year; its end at most 30 years on |
 | report period (dashboard, exports) | 1985-04-01 .. today + 50 years |
 """
@@ -74,3 +76,15 @@ def report_period(value: dt.date | None, field: str, today: dt.date) -> dt.date 
     if value is None:
         return None
     return require_within(value, field, PATENT_LAW_IN_FORCE, add_months(today, 12 * REPORT_HORIZON_YEARS))
+
+
+CONTRACT_EFFECT_LEEWAY = dt.timedelta(days=366)
+
+
+def contract_dates(
+    signed_on: dt.date, effective_on: dt.date, issued_on: dt.date, bought_on: dt.date, today: dt.date
+) -> None:
+    """A contract is signed after it was issued and not in the future; it takes effect on the day
+    the parties agree, which may be before signing (from the purchase on) or up to a year after."""
+    require_within(signed_on, "signed_on", issued_on, today)
+    require_within(effective_on, "effective_on", bought_on, signed_on + CONTRACT_EFFECT_LEEWAY)

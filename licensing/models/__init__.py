@@ -22,6 +22,7 @@ from .base import (
     why_not,
 )
 from .catalogue import IPC_SECTIONS, Closed, Offer, OfferPatent, OfferQuerySet, Patent, package_life
+from .contracts import Contract, ContractNumberSeries, ContractVersion, contract_document_path
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
@@ -44,6 +45,9 @@ __all__ = [
     "NOT_NEGATIVE",
     "AuditEvent",
     "Closed",
+    "Contract",
+    "ContractNumberSeries",
+    "ContractVersion",
     "CreditMovement",
     "DealTerms",
     "Enterprise",
@@ -82,6 +86,7 @@ __all__ = [
     "_offsets_validator",
     "allows",
     "attachment_path",
+    "contract_document_path",
     "export_path",
     "is_fraction",
     "is_money",

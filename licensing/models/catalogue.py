@@ -71,6 +71,9 @@ class Patent(models.Model):
     )
     owner = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="patents", verbose_name=_("owner"))
     filing_date = models.DateField(_("filing date"))
+    grant_date = models.DateField(
+        _("grant date"), null=True, blank=True, help_text=_("授权公告日: blank while the application is pending.")
+    )
     expiry_date = models.DateField(
         _("expiry date"), blank=True, help_text=_("Left empty, it is computed from the filing date.")
     )
@@ -98,6 +101,10 @@ class Patent(models.Model):
                 raise ValidationError({"number": exc}) from exc
         if self.filing_date and self.expiry_date and self.expiry_date <= self.filing_date:
             raise ValidationError({"expiry_date": _("The expiry date must be after the filing date.")})
+        if self.filing_date and self.grant_date and not self.filing_date <= self.grant_date <= today():
+            raise ValidationError(
+                {"grant_date": _("The grant date is on or after the filing date, and not in the future.")}
+            )
         if self.filing_date:
             windows.patent_dates(self.filing_date, self.expiry_date, today())
 

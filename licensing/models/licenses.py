@@ -127,6 +127,9 @@ class License(ConcurrentTransitionMixin, DealTerms):
     trial_end_effective = models.DateField(_("trial end (effective)"), null=True, blank=True, db_index=True)
     plan = models.CharField(_("payment plan"), max_length=20, choices=Plan.choices, blank=True)
     purchased_on = models.DateField(_("purchased on"), null=True, blank=True)
+    # The day the license proper starts: what its schedule, deferral and report periods count from.
+    # The purchase day until the contract's effective date is recorded (services.take_effect).
+    takes_effect_on = models.DateField(_("takes effect on"), null=True, blank=True)
     # The day the trial ended, whatever ended it (purchase, return, expiry, termination): the
     # conversion figures count and date trials by it; purchased_on says whether it converted.
     trial_ended_on = models.DateField(_("trial ended on"), null=True, blank=True, db_index=True)
@@ -151,9 +154,9 @@ class License(ConcurrentTransitionMixin, DealTerms):
     @property
     def deferral_ended_by_revenue(self) -> bool:
         """A deferral "N months or the first revenue" that the first revenue report ended early."""
-        if not (self.deferred_until_revenue and self.payments_start and self.purchased_on):
+        if not (self.deferred_until_revenue and self.payments_start and self.takes_effect_on):
             return False
-        agreed = self.payments_start_after(self.purchased_on)
+        agreed = self.payments_start_after(self.takes_effect_on)
         return agreed is not None and self.payments_start < agreed
 
     @property
@@ -245,6 +248,16 @@ class License(ConcurrentTransitionMixin, DealTerms):
         twin in SQL, with the state): what the sweep expires and the admin's filter lists."""
         return Q(state=License.State.TRIAL, trial_end_effective__lt=on)
 
+    @property
+    def awaits_contract(self) -> bool:
+        """Bought, and no contract issued for it yet (awaits_contract_q is its twin in SQL): what
+        the work queue lists to issue and the license page offers to issue."""
+        return self.state in self.BOUGHT_STATES and not hasattr(self, "contract")
+
+    @staticmethod
+    def awaits_contract_q() -> Q:
+        return Q(state__in=License.BOUGHT_STATES, contract__isnull=True)
+
     @refuses_with(_("This license has no insurance policy or guarantee to claim on."))
     def is_insured(self) -> bool:
         return hasattr(self, "insurance_policy")
@@ -305,7 +318,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
     )
     def purchase(self, plan: str, on: date) -> None:
         self.plan = plan
-        self.purchased_on = on
+        self.purchased_on = self.takes_effect_on = on
         self.payments_start = self.payments_start_after(on)
         self.term_start = self.term_start or on  # the license proper runs from its purchase
         self.trial_ended_on = on

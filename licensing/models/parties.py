@@ -24,6 +24,25 @@ class Institution(models.Model):
     contact_email = models.EmailField(_("TTO contact email"), blank=True, validators=[single_line])
     contact_name = models.CharField(_("TTO contact person"), max_length=100, blank=True, validators=[single_line])
     contact_phone = models.CharField(_("TTO contact phone"), max_length=40, blank=True, validators=[single_line])
+    # The licensor as its contracts name it (专利实施许可合同, the recordal application).
+    uscc = models.CharField(
+        _("Unified Social Credit Code"),
+        max_length=18,
+        blank=True,
+        validators=[identifiers.normalize_uscc],  # type: ignore[list-item]  # returns the code, ignored here
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True, validators=[single_line])
+    legal_representative = models.CharField(
+        _("legal representative"), max_length=100, blank=True, validators=[single_line], help_text=_("法定代表人")
+    )
+    # Contract numbers read PREFIX-YEAR-SERIAL (JH-2026-0007): gapless per year (services.contracts).
+    contract_prefix = models.CharField(
+        _("contract number prefix"),
+        max_length=8,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]{1,8}$", _("Enter 1 to 8 capital letters, for example JH."))],
+        help_text=_("Capital letters in front of the institution's contract numbers, for example JH: JH-2026-0007."),
+    )
     # The language of the notices sent to the TTO's contact address (claims, open-licence grants).
     language = models.CharField(
         _("language for staff emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans"
@@ -51,9 +70,19 @@ class Institution(models.Model):
         verbose_name = _("institution")
         verbose_name_plural = _("institutions")
         ordering = ["name"]
+        constraints = [
+            # Contract numbers are unique across institutions: so is the prefix they start with.
+            models.UniqueConstraint(
+                fields=["contract_prefix"], condition=~models.Q(contract_prefix=""), name="institution_prefix_unique"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.uscc:
+            self.uscc = identifiers.normalize_uscc(self.uscc)  # upper case, no spaces
 
     @property
     def has_payee(self) -> bool:
@@ -147,6 +176,11 @@ class Enterprise(models.Model):
         _("size class"), max_length=10, choices=SizeClass.choices, editable=False, db_index=True
     )
     high_tech = models.BooleanField(_("national high-tech enterprise"), default=False)
+    # What a license contract and its recordal name the licensee by (asked before a contract is issued).
+    address = models.CharField(_("registered address"), max_length=300, blank=True, validators=[single_line])
+    legal_representative = models.CharField(
+        _("legal representative"), max_length=100, blank=True, validators=[single_line], help_text=_("法定代表人")
+    )
     contact_email = models.EmailField(_("contact email"), blank=True, validators=[single_line])
     language = models.CharField(_("language for emails"), max_length=10, choices=settings.LANGUAGES, default="zh-hans")
 

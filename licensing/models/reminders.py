@@ -101,6 +101,10 @@ class Reminder(FSMModelMixin, models.Model):
         REPORT_DISPUTED = "report_disputed", _("Royalty report disputed")
         AUDIT_ADJUSTMENT = "audit_adjustment", _("Royalty audit adjustment")
         EQUITY_PROPOSED = "equity_proposed", _("Equity conversion proposed")
+        CONTRACT_ISSUED = "contract_issued", _("License contract issued, to sign")
+        CONTRACT_SIGNED_BY_LICENSEE = "contract_signed_by_licensee", _("Contract signed by the licensee, to record")
+        CONTRACT_SIGNED = "contract_signed", _("Contract signed: the license takes effect")
+        CONTRACT_TO_SIGN = "contract_to_sign", _("Contract still to sign")
 
     class State(models.TextChoices):
         # "Pending" is also a patent's legal status (审查中): the context tells them apart.

@@ -76,11 +76,15 @@ class EnterpriseDetailsForm(forms.ModelForm):
             "high_tech",
             "contact_email",
             "language",
+            "address",
+            "legal_representative",
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["industry_section"].required = True  # asked of enterprises registered before too
+        for name in ("address", "legal_representative"):
+            self.fields[name].help_text = _("License contracts name the enterprise by it.")
 
 
 class StateGuardForm(forms.Form):
@@ -174,3 +178,10 @@ class PaymentReportForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["paid_on"].initial = today
+
+
+class SignedCopyForm(forms.Form):
+    copy = forms.FileField(
+        label=_("Your signed and sealed copy (PDF)"),
+        help_text=_("A scan of every page, signed by your legal representative and sealed."),
+    )

@@ -23,6 +23,8 @@ from ..domain.clock import today
 from ..http import client_ip, parse_id
 from ..models import (
     IPC_SECTIONS,
+    Contract,
+    ContractVersion,
     EnterpriseMember,
     Institution,
     License,
@@ -31,7 +33,7 @@ from ..models import (
     PaymentReport,
     allows,
 )
-from ..receipts import receipt_response
+from ..receipts import contract_document_response, receipt_response, signed_copy_response
 from . import forms
 
 
@@ -253,6 +255,9 @@ def license_detail(request, pk):
             "timeline": timeline,
             "days_left": days_left,
             "policy": selectors.policy_of(lic),
+            # A bought license has its contract, or is waiting for the TTO to issue it.
+            "contract_section": lic.state in License.AFTER_PURCHASE_STATES,
+            "contract": selectors.contract_of(lic) if lic.state in License.AFTER_PURCHASE_STATES else None,
             "decision": {"seen_state": lic.state},
             "position": selectors.money_position(lic, today()) if lic.state in License.OWED_STATES else None,
             "can_report": lic.accepts_payments() and lic.outstanding_amount > 0,
@@ -446,6 +451,58 @@ def report_payment(request, pk):
             messages.success(request, _("Thank you. The TTO will confirm the payment when it arrives."))
             return redirect("portal:license", pk=lic.pk)
     return render(request, "portal/report_payment.html", {"license": lic, "form": form, "position": position})
+
+
+@member_required
+def upload_signed_copy(request, pk):
+    """The licensee's members upload the copy they signed; the TTO records the signing."""
+    lic = _own_license(request, pk)
+    contract = get_object_or_404(Contract, license=lic)
+    form = forms.SignedCopyForm(_posted(request), _posted_files(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.upload_licensee_copy(contract_id=contract.pk, copy=form.cleaned_data["copy"], by=request.user)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Thank you. %(institution)s is told; it records the signing when it has signed too.")
+                % {"institution": contract.institution.name},
+            )
+            return redirect("portal:license", pk=lic.pk)
+    return render(
+        request,
+        "portal/form_page.html",
+        {
+            "license": lic,
+            "form": form,
+            "title": _("Upload the signed contract %(number)s") % {"number": contract.number},
+            "multipart": True,
+            "submit": _("Upload"),
+        },
+    )
+
+
+@member_required
+def signed_copy(request, pk, field):
+    """A signed copy of the license's contract (its own, or the one both parties signed)."""
+    contract = get_object_or_404(Contract, license_id=pk, license__enterprise=request.member.enterprise)
+    if field not in ("licensee_copy", "signed_copy") or not getattr(contract, field):
+        raise Http404
+    return signed_copy_response(contract, field)
+
+
+@member_required
+def contract_document(request, pk, version):
+    """A version of the license's contract, for a member of the licensee only (else 404)."""
+    found = get_object_or_404(
+        ContractVersion,
+        contract__license_id=pk,
+        contract__license__enterprise=request.member.enterprise,
+        version=version,
+    )
+    return contract_document_response(found)
 
 
 @member_required

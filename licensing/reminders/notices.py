@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from ..domain.numbers import money_text, percent
 from ..models import (
+    Contract,
     EnterpriseMember,
     EquityConversion,
     Installment,
@@ -284,6 +285,81 @@ def _purchase_confirmed(lic: License, reminder: Reminder, today: dt.date) -> dic
     return _handoff(
         _("%(patent)s: your purchase is confirmed") % names,
         _("Your license for %(patent)s is bought. What falls due, and when, is below; reminders come before each date.")
+        % names,
+        facts,
+        schedule=schedule,
+    )
+
+
+def _contract_issued(contract: Contract, reminder: Reminder, today: dt.date) -> dict:
+    lic = contract.license
+    names = {"patent": _patent(lic), "number": contract.number, "institution": contract.institution.name}
+    return _handoff(
+        _("%(patent)s: contract %(number)s is ready to sign") % names,
+        _(
+            "%(institution)s has issued license contract %(number)s for %(patent)s. Download it from the "
+            "license's page in the portal, check the parties, the patents and every payment, then sign and "
+            "seal it with %(institution)s. The contract takes effect when both sides have signed."
+        )
+        % names,
+        [(_("Contract number"), contract.number), (_("Plan"), lic.plan_name)],
+    )
+
+
+def _contract_to_sign(contract: Contract, reminder: Reminder, today: dt.date) -> dict:
+    lic = contract.license
+    names = {
+        "patent": _patent(lic),
+        "number": contract.number,
+        "days": (today - reminder.deadline).days,
+        "institution": contract.institution.name,
+    }
+    return _handoff(
+        _("%(patent)s: contract %(number)s is still to sign") % names,
+        _(
+            "Contract %(number)s for %(patent)s was issued %(days)s days ago and is not signed yet. Download it "
+            "from the license's page in the portal, sign and seal it, and upload the signed copy there; "
+            "%(institution)s then signs too. Until the contract takes effect, your dates count from the purchase."
+        )
+        % names,
+        [(_("Contract number"), contract.number), (_("Issued on"), reminder.deadline.isoformat())],
+    )
+
+
+def _contract_signed_by_licensee(contract: Contract, reminder: Reminder, today: dt.date) -> dict:
+    lic = contract.license
+    names = {"patent": _patent(lic), "number": contract.number, "enterprise": lic.enterprise.name}
+    return _handoff(
+        _("%(enterprise)s signed contract %(number)s") % names,
+        _(
+            "%(enterprise)s uploaded its signed and sealed copy of contract %(number)s for %(patent)s. Check it, "
+            "sign and seal the contract for the institution, then record the signing and the day it takes effect "
+            "on the contract's page."
+        )
+        % names,
+        [(_("Contract number"), contract.number), (_("Enterprise"), lic.enterprise.name)],
+    )
+
+
+def _contract_signed(contract: Contract, reminder: Reminder, today: dt.date) -> dict:
+    lic = contract.license
+    names = {"patent": _patent(lic), "number": contract.number, "date": contract.effective_on.isoformat()}
+    schedule = [
+        (inst.get_kind_display(), money_text(inst.amount), inst.effective_due_date.isoformat())
+        for inst in lic.installments.exclude(kind=Installment.Kind.ROYALTY).order_by(
+            "effective_due_date", "kind", "sequence"
+        )
+    ]
+    facts = [(_("Contract number"), contract.number), (_("Takes effect on"), names["date"])]
+    first_report = lic.royalty_reports.order_by("due_date").first()
+    if first_report is not None:
+        facts.append((_("First report due"), f"{first_report.due_date.isoformat()} ({_period(first_report)})"))
+    return _handoff(
+        _("%(patent)s: contract %(number)s is signed") % names,
+        _(
+            "Contract %(number)s for %(patent)s is signed by both parties and takes effect on %(date)s. The "
+            "payments and reports below count from that day; the signed copy is on the license's page."
+        )
         % names,
         facts,
         schedule=schedule,
@@ -614,6 +690,34 @@ KINDS: dict[str, NoticeKind] = {
         context=_report_disputed,
         portal_link=_report_page,
         related=("license",),
+    ),
+    K.CONTRACT_ISSUED: NoticeKind(
+        Reader.SME,
+        Contract,
+        why_not=_state_is(Contract.State.ISSUED),
+        context=_contract_issued,
+        related=("license", "institution"),
+    ),
+    K.CONTRACT_TO_SIGN: NoticeKind(
+        Reader.SME,
+        Contract,
+        why_not=lambda contract, reminder: "" if contract.awaits_licensee else "the licensee has uploaded its copy",
+        context=_contract_to_sign,
+        related=("license", "institution"),
+    ),
+    K.CONTRACT_SIGNED_BY_LICENSEE: NoticeKind(
+        Reader.TTO,
+        Contract,
+        why_not=_state_is(Contract.State.ISSUED),
+        context=_contract_signed_by_licensee,
+        related=("license__enterprise", "institution"),
+    ),
+    K.CONTRACT_SIGNED: NoticeKind(
+        Reader.SME,
+        Contract,
+        why_not=_state_is(Contract.State.SIGNED),
+        context=_contract_signed,
+        related=("license", "institution"),
     ),
     K.AUDIT_ADJUSTMENT: NoticeKind(
         Reader.SME, Installment, why_not=_installment_open, context=_audit_adjustment, related=("license",)

@@ -13,11 +13,13 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, DateField, IntegerField, Value, When
+from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_noop
 
 from .. import services
 from ..domain import clock
 from ..models import (
+    Contract,
     Installment,
     License,
     LicensePatent,
@@ -223,6 +225,25 @@ def claim_due_reminders(today: dt.date) -> int:
             deadline="due_date",
             after=not before,
         )
+
+    # A contract issued and not signed by the licensee: it is asked again 7, 14 and 30 days after
+    # the issue (Contract.SIGNATURE_REMINDER_DAYS), until it uploads its signed copy.
+    days = Contract.SIGNATURE_REMINDER_DAYS
+    unsigned = (
+        Contract.objects.filter(Contract.awaits_licensee_q())
+        .annotate(issued_on=TruncDate("issued_at"))  # in the business zone (TIME_ZONE)
+        .filter(issued_on__gte=today - dt.timedelta(days=max(days)))
+        .annotate(due_offset=_due_offset(days, "issued_on", today, before=False))
+    )
+    claimed += ledger.claim_reminders(
+        unsigned,
+        Reminder.Kind.CONTRACT_TO_SIGN,
+        "contract",
+        license="license_id",
+        installment=None,
+        deadline="issued_on",
+        after=True,
+    )
 
     # A patent of a live license that is no longer in force (expired, lapsed, invalidated): the
     # SME and the TTO are told once per license and patent, the day the sweep first sees it.

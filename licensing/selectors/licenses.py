@@ -31,6 +31,8 @@ from ..domain.clock import today
 from ..domain.money import ZERO
 from ..models import (
     AuditEvent,
+    Contract,
+    ContractVersion,
     Enterprise,
     EquityConversion,
     Installment,
@@ -358,6 +360,15 @@ def related_present(lic: License, models: list[type[Model]]) -> set[type[Model]]
 
 def policy_of(lic: License) -> InsurancePolicy | None:
     return InsurancePolicy.objects.filter(license=lic).first()
+
+
+def contract_of(lic: License) -> Contract | None:
+    """The license's contract with its versions in order (two queries; one when there is none)."""
+    return (
+        Contract.objects.filter(license=lic)
+        .prefetch_related(Prefetch("versions", ContractVersion.objects.order_by("version")))
+        .first()
+    )
 
 
 def deadlines_of(enterprise: Enterprise) -> tuple[QuerySet[License], QuerySet[Installment]]:

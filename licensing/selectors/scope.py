@@ -14,6 +14,8 @@ from django.db.models import (
 )
 
 from ..models import (
+    Contract,
+    ContractVersion,
     Enterprise,
     EquityConversion,
     Installment,
@@ -54,6 +56,8 @@ INSTITUTION_PATH = {
     RoyaltyReport: "license__offer__patent__owner",
     InsuranceClaim: "license__offer__patent__owner",
     EquityConversion: "license__offer__patent__owner",
+    Contract: "institution",  # the licensor it was issued by (its number is that institution's)
+    ContractVersion: "contract__institution",
     Reminder: "institution",  # every notice names its institution, a sign-up notice too
     ReminderSchedule: "institution",
 }

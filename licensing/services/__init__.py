@@ -12,6 +12,7 @@ Every use case is re-exported here: callers write `services.purchase(...)`.
 """
 
 from .calendar import refresh_effective_dates
+from .contracts import issue_contract, missing_party_data, record_signing, upload_licensee_copy
 from .credit import apply_credit, refund_credit
 from .equity import (
     approve_equity_conversion,
@@ -21,7 +22,7 @@ from .equity import (
     reject_equity_conversion,
 )
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
-from .licenses import declare_default, mark_overdue, planned_schedule, purchase, terminate, write_off
+from .licenses import declare_default, mark_overdue, planned_schedule, purchase, take_effect, terminate, write_off
 from .milestones import reach_milestone
 from .obligations import obligations, purchase_date_after_trial
 from .offers import (
@@ -84,9 +85,11 @@ __all__ = [
     "file_claim",
     "file_royalty_report",
     "holder_line",
+    "issue_contract",
     "licenses_keeping_closed",
     "mark_overdue",
     "member_decision_allowed",
+    "missing_party_data",
     "obligations",
     "planned_schedule",
     "preview_royalty",
@@ -99,6 +102,7 @@ __all__ = [
     "record_claim_paid",
     "record_payment",
     "record_royalty_adjustment",
+    "record_signing",
     "refresh_effective_dates",
     "refund_credit",
     "register_enterprise",
@@ -118,8 +122,10 @@ __all__ = [
     "set_package",
     "sign_up_member",
     "staff_may_correct_enterprise",
+    "take_effect",
     "terminate",
     "update_enterprise",
+    "upload_licensee_copy",
     "withdraw_offer",
     "write_off",
 ]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A value as the audit row keeps it (JSON): money as text, so no fen is lost to a float."""
     if isinstance(value, Decimal):
         return str(value)
@@ -90,10 +90,10 @@ def record(
         license_id=obj.pk if isinstance(obj, License) else getattr(obj, "license_id", None),
         enterprise_id=_enterprise_id(obj),
         by=by if getattr(by, "pk", None) else None,
-        changes={name: [_plain(old), _plain(new)] for name, (old, new) in (changes or {}).items()},
+        changes={name: [plain(old), plain(new)] for name, (old, new) in (changes or {}).items()},
         reason="" if isinstance(reason, SystemReason) else reason or "",
         reason_code=reason.message if isinstance(reason, SystemReason) else "",
-        reason_values={k: _plain(v) for k, v in reason.values.items()} if isinstance(reason, SystemReason) else {},
+        reason_values={k: plain(v) for k, v in reason.values.items()} if isinstance(reason, SystemReason) else {},
         transition=transition,
         source_state=source_state,
         state=state,

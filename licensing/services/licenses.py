@@ -14,11 +14,13 @@ from ..domain import windows
 from ..domain.clock import today
 from ..domain.money import add_months, split_evenly
 from ..models import (
+    AuditEvent,
     DealTerms,
     Installment,
     License,
     Offer,
     Reminder,
+    RoyaltyReport,
     SystemReason,
     package_life,
 )
@@ -117,6 +119,55 @@ def purchase(*, license_id: int, plan: str, by: User | None, on: date | None = N
     apply_credit(lic, by=by)  # money received beyond what was owed pays what now falls due
     _settle_license_if_done(lic, by)  # a free license is taken with nothing to pay
     return _without_stale_schedule(lic)
+
+
+def take_effect(lic: License, on: date, *, by: User | None, reason: str | SystemReason) -> None:
+    """The contract takes effect on `on`: everything the purchase dated from its own day is dated
+    from `on` instead, as the same schedule builds it (planned_schedule, open_report_periods): the
+    deferral's end, each fixed payment still owed, each dated milestone, the report periods. What
+    is paid keeps its day. The license is locked by the caller."""
+    assert lic.takes_effect_on and lic.plan is not None  # a bought license
+    if on == lic.takes_effect_on:
+        return
+    if lic.royalty_reports.exclude(state=RoyaltyReport.State.EXPECTED).exists():
+        raise _refused(
+            _(
+                "Reports were filed for periods counted from %(date)s: the contract's effective date cannot move "
+                "them. Record the signing with the effective date %(date)s, or amend the contract."
+            )
+            % {"date": lic.takes_effect_on}
+        )
+    before = _audit.snapshot(lic, ["takes_effect_on", "payments_start", "term_start"])
+    if lic.term_start == lic.takes_effect_on:  # the term ran from the purchase: it runs from the effect
+        lic.term_start = on
+    lic.takes_effect_on = on
+    lic.payments_start = lic.payments_start_after(on)
+    lic.save(update_fields=["takes_effect_on", "payments_start", "term_start"])
+    _audit.changed(lic, before, by=by, reason=reason)
+    planned = {(row.kind, row.sequence): row for row in planned_schedule(lic, lic.plan, on)}
+    dated_milestones = {m.installment_id: m for m in lic.milestones.filter(installment__isnull=False)}
+    for inst in lic.installments.exclude(kind=Installment.Kind.ROYALTY):
+        if inst.outstanding == 0:
+            continue  # paid: it keeps the day it was paid for
+        if inst.pk in dated_milestones:
+            due = milestone_due(on, dated_milestones[inst.pk])
+        elif (inst.kind, inst.sequence) in planned and inst.kind != Installment.Kind.MILESTONE:
+            row = planned[(inst.kind, inst.sequence)]
+            due = row.deferred_from or row.due_date  # as the terms date it; fall_due defers it again
+        else:
+            continue  # an amount that fell due later (a reached milestone, a shortfall): its own day
+        inst_before = _audit.snapshot(inst, ["due_date", "effective_due_date", "deferred_from"])
+        inst.fall_due(due, lic.payments_start)
+        inst.save(update_fields=["due_date", "effective_due_date", "deferred_from"])
+        _audit.changed(inst, inst_before, by=by, reason=reason)
+    expected = lic.royalty_reports.filter(state=RoyaltyReport.State.EXPECTED)
+    if expected.exists():
+        periods = expected.count()
+        royalty_ids = [pk for pk in expected.values_list("installment_id", flat=True) if pk]
+        expected.delete()
+        Installment.objects.filter(pk__in=royalty_ids).delete()
+        _audit.record(AuditEvent.Action.CHANGED, lic, by=by, changes={"report_periods": [periods, 0]}, reason=reason)
+        open_report_periods(lic, on, by=by)
 
 
 @transaction.atomic

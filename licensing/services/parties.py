@@ -110,6 +110,8 @@ ENTERPRISE_MASTER_DATA = (
     "high_tech",
     "contact_email",
     "language",
+    "address",
+    "legal_representative",
 )
 
 

@@ -1,0 +1,165 @@
+"""License contracts: issued from the license page (services.issue_contract), listed here with
+every version of their document, each downloadable by the staff of the issuing institution."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import services
+from ..domain.clock import today
+from ..models import Contract, ContractVersion
+from ..receipts import contract_document_response, signed_copy_response
+from ..widgets import DateInput
+from .actions import ServiceAction
+from .base import AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin
+
+
+def document_link(version: ContractVersion) -> str:
+    url = reverse("admin:licensing_contract_document", args=[version.contract_id, version.version])
+    return format_html('<a href="{}">{}</a>', url, version.filename)
+
+
+class VersionInline(ReadOnlyInline):
+    model = ContractVersion
+    fields = ["version", "download", "created_at", "created_by", "reason", "sha256"]
+    readonly_fields = fields
+    show_change_link = False
+    verbose_name_plural = _("Versions of the document")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("contract", "created_by").order_by("version")
+
+    @admin.display(description=_("document"))
+    def download(self, obj):
+        return document_link(obj)
+
+
+class SigningForm(forms.Form):
+    signed_copy = forms.FileField(
+        label=_("Copy signed and sealed by both parties (PDF)"), help_text=_("A scan of every page.")
+    )
+    signed_on = forms.DateField(label=_("Signed on"), initial=today, widget=DateInput())
+    effective_on = forms.DateField(
+        label=_("Takes effect on"),
+        initial=today,
+        widget=DateInput(),
+        help_text=_(
+            "The deferral, the payments, dated milestones and the report periods count from this day, "
+            "and the recordal's three months."
+        ),
+    )
+
+
+def _signed(contract: Contract, signed: Contract) -> str:
+    return gettext(
+        "Signing recorded: contract %(number)s takes effect on %(date)s; the schedule counts from that day. "
+        "The enterprise is told."
+    ) % {"number": signed.number, "date": signed.effective_on}
+
+
+CONTRACT_ACTIONS = [
+    ServiceAction(
+        "record_signing",
+        _("Record the signing"),
+        SigningForm,
+        lambda contract, by, d: services.record_signing(contract_id=contract.pk, by=by, **d),
+        lambda contract: contract.state == Contract.State.ISSUED,
+        done=_signed,
+    ),
+]
+
+
+@admin.register(Contract)
+class ContractAdmin(AuditTrailMixin, ServiceActionsAdmin):
+    service_actions = CONTRACT_ACTIONS
+    list_display = ["number", "license", "enterprise", "state", "issued_at", "effective_on", "latest_document"]
+    list_filter = ["state", "year"]
+    list_select_related = ["license__enterprise", "license__offer__patent"]
+    search_fields = ["number", "license__enterprise__name", "license__enterprise__uscc"]
+    fields = [
+        "number",
+        "license",
+        "enterprise",
+        "state",
+        "issued_at",
+        "licensee_copy_link",
+        "signed_copy_link",
+        "signed_on",
+        "effective_on",
+    ]
+    readonly_fields = fields
+    inlines = [VersionInline]
+    history_last = True
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("copy signed by the licensee"))
+    def licensee_copy_link(self, obj):
+        return self._copy_link(obj, "licensee_copy")
+
+    @admin.display(description=_("copy signed by both parties"))
+    def signed_copy_link(self, obj):
+        return self._copy_link(obj, "signed_copy")
+
+    def _copy_link(self, obj, field):
+        if not getattr(obj, field):
+            return "—"
+        url = reverse("admin:licensing_contract_signed_copy", args=[obj.pk, field])
+        return format_html('<a href="{}">{}</a>', url, gettext("Download"))
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("versions")
+
+    @admin.display(description=_("enterprise"))
+    def enterprise(self, obj):
+        return obj.license.enterprise
+
+    @admin.display(description=_("document"))
+    def latest_document(self, obj):
+        versions = sorted(obj.versions.all(), key=lambda version: version.version)  # prefetched
+        return document_link(versions[-1]) if versions else "—"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.document_view)
+        copy = self.admin_site.admin_view(self.signed_copy_view)
+        return [
+            path("<path:object_id>/version/<int:version>/", view, name="licensing_contract_document"),
+            path("<path:object_id>/copy/<str:field>/", copy, name="licensing_contract_signed_copy"),
+            *super().get_urls(),
+        ]
+
+    def signed_copy_view(self, request, object_id, field):
+        contract = self.get_object(request, unquote(object_id))
+        if contract is None or field not in ("licensee_copy", "signed_copy") or not getattr(contract, field):
+            raise Http404
+        return signed_copy_response(contract, field)
+
+    def document_view(self, request, object_id, version):
+        """Scoped like the list: another institution's contract is 404, as is a version it does not have."""
+        contract = self.get_object(request, unquote(object_id))
+        if contract is None or not self.has_view_permission(request, contract):
+            raise Http404
+        found = contract.versions.filter(version=version).first()
+        if found is None:
+            raise Http404(gettext("No such version of this contract."))
+        return contract_document_response(found)
+
+
+def contract_on_license(lic) -> str:
+    """The license page's line: the contract's number (to its page) and each version's document."""
+    contract = getattr(lic, "contract", None)
+    if contract is None:
+        return gettext("No contract issued yet.")
+    page = reverse("admin:licensing_contract_change", args=[contract.pk])
+    versions = format_html_join(" · ", "{}", ((document_link(v),) for v in contract.versions.order_by("version")))
+    return format_html('<a href="{}">{}</a> ({}) · {}', page, contract.number, contract.get_state_display(), versions)
