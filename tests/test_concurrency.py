@@ -256,3 +256,37 @@ def test_two_royalty_reports_filed_at_once_stay_within_the_total_cap(
     assert [type(o).__name__ for o in outcomes] == ["RoyaltyReport", "RoyaltyReport"]
     owed = sorted(r.royalty for r in lic.royalty_reports.filter(pk__in=[q1.pk, q2.pk]))
     assert owed == [Decimal("2000.00"), Decimal("8000.00")] and sum(owed) == Decimal("10000.00")
+
+
+def test_contracts_issued_at_once_take_consecutive_numbers_and_a_failed_one_leaves_no_gap(
+    institution, staff, clock, monkeypatch, settings, tmp_path
+):
+    """Eight contracts of one institution issued at the same instant, one of which fails while
+    rendering: the seven others are numbered 0001..0007, none twice, none skipped."""
+    from licensing.models import Contract
+    from licensing.services import contracts as contract_service
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    clock("2026-01-31")
+    licenses = []
+    for _ in range(8):
+        offer = OfferFactory(patent__owner=institution, price=Decimal("1000.00"), installment_count=0)
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+        licenses.append(services.purchase(license_id=lic.pk, plan="lump_sum", by=staff, on=dt.date(2026, 1, 31)))
+    failing = licenses[3].pk
+    render = contract_service.render_contract_pdf
+
+    def render_or_fail(contract, version, reason):
+        if contract.license_id == failing:
+            raise RuntimeError("the renderer failed")
+        return render(contract, version, reason)
+
+    monkeypatch.setattr(contract_service, "render_contract_pdf", render_or_fail)
+    outcomes = race(*(lambda lic=lic: services.issue_contract(license_id=lic.pk, by=staff) for lic in licenses))
+
+    assert sum(isinstance(o, RuntimeError) for o in outcomes) == 1
+    prefix = institution.contract_prefix
+    numbers = sorted(Contract.objects.values_list("number", flat=True))
+    assert numbers == [f"{prefix}-2026-{n:04d}" for n in range(1, 8)]
+    assert not Contract.objects.filter(license_id=failing).exists()
