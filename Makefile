@@ -88,6 +88,7 @@ bench: install
 	done
 	DATABASE_URL=$(BENCH_DB)_10k $(BIN)/python bench/transitions_bench.py --licenses 10000
 	DATABASE_URL=$(BENCH_DB)_100k $(BIN)/python bench/sweep_bench.py --licenses 100000
+	DATABASE_URL=$(BENCH_DB)_10k $(BIN)/python bench/contract_bench.py --licenses 10000
 
 clean:
 	rm -rf $(VENV) db.sqlite3 mutants
