@@ -25,6 +25,7 @@ TTO_STAFF_PERMISSIONS = {
     "export": ["view"],
     "contract": ["view", "change"],  # change: its buttons (record the signing); its fields are read-only
     "contractversion": ["view"],
+    "recordal": ["view", "change"],  # change: its button (record the filing)
 }
 
 

@@ -14,7 +14,15 @@ from django.test import Client
 from django.urls import reverse
 
 from licensing import services
-from licensing.models import AuditEvent, Contract, ContractNumberSeries, ContractVersion, OfferMilestone, Reminder
+from licensing.models import (
+    AuditEvent,
+    Contract,
+    ContractNumberSeries,
+    ContractVersion,
+    LicensePatent,
+    OfferMilestone,
+    Reminder,
+)
 from licensing.reminders import delivery, sweep
 from licensing.services import contracts as contract_service
 
@@ -326,10 +334,13 @@ def test_the_sme_sees_its_contract_on_its_license_page_and_downloads_it(client, 
     client.force_login(member.user)
     client.cookies["django_language"] = "en"
     waiting = client.get(reverse("portal:license", args=[lic.pk])).content.decode()
-    assert "is preparing the contract" in waiting
+    assert "is preparing the contract" in waiting and "contract to be issued" in waiting
+    assert "contract to be issued" in client.get(reverse("portal:licenses")).content.decode()
     contract = services.issue_contract(license_id=lic.pk, by=staff)
     page = client.get(reverse("portal:license", args=[lic.pk])).content.decode()
-    assert contract.number in page and "sign and seal it" in page
+    assert contract.number in page and "sign and seal it" in page and "contract not signed yet" in page
+    listed = client.get(reverse("portal:licenses")).content.decode()
+    assert "contract not signed yet" in listed and "contract to be issued" not in listed
     link = reverse("portal:contract_document", args=[lic.pk, 1])
     assert link in page
     response = client.get(link)
@@ -338,9 +349,9 @@ def test_the_sme_sees_its_contract_on_its_license_page_and_downloads_it(client, 
 
 # Pinned query counts of the contract's pages (the license pages' own pins are in test_admin_queries
 # and test_portal_queries; a contract adds its versions, one query, whatever their number).
-ADMIN_CONTRACT_PAGE_QUERIES = 14  # with the license's balance, as every page of a license's row shows
+ADMIN_CONTRACT_PAGE_QUERIES = 15  # with the license's balance, as every page of a license's row shows
 ADMIN_CONTRACT_LIST_QUERIES = 8
-PORTAL_LICENSE_PAGE_WITH_CONTRACT = 17
+PORTAL_LICENSE_PAGE_WITH_CONTRACT = 18
 
 
 @pytest.mark.parametrize("book", [1, 4])
@@ -642,3 +653,106 @@ def test_the_contract_twins_agree_in_python_and_sql(institution, staff, clock, m
     for twin, expected in (("awaits_licensee", issued), ("awaits_licensor", uploaded)):
         sql = set(Contract.objects.filter(getattr(Contract, f"{twin}_q")()).values_list("pk", flat=True))
         assert sql == {c.pk for c in Contract.objects.all() if getattr(c, twin)} == {expected.contract.pk}
+
+
+# -- the CNIPA recordal --------------------------------------------------------------------------------
+
+
+def signed_contract(institution, staff, clock, *, effective="2026-08-10"):
+    lic = bought(OfferFactory(patent__owner=institution, price=D("120000.00"), installment_count=0), staff, clock)
+    contract = services.issue_contract(license_id=lic.pk, by=staff)
+    clock(effective)
+    day = dt.date.fromisoformat(effective)
+    services.record_signing(
+        contract_id=contract.pk, signed_copy=signed_pdf(), signed_on=day, effective_on=day, by=staff
+    )
+    return lic, Contract.objects.get(pk=contract.pk)
+
+
+def test_the_recordal_is_due_three_months_after_the_effect_and_the_tto_is_reminded_once_at_30_7_and_1_days(
+    institution, staff, clock
+):
+    from licensing.models import Recordal
+
+    lic, contract = signed_contract(institution, staff, clock)
+    recordal = contract.recordals.get()
+    assert (recordal.kind, recordal.state, recordal.arose_on, recordal.due_by) == (
+        "recordal",
+        "due",
+        dt.date(2026, 8, 10),
+        dt.date(2026, 11, 10),
+    )
+    told = []
+    for day in ("2026-10-10", "2026-10-11", "2026-10-11", "2026-11-03", "2026-11-09", "2026-11-10", "2026-11-11"):
+        clock(day)
+        sweep.run_sweep()
+        mail.outbox.clear()
+        for reminder_id in sweep.deliverable_reminder_ids():
+            delivery.deliver_reminder(reminder_id)
+        told += [(day, m.to[0]) for m in mail.outbox if m.extra_headers["X-Reminder-Key"].startswith("recordal_due:")]
+    tto = institution.contact_email
+    assert told == [("2026-10-11", tto), ("2026-11-03", tto), ("2026-11-09", tto)]
+    assert not recordal.is_late_on(dt.date(2026, 11, 10)) and recordal.is_late_on(dt.date(2026, 11, 11))
+    late = set(Recordal.objects.late(dt.date(2026, 11, 11)).values_list("pk", flat=True))
+    assert late == {recordal.pk} and not Recordal.objects.late(dt.date(2026, 11, 10)).exists()
+    with pytest.raises(ValidationError) as refused:
+        services.record_recordal(
+            recordal_id=recordal.pk, recordal_number="", recorded_on=dt.date(2026, 11, 11), by=staff
+        )
+    assert "recordal_number" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        services.record_recordal(
+            recordal_id=recordal.pk, recordal_number="X", recorded_on=dt.date(2026, 8, 9), by=staff
+        )
+    assert "recorded_on" in refused.value.message_dict
+    services.record_recordal(
+        recordal_id=recordal.pk, recordal_number="2026990000123", recorded_on=dt.date(2026, 11, 11), by=staff
+    )
+    recordal.refresh_from_db()
+    assert (recordal.state, recordal.recordal_number, recordal.is_late_on(dt.date(2027, 1, 1))) == (
+        "recorded",
+        "2026990000123",
+        False,
+    )
+    event = AuditEvent.objects.get(content_type__model="recordal", transition="record")
+    assert (event.by, event.changes["recordal_number"]) == (staff, ["", "2026990000123"])
+
+    # Ending early owes a cancellation, three months on; once.
+    services.terminate(license_id=lic.pk, by=staff, reason="The licensee stopped production.")
+    cancellation = contract.recordals.get(kind="cancellation")
+    assert (cancellation.arose_on, cancellation.due_by) == (dt.date(2026, 11, 11), dt.date(2027, 2, 11))
+
+
+def test_a_license_ended_before_its_recordal_was_filed_owes_no_cancellation(institution, staff, clock):
+    lic, contract = signed_contract(institution, staff, clock)
+    services.terminate(license_id=lic.pk, by=staff, reason="Ended before the recordal.")
+    assert list(contract.recordals.values_list("kind", flat=True)) == ["recordal"]
+
+
+def test_the_recordals_export_has_what_the_application_asks_one_row_per_contract(institution, staff, clock):
+    from licensing.models import Export
+    from licensing.reporting import exports
+    from licensing.selectors import BookFilter
+
+    lic, contract = signed_contract(institution, staff, clock)
+    second = PatentFactory(owner=institution, title="Second", grant_date=dt.date(2021, 5, 4))
+    LicensePatent.objects.create(license=lic, patent=second)
+    unsigned = bought(OfferFactory(patent__owner=institution, price=D("1.00"), installment_count=0), staff, clock)
+    services.issue_contract(license_id=unsigned.pk, by=staff)
+    table = exports.export_table(Export.Kind.RECORDALS, BookFilter(institution=institution))
+    rows = [dict(zip([str(c.label) for c in table.columns], row, strict=True)) for row in table.rows]
+    assert len(rows) == 2
+    row = next(r for r in rows if r["contract number"] == contract.number)
+    assert row["licensor"] == institution.name and row["licensor's address"] == institution.address
+    assert row["licensee's USCC"] == lic.enterprise.uscc and row["patents"] == 2
+    lead = lic.offer.patent
+    assert row["each patent: number title (filed / granted)"] == (
+        f"{lead.number} {lead.title} (2019-03-01 / -); {second.number} Second (2019-03-01 / 2021-05-04)"
+        if lead.number < second.number
+        else f"{second.number} Second (2019-03-01 / 2021-05-04); {lead.number} {lead.title} (2019-03-01 / -)"
+    )
+    assert row["term from"] == dt.date(2026, 8, 10) and row["purchase price (CNY)"] == D("120000.00")
+    assert (row["recordal"], row["file by"]) == ("due", dt.date(2026, 11, 10))
+    # In the period: contracts taking effect in it (the unsigned one takes effect on no day yet).
+    dated = BookFilter(institution=institution, date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 8, 31))
+    assert [r[0] for r in exports.export_rows(Export.Kind.RECORDALS, dated)] == [contract.number]

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from licensing import services
@@ -40,6 +41,10 @@ def hostile_book(institution, staff, clock, settings, tmp_path, make_insured_def
             idempotency_key=f"k{n}",
             by=staff,
         )
+    contract = services.issue_contract(license_id=paying.pk, by=staff)  # a row of the recordals export
+    signed = SimpleUploadedFile("signed.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
+    day = dt.date(2026, 3, 2)
+    services.record_signing(contract_id=contract.pk, signed_copy=signed, signed_on=day, effective_on=day, by=staff)
     royalty = OfferFactory(patent__owner=institution, price=Decimal("0"), royalty_base="net_sales", royalty_rates="3%")
     earning = services.apply_for_trial(offer_id=royalty.pk, enterprise=EnterpriseFactory(name="Royalty SME"))
     services.approve_trial(license_id=earning.pk, by=staff, start=dt.date(2025, 9, 1))

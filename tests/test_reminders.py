@@ -28,9 +28,8 @@ def reminders():
 
 # expire, overdue, the grace days of licenses in arrears (none here, so no default query),
 # schedules, four claims (trials, installments due, overdue, lapsed patents): 8, whatever the book's size
-QUIET_SWEEP_QUERIES = (
-    12  # one claim per kind of notice (contracts to sign included) (lapsed patents: the SME's and the TTO's)
-)
+# one claim per kind of notice (lapsed patents: the SME's and the TTO's; contracts to sign; recordals due)
+QUIET_SWEEP_QUERIES = 13
 
 
 class DownSMTPBackend(EmailBackend):

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..domain.clock import today
-from ..models import Contract, ContractVersion
+from ..models import Contract, ContractVersion, Recordal
 from ..receipts import contract_document_response, signed_copy_response
 from ..widgets import DateInput
 from .actions import ServiceAction
@@ -74,6 +74,66 @@ CONTRACT_ACTIONS = [
 ]
 
 
+class RecordalInline(ReadOnlyInline):
+    model = Recordal
+    fields = ["kind", "state", "arose_on", "due_by", "recorded_on", "recordal_number"]
+    readonly_fields = fields
+    verbose_name_plural = _("CNIPA recordals")
+
+
+class RecordForm(forms.Form):
+    recordal_number = forms.CharField(label=_("Recordal number"), max_length=40)
+    recorded_on = forms.DateField(label=_("Recorded on"), initial=today, widget=DateInput())
+
+
+class LateFilter(admin.SimpleListFilter):
+    """Recordals still to file after their deadline (Recordal.late_q)."""
+
+    title = _("deadline")
+    parameter_name = "late"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Past its deadline"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(Recordal.late_q(today())) if self.value() == "1" else queryset
+
+
+@admin.register(Recordal)
+class RecordalAdmin(AuditTrailMixin, ServiceActionsAdmin):
+    service_actions = [
+        ServiceAction(
+            "record",
+            _("Record the filing"),
+            RecordForm,
+            lambda recordal, by, d: services.record_recordal(recordal_id=recordal.pk, by=by, **d),
+            lambda recordal: recordal.state == Recordal.State.DUE,
+            done=lambda recordal, done: (
+                gettext("Recorded: %(kind)s %(number)s on %(date)s.")
+                % {"kind": done.get_kind_display(), "number": done.recordal_number, "date": done.recorded_on}
+            ),
+        ),
+    ]
+    list_display = ["contract", "kind", "state", "arose_on", "due_by", "late", "recorded_on", "recordal_number"]
+    list_filter = ["state", "kind", LateFilter]
+    list_select_related = ["contract"]
+    search_fields = ["contract__number", "recordal_number", "contract__license__enterprise__name"]
+    fields = ["contract", "kind", "state", "arose_on", "due_by", "recorded_on", "recordal_number"]
+    readonly_fields = fields
+    history_last = True
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("late"), boolean=True)
+    def late(self, obj):
+        return obj.is_late_on(today())
+
+
 @admin.register(Contract)
 class ContractAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = CONTRACT_ACTIONS
@@ -93,7 +153,9 @@ class ContractAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "effective_on",
     ]
     readonly_fields = fields
-    inlines = [VersionInline]
+    # What the officer checks before recording the signing: the licensee's signed copy, beside the document.
+    confirming_fields = ("number", "licensee_copy_link", "issued_at")
+    inlines = [VersionInline, RecordalInline]
     history_last = True
     actions = None
 

@@ -22,7 +22,7 @@ from .base import (
     why_not,
 )
 from .catalogue import IPC_SECTIONS, Closed, Offer, OfferPatent, OfferQuerySet, Patent, package_life
-from .contracts import Contract, ContractNumberSeries, ContractVersion, contract_document_path
+from .contracts import Contract, ContractNumberSeries, ContractVersion, Recordal, contract_document_path
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
@@ -76,6 +76,7 @@ __all__ = [
     "PaymentReport",
     "PrivateStorage",
     "RateLimit",
+    "Recordal",
     "Reminder",
     "ReminderSchedule",
     "ReportingPeriod",

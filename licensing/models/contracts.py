@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from ..domain import clock
-from ..domain.text import multi_line
+from ..domain.text import multi_line, single_line
 from .base import new_token, private_storage, refuses_with
 from .licenses import License
 from .parties import Institution
@@ -160,3 +160,67 @@ class ContractVersion(models.Model):
     @property
     def filename(self) -> str:
         return f"{self.contract.number}-v{self.version}{Path(self.document.name or '').suffix or '.pdf'}"
+
+
+class RecordalQuerySet(models.QuerySet):
+    def late(self, on: date) -> "RecordalQuerySet":
+        """Recordal.is_late_on as SQL (its twin): still to file after its deadline."""
+        return self.filter(Recordal.late_q(on))
+
+
+class Recordal(FSMModelMixin, models.Model):
+    """A filing with CNIPA the contract owes (专利实施许可合同备案): the recordal within three months
+    of the contract taking effect, a change recordal after an amendment, a cancellation when the
+    contract ends early. Each is due three months after what gave rise to it."""
+
+    MONTHS_TO_FILE = 3
+    REMINDER_DAYS = (30, 7, 1)  # before the deadline, to the TTO
+
+    class Kind(models.TextChoices):
+        RECORDAL = "recordal", _("Recordal")
+        CHANGE = "change", _("Change recordal")
+        CANCELLATION = "cancellation", _("Cancellation recordal")
+
+    class State(models.TextChoices):
+        DUE = "due", _("To file")
+        RECORDED = "recorded", _("Recorded")
+
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="recordals")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    state = FSMField(_("state"), default=State.DUE, choices=State.choices, protected=True, db_index=True)
+    arose_on = models.DateField(_("owed since"), help_text=_("The day the contract took effect, changed or ended."))
+    due_by = models.DateField(_("file by"), db_index=True)
+    recorded_on = models.DateField(_("recorded on"), null=True, blank=True)
+    recordal_number = models.CharField(_("recordal number"), max_length=40, blank=True, validators=[single_line])
+
+    objects = RecordalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("CNIPA recordal")
+        verbose_name_plural = _("CNIPA recordals")
+        ordering = ["due_by", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract"], condition=models.Q(kind="recordal"), name="one_recordal_per_contract"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.number} · {self.get_kind_display()}"
+
+    @property
+    def license_id(self) -> int:
+        """The license its audit events belong to (services._audit reads `license_id`)."""
+        return self.contract.license_id
+
+    def is_late_on(self, on: date) -> bool:
+        """Still to file after its deadline (Recordal.late_q is its twin in SQL)."""
+        return self.state == self.State.DUE and self.due_by < on
+
+    @staticmethod
+    def late_q(on: date) -> models.Q:
+        return models.Q(state=Recordal.State.DUE, due_by__lt=on)
+
+    @transition(field=state, source=State.DUE, target=State.RECORDED, custom={"label": _("Record the filing")})
+    def record(self, number: str, on: date) -> None:
+        self.recordal_number, self.recorded_on = number, on

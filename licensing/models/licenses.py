@@ -254,6 +254,12 @@ class License(ConcurrentTransitionMixin, DealTerms):
         the work queue lists to issue and the license page offers to issue."""
         return self.state in self.BOUGHT_STATES and not hasattr(self, "contract")
 
+    @property
+    def awaits_signature(self) -> bool:
+        """Bought, and its contract issued but not signed yet (what the portal's badge says)."""
+        contract = getattr(self, "contract", None)
+        return self.state in self.BOUGHT_STATES and contract is not None and contract.state == "issued"
+
     @staticmethod
     def awaits_contract_q() -> Q:
         return Q(state__in=License.BOUGHT_STATES, contract__isnull=True)

@@ -105,6 +105,7 @@ class Reminder(FSMModelMixin, models.Model):
         CONTRACT_SIGNED_BY_LICENSEE = "contract_signed_by_licensee", _("Contract signed by the licensee, to record")
         CONTRACT_SIGNED = "contract_signed", _("Contract signed: the license takes effect")
         CONTRACT_TO_SIGN = "contract_to_sign", _("Contract still to sign")
+        RECORDAL_DUE = "recordal_due", _("CNIPA recordal due")
 
     class State(models.TextChoices):
         # "Pending" is also a patent's legal status (审查中): the context tells them apart.

@@ -27,6 +27,7 @@ class Export(FSMModelMixin, models.Model):
         PAYMENTS = "payments", _("Payments")
         CLAIMS = "claims", _("Insurance claims")
         ROYALTY_REPORTS = "royalty_reports", _("Royalty and use reports")
+        RECORDALS = "recordals", _("Contracts for CNIPA recordal")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

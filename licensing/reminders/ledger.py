@@ -19,6 +19,7 @@ def claim_reminders(
     installment: str | None,
     deadline: str,
     after=False,
+    owner: str = "",
 ) -> int:
     """Claim the notices for the rows of `due` (annotated with `due_offset`, NULL where no notice
     is due) in one INSERT … SELECT. A key claimed already, by an earlier sweep or a parallel one,
@@ -27,7 +28,8 @@ def claim_reminders(
     offset = F("due_offset")
     # The subject's content type in the statement itself: no lookup, whatever is cached.
     subject_type = ContentType.objects.filter(app_label=due.model._meta.app_label, model=model_name)
-    owner = "offer__patent__owner_id" if license == "pk" else "license__offer__patent__owner_id"
+    # The institution the notice is of: the license's owner, unless the row reaches it another way.
+    owner = owner or ("offer__patent__owner_id" if license == "pk" else "license__offer__patent__owner_id")
     columns = {
         "key": Reminder.key_expression(kind, model_name, F("pk"), offset),
         "kind": Value(kind),

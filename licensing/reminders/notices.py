@@ -33,6 +33,7 @@ from ..models import (
     License,
     LicensePatent,
     PaymentReport,
+    Recordal,
     Reminder,
     RoyaltyReport,
 )
@@ -323,6 +324,30 @@ def _contract_to_sign(contract: Contract, reminder: Reminder, today: dt.date) ->
         )
         % names,
         [(_("Contract number"), contract.number), (_("Issued on"), reminder.deadline.isoformat())],
+    )
+
+
+def _recordal_due(recordal: Recordal, reminder: Reminder, today: dt.date) -> dict:
+    contract = recordal.contract
+    names = {
+        "kind": recordal.get_kind_display(),
+        "number": contract.number,
+        "date": recordal.due_by.isoformat(),
+        "days": (recordal.due_by - today).days,
+    }
+    return _handoff(
+        _("%(kind)s of contract %(number)s due by %(date)s") % names,
+        _(
+            "The %(kind)s of contract %(number)s with CNIPA is due by %(date)s, in %(days)s days. File it "
+            "(the recordals export has the data the application asks for), then record its number and day "
+            "on the recordal's page."
+        )
+        % names,
+        [
+            (_("Contract number"), contract.number),
+            (_("Enterprise"), contract.license.enterprise.name),
+            (_("Owed since"), recordal.arose_on.isoformat()),
+        ],
     )
 
 
@@ -704,6 +729,13 @@ KINDS: dict[str, NoticeKind] = {
         why_not=lambda contract, reminder: "" if contract.awaits_licensee else "the licensee has uploaded its copy",
         context=_contract_to_sign,
         related=("license", "institution"),
+    ),
+    K.RECORDAL_DUE: NoticeKind(
+        Reader.TTO,
+        Recordal,
+        why_not=_state_is(Recordal.State.DUE),
+        context=_recordal_due,
+        related=("contract__license__enterprise", "contract__institution"),
     ),
     K.CONTRACT_SIGNED_BY_LICENSEE: NoticeKind(
         Reader.TTO,

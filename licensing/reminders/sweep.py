@@ -24,6 +24,7 @@ from ..models import (
     License,
     LicensePatent,
     Patent,
+    Recordal,
     Reminder,
     ReminderSchedule,
     RoyaltyReport,
@@ -243,6 +244,21 @@ def claim_due_reminders(today: dt.date) -> int:
         installment=None,
         deadline="issued_on",
         after=True,
+    )
+
+    # A CNIPA recordal still to file: the TTO is reminded 30, 7 and 1 days before its deadline.
+    days = Recordal.REMINDER_DAYS
+    to_file = Recordal.objects.filter(
+        state=Recordal.State.DUE, due_by__gte=today, due_by__lte=today + dt.timedelta(days=max(days))
+    ).annotate(due_offset=_due_offset(days, "due_by", today, before=True))
+    claimed += ledger.claim_reminders(
+        to_file,
+        Reminder.Kind.RECORDAL_DUE,
+        "recordal",
+        license="contract__license_id",
+        installment=None,
+        deadline="due_by",
+        owner="contract__institution_id",
     )
 
     # A patent of a live license that is no longer in force (expired, lapsed, invalidated): the

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import (
+    Contract,
     Enterprise,
     Export,
     FeeShape,
@@ -15,6 +16,7 @@ from ..models import (
     License,
     Patent,
     Payment,
+    Recordal,
     RoyaltyReport,
 )
 from .tables import Column, Table
@@ -124,6 +126,33 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("installment__paid_amount", Column(_("paid (CNY)"), "money")),
         ("dispute_reason", _column(RoyaltyReport, "dispute_reason")),
     ],
+    Export.Kind.RECORDALS: [
+        ("number", _column(Contract, "number")),
+        ("state", _column(Contract, "state")),
+        ("signed_on", _column(Contract, "signed_on", "date")),
+        ("effective_on", _column(Contract, "effective_on", "date")),
+        ("institution__name", Column(_("licensor"))),
+        ("institution__uscc", Column(_("licensor's USCC"))),
+        ("institution__address", Column(_("licensor's address"))),
+        ("license__enterprise__name", Column(_("licensee"))),
+        ("license__enterprise__uscc", Column(_("licensee's USCC"))),
+        ("license__enterprise__address", Column(_("licensee's address"))),
+        ("package_size", Column(_("patents"), "count")),
+        ("patents", Column(_("each patent: number title (filed / granted)"))),
+        ("license__license_type", _column(License, "license_type")),
+        ("license__takes_effect_on", Column(_("term from"), "date")),
+        ("license__term_end", Column(_("term to (agreed)"), "date")),
+        ("last_expiry", Column(_("last patent expires"), "date")),
+        ("license__entry_fee", _column(License, "entry_fee", "money")),
+        ("license__price", _column(License, "price", "money")),
+        ("license__royalty_base", _column(License, "royalty_base")),
+        ("license__royalty_rates", _column(License, "royalty_rates")),
+        ("license__royalty_minimum", _column(License, "royalty_minimum", "money")),
+        ("recordal_state", Column(_("recordal"), "text", dict(Recordal.State.choices))),
+        ("recordal_due_by", Column(_("file by"), "date")),
+        ("recordal_number", _column(Recordal, "recordal_number")),
+        ("recordal_recorded_on", _column(Recordal, "recorded_on", "date")),
+    ],
 }
 COLUMNS = {kind: [column for _path, column in spec] for kind, spec in SPEC.items()}
 
@@ -133,11 +162,12 @@ ROWS = {
     Export.Kind.PAYMENTS: selectors.export_payments,
     Export.Kind.CLAIMS: selectors.export_claims,
     Export.Kind.ROYALTY_REPORTS: selectors.export_royalty_reports,
+    Export.Kind.RECORDALS: selectors.export_recordals,
 }
 
 # Licenses and schedules are the book as it stands; payments and claims happen on a day, and
 # reports fall due on one, so the period applies to them.
-DATED = {Export.Kind.PAYMENTS, Export.Kind.CLAIMS, Export.Kind.ROYALTY_REPORTS}
+DATED = {Export.Kind.PAYMENTS, Export.Kind.CLAIMS, Export.Kind.ROYALTY_REPORTS, Export.Kind.RECORDALS}
 
 
 def export_rows(kind: str, book: selectors.BookFilter):

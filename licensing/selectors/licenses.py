@@ -46,6 +46,7 @@ from ..models import (
     OfferQuerySet,
     Patent,
     PaymentReport,
+    Recordal,
     Reminder,
     RoyaltyReport,
     person_name,
@@ -207,14 +208,17 @@ def live_license_types(patent_ids: list[int]) -> dict[int, dict[str, int]]:
 
 def enterprise_licenses(enterprise: Enterprise) -> QuerySet[License]:
     """An SME's licenses with balances, newest first."""
-    return licenses_with_balances(License.objects.filter(enterprise=enterprise)).order_by("-applied_at", "-pk")
+    licenses = licenses_with_balances(License.objects.filter(enterprise=enterprise)).select_related("contract")
+    return licenses.order_by("-applied_at", "-pk")
 
 
 def enterprise_license(enterprise: Enterprise, pk: int) -> License:
     """One of the SME's own licenses with everything its page shows, in a fixed number of
     queries; another enterprise's license does not exist here (404)."""
     return get_object_or_404(
-        licenses_with_balances(License.objects.filter(enterprise=enterprise)).prefetch_related(
+        licenses_with_balances(License.objects.filter(enterprise=enterprise))
+        .select_related("contract")
+        .prefetch_related(
             "installments",
             Prefetch("payment_reports", queryset=PaymentReport.objects.order_by("-reported_at")),
             Prefetch("reminders", queryset=Reminder.objects.filter(state=Reminder.State.SENT).order_by("-sent_at")),
@@ -363,10 +367,14 @@ def policy_of(lic: License) -> InsurancePolicy | None:
 
 
 def contract_of(lic: License) -> Contract | None:
-    """The license's contract with its versions in order (two queries; one when there is none)."""
+    """The license's contract with its versions and recordals in order (three queries; one when
+    there is none)."""
     return (
         Contract.objects.filter(license=lic)
-        .prefetch_related(Prefetch("versions", ContractVersion.objects.order_by("version")))
+        .prefetch_related(
+            Prefetch("versions", ContractVersion.objects.order_by("version")),
+            Prefetch("recordals", Recordal.objects.order_by("arose_on", "pk")),
+        )
         .first()
     )
 

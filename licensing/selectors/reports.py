@@ -14,6 +14,7 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    Max,
     Model,
     OuterRef,
     Q,
@@ -23,9 +24,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import ExtractYear, Substr, TruncMonth, Upper
+from django.db.models.functions import Cast, Coalesce, Concat, ExtractYear, Substr, TruncMonth, Upper
 
 from ..models import (
+    Contract,
     EquityConversion,
     Export,
     Installment,
@@ -34,6 +36,7 @@ from ..models import (
     License,
     LicensePatent,
     Payment,
+    Recordal,
     RoyaltyReport,
 )
 from .licenses import _MONEY, licenses_with_balances
@@ -286,4 +289,50 @@ def export_royalty_reports(book: BookFilter) -> QuerySet[RoyaltyReport]:
         book.licenses(RoyaltyReport.objects.all(), "license__")
         .filter(book.period("due_date"))
         .order_by("license_id", "period_start")
+    )
+
+
+class PatentsDescribed(PatentNumbers):
+    """Each patent of a package as a recordal application lists it, "number title (filed …,
+    granted …)", in number order, in one text."""
+
+    template = "%(function)s(%(expressions)s, '; ' ORDER BY %(expressions)s)"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        template = "%(function)s(%(expressions)s, '; ')"
+        return Aggregate.as_sql(self, compiler, connection, function="GROUP_CONCAT", template=template)
+
+
+def export_recordals(book: BookFilter) -> QuerySet[Contract]:
+    """One row per contract with what CNIPA's recordal application asks (the parties, each patent
+    with its number, title, filing and grant dates, the license type and term, the fee) and where
+    its recordal stands; contracts taking effect in the period (unsigned ones: none)."""
+    package = LicensePatent.objects.filter(license=OuterRef("license_id")).order_by().values("license")
+    described = Concat(
+        "patent__number",
+        Value(" "),
+        "patent__title",
+        Value(" ("),
+        Cast("patent__filing_date", CharField()),
+        Value(" / "),
+        Coalesce(Cast("patent__grant_date", CharField()), Value("-")),
+        Value(")"),
+        output_field=CharField(),
+    )
+    first = Recordal.objects.filter(contract=OuterRef("pk"), kind=Recordal.Kind.RECORDAL)
+    return (
+        book.licenses(Contract.objects.all(), "license__")
+        .filter(book.period("effective_on"))
+        .annotate(
+            package_size=Subquery(package.annotate(n=Count("pk")).values("n")),
+            patents=Subquery(
+                package.annotate(text=PatentsDescribed(described)).values("text"), output_field=CharField()
+            ),
+            last_expiry=Subquery(package.annotate(last=Max("patent__expiry_date")).values("last")),
+            recordal_state=Subquery(first.values("state")[:1]),
+            recordal_due_by=Subquery(first.values("due_by")[:1]),
+            recordal_number=Subquery(first.values("recordal_number")[:1]),
+            recordal_recorded_on=Subquery(first.values("recorded_on")[:1]),
+        )
+        .order_by("number")
     )

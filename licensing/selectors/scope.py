@@ -26,6 +26,7 @@ from ..models import (
     Patent,
     Payment,
     PaymentReport,
+    Recordal,
     Reminder,
     ReminderSchedule,
     RoyaltyReport,
@@ -58,6 +59,7 @@ INSTITUTION_PATH = {
     EquityConversion: "license__offer__patent__owner",
     Contract: "institution",  # the licensor it was issued by (its number is that institution's)
     ContractVersion: "contract__institution",
+    Recordal: "contract__institution",
     Reminder: "institution",  # every notice names its institution, a sign-up notice too
     ReminderSchedule: "institution",
 }

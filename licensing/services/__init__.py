@@ -54,6 +54,7 @@ from .payments import (
     reject_payment_report,
     report_payment,
 )
+from .recordals import record_recordal
 from .records import delete_record, save_record
 from .royalties import (
     accept_royalty_report,
@@ -101,6 +102,7 @@ __all__ = [
     "reach_milestone",
     "record_claim_paid",
     "record_payment",
+    "record_recordal",
     "record_royalty_adjustment",
     "record_signing",
     "refresh_effective_dates",

@@ -47,12 +47,14 @@ def _lock_license(license_id: int, *, schedule: bool = True) -> License:
 C = TypeVar("C", bound=Model)
 
 
-def _lock_with_license(model: type[C], pk: int, *, schedule: bool = True) -> tuple[License, C]:
+def _lock_with_license(
+    model: type[C], pk: int, *, schedule: bool = True, to_license: str = "license_id"
+) -> tuple[License, C]:
     """Lock a row that hangs off a license (a claim, a conversion, a report) in the one order
     every service locks in: its license first, then the row. Two services working on the same
     license, one from the license and one from the row, then wait for each other instead of
     deadlocking."""
-    license_id = model._default_manager.values_list("license_id", flat=True).get(pk=pk)
+    license_id = model._default_manager.values_list(to_license, flat=True).get(pk=pk)
     lic = _lock_license(license_id, schedule=schedule)
     return lic, model._default_manager.select_for_update().get(pk=pk)
 

@@ -33,6 +33,7 @@ from ..models import (
     Enterprise,
     Institution,
     License,
+    Recordal,
     Reminder,
     SystemReason,
     package_life,
@@ -42,6 +43,7 @@ from . import _audit
 from ._runner import _lock_license, _lock_with_license, _notify_once, _refused, _run
 from .licenses import take_effect
 from .obligations import obligations
+from .recordals import owe_recordal
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -188,6 +190,7 @@ def record_signing(
         by=by,
         reason=SystemReason(gettext_noop("Contract %(number)s takes effect"), {"number": contract.number}),
     )
+    owe_recordal(contract, Recordal.Kind.RECORDAL, effective_on, by=by)
     _notify_once(Reminder.Kind.CONTRACT_SIGNED, contract, event=signed, license=lic)
     return contract
 

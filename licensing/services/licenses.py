@@ -37,6 +37,7 @@ from ._runner import (
 )
 from .credit import apply_credit
 from .milestones import milestone_due, schedule_dated_milestones
+from .recordals import owe_cancellation_if_recorded
 from .royalties import open_report_periods
 from .schedule import INSTALLMENT_TERMS
 
@@ -193,12 +194,16 @@ def declare_default(*, license_id: int, by: User | None, reason: str | SystemRea
 @transaction.atomic
 def terminate(*, license_id: int, by: User | None, reason: str) -> License:
     lic = _lock_license(license_id, schedule=False)
-    _run(lic, "terminate", by=by, reason=_require_reason(reason))
+    reason = _require_reason(reason)
+    _run(lic, "terminate", by=by, reason=reason)
+    owe_cancellation_if_recorded(lic, today(), by=by, reason=reason)
     return lic
 
 
 @transaction.atomic
 def write_off(*, license_id: int, by: User | None, reason: str) -> License:
     lic = _lock_license(license_id, schedule=False)
-    _run(lic, "write_off", by=by, reason=_require_reason(reason))
+    reason = _require_reason(reason)
+    _run(lic, "write_off", by=by, reason=reason)
+    owe_cancellation_if_recorded(lic, today(), by=by, reason=reason)
     return lic
