@@ -56,6 +56,17 @@ def validate_signed_copy(upload) -> None:
         raise ValidationError(_("Upload the signed contract as a PDF file (a scan of every page)."))
 
 
+def validate_invoice(upload) -> None:
+    """An invoice is the tax system's PDF, checked by its first bytes like a receipt."""
+    if upload.size > settings.RECEIPT_MAX_BYTES:
+        raise ValidationError(too_large(upload.size, settings.RECEIPT_MAX_BYTES))
+    upload.seek(0)
+    head = upload.read(5)
+    upload.seek(0)
+    if Path(upload.name).suffix.lower() != ".pdf" or head != SIGNATURES[".pdf"][0]:
+        raise ValidationError(_("Upload the invoice as a PDF file."))
+
+
 def receipt_response(report, field: str = "receipt") -> FileResponse:
     """A stored upload (a payment's receipt, a royalty report's attachment) as a download, its type
     the one its first bytes were checked for."""

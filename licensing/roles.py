@@ -26,6 +26,7 @@ TTO_STAFF_PERMISSIONS = {
     "contract": ["view", "change"],  # change: its buttons (record the signing); its fields are read-only
     "contractversion": ["view"],
     "recordal": ["view", "change"],  # change: its button (record the filing)
+    "invoicerequest": ["view", "change"],  # change: its button (record the invoice issued)
 }
 
 

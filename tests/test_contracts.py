@@ -351,7 +351,7 @@ def test_the_sme_sees_its_contract_on_its_license_page_and_downloads_it(client, 
 # and test_portal_queries; a contract adds its versions, one query, whatever their number).
 ADMIN_CONTRACT_PAGE_QUERIES = 15  # with the license's balance, as every page of a license's row shows
 ADMIN_CONTRACT_LIST_QUERIES = 8
-PORTAL_LICENSE_PAGE_WITH_CONTRACT = 18
+PORTAL_LICENSE_PAGE_WITH_CONTRACT = 19
 
 
 @pytest.mark.parametrize("book", [1, 4])
@@ -756,3 +756,185 @@ def test_the_recordals_export_has_what_the_application_asks_one_row_per_contract
     # In the period: contracts taking effect in it (the unsigned one takes effect on no day yet).
     dated = BookFilter(institution=institution, date_from=dt.date(2026, 8, 1), date_to=dt.date(2026, 8, 31))
     assert [r[0] for r in exports.export_rows(Export.Kind.RECORDALS, dated)] == [contract.number]
+
+
+# -- technology-contract registration ----------------------------------------------------------------
+
+
+def test_registration_makes_the_fees_vat_exempt_and_the_dashboard_counts_unregistered_income(
+    admin_client, institution, staff, clock
+):
+    from licensing.reporting.dashboard import build_dashboard
+    from licensing.selectors import BookFilter
+
+    lic, contract = signed_contract(institution, staff, clock)
+    unsigned = bought(OfferFactory(patent__owner=institution, price=D("1.00"), installment_count=0), staff, clock)
+    services.issue_contract(license_id=unsigned.pk, by=staff)
+    with pytest.raises(ValidationError, match="once both parties have signed"):
+        services.register_technology_contract(
+            contract_id=unsigned.contract.pk, registration_number="R-1", registered_on=dt.date(2026, 8, 10), by=staff
+        )
+    clock("2026-08-12")
+    services.record_payment(
+        license_id=lic.pk,
+        amount=D("5000.00"),
+        paid_on=dt.date(2026, 8, 12),
+        reference="B1",
+        idempotency_key="b1",
+        by=staff,
+    )
+
+    def contracts_table():
+        table = build_dashboard(BookFilter(institution=institution), dt.date(2026, 8, 12)).tables["contracts"]
+        return {str(row[0]): (row[1], row[2]) for row in table.rows}
+
+    rows = contracts_table()
+    assert rows["Signed, not registered as technology contracts, with income (VAT applies)"] == (1, D("5000.00"))
+    assert rows["Issued, awaiting signatures"] == (1, None) and rows["Signed"] == (1, None)
+    assert rows["CNIPA recordals to file"] == (1, None)
+    page = admin_client.get(
+        reverse("admin:licensing_contract_change", args=[contract.pk]), headers={"accept-language": "en"}
+    )
+    assert "VAT applies" in page.content.decode()
+    for bad, field in (
+        (dict(registration_number=""), "registration_number"),
+        (dict(registered_on=dt.date(2026, 8, 9)), "registered_on"),
+    ):
+        data = {"registration_number": "2026110108000123", "registered_on": dt.date(2026, 8, 12), **bad}
+        with pytest.raises(ValidationError) as refused:
+            services.register_technology_contract(contract_id=contract.pk, by=staff, **data)
+        assert field in refused.value.message_dict
+    services.register_technology_contract(
+        contract_id=contract.pk, registration_number="2026110108000123", registered_on=dt.date(2026, 8, 12), by=staff
+    )
+    contract.refresh_from_db()
+    assert contract.vat_exempt and contract.registration_number == "2026110108000123"
+    assert contracts_table()["Signed, not registered as technology contracts, with income (VAT applies)"] == (
+        0,
+        D("0.00"),
+    )
+    page = admin_client.get(
+        reverse("admin:licensing_contract_change", args=[contract.pk]), headers={"accept-language": "en"}
+    )
+    assert "Exempt (registered technology contract)" in page.content.decode()
+    event = AuditEvent.objects.filter(content_type__model="contract", changes__has_key="registered_on").get()
+    assert event.by == staff and event.changes["registration_number"] == ["", "2026110108000123"]
+    unregistered = set(Contract.objects.filter(Contract.unregistered_q()).values_list("pk", flat=True))
+    assert unregistered == {c.pk for c in Contract.objects.all() if c.state == "signed" and not c.vat_exempt} == set()
+
+
+# -- amendments ----------------------------------------------------------------------------------------
+
+
+def test_an_amendment_is_a_new_version_under_the_same_number_and_a_new_price_is_spread_to_the_fen(
+    institution, staff, clock
+):
+    offer = OfferFactory(patent__owner=institution, price=D("100000.00"), installment_count=3, first_due_months=0)
+    lic = bought(offer, staff, clock, plan="installments")  # 33,333.33 + 33,333.33 + 33,333.34
+    services.record_payment(
+        license_id=lic.pk,
+        amount=D("40000.00"),
+        paid_on=lic.purchased_on,
+        reference="A1",
+        idempotency_key="a1",
+        by=staff,
+    )
+    contract = services.issue_contract(license_id=lic.pk, by=staff)
+    with pytest.raises(ValidationError, match="Give a reason"):
+        services.amend_contract(contract_id=contract.pk, changes={"price": "90000"}, reason="", by=staff)
+    with pytest.raises(ValidationError) as refused:
+        services.amend_contract(contract_id=contract.pk, changes={"price": "39999.99"}, reason="Lower", by=staff)
+    assert "price" in refused.value.message_dict and "40,000.00" in refused.value.message_dict["price"][0]
+    with pytest.raises(ValidationError, match="not amended here"):
+        services.amend_contract(contract_id=contract.pk, changes={"trial_fee": "1"}, reason="x", by=staff)
+    assert contract.versions.count() == 1
+
+    version = services.amend_contract(
+        contract_id=contract.pk,
+        changes={"price": "90000.01", "territory": "Jiangsu"},
+        reason="The parties agreed a lower price for Jiangsu only.",
+        by=staff,
+    )
+    lic.refresh_from_db()
+    assert version.version == 2 and version.contract.number == contract.number
+    assert lic.price == D("90000.01") and lic.territory == "Jiangsu"
+    purchase = list(lic.installments.filter(kind="purchase").order_by("sequence"))
+    assert sum(i.amount for i in purchase) == D("90000.01")  # exactly, to the fen
+    assert [i.paid_amount for i in purchase] == [D("33333.33"), D("6666.67"), D("0.00")]
+    # what is still owed (50,000.01) spread over the open installments in proportion to what each owed
+    assert [i.outstanding for i in purchase] == [D("0.00"), D("22222.22"), D("27777.79")]
+    assert version.terms["price"] == "90000.01" and contract.versions.get(version=1).terms["price"] == "100000.00"
+    text, _reader = read_pdf(contract, version=2)
+    assert squash("The parties agreed a lower price for Jiangsu only.") in text and "Jiangsu" in text
+    assert "取代第1版" in text and "人民币玖万元零壹分" in text
+    first, _ = read_pdf(contract, version=1)
+    assert "人民币壹拾万元整" in first  # the first version stays as it was, downloadable
+    event = AuditEvent.objects.get(content_type__model="license", changes__has_key="price", reason__contains="Jiangsu")
+    assert event.changes["price"] == ["100000.00", "90000.01"] and event.by == staff
+
+
+def test_a_recorded_contract_amended_owes_a_change_recordal_and_the_package_can_change(institution, staff, clock):
+    lic, contract = signed_contract(institution, staff, clock)
+    recordal = contract.recordals.get()
+    services.record_recordal(recordal_id=recordal.pk, recordal_number="R1", recorded_on=dt.date(2026, 8, 10), by=staff)
+    extra = PatentFactory(owner=institution, title="Added by amendment")
+    foreign = PatentFactory()
+    with pytest.raises(ValidationError) as refused:
+        services.amend_contract(contract_id=contract.pk, changes={}, patents=[extra, foreign], reason="x", by=staff)
+    assert "package" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        services.amend_contract(
+            contract_id=contract.pk, changes={"term_end": dt.date(2090, 1, 1)}, reason="Too long", by=staff
+        )
+    assert "term_end" in refused.value.message_dict
+    services.amend_contract(
+        contract_id=contract.pk,
+        changes={"term_end": dt.date(2030, 12, 31)},
+        patents=[lic.offer.patent, extra],
+        reason="A second patent, to 2030.",
+        by=staff,
+    )
+    lic.refresh_from_db()
+    assert set(lic.patents.all()) == {lic.offer.patent, extra} and lic.term_end == dt.date(2030, 12, 31)
+    change = contract.recordals.get(kind="change")
+    assert (change.arose_on, change.due_by) == (dt.date(2026, 8, 10), dt.date(2026, 11, 10))
+    text, _reader = read_pdf(contract, version=2)
+    assert extra.number in text and "2030-12-31" in text
+    with pytest.raises(ValidationError, match="Nothing to amend"):
+        services.amend_contract(contract_id=contract.pk, changes={}, patents=None, reason="nothing", by=staff)
+
+
+def test_the_amend_button_changes_only_what_the_officer_changed_and_the_sme_is_told(client, institution, staff, clock):
+    from django.contrib.auth.models import Group
+
+    from licensing.roles import TTO_STAFF_GROUP
+
+    lic = bought(OfferFactory(patent__owner=institution, price=D("1000.00"), installment_count=0), staff, clock)
+    contract = services.issue_contract(license_id=lic.pk, by=staff)
+    for reminder_id in sweep.deliverable_reminder_ids():
+        delivery.deliver_reminder(reminder_id)
+    mail.outbox.clear()
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    client.cookies["django_language"] = "en"
+    url = reverse("admin:licensing_contract_act", args=[contract.pk, "amend"])
+    form = client.get(url).content.decode()
+    assert "1,000.00" in form or "1000.00" in form
+    data = {
+        "territory": "Zhejiang",
+        "field_of_use": "",
+        "term_end": lic.term_end.isoformat() if lic.term_end else "",  # as the form shows it
+        "price": "1,000.00",
+        "package": [lic.offer.patent.pk],
+        "reason": "Zhejiang only.",
+    }
+    done = client.post(url, data, follow=True).content.decode()
+    assert "Version 2 of contract" in done
+    lic.refresh_from_db()
+    assert lic.territory == "Zhejiang" and lic.price == D("1000.00")
+    event = AuditEvent.objects.get(content_type__model="license", reason="Zhejiang only.")
+    assert set(event.changes) == {"territory"}  # nothing else moved
+    for reminder_id in sweep.deliverable_reminder_ids():
+        delivery.deliver_reminder(reminder_id)
+    told = [m for m in mail.outbox if m.extra_headers["X-Reminder-Key"].startswith("contract_amended:")]
+    assert len(told) == 1 and told[0].to == [lic.enterprise.contact_email] and "Zhejiang only." in told[0].body

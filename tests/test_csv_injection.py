@@ -22,7 +22,7 @@ PAYLOADS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2
 
 
 @pytest.fixture
-def hostile_book(institution, staff, clock, settings, tmp_path, make_insured_default):
+def hostile_book(institution, staff, clock, settings, tmp_path, make_insured_default, make_member):
     """Every text a user types, in every exported column, starting with a formula trigger."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path
     lic = make_insured_default()  # purchased 2026-02-02, defaulted on 2027-06-01 (the clock)
@@ -45,6 +45,9 @@ def hostile_book(institution, staff, clock, settings, tmp_path, make_insured_def
     signed = SimpleUploadedFile("signed.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
     day = dt.date(2026, 3, 2)
     services.record_signing(contract_id=contract.pk, signed_copy=signed, signed_on=day, effective_on=day, by=staff)
+    asker = make_member(paying.enterprise)  # an invoice asked for with hostile details (the invoices export)
+    hostile = {"buyer_name": PAYLOADS[0], "taxpayer_number": paying.enterprise.uscc, "email": "f@sme.example"}
+    services.request_invoice(payment_id=paying.payments.first().pk, details=hostile, by=asker.user)
     royalty = OfferFactory(patent__owner=institution, price=Decimal("0"), royalty_base="net_sales", royalty_rates="3%")
     earning = services.apply_for_trial(offer_id=royalty.pk, enterprise=EnterpriseFactory(name="Royalty SME"))
     services.approve_trial(license_id=earning.pk, by=staff, start=dt.date(2025, 9, 1))

@@ -15,9 +15,9 @@ PAGES = {
     "catalogue": 6,  # one of them: the member, whose own licenses are a reason an offer is closed to it
     "offer": 6,
     "licenses": 5,
-    "license": 15,  # one of them: what is owed, parted into overdue, due now and later
-    "buy": 12,
-    "report_payment": 13,
+    "license": 16,  # payments with their invoices; one of them: what is owed, parted into overdue, due now and later
+    "buy": 13,
+    "report_payment": 14,
     "calendar": 5,
     "calendar_ics": 3,
     "enterprise": 4,

@@ -51,6 +51,29 @@ def theirs(institution, make_license, make_member, staff, clock, tmp_path, setti
     signer = make_member(enterprise, username="their-signer")
     signed = SimpleUploadedFile("signed.pdf", b"%PDF-1.4 signed", content_type="application/pdf")
     services.upload_licensee_copy(contract_id=contract.pk, copy=signed, by=signer.user)
+    invoiced, to_invoice = (
+        services.record_payment(
+            license_id=lic.pk,
+            amount=Decimal("10.00"),
+            paid_on=dt.date(2026, 8, 3),
+            reference=f"P{n}",
+            idempotency_key=f"p{n}",
+            by=staff,
+        )
+        for n in (1, 2)
+    )
+    details = {"buyer_name": enterprise.name, "taxpayer_number": enterprise.uscc, "email": "f@sme.example"}
+    invoice = services.request_invoice(payment_id=invoiced.pk, details=details, by=signer.user)
+    services.record_invoice(
+        request_id=invoice.pk,
+        invoice_number="INV-1",
+        issued_on=dt.date(2026, 8, 3),
+        kind="ordinary",
+        vat_rate="6",
+        document=SimpleUploadedFile("i.pdf", b"%PDF-1.7 invoice", content_type="application/pdf"),
+        by=staff,
+    )
+    lic.walk_ids = {"payment_id": to_invoice.pk, "request_id": invoice.pk}
     return lic, report, trial, q1
 
 
@@ -69,6 +92,8 @@ LICENSE_FOR_PAGE = {
     "contract_document": "purchased",
     "upload_signed_copy": "purchased",
     "signed_copy": "purchased",
+    "request_invoice": "purchased",
+    "invoice": "purchased",
 }
 # URLs with an id that is no enterprise's object: public catalogue pages, and secret tokens
 # (tested in test_portal_calendar.py and Django's own password reset).
@@ -93,6 +118,7 @@ def portal_urls(lic, report, trial, royalty_report) -> dict[str, str]:
             "royalty_report_id": royalty_report.pk,
             "version": 1,
             "field": "licensee_copy",
+            **lic.walk_ids,
         }
         urls[pattern.name] = reverse(f"portal:{pattern.name}", kwargs={k: kwargs[k] for k in converters})
     assert set(urls) == set(LICENSE_FOR_PAGE)

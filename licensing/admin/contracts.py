@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..domain.clock import today
-from ..models import Contract, ContractVersion, Recordal
+from ..formfields import NumberField
+from ..models import Contract, ContractVersion, License, Patent, Recordal
 from ..receipts import contract_document_response, signed_copy_response
 from ..widgets import DateInput
 from .actions import ServiceAction
@@ -62,7 +63,83 @@ def _signed(contract: Contract, signed: Contract) -> str:
     ) % {"number": signed.number, "date": signed.effective_on}
 
 
+class RegistrationForm(forms.Form):
+    registration_number = forms.CharField(label=_("Registration number"), max_length=40)
+    registered_on = forms.DateField(label=_("Registered on"), initial=today, widget=DateInput())
+
+
+def _registered(contract: Contract, done: Contract) -> str:
+    return gettext("Registered as a technology contract: %(number)s on %(date)s. Its fees are invoiced VAT-exempt.") % {
+        "number": done.registration_number,
+        "date": done.registered_on,
+    }
+
+
+class AmendForm(forms.Form):
+    """The terms an amendment may change, as they stand; what is changed goes to the service."""
+
+    territory = forms.CharField(label=_("Territory"), required=False, max_length=200)
+    field_of_use = forms.CharField(label=_("Field of use"), required=False, max_length=300)
+    term_end = forms.DateField(label=_("Term ends"), required=False, widget=DateInput())
+    price = NumberField(label=_("Purchase price (CNY)"), max_digits=14, decimal_places=2, min_value=0)
+    package = forms.ModelMultipleChoiceField(label=_("Patents"), queryset=Patent.objects.none())
+    reason = forms.CharField(label=_("Why (the new version says it)"), widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, obj: Contract, **kwargs):
+        lic = obj.license
+        kwargs.setdefault(
+            "initial",
+            {
+                "territory": lic.territory,
+                "field_of_use": lic.field_of_use,
+                "term_end": lic.term_end,
+                "price": lic.price,
+                "package": list(lic.patents.values_list("pk", flat=True)),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["package"].queryset = Patent.objects.filter(owner=obj.institution).order_by("number")
+
+    @staticmethod
+    def amendment_of(contract: Contract, data: dict) -> dict:
+        """The service's arguments: only what differs from the license's terms now."""
+        lic = contract.license
+        changes = {name: data[name] for name in AMENDABLE if data[name] != getattr(lic, name)}
+        patents = set(data["package"])
+        same = patents == set(lic.patents.all())
+        return {"changes": changes, "patents": None if same else patents, "reason": data["reason"]}
+
+
+AMENDABLE = ("territory", "field_of_use", "term_end", "price")
+
+
+def _amended(contract: Contract, version) -> str:
+    return gettext("Version %(version)s of contract %(number)s written; the enterprise is told.") % {
+        "version": version.version,
+        "number": contract.number,
+    }
+
+
 CONTRACT_ACTIONS = [
+    ServiceAction(
+        "amend",
+        _("Amend (a new version)"),
+        AmendForm,
+        lambda contract, by, form_data: services.amend_contract(
+            contract_id=contract.pk, by=by, **AmendForm.amendment_of(contract, form_data)
+        ),
+        lambda contract: contract.license.state in License.AFTER_PURCHASE_STATES,
+        takes_obj=True,
+        done=_amended,
+    ),
+    ServiceAction(
+        "register",
+        _("Record the technology-contract registration"),
+        RegistrationForm,
+        lambda contract, by, d: services.register_technology_contract(contract_id=contract.pk, by=by, **d),
+        lambda contract: contract.state == Contract.State.SIGNED,
+        done=_registered,
+    ),
     ServiceAction(
         "record_signing",
         _("Record the signing"),
@@ -72,6 +149,23 @@ CONTRACT_ACTIONS = [
         done=_signed,
     ),
 ]
+
+
+class RegisteredFilter(admin.SimpleListFilter):
+    """Signed contracts by their technology-contract registration (Contract.unregistered_q)."""
+
+    title = _("technology-contract registration")
+    parameter_name = "registered"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Signed, not registered (VAT applies)")), ("yes", _("Registered"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(Contract.unregistered_q())
+        if self.value() == "yes":
+            return queryset.filter(registered_on__isnull=False)
+        return queryset
 
 
 class RecordalInline(ReadOnlyInline):
@@ -137,8 +231,17 @@ class RecordalAdmin(AuditTrailMixin, ServiceActionsAdmin):
 @admin.register(Contract)
 class ContractAdmin(AuditTrailMixin, ServiceActionsAdmin):
     service_actions = CONTRACT_ACTIONS
-    list_display = ["number", "license", "enterprise", "state", "issued_at", "effective_on", "latest_document"]
-    list_filter = ["state", "year"]
+    list_display = [
+        "number",
+        "license",
+        "enterprise",
+        "state",
+        "issued_at",
+        "effective_on",
+        "registered_on",
+        "latest_document",
+    ]
+    list_filter = ["state", "year", RegisteredFilter]
     list_select_related = ["license__enterprise", "license__offer__patent"]
     search_fields = ["number", "license__enterprise__name", "license__enterprise__uscc"]
     fields = [
@@ -151,6 +254,9 @@ class ContractAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "signed_copy_link",
         "signed_on",
         "effective_on",
+        "registration_number",
+        "registered_on",
+        "vat",
     ]
     readonly_fields = fields
     # What the officer checks before recording the signing: the licensee's signed copy, beside the document.
@@ -164,6 +270,12 @@ class ContractAdmin(AuditTrailMixin, ServiceActionsAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("VAT on its fees"))
+    def vat(self, obj):
+        if obj.state != Contract.State.SIGNED:
+            return "—"
+        return gettext("Exempt (registered technology contract)") if obj.vat_exempt else gettext("VAT applies")
 
     @admin.display(description=_("copy signed by the licensee"))
     def licensee_copy_link(self, obj):

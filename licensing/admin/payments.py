@@ -1,5 +1,6 @@
 """Payments (records written by services) and the transfers SMEs report."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import Http404
@@ -10,13 +11,15 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import services
 from ..domain.clock import today
-from ..domain.numbers import money_text
+from ..domain.numbers import money_text, percent
 from ..models import (
+    InvoiceRequest,
     Payment,
     PaymentReport,
     RoyaltyReport,
 )
 from ..receipts import receipt_response
+from ..widgets import DateInput
 from . import actions as admin_actions
 from .base import AuditTrailMixin, RecordsOnlyAdmin, ServiceActionsAdmin
 
@@ -190,3 +193,97 @@ class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
     @admin.display(description=_("attachment"))
     def attachment_link(self, obj):
         return self.download_link(obj)
+
+
+class InvoiceForm(forms.Form):
+    invoice_number = forms.CharField(label=_("Invoice number"), max_length=40)
+    issued_on = forms.DateField(label=_("Issued on"), initial=today, widget=DateInput())
+    kind = forms.ChoiceField(label=_("Invoice kind"), choices=InvoiceRequest.Kind.choices)
+    vat_rate = forms.CharField(
+        label=_("VAT rate (%)"),
+        required=False,
+        max_length=10,
+        help_text=_("Blank: exempt (免税), for a registered technology contract. Otherwise the rate, e.g. 6."),
+    )
+    document = forms.FileField(label=_("The invoice (PDF)"))
+
+    def __init__(self, *args, obj: InvoiceRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not services.vat_exempt(obj.payment):
+            self.fields["vat_rate"].help_text = _(
+                "VAT applies: this license's contract is not registered as a technology contract."
+            )
+
+
+class InvoiceOverdueFilter(admin.SimpleListFilter):
+    title = _("issue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Overdue (asked more than 15 days ago)"))]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(InvoiceRequest.overdue_q(today())) if self.value() == "1" else queryset
+
+
+@admin.register(InvoiceRequest)
+class InvoiceRequestAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin):
+    """Invoices the SMEs ask for; the finance office records each one it issued, with its PDF."""
+
+    private_file = "document"
+    service_actions = [
+        admin_actions.ServiceAction(
+            "record",
+            _("Record the invoice"),
+            InvoiceForm,
+            lambda request, by, d: services.record_invoice(request_id=request.pk, by=by, **d),
+            lambda request: request.state == InvoiceRequest.State.REQUESTED,
+            takes_obj=True,
+            done=lambda request, done: (
+                gettext("Invoice %(number)s recorded; the enterprise is told.") % {"number": done.invoice_number}
+            ),
+        ),
+    ]
+    list_display = ["payment", "license", "buyer_name", "state", "requested_at", "overdue", "invoice_number", "vat"]
+    list_filter = ["state", InvoiceOverdueFilter]
+    list_select_related = ["payment", "license"]
+    search_fields = ["buyer_name", "taxpayer_number", "invoice_number", "payment__reference"]
+    fields = [
+        "payment",
+        "license",
+        "state",
+        "vat",
+        "buyer_name",
+        "taxpayer_number",
+        "address_phone",
+        "bank_account",
+        "email",
+        "requested_at",
+        "requested_by",
+        "invoice_number",
+        "issued_on",
+        "kind",
+        "vat_rate",
+        "download_link",
+    ]
+    readonly_fields = fields
+    confirming_fields = ("payment", "buyer_name", "taxpayer_number", "vat")
+    history_last = True
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("overdue"), boolean=True)
+    def overdue(self, obj):
+        return obj.is_overdue_on(today())
+
+    @admin.display(description=_("VAT"))
+    def vat(self, obj):
+        if obj.state == InvoiceRequest.State.ISSUED:
+            return gettext("Exempt") if obj.vat_rate is None else percent(obj.vat_rate)
+        exempt = services.vat_exempt(obj.payment)
+        return gettext("Exempt (registered technology contract)") if exempt else gettext("VAT applies")

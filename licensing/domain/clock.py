@@ -35,6 +35,11 @@ def local_time(moment: dt.datetime) -> dt.datetime:
     return timezone.localtime(moment)
 
 
+def start_of_day(day: dt.date) -> dt.datetime:
+    """Midnight at the start of `day` in the business zone: where a date compares with moments."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
 def wall_clock() -> dt.datetime:
     """The real moment, never replayed: for operations, not business events (health checks,
     export heartbeats, rate-limit windows, retries), which must not move with a replayed story."""

@@ -29,7 +29,7 @@ from .licenses import Installment, License, LicensePatent, LicenseQuerySet
 from .milestones import MILESTONE_TERMS, LicenseMilestone, OfferMilestone
 from .operations import HealthRecord, RateLimit
 from .parties import Enterprise, EnterpriseMember, IndustrySection, Institution, StaffProfile
-from .payments import CreditMovement, Payment, PaymentReport, receipt_path
+from .payments import CreditMovement, InvoiceProfile, InvoiceRequest, Payment, PaymentReport, invoice_path, receipt_path
 from .reminders import Reminder, ReminderSchedule, _offsets_validator
 from .reports import Export, export_path
 from .royalties import RoyaltyReport, attachment_path
@@ -61,6 +61,8 @@ __all__ = [
     "Institution",
     "InsuranceClaim",
     "InsurancePolicy",
+    "InvoiceProfile",
+    "InvoiceRequest",
     "License",
     "LicenseMilestone",
     "LicensePatent",
@@ -89,6 +91,7 @@ __all__ = [
     "attachment_path",
     "contract_document_path",
     "export_path",
+    "invoice_path",
     "is_fraction",
     "is_money",
     "new_token",

@@ -71,6 +71,12 @@ class Contract(FSMModelMixin, models.Model):
     # What the license's dates count from once signed: the deferral, the royalty periods, dated
     # milestones and the recordal's three months (services.contracts.record_signing).
     effective_on = models.DateField(_("takes effect on"), null=True, blank=True, db_index=True)
+    # Technology-contract registration (技术合同认定登记) with the provincial technology market office:
+    # without it the license fee is not exempt from VAT, and its invoices carry VAT.
+    registration_number = models.CharField(
+        _("technology-contract registration number"), max_length=40, blank=True, validators=[single_line]
+    )
+    registered_on = models.DateField(_("registered on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("contract")
@@ -107,6 +113,22 @@ class Contract(FSMModelMixin, models.Model):
     @staticmethod
     def awaits_licensor_q() -> models.Q:
         return models.Q(state=Contract.State.ISSUED) & ~models.Q(licensee_copy="")
+
+    @property
+    def vat_exempt(self) -> bool:
+        """Registered as a technology contract: its fees are invoiced exempt from VAT (Caishui [2016]
+        No. 36); otherwise VAT applies (unregistered_q is the twin, for the dashboard)."""
+        return self.registered_on is not None
+
+    @staticmethod
+    def exempts(license_id: int) -> bool:
+        """The license's fees are VAT-exempt: its contract is registered (one query)."""
+        return Contract.objects.filter(license_id=license_id, registered_on__isnull=False).exists()
+
+    @staticmethod
+    def unregistered_q() -> models.Q:
+        """Signed, and not registered as a technology contract: VAT applies to its fees."""
+        return models.Q(state=Contract.State.SIGNED, registered_on__isnull=True)
 
     @refuses_with(_("Upload the copy signed and sealed by both parties first."))
     def has_signed_copy(self) -> bool:

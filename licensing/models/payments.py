@@ -1,5 +1,6 @@
 """Money in: payments recorded by the TTO, and transfers reported by SMEs with their receipts."""
 
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,11 +11,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from ..domain import clock
+from ..domain import clock, identifiers
 from ..domain.numbers import money_text
 from ..domain.text import single_line
 from .base import MONEY, new_token, private_storage
 from .licenses import License
+from .parties import Enterprise
 
 
 class Payment(models.Model):
@@ -139,3 +141,111 @@ class CreditMovement(models.Model):
     @property
     def signed_amount(self) -> Decimal:
         return self.amount if self.kind == self.Kind.OVERPAYMENT else -self.amount
+
+
+def invoice_path(invoice: "InvoiceRequest", filename: str) -> str:
+    return f"invoices/{invoice.license_id}/{new_token()}.pdf"
+
+
+class InvoiceDetails(models.Model):
+    """What a fapiao names the buyer by (发票抬头): asked with each request, kept per enterprise."""
+
+    buyer_name = models.CharField(_("buyer name"), max_length=200, validators=[single_line])
+    taxpayer_number = models.CharField(
+        _("taxpayer number"),
+        max_length=18,
+        validators=[identifiers.normalize_uscc],  # type: ignore[list-item]  # returns the code, ignored here
+        help_text=_("纳税人识别号: the enterprise's Unified Social Credit Code."),
+    )
+    address_phone = models.CharField(_("address and phone"), max_length=300, blank=True, validators=[single_line])
+    bank_account = models.CharField(_("bank and account"), max_length=300, blank=True, validators=[single_line])
+    email = models.EmailField(_("email to receive it"), validators=[single_line])
+
+    FIELDS = ("buyer_name", "taxpayer_number", "address_phone", "bank_account", "email")
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        if self.taxpayer_number:
+            self.taxpayer_number = identifiers.normalize_uscc(self.taxpayer_number)
+
+
+class InvoiceProfile(InvoiceDetails):
+    """The details an enterprise last asked an invoice with: the next request starts from them."""
+
+    enterprise = models.OneToOneField(Enterprise, on_delete=models.CASCADE, related_name="invoice_profile")
+
+    class Meta:
+        verbose_name = _("invoice details")
+        verbose_name_plural = _("invoice details")
+
+    def __str__(self) -> str:
+        return self.buyer_name
+
+
+class InvoiceRequestQuerySet(models.QuerySet):
+    def overdue(self, on: date) -> "InvoiceRequestQuerySet":
+        return self.filter(InvoiceRequest.overdue_q(on))
+
+
+class InvoiceRequest(FSMModelMixin, InvoiceDetails):
+    """An SME asks for the invoice (fapiao) of one payment; the TTO's finance office issues it in
+    the tax system and records it here with its PDF, which the SME downloads. The product tracks
+    invoices; it does not issue them."""
+
+    ISSUE_WITHIN_DAYS = 15  # after the request: later, it is overdue in the work queue
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        ISSUED = "issued", _("Issued")
+
+    class Kind(models.TextChoices):
+        ORDINARY = "ordinary", _("Ordinary VAT invoice (增值税普通发票)")
+        SPECIAL = "special", _("Special VAT invoice (增值税专用发票)")
+
+    payment = models.OneToOneField(
+        Payment, on_delete=models.PROTECT, related_name="invoice_request", verbose_name=_("payment")
+    )
+    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="invoice_requests")
+    state = FSMField(_("state"), default=State.REQUESTED, choices=State.choices, protected=True, db_index=True)
+    requested_at = models.DateTimeField(_("requested at"), default=clock.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    invoice_number = models.CharField(_("invoice number"), max_length=40, blank=True, validators=[single_line])
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    kind = models.CharField(_("invoice kind"), max_length=10, choices=Kind.choices, blank=True)
+    # None: exempt from VAT (免税, a registered technology contract); else the rate charged.
+    vat_rate = models.DecimalField(_("VAT rate"), null=True, blank=True, max_digits=5, decimal_places=4)
+    document = models.FileField(_("invoice (PDF)"), upload_to=invoice_path, storage=private_storage, blank=True)
+
+    objects = InvoiceRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice request")
+        verbose_name_plural = _("invoice requests")
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return _("Invoice for %(payment)s") % {"payment": self.payment}
+
+    def due_by(self) -> date:
+        return clock.local_date(self.requested_at) + timedelta(days=self.ISSUE_WITHIN_DAYS)
+
+    def is_overdue_on(self, on: date) -> bool:
+        """Requested more than ISSUE_WITHIN_DAYS days before `on` and not issued (overdue_q, twin)."""
+        return self.state == self.State.REQUESTED and self.due_by() < on
+
+    @staticmethod
+    def overdue_q(on: date) -> Q:
+        cutoff = clock.start_of_day(on - timedelta(days=InvoiceRequest.ISSUE_WITHIN_DAYS))
+        return Q(state=InvoiceRequest.State.REQUESTED, requested_at__lt=cutoff)
+
+    @property
+    def vat_exempt(self) -> bool:
+        return self.state == self.State.ISSUED and self.vat_rate is None
+
+    @transition(field=state, source=State.REQUESTED, target=State.ISSUED, custom={"label": _("Record the invoice")})
+    def issue(self, number: str, on: date, kind: str, vat_rate: Decimal | None) -> None:
+        self.invoice_number, self.issued_on, self.kind, self.vat_rate = number, on, kind, vat_rate

@@ -105,7 +105,10 @@ class Reminder(FSMModelMixin, models.Model):
         CONTRACT_SIGNED_BY_LICENSEE = "contract_signed_by_licensee", _("Contract signed by the licensee, to record")
         CONTRACT_SIGNED = "contract_signed", _("Contract signed: the license takes effect")
         CONTRACT_TO_SIGN = "contract_to_sign", _("Contract still to sign")
+        CONTRACT_AMENDED = "contract_amended", _("Contract amended: a new version")
         RECORDAL_DUE = "recordal_due", _("CNIPA recordal due")
+        INVOICE_REQUESTED = "invoice_requested", _("Invoice requested, to issue")
+        INVOICE_ISSUED = "invoice_issued", _("Invoice issued")
 
     class State(models.TextChoices):
         # "Pending" is also a patent's legal status (审查中): the context tells them apart.

@@ -28,6 +28,7 @@ class Export(FSMModelMixin, models.Model):
         CLAIMS = "claims", _("Insurance claims")
         ROYALTY_REPORTS = "royalty_reports", _("Royalty and use reports")
         RECORDALS = "recordals", _("Contracts for CNIPA recordal")
+        INVOICES = "invoices", _("Invoices")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ..domain.clock import today
 from ..domain.text import REASON_MAX_LENGTH, single_line
 from ..formfields import NumberField, number_formfield
-from ..models import Enterprise, License, PaymentReport, RoyaltyReport
+from ..models import Enterprise, InvoiceRequest, License, PaymentReport, RoyaltyReport
 from ..widgets import DateInput
 
 
@@ -185,3 +185,11 @@ class SignedCopyForm(forms.Form):
         label=_("Your signed and sealed copy (PDF)"),
         help_text=_("A scan of every page, signed by your legal representative and sealed."),
     )
+
+
+class InvoiceRequestForm(forms.ModelForm):
+    """The buyer's details a fapiao is made out to, prefilled from the enterprise's last request."""
+
+    class Meta:
+        model = InvoiceRequest
+        fields = list(InvoiceRequest.FIELDS)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from .. import calendar_feed, selectors, services, throttle
 from ..domain.clock import today
+from ..domain.numbers import money_text
 from ..http import client_ip, parse_id
 from ..models import (
     IPC_SECTIONS,
@@ -27,9 +28,12 @@ from ..models import (
     ContractVersion,
     EnterpriseMember,
     Institution,
+    InvoiceProfile,
+    InvoiceRequest,
     License,
     LicenseMilestone,
     Offer,
+    Payment,
     PaymentReport,
     allows,
 )
@@ -451,6 +455,62 @@ def report_payment(request, pk):
             messages.success(request, _("Thank you. The TTO will confirm the payment when it arrives."))
             return redirect("portal:license", pk=lic.pk)
     return render(request, "portal/report_payment.html", {"license": lic, "form": form, "position": position})
+
+
+@member_required
+def request_invoice(request, pk, payment_id):
+    """Ask for the invoice of one of the license's payments (the details kept from the last time)."""
+    lic = _own_license(request, pk)
+    payment = get_object_or_404(Payment, pk=payment_id, license=lic)
+    if InvoiceRequest.objects.filter(payment=payment).exists():
+        messages.info(request, _("The invoice for this payment was asked for already."))
+        return redirect("portal:license", pk=lic.pk)
+    profile = InvoiceProfile.objects.filter(enterprise=lic.enterprise).first()
+    initial = (
+        {name: getattr(profile, name) for name in InvoiceRequest.FIELDS}
+        if profile
+        else {
+            "buyer_name": lic.enterprise.name,
+            "taxpayer_number": lic.enterprise.uscc,
+            "email": lic.enterprise.contact_email,
+        }
+    )
+    form = forms.InvoiceRequestForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_invoice(payment_id=payment.pk, details=form.cleaned_data, by=request.user)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("Thank you. The TTO's finance office is told; the invoice will be on this page.")
+            )
+            return redirect("portal:license", pk=lic.pk)
+    exempt = services.vat_exempt(payment)
+    return render(
+        request,
+        "portal/form_page.html",
+        {
+            "license": lic,
+            "form": form,
+            "title": _("Invoice for the payment of CNY %(amount)s on %(date)s")
+            % {"amount": money_text(payment.amount), "date": payment.paid_on},
+            "intro": _("Exempt from VAT: a registered technology contract (ordinary VAT invoice, 免税).")
+            if exempt
+            else _("VAT applies: the contract is not registered as a technology contract."),
+            "submit": _("Ask for the invoice"),
+        },
+    )
+
+
+@member_required
+def invoice(request, pk, request_id):
+    found = get_object_or_404(
+        InvoiceRequest, pk=request_id, license_id=pk, license__enterprise=request.member.enterprise
+    )
+    if not found.document:
+        raise Http404
+    return receipt_response(found, "document")
 
 
 @member_required

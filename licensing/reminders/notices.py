@@ -26,10 +26,12 @@ from django.utils.translation import gettext as _
 from ..domain.numbers import money_text, percent
 from ..models import (
     Contract,
+    ContractVersion,
     EnterpriseMember,
     EquityConversion,
     Installment,
     InsuranceClaim,
+    InvoiceRequest,
     License,
     LicensePatent,
     PaymentReport,
@@ -347,6 +349,55 @@ def _recordal_due(recordal: Recordal, reminder: Reminder, today: dt.date) -> dic
             (_("Contract number"), contract.number),
             (_("Enterprise"), contract.license.enterprise.name),
             (_("Owed since"), recordal.arose_on.isoformat()),
+        ],
+    )
+
+
+def _contract_amended(version: ContractVersion, reminder: Reminder, today: dt.date) -> dict:
+    contract = version.contract
+    names = {"patent": _patent(contract.license), "number": contract.number, "version": version.version}
+    return _handoff(
+        _("%(patent)s: contract %(number)s, version %(version)s") % names,
+        _(
+            "Contract %(number)s for %(patent)s is amended: version %(version)s is on the license's page in the "
+            "portal, with every earlier version. Check what changed, then sign and seal it."
+        )
+        % names,
+        [(_("Contract number"), contract.number), (_("Version"), str(version.version))],
+        reason=version.reason,
+    )
+
+
+def _invoice_requested(request: InvoiceRequest, reminder: Reminder, today: dt.date) -> dict:
+    lic, payment = request.license, request.payment
+    names = {"enterprise": lic.enterprise.name, "amount": money_text(payment.amount), "patent": _patent(lic)}
+    exempt = Contract.exempts(payment.license_id)
+    return _handoff(
+        _("%(enterprise)s asks for the invoice of CNY %(amount)s") % names,
+        _(
+            "%(enterprise)s asks for the invoice of its payment of CNY %(amount)s for %(patent)s. Issue it in the "
+            "tax system, then record its number and upload its PDF on the request's page."
+        )
+        % names,
+        [
+            (_("Buyer name"), request.buyer_name),
+            (_("Taxpayer number"), request.taxpayer_number),
+            (_("Paid on"), payment.paid_on.isoformat()),
+            (_("Bank reference"), payment.reference),
+            (_("VAT"), _("Exempt (registered technology contract)") if exempt else _("VAT applies")),
+        ],
+    )
+
+
+def _invoice_issued(request: InvoiceRequest, reminder: Reminder, today: dt.date) -> dict:
+    names = {"number": request.invoice_number, "amount": money_text(request.payment.amount)}
+    return _handoff(
+        _("Invoice %(number)s for CNY %(amount)s is issued") % names,
+        _("The invoice for your payment of CNY %(amount)s is issued: download it from the license's page.") % names,
+        [
+            (_("Invoice number"), request.invoice_number),
+            (_("Issued on"), request.issued_on.isoformat() if request.issued_on else ""),
+            (_("VAT"), _("Exempt") if request.vat_rate is None else percent(request.vat_rate)),
         ],
     )
 
@@ -736,6 +787,26 @@ KINDS: dict[str, NoticeKind] = {
         why_not=_state_is(Recordal.State.DUE),
         context=_recordal_due,
         related=("contract__license__enterprise", "contract__institution"),
+    ),
+    K.CONTRACT_AMENDED: NoticeKind(
+        Reader.SME,
+        ContractVersion,
+        context=_contract_amended,
+        related=("contract__license", "contract__institution"),
+    ),
+    K.INVOICE_REQUESTED: NoticeKind(
+        Reader.TTO,
+        InvoiceRequest,
+        why_not=_state_is(InvoiceRequest.State.REQUESTED),
+        context=_invoice_requested,
+        related=("license__enterprise", "payment"),
+    ),
+    K.INVOICE_ISSUED: NoticeKind(
+        Reader.SME,
+        InvoiceRequest,
+        why_not=_state_is(InvoiceRequest.State.ISSUED),
+        context=_invoice_issued,
+        related=("license", "payment"),
     ),
     K.CONTRACT_SIGNED_BY_LICENSEE: NoticeKind(
         Reader.TTO,

@@ -82,6 +82,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     equity = selectors.equity_summary(book)
     by_kind = {row["kind"]: row for row in selectors.income_by_kind(book, on)}
     reports = selectors.royalty_reports(book, on)
+    standing = selectors.contract_standing(book, on)
 
     sizes = {r["key"]: r for r in by["size"]}
     total = {"ended": sum(r["ended"] for r in by["size"]), "converted": sum(r["converted"] for r in by["size"])}
@@ -178,6 +179,31 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 (_("Late (past their due date, not filed)"), reports["late"]),
                 (_("Filed, awaiting acceptance"), reports["awaiting"]),
                 (_("Disputed"), reports["disputed"]),
+            ],
+        ),
+        Table(
+            "contracts",
+            _("Contracts, recordals and registration"),
+            [Column(_("contracts")), Column(_("count"), "count"), Column(_("amount (CNY)"), "money")],
+            [
+                (_("Bought, no contract issued yet"), standing["to_issue"], None),
+                (_("Issued, awaiting signatures"), standing["awaiting_signature"], None),
+                (_("Signed"), standing["signed"], None),
+                (_("CNIPA recordals to file"), standing["recordals_to_file"], None),
+                (_("CNIPA recordals past their deadline"), standing["recordals_late"], None),
+                (
+                    _("Signed, not registered as technology contracts, with income (VAT applies)"),
+                    standing["unregistered_with_income"],
+                    _money(standing["unregistered_income"]),
+                ),
+            ],
+            links=[
+                ("license", "contract=to_issue"),
+                ("contract", "state__exact=issued"),
+                ("contract", "state__exact=signed"),
+                ("recordal", "state__exact=due"),
+                ("recordal", "late=1"),
+                ("contract", "registered=no"),
             ],
         ),
         Table(

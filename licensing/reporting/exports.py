@@ -13,6 +13,7 @@ from ..models import (
     Installment,
     InsuranceClaim,
     InsurancePolicy,
+    InvoiceRequest,
     License,
     Patent,
     Payment,
@@ -153,6 +154,25 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("recordal_number", _column(Recordal, "recordal_number")),
         ("recordal_recorded_on", _column(Recordal, "recorded_on", "date")),
     ],
+    Export.Kind.INVOICES: [
+        ("license_id", LICENSE_ID),
+        ("license__enterprise__name", ENTERPRISE),
+        ("payment__paid_on", _column(Payment, "paid_on", "date")),
+        ("payment__amount", _column(Payment, "amount", "money")),
+        ("payment__reference", _column(Payment, "reference")),
+        ("buyer_name", _column(InvoiceRequest, "buyer_name")),
+        ("taxpayer_number", _column(InvoiceRequest, "taxpayer_number")),
+        ("address_phone", _column(InvoiceRequest, "address_phone")),
+        ("bank_account", _column(InvoiceRequest, "bank_account")),
+        ("email", _column(InvoiceRequest, "email")),
+        ("requested_at", _column(InvoiceRequest, "requested_at", "datetime")),
+        ("exempt", Column(_("VAT-exempt (registered technology contract)"), "text", {True: _("yes"), False: _("no")})),
+        ("state", _column(InvoiceRequest, "state")),
+        ("invoice_number", _column(InvoiceRequest, "invoice_number")),
+        ("issued_on", _column(InvoiceRequest, "issued_on", "date")),
+        ("kind", _column(InvoiceRequest, "kind")),
+        ("vat_rate", _column(InvoiceRequest, "vat_rate", "ratio")),
+    ],
 }
 COLUMNS = {kind: [column for _path, column in spec] for kind, spec in SPEC.items()}
 
@@ -163,11 +183,18 @@ ROWS = {
     Export.Kind.CLAIMS: selectors.export_claims,
     Export.Kind.ROYALTY_REPORTS: selectors.export_royalty_reports,
     Export.Kind.RECORDALS: selectors.export_recordals,
+    Export.Kind.INVOICES: selectors.export_invoices,
 }
 
 # Licenses and schedules are the book as it stands; payments and claims happen on a day, and
 # reports fall due on one, so the period applies to them.
-DATED = {Export.Kind.PAYMENTS, Export.Kind.CLAIMS, Export.Kind.ROYALTY_REPORTS, Export.Kind.RECORDALS}
+DATED = {
+    Export.Kind.PAYMENTS,
+    Export.Kind.CLAIMS,
+    Export.Kind.ROYALTY_REPORTS,
+    Export.Kind.RECORDALS,
+    Export.Kind.INVOICES,
+}
 
 
 def export_rows(kind: str, book: selectors.BookFilter):

@@ -45,6 +45,7 @@ from ..models import (
     OfferPatent,
     OfferQuerySet,
     Patent,
+    Payment,
     PaymentReport,
     Recordal,
     Reminder,
@@ -221,6 +222,9 @@ def enterprise_license(enterprise: Enterprise, pk: int) -> License:
         .prefetch_related(
             "installments",
             Prefetch("payment_reports", queryset=PaymentReport.objects.order_by("-reported_at")),
+            Prefetch(
+                "payments", queryset=Payment.objects.select_related("invoice_request").order_by("-paid_on", "-pk")
+            ),
             Prefetch("reminders", queryset=Reminder.objects.filter(state=Reminder.State.SENT).order_by("-sent_at")),
             Prefetch("claims", queryset=InsuranceClaim.objects.order_by("-filed_on")),
             Prefetch("equity_conversions", queryset=EquityConversion.objects.order_by("-proposed_on")),

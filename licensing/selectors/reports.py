@@ -12,6 +12,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -33,6 +34,7 @@ from ..models import (
     Installment,
     Institution,
     InsuranceClaim,
+    InvoiceRequest,
     License,
     LicensePatent,
     Payment,
@@ -160,6 +162,31 @@ def contracts(book: BookFilter) -> dict:
     taken = book.licenses(License.objects.all()).filter(bought)
     figures["patents_licensed"] = (
         LicensePatent.objects.filter(license__in=taken).order_by().values("patent").distinct().count()
+    )
+    return figures
+
+
+def contract_standing(book: BookFilter, on: dt.date) -> dict:
+    """Where the book's contracts stand today (a stock, like the states): bought licenses without
+    one, contracts awaiting signatures, recordals to file and late, and signed contracts not
+    registered as technology contracts although money came in on them (VAT applies to it), with
+    what came in. Three aggregates."""
+    figures = book.licenses(License.objects.order_by()).aggregate(
+        to_issue=Count("pk", filter=License.awaits_contract_q())
+    )
+    paid = Payment.objects.filter(license=OuterRef("license_id"))
+    figures |= book.licenses(Contract.objects.order_by(), "license__").aggregate(
+        awaiting_signature=Count("pk", filter=Q(state=Contract.State.ISSUED)),
+        signed=Count("pk", filter=Q(state=Contract.State.SIGNED)),
+        unregistered_with_income=Count("pk", filter=Q(Contract.unregistered_q(), Exists(paid))),
+        recordals_to_file=Count("recordals", filter=Q(recordals__state=Recordal.State.DUE)),
+        recordals_late=Count("recordals", filter=Q(recordals__in=Recordal.objects.late(on))),
+    )
+    unregistered = Contract.objects.filter(Contract.unregistered_q()).values("license_id")
+    figures["unregistered_income"] = (
+        book.licenses(Payment.objects.order_by(), "license__")
+        .filter(license_id__in=unregistered)
+        .aggregate(total=Sum("amount"))["total"]
     )
     return figures
 
@@ -335,4 +362,14 @@ def export_recordals(book: BookFilter) -> QuerySet[Contract]:
             recordal_recorded_on=Subquery(first.values("recorded_on")[:1]),
         )
         .order_by("number")
+    )
+
+
+def export_invoices(book: BookFilter) -> QuerySet[InvoiceRequest]:
+    """Invoices asked for in the period, issued or waiting, oldest first."""
+    return (
+        book.licenses(InvoiceRequest.objects.all(), "license__")
+        .filter(book.period("requested_at__date"))
+        .annotate(exempt=Exists(Contract.objects.filter(license=OuterRef("license_id"), registered_on__isnull=False)))
+        .order_by("requested_at", "pk")
     )

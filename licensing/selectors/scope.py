@@ -21,6 +21,7 @@ from ..models import (
     Installment,
     Institution,
     InsuranceClaim,
+    InvoiceRequest,
     License,
     Offer,
     Patent,
@@ -60,6 +61,7 @@ INSTITUTION_PATH = {
     Contract: "institution",  # the licensor it was issued by (its number is that institution's)
     ContractVersion: "contract__institution",
     Recordal: "contract__institution",
+    InvoiceRequest: "license__offer__patent__owner",
     Reminder: "institution",  # every notice names its institution, a sign-up notice too
     ReminderSchedule: "institution",
 }

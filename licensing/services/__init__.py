@@ -12,7 +12,15 @@ Every use case is re-exported here: callers write `services.purchase(...)`.
 """
 
 from .calendar import refresh_effective_dates
-from .contracts import issue_contract, missing_party_data, record_signing, upload_licensee_copy
+from .contracts import (
+    AMENDABLE_TERMS,
+    amend_contract,
+    issue_contract,
+    missing_party_data,
+    record_signing,
+    register_technology_contract,
+    upload_licensee_copy,
+)
 from .credit import apply_credit, refund_credit
 from .equity import (
     approve_equity_conversion,
@@ -22,6 +30,7 @@ from .equity import (
     reject_equity_conversion,
 )
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
+from .invoices import record_invoice, request_invoice, vat_exempt
 from .licenses import declare_default, mark_overdue, planned_schedule, purchase, take_effect, terminate, write_off
 from .milestones import reach_milestone
 from .obligations import obligations, purchase_date_after_trial
@@ -66,10 +75,12 @@ from .royalties import (
 from .trials import apply_for_trial, approve_trial, expire_trial, reject_application, return_patent
 
 __all__ = [
+    "AMENDABLE_TERMS",
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
     "POLICY_TERMS",
     "accept_royalty_report",
+    "amend_contract",
     "apply_credit",
     "apply_for_trial",
     "approve_claim",
@@ -101,6 +112,7 @@ __all__ = [
     "purchase_with_equity",
     "reach_milestone",
     "record_claim_paid",
+    "record_invoice",
     "record_payment",
     "record_recordal",
     "record_royalty_adjustment",
@@ -109,12 +121,14 @@ __all__ = [
     "refund_credit",
     "register_enterprise",
     "register_policy",
+    "register_technology_contract",
     "reject_application",
     "reject_claim",
     "reject_equity_conversion",
     "reject_payment_report",
     "renew_calendar_token",
     "report_payment",
+    "request_invoice",
     "request_password_reset",
     "return_patent",
     "revise_offer",
@@ -128,6 +142,7 @@ __all__ = [
     "terminate",
     "update_enterprise",
     "upload_licensee_copy",
+    "vat_exempt",
     "withdraw_offer",
     "write_off",
 ]

@@ -9,6 +9,7 @@ day of a month, so no rule of the schedule is restated here."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,15 +25,22 @@ from django.utils.translation import gettext_noop
 
 from .. import pdf
 from ..domain import clock, royalties, windows
-from ..domain.money import ZERO
+from ..domain.money import CENT, ZERO, split_proportionally
+from ..domain.numbers import money_text
+from ..domain.text import clean_single_line
 from ..models import (
+    MAX_PRICE,
+    AuditEvent,
     Contract,
     ContractNumberSeries,
     ContractVersion,
     DealTerms,
     Enterprise,
+    Installment,
     Institution,
     License,
+    LicensePatent,
+    Patent,
     Recordal,
     Reminder,
     SystemReason,
@@ -40,7 +48,7 @@ from ..models import (
 )
 from ..receipts import validate_signed_copy
 from . import _audit
-from ._runner import _lock_license, _lock_with_license, _notify_once, _refused, _run
+from ._runner import _decimal, _lock_license, _lock_with_license, _notify_once, _refused, _require_reason, _run
 from .licenses import take_effect
 from .obligations import obligations
 from .recordals import owe_recordal
@@ -193,6 +201,114 @@ def record_signing(
     owe_recordal(contract, Recordal.Kind.RECORDAL, effective_on, by=by)
     _notify_once(Reminder.Kind.CONTRACT_SIGNED, contract, event=signed, license=lic)
     return contract
+
+
+@transaction.atomic
+def register_technology_contract(
+    *, contract_id: int, registration_number: str, registered_on: date, by: User | None
+) -> Contract:
+    """The TTO records the contract's technology-contract registration (技术合同认定登记): its
+    number and day. From then its fees are exempt from VAT; a correction is a change, audited."""
+    contract = _lock_contract(contract_id)
+    if contract.state != Contract.State.SIGNED:
+        raise _refused(_("A contract is registered once both parties have signed it."))
+    number = clean_single_line(registration_number, "registration_number", max_length=40, required=True)
+    assert contract.signed_on  # signed
+    windows.require_within(registered_on, "registered_on", contract.signed_on, clock.today())
+    before = _audit.snapshot(contract, ["registration_number", "registered_on"])
+    contract.registration_number, contract.registered_on = number, registered_on
+    contract.save(update_fields=["registration_number", "registered_on"])
+    _audit.changed(contract, before, by=by)
+    return contract
+
+
+# What an amendment may change: the scope and term, the fixed price (spread over what is still
+# unpaid of it), and the package. Other terms change by a new license.
+AMENDABLE_TERMS = ("territory", "field_of_use", "term_end", "price")
+
+
+@transaction.atomic
+def amend_contract(
+    *,
+    contract_id: int,
+    changes: dict[str, Any],
+    reason: str,
+    by: User | None,
+    patents: Iterable[Patent] | None = None,
+) -> ContractVersion:
+    """Amend the license's terms and write the contract's next version under the same number.
+    A new price is spread over the price's installments still open, in proportion to what each
+    still owes (what is paid stays paid); a term never ends before the license took effect or after
+    the package's last patent. A recorded contract then owes its change recordal; the licensee is
+    told."""
+    contract = _lock_contract(contract_id)
+    lic = contract.license
+    reason = _require_reason(reason)
+    unknown = set(changes) - set(AMENDABLE_TERMS)
+    if unknown:
+        raise ValidationError(_("These terms are not amended here: %(terms)s") % {"terms": ", ".join(sorted(unknown))})
+    before = _audit.snapshot(lic, AMENDABLE_TERMS)
+    for name in ("territory", "field_of_use"):
+        if name in changes:
+            setattr(lic, name, clean_single_line(changes[name], name, max_length=300))
+    if patents is not None:
+        _amend_package(lic, patents, by=by, reason=reason)
+    if "term_end" in changes:
+        lic.term_end = changes["term_end"]  # None: until the last patent of the package expires
+        last = package_life(lic.patents.all())
+        assert lic.takes_effect_on  # a contract's license was bought
+        if lic.term_end is not None:
+            windows.require_within(lic.term_end, "term_end", max(lic.takes_effect_on, clock.today()), last)
+    if "price" in changes:
+        _amend_price(lic, _decimal(changes["price"], "price"), by=by, reason=reason)
+    lic.save(update_fields=["territory", "field_of_use", "term_end", "price"])
+    if not _audit.changed(lic, before, by=by, reason=reason) and patents is None:
+        raise _refused(_("Nothing to amend: the terms are as they were."))
+    version = _write_version(contract, by=by, reason=reason)
+    recorded = contract.recordals.filter(kind=Recordal.Kind.RECORDAL, state=Recordal.State.RECORDED).exists()
+    if recorded:
+        owe_recordal(contract, Recordal.Kind.CHANGE, clock.today(), by=by, reason=reason)
+    _notify_once(Reminder.Kind.CONTRACT_AMENDED, version, license=lic, event=_audit.trail(version).first())
+    return version
+
+
+def _amend_price(lic: License, price: Decimal, *, by: User | None, reason: str) -> None:
+    if price != price.quantize(CENT) or price > MAX_PRICE:
+        raise ValidationError({"price": _("Enter the price in yuan with at most two decimal places (fen).")})
+    purchase = [i for i in lic.installments.all() if i.kind == Installment.Kind.PURCHASE]
+    paid = sum((i.paid_amount for i in purchase), ZERO)
+    open_ = [i for i in purchase if i.outstanding > ZERO]
+    if price < paid:
+        raise ValidationError(
+            {
+                "price": _("%(paid)s of the price is paid already: the price cannot be less.")
+                % {"paid": money_text(paid)}
+            }
+        )
+    if price != lic.price and not open_:
+        raise ValidationError({"price": _("No installment of the price is still open to carry a new price.")})
+    if open_ and price != lic.price:
+        shares = split_proportionally(price - paid, [i.outstanding for i in open_])
+        for inst, share in zip(open_, shares, strict=True):
+            inst_before = _audit.snapshot(inst, ["amount"])
+            inst.amount = inst.paid_amount + share
+            inst.save(update_fields=["amount"])
+            _audit.changed(inst, inst_before, by=by, reason=reason)
+    lic.price = price
+
+
+def _amend_package(lic: License, patents: Iterable[Patent], *, by: User | None, reason: str) -> None:
+    from .offers import check_package
+
+    chosen = check_package(lic.offer.patent, patents)
+    before = sorted(lic.patents.values_list("number", flat=True))
+    LicensePatent.objects.filter(license=lic).exclude(patent_id__in=chosen).delete()
+    LicensePatent.objects.bulk_create(
+        [LicensePatent(license=lic, patent=patent) for patent in chosen.values()], ignore_conflicts=True
+    )
+    after = sorted(patent.number for patent in chosen.values())
+    if after != before:
+        _audit.record(AuditEvent.Action.CHANGED, lic, by=by, changes={"patents": [before, after]}, reason=reason)
 
 
 def _lock_contract(contract_id: int) -> Contract:
