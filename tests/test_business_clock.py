@@ -64,3 +64,16 @@ def test_a_whole_lifecycle_as_of_chosen_days_without_moving_the_system_clock(ins
         assert (lic.state, lic.defaulted_on, claim.filed_on) == (License.State.CLAIM_FILED, past_grace, past_grace)
         assert claim.claimed_amount == Decimal("80000.00")
         assert timezone.now() == wall  # the wall clock never moved
+
+
+def test_a_recorded_moment_reads_on_beijing_time_not_the_current_one():
+    """clock.local_time shows the moment it is given (a mutant that read the current moment survived)."""
+    moment = dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC)
+    local = clock.local_time(moment)
+    assert (local.date(), local.hour, local.minute, local.utcoffset()) == (
+        dt.date(2026, 1, 1),
+        8,
+        30,
+        dt.timedelta(hours=8),
+    )
+    assert clock.local_date(dt.datetime(2026, 1, 1, 16, 0, tzinfo=dt.UTC)) == dt.date(2026, 1, 2)

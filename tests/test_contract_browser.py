@@ -8,6 +8,7 @@ recordal. Screenshots: var/screenshots/<language>/contract-*.png."""
 import datetime as dt
 import re
 from decimal import Decimal as D
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -153,3 +154,45 @@ def test_the_contract_from_issue_to_signature(browser, live_server, language, cl
     assert sme.locator(f"section.contract a[href='/licenses/{lic.pk}/contract/copy/signed_copy/']").count()
     assert fits(sme)
     sme.screenshot(path=shots / "contract-05-signed.png", full_page=True)
+
+    # -- A payment comes in; the SME asks for its invoice; the finance office records it. -------------
+    payment = services.record_payment(
+        license_id=lic.pk,
+        amount=D("40000.00"),
+        paid_on=dt.date.today(),
+        reference="ICBC-1",
+        idempotency_key="i1",
+        by=officer,
+    )
+    sme.goto(f"{url}/licenses/{lic.pk}/")
+    sme.click(f"a[href='/licenses/{lic.pk}/payments/{payment.pk}/invoice/']")
+    assert sme.input_value("#id_taxpayer_number") == enterprise.uscc  # prefilled from the enterprise
+    assert words(language, "VAT applies: the contract is not registered as a technology contract.") in sme.inner_text(
+        "main"
+    )
+    sme.fill("#id_email", f"fapiao-{language}@sme.example")
+    assert fits(sme), "the invoice request is wider than the screen"
+    sme.screenshot(path=shots / "contract-06-ask-invoice.png", full_page=True)
+    sme.click("form.card button[type=submit]")
+    sme.wait_for_url(f"{url}/licenses/{lic.pk}/")
+    message, link = inbox.arrived(K.INVOICE_REQUESTED, tto)
+    opens(desk, link, selector="a.service-action[href$='/act/record/']")
+    desk.click("a.service-action[href$='/act/record/']")
+    desk.fill("#id_invoice_number", "26327000000012345678")
+    desk.fill("#id_issued_on", today)
+    desk.select_option("#id_kind", "ordinary")
+    desk.fill("#id_vat_rate", "6")
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(b"%PDF-1.7\n% the tax system's invoice\n%%EOF\n")
+    desk.set_input_files("#id_document", str(invoice))
+    desk.screenshot(path=shots / "contract-07-record-invoice.png", full_page=True)
+    desk.click("input[type=submit].default")
+    done(desk)
+    message, link = inbox.arrived(K.INVOICE_ISSUED, sme_mail)
+    opens(sme, link, selector="section.invoices")
+    assert "26327000000012345678" in sme.inner_text("section.invoices")
+    assert fits(sme)
+    sme.screenshot(path=shots / "contract-08-invoice.png", full_page=True)
+    with sme.expect_download() as download:
+        sme.click("section.invoices a:has-text('26327000000012345678')")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF-")

@@ -938,3 +938,27 @@ def test_the_amend_button_changes_only_what_the_officer_changed_and_the_sme_is_t
         delivery.deliver_reminder(reminder_id)
     told = [m for m in mail.outbox if m.extra_headers["X-Reminder-Key"].startswith("contract_amended:")]
     assert len(told) == 1 and told[0].to == [lic.enterprise.contact_email] and "Zhejiang only." in told[0].body
+
+
+def test_another_institutions_staff_never_see_its_contracts_recordals_or_their_buttons(
+    client, institution, staff, clock, two_institutions
+):
+    _lic, contract = signed_contract(institution, staff, clock)
+    recordal = contract.recordals.get()
+    other = two_institutions["B"]["user"]
+    client.force_login(other)
+    for model, pk in (("contract", contract.pk), ("recordal", recordal.pk)):
+        page = client.get(reverse(f"admin:licensing_{model}_change", args=[pk]))
+        assert page.status_code == 302 and page.url == reverse("admin:index")
+        assert client.get(reverse(f"admin:licensing_{model}_changelist")).context["cl"].result_count == 0
+    for url, data in (
+        (reverse("admin:licensing_recordal_act", args=[recordal.pk, "record"]), {"recordal_number": "X"}),
+        (reverse("admin:licensing_contract_act", args=[contract.pk, "register"]), {"registration_number": "X"}),
+        (reverse("admin:licensing_contract_act", args=[contract.pk, "amend"]), {"reason": "X"}),
+        (reverse("admin:licensing_contract_signed_copy", args=[contract.pk, "signed_copy"]), None),
+    ):
+        response = client.post(url, data) if data is not None else client.get(url)
+        assert response.status_code == 404, url
+    recordal.refresh_from_db()
+    contract.refresh_from_db()
+    assert recordal.state == "due" and not contract.registration_number and contract.versions.count() == 1

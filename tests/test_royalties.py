@@ -64,3 +64,12 @@ def test_tiers_that_make_no_sense_are_refused(tiers, message):
 def test_a_negative_base_is_refused():
     with pytest.raises(ValidationError, match="cannot be negative"):
         royalty_on(D("-1"), RISING)
+
+
+@pytest.mark.parametrize("typed", ["3% 至 1000万; 2%", "3% up to 1000万元; 2%", "3%，1000万以内；以上2%"])
+def test_a_bound_in_wan_is_ten_thousand_yuan_whichever_form_it_takes(typed):
+    """万 after the bound counts in every form of a tier (a mutant that dropped the unit of the
+    "rate first, up to" form survived)."""
+    from licensing.domain.royalties import parse_tiers
+
+    assert parse_tiers(typed) == [Tier(D("10000000"), D("0.03")), Tier(None, D("0.02"))]
