@@ -52,7 +52,11 @@ def test_the_demo_member_has_a_signed_contract_one_to_sign_and_licenses_to_issue
     assert [c.state for c in contracts] == ["signed", "issued"]
     signed = contracts[0]
     assert signed.effective_on == signed.license.purchased_on and signed.signed_copy and signed.versions.count() == 1
+    assert signed.vat_exempt and signed.recordals.get().state == "due"
     assert License.objects.filter(License.awaits_contract_q()).exists()
+    from licensing.models import InvoiceRequest
+
+    assert InvoiceRequest.objects.filter(license=signed.license, state="requested").count() == 1
 
 
 def test_the_demo_book_has_packages_license_types_free_and_open_licence_deals(demo_book, db):

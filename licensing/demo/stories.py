@@ -92,7 +92,7 @@ def seed_demo(stdout=None) -> dict:
     counts = _tell_stories(offers[:-1], enterprises, staff, clock.today())  # the last offer stays a draft
     member = _sme_login(enterprises, admin)
     _a_period_to_report(offers[:-1], member.enterprise, staff, clock.today())
-    _contracts(member.enterprise, staff)
+    _contracts(member, staff)
     return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS], "sme": "sme_demo"}
 
 
@@ -289,9 +289,11 @@ def _tell_stories(published: list[Offer], enterprises: list[Enterprise], staff: 
     return counts
 
 
-def _contracts(enterprise: Enterprise, staff: dict) -> None:
+def _contracts(member, staff: dict) -> None:
     """The demo member's bought licenses: the first with its contract signed (taking effect on the
-    purchase, as agreed), the second issued and awaiting its signature, the others to issue."""
+    purchase, as agreed), registered as a technology contract, and the invoice of its first payment
+    asked for; the second issued and awaiting its signature; the others to issue."""
+    enterprise = member.enterprise
     bought = License.objects.filter(enterprise=enterprise, state__in=License.BOUGHT_STATES).order_by("pk")
     for n, lic in enumerate(bought.select_related("offer__patent")[:2]):
         by = staff[lic.offer.patent.owner_id]
@@ -310,6 +312,17 @@ def _contracts(enterprise: Enterprise, staff: dict) -> None:
                     effective_on=lic.purchased_on,
                     by=by,
                 )
+                services.register_technology_contract(
+                    contract_id=contract.pk, registration_number="2026110108000321", registered_on=signed_on, by=by
+                )
+            payment = lic.payments.order_by("paid_on", "pk").first()
+            if payment is not None:
+                details = {
+                    "buyer_name": enterprise.name,
+                    "taxpayer_number": enterprise.uscc,
+                    "email": "fapiao@sme.example.cn",
+                }
+                services.request_invoice(payment_id=payment.pk, details=details, by=member.user)
 
 
 def _sme_login(enterprises: list[Enterprise], admin) -> None:
