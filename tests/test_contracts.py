@@ -962,3 +962,60 @@ def test_another_institutions_staff_never_see_its_contracts_recordals_or_their_b
     recordal.refresh_from_db()
     contract.refresh_from_db()
     assert recordal.state == "due" and not contract.registration_number and contract.versions.count() == 1
+
+
+def test_rescheduling_what_is_owed_of_the_price_closes_the_open_installments_and_splits_the_rest_exactly(
+    institution, staff, clock
+):
+    offer = OfferFactory(patent__owner=institution, price=D("100000.00"), installment_count=3, first_due_months=0)
+    lic = bought(offer, staff, clock, plan="installments")  # 33,333.33 + 33,333.33 + 33,333.34 from 2026-07-31
+    contract = services.issue_contract(license_id=lic.pk, by=staff)
+    services.record_signing(
+        contract_id=contract.pk,
+        signed_copy=signed_pdf(),
+        signed_on=dt.date(2026, 7, 31),
+        effective_on=lic.purchased_on,
+        by=staff,
+    )
+    services.record_payment(
+        license_id=lic.pk,
+        amount=D("40000.00"),
+        paid_on=dt.date(2026, 7, 31),
+        reference="S1",
+        idempotency_key="s1",
+        by=staff,
+    )
+    clock("2026-09-01")
+    for bad, field in (
+        ({"count": 0, "interval_months": 3, "first_due": dt.date(2026, 10, 1)}, "count"),
+        ({"count": 4, "interval_months": 3, "first_due": dt.date(2026, 8, 31)}, "first_due"),  # in the past
+        ({"count": 4, "interval_months": 25, "first_due": dt.date(2026, 10, 1)}, "interval_months"),
+        ({"count": 120, "interval_months": 24, "first_due": dt.date(2026, 10, 1)}, "count"),  # past the patent
+    ):
+        with pytest.raises(ValidationError) as refused:
+            services.amend_contract(contract_id=contract.pk, changes={"schedule": bad}, reason="x", by=staff)
+        assert field in refused.value.message_dict, bad
+    services.amend_contract(
+        contract_id=contract.pk,
+        changes={"schedule": {"count": 4, "interval_months": 3, "first_due": dt.date(2026, 10, 1)}},
+        reason="Hard times: four quarterly payments.",
+        by=staff,
+    )
+    lic.refresh_from_db()
+    rows = list(lic.installments.filter(kind="purchase").order_by("sequence"))
+    assert [(i.sequence, i.amount, i.paid_amount, i.state) for i in rows[:2]] == [
+        (1, D("33333.33"), D("33333.33"), "paid"),
+        (2, D("6666.67"), D("6666.67"), "paid"),  # closed at what was paid on it
+    ]
+    assert [(i.sequence, i.amount, i.due_date) for i in rows[2:]] == [
+        (4, D("15000.00"), dt.date(2026, 10, 1)),
+        (5, D("15000.00"), dt.date(2027, 1, 1)),
+        (6, D("15000.00"), dt.date(2027, 4, 1)),
+        (7, D("15000.00"), dt.date(2027, 7, 1)),
+    ]
+    assert sum(i.amount for i in rows) == D("100000.00") and lic.outstanding == D("60000.00")
+    assert (lic.plan, lic.installment_count) == ("installments", 6)
+    assert AuditEvent.objects.filter(content_type__model="installment", action="deleted").count() == 1
+    text, _reader = read_pdf(contract, version=2)
+    assert "2027-07-01" in text and "人民币壹万伍仟元整" in text  # the document lists the days
+    assert squash("Hard times: four quarterly payments.") in text

@@ -83,6 +83,12 @@ class AmendForm(forms.Form):
     term_end = forms.DateField(label=_("Term ends"), required=False, widget=DateInput())
     price = NumberField(label=_("Purchase price (CNY)"), max_digits=14, decimal_places=2, min_value=0)
     package = forms.ModelMultipleChoiceField(label=_("Patents"), queryset=Patent.objects.none())
+    # A new schedule for what is still owed of the price (all three, or none).
+    schedule_count = NumberField(
+        label=_("Reschedule what is owed of the price: installments"), required=False, min_value=1, max_value=120
+    )
+    schedule_interval = NumberField(label=_("months apart"), required=False, min_value=1, max_value=24)
+    schedule_first_due = forms.DateField(label=_("the first on"), required=False, widget=DateInput())
     reason = forms.CharField(label=_("Why (the new version says it)"), widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, obj: Contract, **kwargs):
@@ -105,6 +111,12 @@ class AmendForm(forms.Form):
         """The service's arguments: only what differs from the license's terms now."""
         lic = contract.license
         changes = {name: data[name] for name in AMENDABLE if data[name] != getattr(lic, name)}
+        if data.get("schedule_count"):
+            changes["schedule"] = {
+                "count": data["schedule_count"],
+                "interval_months": data.get("schedule_interval") or 1,
+                "first_due": data.get("schedule_first_due"),
+            }
         patents = set(data["package"])
         same = patents == set(lic.patents.all())
         return {"changes": changes, "patents": None if same else patents, "reason": data["reason"]}

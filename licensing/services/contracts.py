@@ -25,7 +25,7 @@ from django.utils.translation import gettext_noop
 
 from .. import pdf
 from ..domain import clock, royalties, windows
-from ..domain.money import CENT, ZERO, split_proportionally
+from ..domain.money import CENT, ZERO, add_months, split_evenly, split_proportionally
 from ..domain.numbers import money_text
 from ..domain.text import clean_single_line
 from ..models import (
@@ -48,10 +48,20 @@ from ..models import (
 )
 from ..receipts import validate_signed_copy
 from . import _audit
-from ._runner import _decimal, _lock_license, _lock_with_license, _notify_once, _refused, _require_reason, _run
+from ._runner import (
+    _decimal,
+    _lock_license,
+    _lock_with_license,
+    _notify_once,
+    _refused,
+    _require_reason,
+    _run,
+    _without_stale_schedule,
+)
 from .licenses import take_effect
 from .obligations import obligations
 from .recordals import owe_recordal
+from .schedule import INSTALLMENT_TERMS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -70,6 +80,7 @@ class ContractPayment:
     amount: Decimal
     months: int  # after the contract takes effect; 0: on that day
     deferred: bool  # held back to the end of the deferral
+    due: date | None = None  # once the contract has taken effect: the day itself
 
 
 @dataclass(frozen=True)
@@ -223,8 +234,11 @@ def register_technology_contract(
 
 
 # What an amendment may change: the scope and term, the fixed price (spread over what is still
-# unpaid of it), and the package. Other terms change by a new license.
-AMENDABLE_TERMS = ("territory", "field_of_use", "term_end", "price")
+# unpaid of it), the schedule of what is still owed of the price, and the package. Other terms
+# change by a new license.
+AMENDABLE_TERMS = ("territory", "field_of_use", "term_end", "price", "schedule")
+AMENDED_FIELDS = ("territory", "field_of_use", "term_end", "price", "plan", "installment_count")
+MAX_INSTALLMENTS = 120
 
 
 @transaction.atomic
@@ -247,7 +261,7 @@ def amend_contract(
     unknown = set(changes) - set(AMENDABLE_TERMS)
     if unknown:
         raise ValidationError(_("These terms are not amended here: %(terms)s") % {"terms": ", ".join(sorted(unknown))})
-    before = _audit.snapshot(lic, AMENDABLE_TERMS)
+    before = _audit.snapshot(lic, AMENDED_FIELDS)
     for name in ("territory", "field_of_use"):
         if name in changes:
             setattr(lic, name, clean_single_line(changes[name], name, max_length=300))
@@ -261,7 +275,9 @@ def amend_contract(
             windows.require_within(lic.term_end, "term_end", max(lic.takes_effect_on, clock.today()), last)
     if "price" in changes:
         _amend_price(lic, _decimal(changes["price"], "price"), by=by, reason=reason)
-    lic.save(update_fields=["territory", "field_of_use", "term_end", "price"])
+    if "schedule" in changes:
+        _amend_schedule(lic, changes["schedule"], by=by, reason=reason)
+    lic.save(update_fields=[*AMENDED_FIELDS])
     if not _audit.changed(lic, before, by=by, reason=reason) and patents is None:
         raise _refused(_("Nothing to amend: the terms are as they were."))
     version = _write_version(contract, by=by, reason=reason)
@@ -295,6 +311,47 @@ def _amend_price(lic: License, price: Decimal, *, by: User | None, reason: str) 
             inst.save(update_fields=["amount"])
             _audit.changed(inst, inst_before, by=by, reason=reason)
     lic.price = price
+
+
+def _amend_schedule(lic: License, schedule: dict[str, Any], *, by: User | None, reason: str) -> None:
+    """What is still owed of the price, paid in `count` installments `interval_months` apart from
+    `first_due` instead: the open installments close at what was paid on them (or go, when nothing
+    was), and the new ones split the rest exactly (split_evenly), each held to the deferral's end."""
+    count = int(_decimal(schedule.get("count"), "count"))
+    interval = int(_decimal(schedule.get("interval_months", 1), "interval_months"))
+    first_due: Any = schedule.get("first_due")  # require_within below refuses what is not a date
+    if not 1 <= count <= MAX_INSTALLMENTS:
+        raise ValidationError({"count": _("Between 1 and %(max)s installments.") % {"max": MAX_INSTALLMENTS}})
+    if not 1 <= interval <= 24:
+        raise ValidationError({"interval_months": _("Between 1 and 24 months between installments.")})
+    last_day = package_life(lic.patents.all())
+    windows.require_within(first_due, "first_due", clock.today(), last_day)
+    if add_months(first_due, (count - 1) * interval) > last_day:
+        raise ValidationError(
+            {"count": _("The last installment would fall after the patent expires on %(date)s.") % {"date": last_day}}
+        )
+    purchase = [i for i in lic.installments.all() if i.kind == Installment.Kind.PURCHASE]
+    open_ = [i for i in purchase if i.outstanding > ZERO]
+    remaining = sum((i.outstanding for i in open_), ZERO)
+    if not remaining:
+        raise ValidationError({"count": _("Nothing of the price is left to reschedule.")})
+    for inst in open_:
+        if inst.paid_amount:
+            before = _audit.snapshot(inst)
+            inst.amount = inst.paid_amount
+            _run(inst, "mark_paid", by=by, reason=reason, before=before)  # closed at what was paid on it
+        else:
+            _audit.record(AuditEvent.Action.DELETED, inst, by=by, reason=reason)
+            inst.delete()
+    sequence = max((i.sequence for i in purchase), default=0)
+    for n, amount in enumerate(split_evenly(remaining, count)):
+        inst = Installment(license=lic, kind=Installment.Kind.PURCHASE, sequence=sequence + n + 1, amount=amount)
+        inst.fall_due(add_months(first_due, n * interval), lic.payments_start)
+        inst.save()
+        _audit.created(inst, by=by, fields=INSTALLMENT_TERMS, reason=reason)
+    lic.plan = License.Plan.INSTALLMENTS if count > 1 else License.Plan.LUMP_SUM
+    lic.installment_count = len([i for i in purchase if i.pk and i.paid_amount]) + count
+    _without_stale_schedule(lic)
 
 
 def _amend_package(lic: License, patents: Iterable[Patent], *, by: User | None, reason: str) -> None:
@@ -373,6 +430,8 @@ def contract_terms(contract: Contract, version: int, reason: str) -> ContractTer
         )
         for row in planned.schedule
     ]
+    if contract.effective_on is not None:  # in effect: each fixed payment on its own day, as owed now
+        payments = _dated_payments(lic)
     return ContractTerms(
         license=lic,
         contract=contract,
@@ -410,6 +469,31 @@ def _articles(lic: License, *, policy: object | None) -> dict[str, int]:
         ("effect", True),
     ]
     return {name: number for number, name in enumerate((name for name, applies in present if applies), start=1)}
+
+
+def _dated_payments(lic: License) -> list[ContractPayment]:
+    """The fixed payments of a license in effect, each on its day (an amended schedule included):
+    the installments, dated milestones by their names; royalty periods are stated as the royalty."""
+    milestones = {m.installment_id: m.name for m in lic.milestones.filter(installment__isnull=False)}
+    rows = lic.installments.exclude(kind__in=ROYALTY_KINDS).order_by("due_date", "kind", "sequence")
+    return [
+        ContractPayment(
+            milestones.get(row.pk) or f"{row.get_kind_display()} {row.sequence}",
+            row.amount,
+            0,
+            row.deferred_from is not None,
+            row.due_date,
+        )
+        for row in rows
+    ]
+
+
+ROYALTY_KINDS = (
+    Installment.Kind.ROYALTY,
+    Installment.Kind.ROYALTY_MINIMUM,
+    Installment.Kind.ROYALTY_ADJUSTMENT,
+    Installment.Kind.TRIAL_FEE,  # paid in the trial, before the contract: Article 3 states it
+)
 
 
 def render_contract_html(contract: Contract, version: int, reason: str) -> str:
