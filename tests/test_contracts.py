@@ -723,6 +723,21 @@ def test_the_recordal_is_due_three_months_after_the_effect_and_the_tto_is_remind
     assert (cancellation.arose_on, cancellation.due_by) == (dt.date(2026, 11, 11), dt.date(2027, 2, 11))
 
 
+def test_a_recorded_license_in_default_owes_its_cancellation_once(institution, staff, clock):
+    lic, contract = signed_contract(institution, staff, clock)
+    services.record_recordal(
+        recordal_id=contract.recordals.get().pk, recordal_number="R9", recorded_on=dt.date(2026, 8, 10), by=staff
+    )
+    clock("2027-11-20")  # the price, due 2027-08-10 (12 months after the effect), unpaid for more than 90 days
+    services.mark_overdue(license_id=lic.pk)
+    services.declare_default(license_id=lic.pk, by=staff, reason="Unpaid.")
+    services.write_off(license_id=lic.pk, by=staff, reason="Nothing to recover.")
+    cancellation = contract.recordals.get(kind="cancellation")  # one, though it ended twice over
+    assert cancellation.arose_on == dt.date(2027, 11, 20)
+    text, _reader = read_pdf(contract)
+    assert "归还或销毁" in text and squash("returns or destroys the technical materials") in text
+
+
 def test_a_license_ended_before_its_recordal_was_filed_owes_no_cancellation(institution, staff, clock):
     lic, contract = signed_contract(institution, staff, clock)
     services.terminate(license_id=lic.pk, by=staff, reason="Ended before the recordal.")

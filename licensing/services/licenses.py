@@ -188,6 +188,8 @@ def mark_overdue(*, license_id: int, by: User | None = None, on: date | None = N
 def declare_default(*, license_id: int, by: User | None, reason: str | SystemReason = "") -> License:
     lic = _lock_license(license_id)
     _run(lic, "declare_default", today(), by=by, reason=reason)
+    # The contract stops with the default (its default article): a recorded one owes its cancellation.
+    owe_cancellation_if_recorded(lic, today(), by=by, reason=reason)
     return lic
 
 

@@ -34,8 +34,8 @@ def owe_recordal(
 
 
 def owe_cancellation_if_recorded(lic: License, on: date, *, by: User | None, reason: str | SystemReason) -> None:
-    """A license that ends early (terminated, written off) with a recorded contract owes its
-    cancellation; one whose recordal was never filed owes none."""
+    """A license that ends early (terminated, in default, written off) with a recorded contract owes
+    its cancellation, once; one whose recordal was never filed owes none."""
     recorded = Recordal.objects.filter(
         contract__license=lic, kind=Recordal.Kind.RECORDAL, state=Recordal.State.RECORDED
     ).select_related("contract")
