@@ -325,9 +325,9 @@ class PatentsDescribed(PatentNumbers):
 
     template = "%(function)s(%(expressions)s, '; ' ORDER BY %(expressions)s)"
 
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         # The expression is written twice (the text and its order), and so are its parameters.
-        sql, params = super().as_sql(compiler, connection, **extra_context)
+        sql, params = self.as_sql(compiler, connection, **extra_context)
         return sql, (*params, *params)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
