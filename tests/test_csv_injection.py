@@ -22,9 +22,15 @@ PAYLOADS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "-2
 
 
 @pytest.fixture
-def hostile_book(institution, staff, clock, settings, tmp_path, make_insured_default, make_member):
+def hostile_book(institution, staff, clock, settings, tmp_path, make_insured_default, make_member, monkeypatch):
     """Every text a user types, in every exported column, starting with a formula trigger."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path
+    # The recordals export needs a signed contract, not its document: no PDF is rendered here (the
+    # mutation run selects these tests, and a render per mutant made it crawl; test_contracts.py
+    # renders and reads back every document).
+    from licensing.services import contracts as contract_service
+
+    monkeypatch.setattr(contract_service, "render_contract_pdf", lambda *args: b"%PDF-1.4 not rendered here")
     lic = make_insured_default()  # purchased 2026-02-02, defaulted on 2027-06-01 (the clock)
     services.file_claim(license_id=lic.pk, by=staff)
     clock("2026-03-02")
