@@ -27,6 +27,13 @@ TTO_STAFF_PERMISSIONS = {
     "contractversion": ["view"],
     "recordal": ["view", "change"],  # change: its button (record the filing)
     "invoicerequest": ["view", "change"],  # change: its button (record the invoice issued)
+    # Revenue distribution: inventors and their shares, the policy and costs, the ledger, payouts.
+    "inventor": ["view", "add", "change"],
+    "inventorshareset": ["view", "add"],
+    "patentcost": ["view", "add"],
+    "distributionpolicy": ["view", "add"],
+    "allocation": ["view"],
+    "payoutbatch": ["view", "add", "change"],  # change: its buttons (mark paid, cancel)
 }
 
 

@@ -9,4 +9,4 @@ registration made while the site is being created would land on a site that is t
 
 
 def register() -> None:
-    from . import catalogue, contracts, equity, exports, insurance, licenses, parties, payments, reminders  # noqa: F401
+    from . import catalogue, contracts, distribution, equity, exports, insurance, licenses, parties, payments, reminders  # noqa: F401

@@ -23,6 +23,17 @@ from .base import (
 )
 from .catalogue import IPC_SECTIONS, Closed, Offer, OfferPatent, OfferQuerySet, Patent, package_life
 from .contracts import Contract, ContractNumberSeries, ContractVersion, Recordal, contract_document_path
+from .distribution import (
+    Allocation,
+    AllocationLine,
+    DistributionPolicy,
+    Inventor,
+    InventorShare,
+    InventorShareSet,
+    PatentCost,
+    PayoutBatch,
+    PayoutItem,
+)
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
@@ -43,6 +54,8 @@ __all__ = [
     "MILESTONE_TERMS",
     "MONEY",
     "NOT_NEGATIVE",
+    "Allocation",
+    "AllocationLine",
     "AuditEvent",
     "Closed",
     "Contract",
@@ -50,6 +63,7 @@ __all__ = [
     "ContractVersion",
     "CreditMovement",
     "DealTerms",
+    "DistributionPolicy",
     "Enterprise",
     "EnterpriseMember",
     "EquityConversion",
@@ -61,6 +75,9 @@ __all__ = [
     "Institution",
     "InsuranceClaim",
     "InsurancePolicy",
+    "Inventor",
+    "InventorShare",
+    "InventorShareSet",
     "InvoiceProfile",
     "InvoiceRequest",
     "License",
@@ -74,8 +91,11 @@ __all__ = [
     "OfferQuerySet",
     "OfferShape",
     "Patent",
+    "PatentCost",
     "Payment",
     "PaymentReport",
+    "PayoutBatch",
+    "PayoutItem",
     "PrivateStorage",
     "RateLimit",
     "Recordal",

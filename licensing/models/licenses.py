@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Min, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
@@ -568,6 +569,10 @@ class LicensePatent(models.Model):
 
     license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="patent_links")
     patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="license_links")
+    # Its part of the license's income before the distribution policy splits it (equal by default).
+    weight = models.DecimalField(
+        _("weight"), max_digits=7, decimal_places=2, default=Decimal(1), validators=[MinValueValidator(Decimal("0.01"))]
+    )
 
     class Meta:
         verbose_name = _("patent of a license")

@@ -22,6 +22,7 @@ from ._runner import (
     _settle_license_if_done,
     _without_stale_schedule,
 )
+from .distribution import allocate_credit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -55,8 +56,11 @@ def apply_credit(lic: License, *, by: User | None) -> None:
         return
     lic = _without_stale_schedule(lic)
     reason = SystemReason(gettext_noop("Paid from the license's credit"))
-    for inst, take in _pay_oldest_first(lic, lic.credit, by=by, reason=reason):
-        _move_credit(lic, CreditMovement.Kind.APPLIED, take, by=by, installment=inst)
+    applied = [
+        (inst, _move_credit(lic, CreditMovement.Kind.APPLIED, take, by=by, installment=inst))
+        for inst, take in _pay_oldest_first(lic, lic.credit, by=by, reason=reason)
+    ]
+    allocate_credit(lic, applied, by=by)  # income from the day it is applied
     _settle_license_if_done(lic, by)
 
 

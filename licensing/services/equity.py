@@ -30,6 +30,7 @@ from ._runner import (
     _run,
     _settle_license_if_done,
 )
+from .distribution import allocate_equity
 from .licenses import purchase
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ def execute_equity_conversion(*, conversion_id: int, by: User | None) -> EquityC
         else:
             inst.save()
             _audit.changed(inst, before, by=by, reason=settled_by)
+    allocate_equity(lic, conversion, by=by)  # the stake is shared by the policy's equity rule
     _settle_license_if_done(lic, by)
     return conversion
 

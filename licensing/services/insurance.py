@@ -28,6 +28,7 @@ from ._runner import (
     _require_reason,
     _run,
 )
+from .distribution import allocate_claim
 from .royalties import unreported_minimum
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def record_claim_paid(*, claim_id: int, amount: Decimal | int | str, by: User | 
         )
     _run(claim, "record_paid", amount, by=by)
     _run(claim.license, "compensate", by=by)
+    allocate_claim(claim.license, claim, by=by)  # the compensation is the license's income
     return claim
 
 

@@ -39,6 +39,7 @@ from ._runner import (
     _settle_license_if_done,
 )
 from .credit import _move_credit
+from .distribution import allocate_payment
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -160,6 +161,7 @@ def _record_payment(
     _audit.created(payment, by=by, fields=("amount", "paid_on", "reference"))
     paid_by = _("Paid by payment %(ref)s") % {"ref": payment.reference}
     paid = _pay_oldest_first(lic, amount, by=by, reason=paid_by)
+    allocate_payment(lic, payment, paid, by=by)  # income, split in this same transaction
     remaining = amount - sum((take for _inst, take in paid), ZERO)
     if remaining:  # more than was owed: kept as credit, used on what falls due next
         _move_credit(lic, CreditMovement.Kind.OVERPAYMENT, remaining, by=by, payment=payment)

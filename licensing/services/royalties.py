@@ -39,6 +39,7 @@ from ._runner import (
     _without_stale_schedule,
 )
 from .credit import _move_credit, apply_credit
+from .distribution import take_back_to_credit
 from .schedule import add_amount_due
 
 if TYPE_CHECKING:
@@ -249,7 +250,8 @@ def _set_period_amount(
         inst.save()
         _audit.changed(inst, before, by=by, reason=why)
     if excess:
-        _move_credit(lic, CreditMovement.Kind.OVERPAYMENT, excess, by=by, installment=inst)
+        movement = _move_credit(lic, CreditMovement.Kind.OVERPAYMENT, excess, by=by, installment=inst)
+        take_back_to_credit(lic, inst, movement, by=by)  # no longer income until it is applied again
 
 
 @transaction.atomic

@@ -1,0 +1,260 @@
+"""Reads of the distribution ledger: what is owed to each payee and what was paid, per party and
+year, and an inventor's annual statement. Sums in SQL, one query per table read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+
+from ..domain import distribution as rules
+from ..domain.money import ZERO
+from ..models import Allocation, AllocationLine, Inventor, PayoutBatch, PayoutItem
+
+PAYEE_PARTY: dict[str, str] = {PayoutBatch.Payee.INVENTORS: rules.INVENTOR, PayoutBatch.Payee.COLLEGES: rules.COLLEGE}
+
+
+@dataclass
+class Owed:
+    """One payee's account: allocated up to a day, in batches not cancelled, and the difference."""
+
+    inventor: int | None
+    college: str
+    allocated: Decimal = ZERO
+    batched: Decimal = ZERO
+
+    @property
+    def owed(self) -> Decimal:
+        return self.allocated - self.batched
+
+
+def owed_to_payees(institution_id: int, payee: str, up_to: date) -> list[Owed]:
+    """Each inventor (or college) of the institution: what the ledger gives them for money
+    received up to `up_to`, less what earlier batches (prepared or paid) already hold. Lines
+    whose inventors were not recorded yet have no payee and are left out (`unassigned`)."""
+    party = PAYEE_PARTY[payee]
+    key = "inventor_id" if party == rules.INVENTOR else "college"
+    lines = AllocationLine.objects.filter(institution_id=institution_id, party=party, received_on__lte=up_to)
+    lines = lines.exclude(inventor__isnull=True) if party == rules.INVENTOR else lines.exclude(college="")
+    accounts: dict[int | str, Owed] = {}
+    for payee_key, total in lines.values_list(key).annotate(total=Sum("amount")).order_by(key):
+        accounts[payee_key] = _account(party, payee_key)
+        accounts[payee_key].allocated = total
+    items = PayoutItem.objects.filter(batch__institution_id=institution_id, batch__payee=payee).exclude(
+        batch__state=PayoutBatch.State.CANCELLED
+    )
+    for payee_key, total in items.values_list(key).annotate(total=Sum("amount")).order_by(key):
+        accounts.setdefault(payee_key, _account(party, payee_key)).batched = total
+    return [accounts[k] for k in sorted(accounts, key=str)]
+
+
+def _account(party: str, key: int | str) -> Owed:
+    return Owed(inventor=key, college="") if party == rules.INVENTOR else Owed(inventor=None, college=str(key))  # type: ignore[arg-type]
+
+
+def unassigned(institution_id: int) -> Decimal:
+    """Inventors' and colleges' parts of patents whose inventors were not recorded when the money
+    came: owed to someone the TTO has still to name."""
+    lines = AllocationLine.objects.filter(institution_id=institution_id).filter(
+        Q(party=rules.INVENTOR, inventor__isnull=True) | Q(party=rules.COLLEGE, college="")
+    )
+    return lines.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+@dataclass
+class PartyYear:
+    party: str
+    allocated: Decimal = ZERO
+    paid: Decimal = ZERO
+
+
+def distribution_by_party(lines: QuerySet[AllocationLine], items: QuerySet[PayoutItem], year: int) -> list[PartyYear]:
+    """For the dashboard: per party, what the year's income gave it and what was paid out in the
+    year (inventors and colleges are paid in batches; the other parties are the institution's own)."""
+    rows = {party: PartyYear(party) for party in (*rules.NET_PARTIES, *rules.DEDUCTIONS)}
+    in_year = lines.filter(received_on__year=year)
+    for party, total in in_year.values_list("party").annotate(total=Sum("amount")).order_by("party"):
+        rows[party].allocated = total
+    paid = items.filter(batch__state=PayoutBatch.State.PAID, batch__paid_on__year=year)
+    for payee, total in paid.values_list("batch__payee").annotate(total=Sum("amount")).order_by("batch__payee"):
+        rows[PAYEE_PARTY[payee]].paid = total
+    return [rows[party] for party in (*rules.NET_PARTIES, *rules.DEDUCTIONS)]
+
+
+@dataclass
+class StatementLicense:
+    license_id: int
+    enterprise: str
+    patents: list[str] = field(default_factory=list)
+    received: Decimal = ZERO  # by the institution on those licenses' patents in the year
+    deducted: Decimal = ZERO  # VAT, taxes, service fee and costs on the inventor's patents
+    share: Decimal = ZERO  # the inventor's own lines
+
+
+@dataclass
+class Statement:
+    inventor: Inventor
+    year: int
+    licenses: list[StatementLicense]
+    paid_in_year: Decimal
+    owed_at_end: Decimal
+
+    @property
+    def share(self) -> Decimal:
+        return sum((row.share for row in self.licenses), ZERO)
+
+    @property
+    def received(self) -> Decimal:
+        return sum((row.received for row in self.licenses), ZERO)
+
+    @property
+    def deducted(self) -> Decimal:
+        return sum((row.deducted for row in self.licenses), ZERO)
+
+
+def inventor_statement(inventor: Inventor, year: int) -> Statement:
+    """An inventor's year: per license on their patents, what the institution received, what was
+    deducted, and the inventor's share; what was paid to them in the year, and what is owed at its end."""
+    mine = AllocationLine.objects.filter(inventor=inventor, party=rules.INVENTOR, received_on__year=year)
+    by_license: dict[int, StatementLicense] = {}
+    for license_id, enterprise, total in (
+        mine.values_list("allocation__license_id", "allocation__license__enterprise__name")
+        .annotate(total=Sum("amount"))
+        .order_by("allocation__license_id")
+    ):
+        by_license[license_id] = StatementLicense(license_id, enterprise, share=total)
+    patents = set(mine.values_list("patent_id", flat=True).distinct().order_by())
+    on_patents = AllocationLine.objects.filter(
+        allocation__license_id__in=by_license, patent_id__in=patents, received_on__year=year
+    )
+    for license_id, party, total in (
+        on_patents.values_list("allocation__license_id", "party")
+        .annotate(total=Sum("amount"))
+        .order_by("allocation__license_id", "party")
+    ):
+        by_license[license_id].received += total
+        if party in rules.DEDUCTIONS:
+            by_license[license_id].deducted += total
+    for license_id, number in (
+        on_patents.values_list("allocation__license_id", "patent__number")
+        .distinct()
+        .order_by("allocation__license_id", "patent__number")
+    ):
+        by_license[license_id].patents.append(number)
+    paid = PayoutItem.objects.filter(inventor=inventor, batch__state=PayoutBatch.State.PAID)
+    paid_in_year = paid.filter(batch__paid_on__year=year).aggregate(total=Sum("amount"))["total"] or ZERO
+    end = date(year, 12, 31)
+    allocated = AllocationLine.objects.filter(inventor=inventor, received_on__lte=end).aggregate(total=Sum("amount"))
+    paid_by_end = paid.filter(batch__paid_on__lte=end).aggregate(total=Sum("amount"))["total"] or ZERO
+    return Statement(
+        inventor=inventor,
+        year=year,
+        licenses=[by_license[k] for k in sorted(by_license)],
+        paid_in_year=paid_in_year,
+        owed_at_end=(allocated["total"] or ZERO) - paid_by_end,
+    )
+
+
+def statement_years(inventor: Inventor) -> list[int]:
+    """The years in which the inventor was allocated anything, newest first."""
+    days = AllocationLine.objects.filter(inventor=inventor).dates("received_on", "year", order="DESC")
+    return [d.year for d in days]
+
+
+def allocations_of_license(license_id: int) -> QuerySet[Allocation]:
+    return Allocation.objects.filter(license_id=license_id).order_by("-received_on", "-id")
+
+
+@dataclass
+class PayeeYear:
+    """One inventor or college in the finance office's overview."""
+
+    name: str
+    college: str
+    staff_number: str
+    allocated_in_year: Decimal = ZERO
+    paid_in_year: Decimal = ZERO
+    owed_now: Decimal = ZERO  # allocated, less what was paid or is in a batch being paid
+
+
+def owed_overview(institution_id: int, year: int) -> dict:
+    """Per inventor and per college of the institution: what the year's income gave them, what was
+    paid to them in the year, and what is owed now (not yet in a prepared or paid batch); plus the
+    parts still waiting for a patent's inventors to be recorded. Five grouped queries."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    lines = AllocationLine.objects.filter(institution_id=institution_id)
+    items = PayoutItem.objects.filter(batch__institution_id=institution_id)
+    inventors: dict[int, PayeeYear] = {}
+    colleges: dict[str, PayeeYear] = {}
+
+    def inventor(pk: int, name: str, college: str, staff_number: str) -> PayeeYear:
+        return inventors.setdefault(pk, PayeeYear(name, college, staff_number))
+
+    def college(name: str) -> PayeeYear:
+        return colleges.setdefault(name, PayeeYear(name, name, ""))
+
+    mine = lines.filter(party=rules.INVENTOR, inventor__isnull=False)
+    fields = ("inventor_id", "inventor__name", "inventor__college", "inventor__staff_number")
+    for *who, in_year, total in (
+        mine.values_list(*fields)
+        .annotate(
+            in_year=Sum("amount", filter=Q(received_on__gte=start, received_on__lte=end)),
+            total=Sum("amount"),
+        )
+        .order_by("inventor_id")
+    ):
+        row = inventor(*who)
+        row.allocated_in_year, row.owed_now = in_year or ZERO, total
+    theirs = lines.filter(party=rules.COLLEGE).exclude(college="")
+    for name, in_year, total in (
+        theirs.values_list("college")
+        .annotate(
+            in_year=Sum("amount", filter=Q(received_on__gte=start, received_on__lte=end)),
+            total=Sum("amount"),
+        )
+        .order_by("college")
+    ):
+        row = college(name)
+        row.allocated_in_year, row.owed_now = in_year or ZERO, total
+    live = items.exclude(batch__state=PayoutBatch.State.CANCELLED)
+    paid_in_year = Sum("amount", filter=Q(batch__state=PayoutBatch.State.PAID, batch__paid_on__year=year))
+    for *who, paid, batched in (
+        live.filter(inventor__isnull=False)
+        .values_list(*fields)
+        .annotate(paid=paid_in_year, batched=Sum("amount"))
+        .order_by("inventor_id")
+    ):
+        row = inventor(*who)
+        row.paid_in_year, row.owed_now = paid or ZERO, row.owed_now - batched
+    for name, paid, batched in (
+        live.filter(inventor__isnull=True)
+        .values_list("college")
+        .annotate(paid=paid_in_year, batched=Sum("amount"))
+        .order_by("college")
+    ):
+        row = college(name)
+        row.paid_in_year, row.owed_now = paid or ZERO, row.owed_now - batched
+    inventor_rows = sorted(inventors.values(), key=lambda r: (r.name, r.staff_number))
+    college_rows = sorted(colleges.values(), key=lambda r: r.name)
+    return {
+        "inventors": inventor_rows,
+        "colleges": college_rows,
+        "unassigned": unassigned(institution_id),
+        "totals": {
+            "inventors": _totals(inventor_rows),
+            "colleges": _totals(college_rows),
+        },
+    }
+
+
+def _totals(rows: list[PayeeYear]) -> PayeeYear:
+    return PayeeYear(
+        "",
+        "",
+        "",
+        sum((r.allocated_in_year for r in rows), ZERO),
+        sum((r.paid_in_year for r in rows), ZERO),
+        sum((r.owed_now for r in rows), ZERO),
+    )

@@ -1,0 +1,464 @@
+"""Revenue distribution: inventors' shares, the institution's policy, patent costs, and the
+allocation of every amount of income in the transaction that applies it.
+
+Income is money applied to what a license owes: a payment into its installments, its credit
+applied to what falls due, an insurer's compensation, a stake taken instead of a fee. Money kept
+as credit is not income until it is applied; a royalty corrected down after it was paid gives the
+excess back to the credit, and the allocation of that excess is taken back (a negative allocation,
+in proportion to what the period's allocations hold). A refund of credit therefore takes back
+nothing: what it refunds was never allocated. Nothing in the ledger is edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from .. import selectors
+from ..domain import clock
+from ..domain import distribution as rules
+from ..domain.money import ZERO
+from ..domain.text import REASON_MAX_LENGTH, clean_multi_line, clean_single_line
+from ..models import (
+    Allocation,
+    AllocationLine,
+    AuditEvent,
+    Contract,
+    CreditMovement,
+    DistributionPolicy,
+    EquityConversion,
+    Installment,
+    Institution,
+    InsuranceClaim,
+    Inventor,
+    InventorShare,
+    InventorShareSet,
+    License,
+    Patent,
+    PatentCost,
+    Payment,
+    PayoutBatch,
+    PayoutItem,
+)
+from . import _audit
+from ._runner import _decimal, _refused, _require_amount, _require_reason, _run
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+# -- the shares and the policy ------------------------------------------------------------------
+
+
+def check_inventor_shares(
+    patent: Patent, shares: Sequence[tuple[int, Decimal | str]], effective_from: date
+) -> list[tuple[int, Decimal]]:
+    """The shares as read, or why not: each above zero, together exactly 100%, each inventor of
+    the patent's institution and named once, from a day after the shares in force and after the
+    last money allocated on the patent (what was allocated keeps its shares). Forms call it to
+    explain a refusal; `set_inventor_shares` calls it again under the patent's lock."""
+    read: list[tuple[int, Decimal]] = []
+    for inventor_id, share in shares:
+        value = _decimal(share, "shares")
+        if value <= ZERO or value > 1 or value != value.quantize(Decimal("0.0001")):
+            raise ValidationError(
+                {"shares": _("Each share is a fraction above 0 and at most 1, to four decimal places.")}
+            )
+        read.append((int(inventor_id), value))
+    if not read:
+        raise ValidationError({"shares": _("Name at least one inventor.")})
+    if len({inventor for inventor, _share in read}) != len(read):
+        raise ValidationError({"shares": _("Each inventor is named once.")})
+    total = sum((share for _inventor, share in read), ZERO)
+    if total != 1:
+        raise ValidationError(
+            {
+                "shares": _("The shares add up to %(sum)s%%: they must add up to exactly 100%%.")
+                % {"sum": f"{total * 100:.2f}"}
+            }
+        )
+    known = Inventor.objects.filter(institution_id=patent.owner_id, pk__in=[i for i, _s in read]).count()
+    if known != len(read):
+        raise ValidationError({"shares": _("Every inventor must be one of the patent owner's inventors.")})
+    latest = patent.share_sets.order_by("-effective_from").values_list("effective_from", flat=True).first()
+    if latest is not None and effective_from <= latest:
+        raise ValidationError(
+            {"effective_from": _("A change applies after the shares in force from %(date)s.") % {"date": latest}}
+        )
+    allocated = AllocationLine.objects.filter(patent=patent).order_by("-received_on")
+    last_allocated = allocated.values_list("received_on", flat=True).first()
+    if last_allocated is not None and effective_from <= last_allocated:
+        raise ValidationError(
+            {
+                "effective_from": _(
+                    "Money received on %(date)s was already allocated by the shares before: a change applies "
+                    "from a later day."
+                )
+                % {"date": last_allocated}
+            }
+        )
+    return read
+
+
+@transaction.atomic
+def set_inventor_shares(
+    *,
+    patent_id: int,
+    shares: Sequence[tuple[int, Decimal | str]],
+    effective_from: date,
+    by: User | None,
+    reason: str = "",
+) -> InventorShareSet:
+    """The patent's inventors and their shares from `effective_from` on (`check_inventor_shares`)."""
+    patent = Patent.objects.select_for_update().get(pk=patent_id)  # one change of a patent's shares at a time
+    reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
+    read = check_inventor_shares(patent, shares, effective_from)
+    latest = patent.share_sets.order_by("-effective_from").first()
+    share_set = InventorShareSet.objects.create(
+        patent=patent, effective_from=effective_from, reason=reason, recorded_by=by
+    )
+    InventorShare.objects.bulk_create(
+        InventorShare(share_set=share_set, inventor_id=inventor, share=share) for inventor, share in read
+    )
+    _audit.record(
+        AuditEvent.Action.CHANGED,
+        patent,
+        by=by,
+        changes={
+            str(_("inventors' shares")): [
+                _shares_text(latest) if latest else None,
+                _shares_text(share_set),
+            ]
+        },
+        reason=reason or _("Inventors' shares from %(date)s") % {"date": effective_from},
+    )
+    return share_set
+
+
+def _shares_text(share_set: InventorShareSet) -> str:
+    return ", ".join(
+        f"{s.inventor.name} {s.share * 100:.2f}%" for s in share_set.shares.select_related("inventor").order_by("pk")
+    )
+
+
+def policy_on(institution_id: int, on: date) -> DistributionPolicy | None:
+    """The institution's policy in force on a day; None: the law's default applies."""
+    return (
+        DistributionPolicy.objects.filter(institution_id=institution_id, effective_from__lte=on)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def check_policy_day(institution_id: int, effective_from: date) -> None:
+    """A new policy applies from a day after the last money allocated (that money keeps its policy)."""
+    allocated = (
+        Allocation.objects.filter(institution_id=institution_id, received_on__gte=effective_from)
+        .order_by("-received_on")
+        .values_list("received_on", flat=True)
+        .first()
+    )
+    if allocated is not None:
+        raise ValidationError(
+            {
+                "effective_from": _(
+                    "Money received on %(date)s was already allocated: a new policy applies from a later day."
+                )
+                % {"date": allocated}
+            }
+        )
+
+
+@transaction.atomic
+def adopt_policy(*, by: User | None, **fields: Any) -> DistributionPolicy:
+    """A new version of an institution's distribution policy, from its day on. It is refused below
+    the legal floor unless the institution's own approved rule is named; a version that money was
+    already allocated by stays as it is (a change is a new version from a later day)."""
+    policy = DistributionPolicy(recorded_by=by, **fields)
+    policy.full_clean()
+    check_policy_day(policy.institution_id, policy.effective_from)
+    policy.save()
+    _audit.created(policy, by=by, fields=DistributionPolicy.TERMS)
+    return policy
+
+
+@transaction.atomic
+def record_patent_cost(
+    *, patent_id: int, kind: str, amount: Decimal | int | str, incurred_on: date, description: str = "", by: User | None
+) -> PatentCost:
+    cost = PatentCost(
+        patent_id=patent_id,
+        kind=kind,
+        amount=_require_amount(amount),
+        incurred_on=incurred_on,
+        description=description,
+        recorded_by=by,
+    )
+    cost.full_clean()
+    cost.save()
+    _audit.created(cost, by=by, fields=("kind", "amount", "incurred_on", "description"))
+    return cost
+
+
+# -- allocation ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Books:
+    """What allocating a license's income on a day reads, once per service call: the policy in
+    force, the VAT exemption, and for each patent its weight, inventors and costs left to recover
+    (kept up to date as allocations recover them)."""
+
+    lic: License
+    on: date
+    policy: DistributionPolicy | None
+    vat_exempt: bool
+    patents: list[rules.PatentPart]
+
+    @property
+    def split(self) -> rules.Split:
+        policy = self.policy or DistributionPolicy.statutory(self.lic.offer.patent.owner)
+        return policy.split(self.vat_exempt)
+
+    @property
+    def equity_inventors_share(self) -> Decimal:
+        return self.policy.equity_inventors_share if self.policy else rules.LEGAL_FLOOR
+
+    def recovered(self, lines: Iterable[rules.Line]) -> None:
+        spent: dict[int, Decimal] = {}
+        for line in lines:
+            if line.party == rules.COSTS:
+                spent[line.patent] = spent.get(line.patent, ZERO) + line.amount
+        self.patents = [
+            rules.PatentPart(p.patent, p.weight, p.costs_unrecovered - spent.get(p.patent, ZERO), p.inventors)
+            for p in self.patents
+        ]
+
+
+def _books(lic: License, on: date) -> _Books:
+    institution_id = lic.offer.patent.owner_id
+    links = list(lic.patent_links.order_by("patent_id").values_list("patent_id", "weight"))
+    if not links:  # a license applied for before packages were copied: its offer's patent
+        links = [(lic.offer.patent_id, Decimal(1))]
+    ids = [patent for patent, _weight in links]
+    # Costs are recovered once across every license of a patent: one allocation at a time.
+    list(Patent.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    in_force: dict[int, int] = {}
+    for patent, share_set in (
+        InventorShareSet.objects.filter(patent_id__in=ids, effective_from__lte=on)
+        .order_by("patent_id", "-effective_from")
+        .values_list("patent_id", "pk")
+    ):
+        in_force.setdefault(patent, share_set)
+    inventors: dict[int, list[rules.InventorPart]] = {patent: [] for patent in ids}
+    for patent, inventor, college, share in (
+        InventorShare.objects.filter(share_set_id__in=in_force.values())
+        .order_by("share_set__patent_id", "inventor_id")
+        .values_list("share_set__patent_id", "inventor_id", "inventor__college", "share")
+    ):
+        inventors[patent].append(rules.InventorPart(inventor, college, share))
+    policy = policy_on(institution_id, on)
+    unrecovered = {patent: ZERO for patent in ids}
+    if policy is not None and policy.deduct_costs:
+        for patent, total in (
+            PatentCost.objects.filter(patent_id__in=ids, incurred_on__lte=on)
+            .values_list("patent_id")
+            .annotate(Sum("amount"))
+            .order_by()
+        ):
+            unrecovered[patent] += total
+        for patent, total in (
+            AllocationLine.objects.filter(patent_id__in=ids, party=rules.COSTS)
+            .values_list("patent_id")
+            .annotate(Sum("amount"))
+            .order_by()
+        ):
+            unrecovered[patent] -= total
+    parts = [
+        rules.PatentPart(patent, weight, max(unrecovered[patent], ZERO), inventors[patent]) for patent, weight in links
+    ]
+    return _Books(lic, on, policy, Contract.exempts(lic.pk), parts)
+
+
+def _write(books: _Books, lines: list[rules.Line], **header: Any) -> Allocation:
+    amount = sum((line.amount for line in lines), ZERO)
+    allocation = Allocation.objects.create(
+        institution_id=books.lic.offer.patent.owner_id,
+        license=books.lic,
+        amount=amount,
+        received_on=books.on,
+        policy=books.policy,
+        vat_exempt=books.vat_exempt,
+        **header,
+    )
+    AllocationLine.objects.bulk_create(
+        AllocationLine(
+            allocation=allocation,
+            institution_id=allocation.institution_id,
+            received_on=allocation.received_on,
+            patent_id=line.patent,
+            party=line.party,
+            inventor_id=line.inventor,
+            college=line.college,
+            amount=line.amount,
+        )
+        for line in lines
+    )
+    books.recovered(lines)
+    return allocation
+
+
+def _income(books: _Books, amount: Decimal, **header: Any) -> Allocation:
+    return _write(books, rules.distribute(amount, books.patents, books.split), **header)
+
+
+def allocate_payment(
+    lic: License, payment: Payment, paid: Sequence[tuple[Installment, Decimal]], *, by: User | None
+) -> list[Allocation]:
+    """A payment's income, one allocation per installment it paid, by the policy in force on the
+    day the money arrived. Called in the payment's transaction, under the license's lock."""
+    if not paid:
+        return []
+    books = _books(lic, payment.paid_on)
+    return [
+        _income(
+            books, take, source=Allocation.Source.PAYMENT, fee_kind=inst.kind, installment=inst, payment=payment, by=by
+        )
+        for inst, take in paid
+    ]
+
+
+def allocate_credit(lic: License, applied: Sequence[tuple[Installment, CreditMovement]], *, by: User | None) -> None:
+    """The license's credit applied to what fell due: income from the day it is applied."""
+    if not applied:
+        return
+    books = _books(lic, clock.today())
+    for inst, movement in applied:
+        _income(
+            books,
+            movement.amount,
+            source=Allocation.Source.CREDIT,
+            fee_kind=inst.kind,
+            installment=inst,
+            credit_movement=movement,
+            by=by,
+        )
+
+
+def take_back_to_credit(
+    lic: License, inst: Installment, movement: CreditMovement, *, by: User | None
+) -> Allocation | None:
+    """A paid period corrected down: its excess went back to the credit (`movement`), so the
+    allocation of that much is taken back, from each line in proportion to what it holds."""
+    rows = (
+        AllocationLine.objects.filter(allocation__installment=inst)
+        .values_list("patent_id", "party", "inventor_id", "college")
+        .annotate(held=Sum("amount"))
+        .order_by("patent_id", "party", "inventor_id", "college")
+    )
+    held = [
+        (rules.Line(patent, party, ZERO, inventor, college), total) for patent, party, inventor, college, total in rows
+    ]
+    # Money paid before the ledger existed is not allocated until the backfill runs: what was is taken back.
+    amount = min(movement.amount, sum((total for _line, total in held if total > ZERO), ZERO))
+    if not amount:
+        return None
+    books = _Books(lic, clock.today(), None, False, [])
+    return _write(
+        books,
+        rules.reverse(amount, held),
+        source=Allocation.Source.CORRECTION,
+        fee_kind=inst.kind,
+        installment=inst,
+        credit_movement=movement,
+        by=by,
+    )
+
+
+def allocate_claim(lic: License, claim: InsuranceClaim, *, by: User | None) -> Allocation:
+    """The insurer's compensation is income of the license, from the day it is recorded."""
+    books = _books(lic, clock.today())
+    assert claim.paid_amount is not None
+    return _income(
+        books, claim.paid_amount, source=Allocation.Source.INSURANCE, fee_kind="insurance", claim=claim, by=by
+    )
+
+
+def allocate_equity(lic: License, conversion: EquityConversion, *, by: User | None) -> Allocation:
+    """A stake taken instead of a fee, at the amount converted, split by the policy's equity share."""
+    assert conversion.executed_on is not None
+    books = _books(lic, conversion.executed_on)
+    lines = rules.distribute_equity(conversion.converted_amount, books.patents, books.equity_inventors_share)
+    return _write(books, lines, source=Allocation.Source.EQUITY, fee_kind="equity", conversion=conversion, by=by)
+
+
+# -- payouts ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def prepare_payout(*, institution_id: int, payee: str, up_to: date, by: User | None) -> PayoutBatch:
+    """A batch paying each inventor (or college) what the ledger owes them for money received up
+    to `up_to`. One batch is prepared at a time per institution (its row is locked), so no amount
+    is put in two batches."""
+    if payee not in PayoutBatch.Payee.values:
+        raise ValidationError({"payee": _("Choose whom the batch pays: the inventors or the colleges.")})
+    if up_to > clock.today():
+        raise ValidationError({"up_to": _("A batch pays money already received: choose today or an earlier day.")})
+    Institution.objects.select_for_update().get(pk=institution_id)
+    accounts = [a for a in selectors.owed_to_payees(institution_id, payee, up_to) if a.owed > ZERO]
+    if not accounts:
+        raise _refused(
+            _("Nothing is owed to the %(payee)s for money received up to %(date)s.")
+            % {"payee": PayoutBatch.Payee(payee).label, "date": up_to}
+        )
+    batch = PayoutBatch.objects.create(
+        institution_id=institution_id,
+        payee=payee,
+        up_to=up_to,
+        total=sum((a.owed for a in accounts), ZERO),
+        prepared_by=by,
+    )
+    PayoutItem.objects.bulk_create(
+        PayoutItem(batch=batch, inventor_id=a.inventor, college=a.college, amount=a.owed) for a in accounts
+    )
+    _audit.created(batch, by=by, fields=("payee", "up_to", "total"))
+    return batch
+
+
+def _lock_batch(batch_id: int) -> PayoutBatch:
+    return PayoutBatch.objects.select_for_update().get(pk=batch_id)
+
+
+@transaction.atomic
+def mark_payout_paid(*, batch_id: int, paid_on: date, reference: str, by: User | None) -> PayoutBatch:
+    reference = clean_single_line(reference, "reference", max_length=100)
+    if not reference:
+        raise ValidationError({"reference": _("Enter the bank or payroll reference of the payment.")})
+    batch = _lock_batch(batch_id)
+    if paid_on > clock.today():
+        raise ValidationError({"paid_on": _("The payment date cannot be in the future.")})
+    if paid_on < clock.local_date(batch.prepared_at):
+        raise ValidationError(
+            {
+                "paid_on": _("The batch was prepared on %(date)s: it was paid on or after that day.")
+                % {"date": clock.local_date(batch.prepared_at)}
+            }
+        )
+    _run(batch, "mark_paid", paid_on, reference, by=by)
+    return batch
+
+
+@transaction.atomic
+def cancel_payout(*, batch_id: int, by: User | None, reason: str) -> PayoutBatch:
+    """A batch not paid after all: its amounts are owed again and go into the next batch."""
+    batch = _lock_batch(batch_id)
+    _run(batch, "cancel", by=by, reason=_require_reason(reason))
+    return batch
