@@ -48,6 +48,11 @@ def build_export(export_id: int) -> str:
     return jobs.build_export(export_id=export_id)
 
 
+@shared_task(name="licensing.send_inventor_invitation")
+def send_inventor_invitation(inventor_id: int, language: str) -> None:
+    services.send_inventor_invitation(inventor_id=inventor_id, language=language)
+
+
 @shared_task(name="licensing.send_password_reset")
 def send_password_reset(email: str, language: str) -> None:
     services.send_password_reset(email=email, language=language)

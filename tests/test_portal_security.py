@@ -95,9 +95,17 @@ LICENSE_FOR_PAGE = {
     "request_invoice": "purchased",
     "invoice": "purchased",
 }
-# URLs with an id that is no enterprise's object: public catalogue pages, and secret tokens
-# (tested in test_portal_calendar.py and Django's own password reset).
-NOT_AN_ENTERPRISES_OBJECT = {"offer", "apply", "calendar_ics", "password_reset_confirm"}
+# URLs with an id that is no enterprise's object: public catalogue pages, secret tokens (tested
+# in test_portal_calendar.py and Django's own password reset), and an inventor's statement of a
+# year, which is always the logged-in inventor's own (test_inventor_statements.py: 404 to an SME).
+NOT_AN_ENTERPRISES_OBJECT = {
+    "offer",
+    "apply",
+    "calendar_ics",
+    "password_reset_confirm",
+    "inventor_statement",
+    "inventor_statement_pdf",
+}
 
 
 def portal_urls(lic, report, trial, royalty_report) -> dict[str, str]:

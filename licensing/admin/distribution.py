@@ -6,13 +6,13 @@ import io
 from datetime import date
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -31,7 +31,7 @@ from ..models import (
     PayoutBatch,
     PayoutItem,
 )
-from ..reporting import tables
+from ..reporting import statements, tables
 from ..selectors.scope import institution_of
 from ..widgets import DateInput
 from .actions import RequiredReasonForm, ServiceAction
@@ -60,9 +60,78 @@ class WrittenByServiceAdmin(InstitutionScopedAdmin):
 class InventorAdmin(AuditTrailMixin, InstitutionScopedAdmin):
     list_display = ["name", "college", "staff_number", "email", "user"]
     search_fields = ["name", "college", "staff_number"]
-    fields = ["institution", "name", "college", "staff_number", "email", "user", "history"]
-    readonly_fields = ["user", "history"]
+    fields = ["institution", "name", "college", "staff_number", "email", "user", "statements", "history"]
+    readonly_fields = ["user", "statements", "history"]
     ordering = ["name", "id"]
+    actions = ["invite"]
+
+    @admin.action(description=_("Invite the selected inventors to see their patents, money and statements"))
+    def invite(self, request, queryset):
+        invited, refused = 0, []
+        for inventor in queryset.order_by("pk"):
+            try:
+                services.invite_inventor(inventor_id=inventor.pk, language=request.LANGUAGE_CODE, by=request.user)
+                invited += 1
+            except ValidationError as exc:
+                refused.append(f"{inventor.name}: {' '.join(exc.messages)}")
+        if invited:
+            self.message_user(request, gettext("Invitations sent: %(n)s.") % {"n": invited}, messages.SUCCESS)
+        for said in refused:
+            self.message_user(request, said, messages.ERROR)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/statement/<int:year>/",
+                self.admin_site.admin_view(self.statement_view),
+                name="licensing_inventor_statement",
+            ),
+            path(
+                "<path:object_id>/statement/<int:year>.pdf",
+                self.admin_site.admin_view(self.statement_pdf),
+                name="licensing_inventor_statement_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("statements"))
+    def statements(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        links = [
+            format_html(
+                '<a href="{}">{}</a> (<a href="{}">PDF</a>)',
+                reverse("admin:licensing_inventor_statement", args=[obj.pk, year]),
+                year,
+                reverse("admin:licensing_inventor_statement_pdf", args=[obj.pk, year]),
+            )
+            for year in selectors.statement_years(obj)
+        ]
+        return format_html_join(" · ", "{}", ((link,) for link in links)) if links else "—"
+
+    def _statement(self, request, object_id, year):
+        inventor = self.get_object(request, unquote(object_id))
+        if inventor is None or not 2000 <= year <= today().year:
+            raise Http404
+        return selectors.inventor_statement(inventor, year)
+
+    def statement_view(self, request, object_id, year):
+        statement = self._statement(request, object_id, year)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": statement.inventor,
+            "title": gettext("Statement %(year)s: %(name)s") % {"year": year, "name": statement.inventor.name},
+            "body": statements.statement_body(statement, request.LANGUAGE_CODE),
+            "pdf_url": reverse("admin:licensing_inventor_statement_pdf", args=[statement.inventor.pk, year]),
+        }
+        return TemplateResponse(request, "admin/licensing/inventor_statement.html", context)
+
+    def statement_pdf(self, request, object_id, year):
+        statement = self._statement(request, object_id, year)
+        response = HttpResponse(statements.statement_pdf(statement), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="statement-{statement.inventor.pk}-{year}.pdf"'
+        return response
 
     def get_changeform_initial_data(self, request):
         institution = institution_of(request.user)

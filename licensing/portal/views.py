@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import Resolver404, resolve, reverse, reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -28,6 +29,7 @@ from ..models import (
     ContractVersion,
     EnterpriseMember,
     Institution,
+    Inventor,
     InvoiceProfile,
     InvoiceRequest,
     License,
@@ -38,6 +40,7 @@ from ..models import (
     allows,
 )
 from ..receipts import contract_document_response, receipt_response, signed_copy_response
+from ..reporting import statements
 from . import forms
 
 
@@ -48,6 +51,8 @@ def member_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         member = EnterpriseMember.objects.select_related("enterprise").filter(user=request.user).first()
+        if member is None and Inventor.objects.filter(user=request.user).exists():
+            return redirect("portal:inventor")  # an inventor's account: their own inventions
         if member is None or member.state != EnterpriseMember.State.ACTIVE:
             return render(request, "portal/not_a_member.html", {"member": member}, status=403)
         request.member = member
@@ -649,4 +654,60 @@ def calendar_ics(request, token):
     body = calendar_feed.build(member.enterprise, request.LANGUAGE_CODE)
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Cache-Control"] = "private, max-age=900"
+    return response
+
+
+# -- an inventor's own: patents, licenses on them, the money allocated to them, statements ------
+
+
+def inventor_required(view):
+    """Logged in, and the account of an inventor: `request.inventor` is set. An inventor sees their
+    own patents and money only, read-only."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        inventor = Inventor.objects.select_related("institution").filter(user=request.user).first()
+        if inventor is None:
+            raise Http404
+        request.inventor = inventor
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@inventor_required
+def inventor_home(request):
+    inventor = request.inventor
+    context = {
+        "inventor": inventor,
+        "is_inventor": True,
+        "patents": selectors.inventor_patents(inventor),
+        "allocations": selectors.inventor_lines(inventor)[:50],
+        "years": selectors.statement_years(inventor),
+    }
+    return render(request, "portal/inventor.html", context)
+
+
+def _statement_year(year: int) -> int:
+    if not 2000 <= year <= today().year:
+        raise Http404
+    return year
+
+
+@inventor_required
+def inventor_statement(request, year):
+    statement = selectors.inventor_statement(request.inventor, _statement_year(year))
+    body = statements.statement_body(statement, translation.get_language())
+    return render(
+        request, "portal/inventor_statement.html", {"statement": statement, "body": body, "is_inventor": True}
+    )
+
+
+@inventor_required
+def inventor_statement_pdf(request, year):
+    statement = selectors.inventor_statement(request.inventor, _statement_year(year))
+    response = HttpResponse(statements.statement_pdf(statement), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="statement-{year}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
     return response

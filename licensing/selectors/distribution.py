@@ -258,3 +258,37 @@ def _totals(rows: list[PayeeYear]) -> PayeeYear:
         sum((r.paid_in_year for r in rows), ZERO),
         sum((r.owed_now for r in rows), ZERO),
     )
+
+
+def inventor_patents(inventor: Inventor) -> list[dict]:
+    """The inventor's patents with their share in force today, and the licenses on each (any state)."""
+    from ..domain import clock
+    from ..models import InventorShare, LicensePatent
+
+    today = clock.today()
+    shares = (
+        InventorShare.objects.filter(inventor=inventor, share_set__effective_from__lte=today)
+        .select_related("share_set__patent")
+        .order_by("share_set__patent__number", "-share_set__effective_from")
+    )
+    patents: dict[int, dict] = {}
+    for share in shares:  # the latest set in force per patent comes first
+        patent = share.share_set.patent
+        patents.setdefault(patent.pk, {"patent": patent, "share": share.share, "licenses": []})
+    links = (
+        LicensePatent.objects.filter(patent_id__in=patents)
+        .select_related("license__enterprise")
+        .order_by("patent_id", "license_id")
+    )
+    for link in links:
+        patents[link.patent_id]["licenses"].append(link.license)
+    return list(patents.values())
+
+
+def inventor_lines(inventor: Inventor) -> QuerySet[AllocationLine]:
+    """The money allocated to the inventor, newest first, with what it came from."""
+    return (
+        AllocationLine.objects.filter(inventor=inventor)
+        .select_related("patent", "allocation__license__enterprise")
+        .order_by("-received_on", "-id")
+    )

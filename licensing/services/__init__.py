@@ -25,10 +25,12 @@ from .credit import apply_credit, refund_credit
 from .distribution import (
     adopt_policy,
     cancel_payout,
+    invite_inventor,
     mark_payout_paid,
     policy_on,
     prepare_payout,
     record_patent_cost,
+    send_inventor_invitation,
     set_inventor_shares,
 )
 from .equity import (
@@ -108,6 +110,7 @@ __all__ = [
     "file_claim",
     "file_royalty_report",
     "holder_line",
+    "invite_inventor",
     "issue_contract",
     "licenses_keeping_closed",
     "mark_overdue",
@@ -149,6 +152,7 @@ __all__ = [
     "revise_offer",
     "revoke_member",
     "save_record",
+    "send_inventor_invitation",
     "send_password_reset",
     "set_inventor_shares",
     "set_package",

@@ -11,6 +11,7 @@ nothing: what it refunds was never allocated. Nothing in the ledger is edited.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from .. import selectors
+from .. import queue, selectors
 from ..domain import clock
 from ..domain import distribution as rules
 from ..domain.money import ZERO
@@ -462,3 +464,61 @@ def cancel_payout(*, batch_id: int, by: User | None, reason: str) -> PayoutBatch
     batch = _lock_batch(batch_id)
     _run(batch, "cancel", by=by, reason=_require_reason(reason))
     return batch
+
+
+# -- the inventor's own account -----------------------------------------------------------------
+
+
+@transaction.atomic
+def invite_inventor(*, inventor_id: int, language: str, by: User | None) -> Inventor:
+    """Give an inventor read-only access to their patents, money and statements: an account tied
+    to them (the one with their email, if there is exactly one, else a new one), and an email with
+    a link to choose a password, sent when the transaction commits."""
+    from django.contrib.auth import get_user_model
+
+    inventor = Inventor.objects.select_for_update().get(pk=inventor_id)
+    if not inventor.email:
+        raise ValidationError({"email": _("Enter the inventor's email first: the invitation is sent there.")})
+    if inventor.user_id is None:
+        users = get_user_model().objects
+        same = list(users.filter(email__iexact=inventor.email, is_active=True)[:2])
+        taken = same and Inventor.objects.filter(user=same[0]).exists()
+        if len(same) == 1 and not taken:
+            user = same[0]
+        else:
+            user = users.create_user(username=f"inventor-{inventor.pk}", email=inventor.email)
+        if not user.has_usable_password():  # the reset link is only sent to accounts with one
+            user.set_password(secrets.token_urlsafe(32))
+            user.save(update_fields=["password"])
+        before = _audit.snapshot(inventor, ["user"])
+        inventor.user = user
+        inventor.save(update_fields=["user"])
+        _audit.changed(inventor, before, by=by, reason=_("Invited to see their statements"))
+    transaction.on_commit(lambda: queue.enqueue("licensing.send_inventor_invitation", inventor.pk, language))
+    return inventor
+
+
+def send_inventor_invitation(*, inventor_id: int, language: str) -> None:
+    """The invitation: what the inventor can see, and a link to choose a password (valid as long
+    as Django's password-reset links)."""
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.contrib.auth.forms import PasswordResetForm
+
+    inventor = Inventor.objects.select_related("user", "institution").get(pk=inventor_id)
+    if inventor.user is None or not inventor.user.email:
+        return
+    site = urlsplit(settings.SITE_URL)
+    form = PasswordResetForm(data={"email": inventor.user.email})
+    if not form.is_valid():
+        return
+    with translation.override(language):
+        form.save(
+            domain_override=site.netloc,
+            use_https=site.scheme == "https",
+            subject_template_name="portal/emails/inventor_invitation.subject.txt",
+            email_template_name="portal/emails/inventor_invitation.txt",
+            html_email_template_name="portal/emails/inventor_invitation.html",
+            extra_email_context={"inventor": inventor},  # type: ignore[dict-item]  # the stubs say str
+        )
