@@ -12,8 +12,8 @@ from licensing.roles import TTO_STAFF_GROUP
 
 from .factories import OfferFactory, ended_trials, enterprise_of_size
 
-SUPERUSER_QUERIES = 19  # session, user, institutions for the filter, 16 figure groups (contracts: 3)
-STAFF_QUERIES = 22  # session, user, its permissions (2), staff profile and institution, 16 figure groups
+SUPERUSER_QUERIES = 21  # session, user, institutions for the filter, 18 figure groups (contracts: 3, distribution: 2)
+STAFF_QUERIES = 24  # session, user, its permissions (2), staff profile and institution, 18 figure groups
 
 
 def add_book(institution, licenses: int):

@@ -473,3 +473,64 @@ def test_the_ledger_is_never_edited_only_appended(two_patent_license, staff):
     pay(lic, "100000.00", "all", staff, dt.date(2026, 7, 31))
     assert License.objects.get(pk=lic.pk).state == "paid_up"
     assert Allocation.objects.count() == 1 and AllocationLine.objects.count() == 11
+
+
+def ledger() -> list[tuple]:
+    rows = AllocationLine.objects.order_by(
+        "allocation__payment_id", "allocation__installment_id", "patent_id", "party", "inventor_id", "college"
+    )
+    return list(
+        rows.values_list(
+            "allocation__payment_id",
+            "allocation__installment_id",
+            "allocation__received_on",
+            "allocation__source",
+            "patent_id",
+            "party",
+            "inventor_id",
+            "college",
+            "amount",
+        )
+    )
+
+
+def test_the_backfill_allocates_a_book_recorded_before_the_ledger_as_the_services_would(
+    institution, staff, clock, make_insured_default
+):
+    """A book whose payments (over several installments), insurance compensation and policy
+    change were recorded live; its ledger emptied as if it had never existed; the backfill
+    writes the same allocations, and a second run writes nothing."""
+    from django.core.management import call_command
+
+    services.adopt_policy(institution=institution, by=staff, **EXAMPLE_POLICY)
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, trial_fee=D("5000.00"), price=D("90000.00"))
+    inventor = Inventor.objects.create(institution=institution, name="Li Wei", college="Chemistry")
+    services.set_inventor_shares(
+        patent_id=offer.patent.pk, shares=[(inventor.pk, "1")], effective_from=dt.date(2025, 1, 1), by=staff
+    )
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+    clock("2026-07-31")
+    services.purchase(license_id=lic.pk, plan="installments", by=staff)
+    pay(lic, "20000.00", "a", staff, dt.date(2026, 7, 31))
+    services.adopt_policy(
+        institution=institution,
+        by=staff,
+        **{**EXAMPLE_POLICY, "effective_from": dt.date(2026, 8, 1), "service_rate": D("0.2")},
+    )
+    clock("2026-08-10")
+    pay(lic, "31000.00", "b", staff, dt.date(2026, 8, 10))
+    insured = make_insured_default()
+    claim = services.file_claim(license_id=insured.pk, by=staff)
+    services.approve_claim(claim_id=claim.pk, by=staff)
+    services.record_claim_paid(claim_id=claim.pk, amount="72000.00", by=staff)
+    live = ledger()
+    assert len({row[0] for row in live}) == 3  # two payments and a claim
+
+    AllocationLine.objects.all().delete()
+    Allocation.objects.all().delete()
+    call_command("allocate_book", batch=1)
+    assert ledger() == live
+    call_command("allocate_book")
+    assert ledger() == live

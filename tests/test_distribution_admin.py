@@ -225,3 +225,45 @@ def test_the_owed_page_reads_a_constant_number_of_queries(tto, institution, staf
     grow(3)
     with django_assert_num_queries(OWED_PAGE_QUERIES):
         assert "Inventor 3" in tto.get(url).content.decode()
+
+
+def test_the_dashboard_shows_distributed_and_paid_by_party_per_year_within_the_institution(
+    client, two_institutions, clock
+):
+    from licensing import selectors
+
+    a, b = two_institutions["A"], two_institutions["B"]
+    inventor = Inventor.objects.create(institution=a["patent"].owner, name="Li Wei", college="Chemistry")
+    services.set_inventor_shares(
+        patent_id=a["patent"].pk, shares=[(inventor.pk, "1")], effective_from=dt.date(2026, 9, 1), by=a["user"]
+    )
+    clock("2026-09-02")
+    services.record_payment(
+        license_id=a["license"].pk,
+        amount="1060.00",
+        paid_on=dt.date(2026, 9, 2),
+        reference="A-2",
+        idempotency_key="a2",
+        by=a["user"],
+    )
+    batch = services.prepare_payout(
+        institution_id=a["patent"].owner_id, payee="inventors", up_to=dt.date(2026, 9, 2), by=a["user"]
+    )
+    services.mark_payout_paid(batch_id=batch.pk, paid_on=dt.date(2026, 9, 2), reference="P", by=a["user"])
+
+    mine = selectors.distribution_by_year(selectors.BookFilter(institution=a["patent"].owner))
+    # The 100.00 of the fixture's first payment (2026-08-01, inventors not recorded yet) and 1,060.00
+    # on 2026-09-02: VAT 6% inside each, the law's default halves of the rest.
+    assert mine == [
+        (2026, "inventor", D("547.17"), D("500.00")),
+        (2026, "institution", D("547.17"), None),
+        (2026, "vat", D("65.66"), None),
+    ]
+    assert selectors.distribution_by_year(selectors.BookFilter(institution=b["patent"].owner)) == [
+        (2026, "inventor", D("47.17"), D("0.00")),
+        (2026, "institution", D("47.17"), None),
+        (2026, "vat", D("5.66"), None),
+    ]
+    client.force_login(b["user"])
+    page = client.get(reverse("admin:dashboard")).content.decode()
+    assert 'id="table-distribution"' in page and "547.17" not in page

@@ -12,7 +12,7 @@ from .. import selectors
 from ..domain.money import ZERO
 from ..domain.numbers import money_text
 from ..domain.size_class import NATIONAL_INDUSTRIALIZATION_RATE_2024 as NATIONAL_RATE
-from ..models import IPC_SECTIONS, Enterprise, Installment, License
+from ..models import IPC_SECTIONS, AllocationLine, Enterprise, Installment, License
 from . import charts
 from .tables import Column, Table
 
@@ -83,6 +83,8 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     by_kind = {row["kind"]: row for row in selectors.income_by_kind(book, on)}
     reports = selectors.royalty_reports(book, on)
     standing = selectors.contract_standing(book, on)
+    distributed = selectors.distribution_by_year(book)
+    parties = dict(AllocationLine.Party.choices)
 
     sizes = {r["key"]: r for r in by["size"]}
     total = {"ended": sum(r["ended"] for r in by["size"]), "converted": sum(r["converted"] for r in by["size"])}
@@ -244,6 +246,17 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 (_("Pending approval or execution"), equity["pending"], None),
             ],
             links=[("equityconversion", "state__exact=executed"), ("equityconversion", "state__in=proposed,approved")],
+        ),
+        Table(
+            "distribution",
+            _("Revenue distribution by year"),
+            [
+                Column(_("year")),
+                Column(_("party")),
+                Column(_("allocated (CNY)"), "money"),
+                Column(_("paid out (CNY)"), "money"),
+            ],
+            [(str(year), parties[party], amount, paid) for year, party, amount, paid in distributed],
         ),
     ]
     overdue = sum((amount for _n, _c, amount in aging), ZERO)

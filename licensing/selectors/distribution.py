@@ -8,10 +8,12 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import ExtractYear
 
 from ..domain import distribution as rules
 from ..domain.money import ZERO
 from ..models import Allocation, AllocationLine, Inventor, PayoutBatch, PayoutItem
+from .reports import BookFilter
 
 PAYEE_PARTY: dict[str, str] = {PayoutBatch.Payee.INVENTORS: rules.INVENTOR, PayoutBatch.Payee.COLLEGES: rules.COLLEGE}
 
@@ -61,26 +63,6 @@ def unassigned(institution_id: int) -> Decimal:
         Q(party=rules.INVENTOR, inventor__isnull=True) | Q(party=rules.COLLEGE, college="")
     )
     return lines.aggregate(total=Sum("amount"))["total"] or ZERO
-
-
-@dataclass
-class PartyYear:
-    party: str
-    allocated: Decimal = ZERO
-    paid: Decimal = ZERO
-
-
-def distribution_by_party(lines: QuerySet[AllocationLine], items: QuerySet[PayoutItem], year: int) -> list[PartyYear]:
-    """For the dashboard: per party, what the year's income gave it and what was paid out in the
-    year (inventors and colleges are paid in batches; the other parties are the institution's own)."""
-    rows = {party: PartyYear(party) for party in (*rules.NET_PARTIES, *rules.DEDUCTIONS)}
-    in_year = lines.filter(received_on__year=year)
-    for party, total in in_year.values_list("party").annotate(total=Sum("amount")).order_by("party"):
-        rows[party].allocated = total
-    paid = items.filter(batch__state=PayoutBatch.State.PAID, batch__paid_on__year=year)
-    for payee, total in paid.values_list("batch__payee").annotate(total=Sum("amount")).order_by("batch__payee"):
-        rows[PAYEE_PARTY[payee]].paid = total
-    return [rows[party] for party in (*rules.NET_PARTIES, *rules.DEDUCTIONS)]
 
 
 @dataclass
@@ -292,3 +274,44 @@ def inventor_lines(inventor: Inventor) -> QuerySet[AllocationLine]:
         .select_related("patent", "allocation__license__enterprise")
         .order_by("-received_on", "-id")
     )
+
+
+def distribution_by_year(book: BookFilter) -> list[tuple[int, str, Decimal, Decimal | None]]:
+    """For the dashboard: per year the money was received and per party, what the ledger gave it,
+    and for the inventors and colleges what was paid out to them in that year (the institution's
+    own parts and the deductions are not paid out: None). Within the book's institution, IPC
+    section and period. Two grouped queries."""
+    lines = AllocationLine.objects.filter(book.period("received_on"))
+    items = PayoutItem.objects.filter(batch__state=PayoutBatch.State.PAID).filter(book.period("batch__paid_on"))
+    if book.institution is not None:
+        lines = lines.filter(institution=book.institution)
+        items = items.filter(batch__institution=book.institution)
+    if book.ipc_section:
+        lines = lines.filter(patent__ipc_class__istartswith=book.ipc_section)
+    allocated = {
+        (year, party): total
+        for year, party, total in lines.annotate(year=ExtractYear("received_on"))
+        .values_list("year", "party")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    paid = {
+        (year, PAYEE_PARTY[payee]): total
+        for year, payee, total in items.annotate(year=ExtractYear("batch__paid_on"))
+        .values_list("year", "batch__payee")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    }
+    order = (*rules.NET_PARTIES, *rules.DEDUCTIONS)
+    years = sorted({year for year, _party in (*allocated, *paid)}, reverse=True)
+    return [
+        (
+            year,
+            party,
+            allocated.get((year, party), ZERO),
+            paid.get((year, party), ZERO) if party in PAYEE_PARTY.values() else None,
+        )
+        for year in years
+        for party in order
+        if (year, party) in allocated or (year, party) in paid
+    ]

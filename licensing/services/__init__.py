@@ -33,6 +33,9 @@ from .distribution import (
     send_inventor_invitation,
     set_inventor_shares,
 )
+from .distribution import (
+    backfill as backfill_allocations,
+)
 from .equity import (
     approve_equity_conversion,
     execute_equity_conversion,
@@ -99,6 +102,7 @@ __all__ = [
     "approve_equity_conversion",
     "approve_member",
     "approve_trial",
+    "backfill_allocations",
     "cancel_payout",
     "check_package",
     "confirm_payment_report",

@@ -301,21 +301,22 @@ def _write(books: _Books, lines: list[rules.Line], **header: Any) -> Allocation:
         vat_exempt=books.vat_exempt,
         **header,
     )
-    AllocationLine.objects.bulk_create(
-        AllocationLine(
-            allocation=allocation,
-            institution_id=allocation.institution_id,
-            received_on=allocation.received_on,
-            patent_id=line.patent,
-            party=line.party,
-            inventor_id=line.inventor,
-            college=line.college,
-            amount=line.amount,
-        )
-        for line in lines
-    )
+    AllocationLine.objects.bulk_create(_line_row(allocation, line) for line in lines)
     books.recovered(lines)
     return allocation
+
+
+def _line_row(allocation: Allocation, line: rules.Line) -> AllocationLine:
+    return AllocationLine(
+        allocation_id=allocation.pk,
+        institution_id=allocation.institution_id,
+        received_on=allocation.received_on,
+        patent_id=line.patent,
+        party=line.party,
+        inventor_id=line.inventor,
+        college=line.college,
+        amount=line.amount,
+    )
 
 
 def _income(books: _Books, amount: Decimal, **header: Any) -> Allocation:
@@ -522,3 +523,230 @@ def send_inventor_invitation(*, inventor_id: int, language: str) -> None:
             html_email_template_name="portal/emails/inventor_invitation.html",
             extra_email_context={"inventor": inventor},  # type: ignore[dict-item]  # the stubs say str
         )
+
+
+# -- the backfill: income recorded before the ledger ---------------------------------------------
+
+
+@dataclass
+class _Known:
+    """What the backfill reads once per batch of licenses, to allocate without a query per row."""
+
+    policies: dict[int, list[DistributionPolicy]]  # institution -> versions, newest first
+    shares: dict[int, list[tuple[date, list[rules.InventorPart]]]]  # patent -> sets, newest first
+    costs: dict[int, list[tuple[date, Decimal]]]  # patent -> costs paid, by day
+    recovered: dict[int, Decimal]  # patent -> costs recovered so far
+
+    def policy(self, institution_id: int, on: date) -> DistributionPolicy | None:
+        return next((p for p in self.policies.get(institution_id, []) if p.effective_from <= on), None)
+
+    def part(self, patent: int, weight: Decimal, on: date, deduct_costs: bool) -> rules.PatentPart:
+        inventors = next((parts for day, parts in self.shares.get(patent, []) if day <= on), [])
+        unrecovered = ZERO
+        if deduct_costs:
+            paid = sum((amount for day, amount in self.costs.get(patent, []) if day <= on), ZERO)
+            unrecovered = max(paid - self.recovered.get(patent, ZERO), ZERO)
+        return rules.PatentPart(patent, weight, unrecovered, inventors)
+
+
+def _known(license_ids: list[int], patent_ids: set[int], institution_ids: set[int]) -> _Known:
+    policies: dict[int, list[DistributionPolicy]] = {}
+    for policy in DistributionPolicy.objects.filter(institution_id__in=institution_ids).order_by(
+        "institution_id", "-effective_from"
+    ):
+        policies.setdefault(policy.institution_id, []).append(policy)
+    sets: dict[int, dict[date, list[rules.InventorPart]]] = {}
+    for patent, day, inventor, college, share in (
+        InventorShare.objects.filter(share_set__patent_id__in=patent_ids)
+        .order_by("share_set__patent_id", "-share_set__effective_from", "inventor_id")
+        .values_list("share_set__patent_id", "share_set__effective_from", "inventor_id", "inventor__college", "share")
+    ):
+        sets.setdefault(patent, {}).setdefault(day, []).append(rules.InventorPart(inventor, college, share))
+    costs: dict[int, list[tuple[date, Decimal]]] = {}
+    for patent, day, amount in PatentCost.objects.filter(patent_id__in=patent_ids).values_list(
+        "patent_id", "incurred_on", "amount"
+    ):
+        costs.setdefault(patent, []).append((day, amount))
+    recovered = dict(
+        AllocationLine.objects.filter(patent_id__in=patent_ids, party=rules.COSTS)
+        .values_list("patent_id")
+        .annotate(Sum("amount"))
+        .order_by()
+    )
+    return _Known(policies, {p: list(days.items()) for p, days in sets.items()}, costs, recovered)
+
+
+def _replay(
+    installments: list[dict], payments: list[dict], taken: dict[int, Decimal], pairs: set[tuple[int, int]]
+) -> list[tuple[dict, dict, Decimal]]:
+    """Which payment paid what of each installment, as the services pay: installments in the order
+    they fall due take the payments in the order they were made (an overpayment's credit paid what
+    fell due next, from the same money). `taken`: what each payment already gave; `pairs`: a
+    payment and installment already allocated together (one allocation per pair)."""
+    attributed = []
+    queue = [p for p in payments if p["amount"] > taken.get(p["id"], ZERO)]
+    left = {p["id"]: p["amount"] - taken.get(p["id"], ZERO) for p in queue}
+    for inst in installments:
+        owed = inst["unallocated"]
+        for payment in queue:
+            if owed <= ZERO:
+                break
+            if not left[payment["id"]] or (payment["id"], inst["id"]) in pairs:
+                continue
+            take = min(owed, left[payment["id"]])
+            attributed.append((payment, inst, take))
+            left[payment["id"]] -= take
+            owed -= take
+    return attributed
+
+
+def backfill_licenses(license_ids: list[int], by: User | None = None) -> tuple[int, int]:
+    """Allocate the income of these licenses that has no allocation yet: what their installments
+    were paid (dated by the payments that paid them), insurance compensation, equity executed.
+    Reads a fixed number of queries for the whole batch and writes in bulk. Run under the
+    licenses' locks (`backfill`). Returns (allocations, lines) written."""
+    from ..models import LicensePatent
+
+    licenses = {
+        pk: (patent, owner)
+        for pk, patent, owner in License.objects.filter(pk__in=license_ids).values_list(
+            "pk", "offer__patent_id", "offer__patent__owner_id"
+        )
+    }
+    links: dict[int, list[tuple[int, Decimal]]] = {}
+    for lic, patent, weight in (
+        LicensePatent.objects.filter(license_id__in=license_ids)
+        .order_by("license_id", "patent_id")
+        .values_list("license_id", "patent_id", "weight")
+    ):
+        links.setdefault(lic, []).append((patent, weight))
+    for pk, (patent, _owner) in licenses.items():
+        links.setdefault(pk, [(patent, Decimal(1))])
+    registered: dict[int, date] = {
+        lic: day
+        for lic, day in Contract.objects.filter(license_id__in=license_ids, registered_on__isnull=False).values_list(
+            "license_id", "registered_on"
+        )
+        if day is not None
+    }
+    allocated = dict(
+        Allocation.objects.filter(license_id__in=license_ids, installment__isnull=False)
+        .values_list("installment_id")
+        .annotate(Sum("amount"))
+        .order_by()
+    )
+    taken = dict(
+        Allocation.objects.filter(license_id__in=license_ids, payment__isnull=False)
+        .values_list("payment_id")
+        .annotate(Sum("amount"))
+        .order_by()
+    )
+    pairs = set(
+        Allocation.objects.filter(license_id__in=license_ids, source=Allocation.Source.PAYMENT).values_list(
+            "payment_id", "installment_id"
+        )
+    )
+    installments: dict[int, list[dict]] = {}
+    for inst_id, lic, kind, paid in (
+        Installment.objects.filter(license_id__in=license_ids, paid_amount__gt=0)
+        .order_by("license_id", "due_date", "kind", "sequence")
+        .values_list("id", "license_id", "kind", "paid_amount")
+    ):
+        unallocated = paid - allocated.get(inst_id, ZERO)
+        if unallocated > ZERO:
+            installments.setdefault(lic, []).append({"id": inst_id, "kind": kind, "unallocated": unallocated})
+    payments: dict[int, list[dict]] = {}
+    for payment_id, lic, amount, paid_on in (
+        Payment.objects.filter(license_id__in=installments)
+        .order_by("license_id", "paid_on", "recorded_at", "id")
+        .values_list("id", "license_id", "amount", "paid_on")
+    ):
+        payments.setdefault(lic, []).append({"id": payment_id, "amount": amount, "paid_on": paid_on})
+    income: dict[int, list[tuple[date, Decimal, dict[str, Any]]]] = {}
+    for lic, owed in installments.items():
+        for payment, inst, take in _replay(owed, payments.get(lic, []), taken, pairs):
+            header = {"source": Allocation.Source.PAYMENT, "fee_kind": inst["kind"]}
+            income.setdefault(lic, []).append(
+                (payment["paid_on"], take, {**header, "installment_id": inst["id"], "payment_id": payment["id"]})
+            )
+    claims = InsuranceClaim.objects.filter(license_id__in=license_ids, state=InsuranceClaim.State.PAID).exclude(
+        pk__in=Allocation.objects.filter(claim__isnull=False).values("claim_id")
+    )
+    paid_at = dict(
+        AuditEvent.objects.filter(
+            content_type__model="insuranceclaim", object_id__in=claims.values("pk"), transition="record_paid"
+        ).values_list("object_id", "at")
+    )
+    for claim_id, lic, compensation in claims.values_list("pk", "license_id", "paid_amount"):
+        paid_day = clock.local_date(paid_at[claim_id]) if claim_id in paid_at else clock.today()
+        header = {"source": Allocation.Source.INSURANCE, "fee_kind": "insurance", "claim_id": claim_id}
+        income.setdefault(lic, []).append((paid_day, compensation or ZERO, header))
+    executed = EquityConversion.objects.filter(
+        license_id__in=license_ids, state=EquityConversion.State.EXECUTED
+    ).exclude(pk__in=Allocation.objects.filter(conversion__isnull=False).values("conversion_id"))
+    for conversion_id, lic, converted, executed_on in executed.values_list(
+        "pk", "license_id", "converted_amount", "executed_on"
+    ):
+        header = {"source": Allocation.Source.EQUITY, "fee_kind": "equity", "conversion_id": conversion_id}
+        income.setdefault(lic, []).append((executed_on or clock.today(), converted, header))
+    if not income:
+        return 0, 0
+    patents = {patent for lic in income for patent, _weight in links[lic]}
+    known = _known(list(income), patents, {licenses[lic][1] for lic in income})
+    headers: list[Allocation] = []
+    line_sets: list[list[rules.Line]] = []
+    for lic in sorted(income):
+        owner = licenses[lic][1]
+        for day, amount, header in sorted(income[lic], key=lambda item: (item[0], str(item[2]))):
+            policy = known.policy(owner, day)
+            exempt = lic in registered and registered[lic] <= day
+            split = (policy or DistributionPolicy(institution_id=owner)).split(exempt)
+            parts = [known.part(p, w, day, split.deduct_costs) for p, w in links[lic]]
+            if header["source"] == Allocation.Source.EQUITY:
+                share = policy.equity_inventors_share if policy else rules.LEGAL_FLOOR
+                lines = rules.distribute_equity(amount, parts, share)
+            else:
+                lines = rules.distribute(amount, parts, split)
+            for line in lines:
+                if line.party == rules.COSTS:
+                    known.recovered[line.patent] = known.recovered.get(line.patent, ZERO) + line.amount
+            headers.append(
+                Allocation(
+                    institution_id=owner,
+                    license_id=lic,
+                    amount=amount,
+                    received_on=day,
+                    policy=policy,
+                    vat_exempt=exempt,
+                    by=by,
+                    **header,
+                )
+            )
+            line_sets.append(lines)
+    written = Allocation.objects.bulk_create(headers)
+    line_rows = [
+        _line_row(allocation, line) for allocation, lines in zip(written, line_sets, strict=True) for line in lines
+    ]
+    AllocationLine.objects.bulk_create(line_rows, batch_size=5000)
+    return len(written), len(line_rows)
+
+
+def backfill(*, batch: int = 1000, progress: Any = None, by: User | None = None) -> dict[str, int]:
+    """Allocate a whole book's income recorded before the ledger, a batch of licenses at a time,
+    each batch in its own transaction under its licenses' locks (a payment recorded meanwhile
+    waits, and is allocated by its own service). Safe to run twice: what is allocated is skipped."""
+    totals = {"licenses": 0, "allocations": 0, "lines": 0}
+    last = 0
+    while True:
+        ids = list(License.objects.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return totals
+        with transaction.atomic():
+            list(License.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+            allocations, lines = backfill_licenses(ids, by)
+        totals["licenses"] += len(ids)
+        totals["allocations"] += allocations
+        totals["lines"] += lines
+        last = ids[-1]
+        if progress:
+            progress(len(ids))
