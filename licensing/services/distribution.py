@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -698,6 +698,8 @@ def backfill_licenses(license_ids: list[int], by: User | None = None) -> tuple[i
     for lic in sorted(income):
         owner = licenses[lic][1]
         for day, amount, header in sorted(income[lic], key=lambda item: (item[0], str(item[2]))):
+            if amount <= ZERO:  # a claim closed with nothing paid: no income
+                continue
             policy = known.policy(owner, day)
             exempt = lic in registered and registered[lic] <= day
             split = (policy or DistributionPolicy(institution_id=owner)).split(exempt)
@@ -725,10 +727,41 @@ def backfill_licenses(license_ids: list[int], by: User | None = None) -> tuple[i
             line_sets.append(lines)
     written = Allocation.objects.bulk_create(headers)
     line_rows = [
-        _line_row(allocation, line) for allocation, lines in zip(written, line_sets, strict=True) for line in lines
+        (a.pk, a.institution_id, a.received_on, line.patent, line.party, line.inventor, line.college, line.amount)
+        for a, lines in zip(written, line_sets, strict=True)
+        for line in lines
     ]
-    AllocationLine.objects.bulk_create(line_rows, batch_size=5000)
+    _insert_lines(line_rows)
     return len(written), len(line_rows)
+
+
+LINE_COLUMNS = (
+    "allocation_id",
+    "institution_id",
+    "received_on",
+    "patent_id",
+    "party",
+    "inventor_id",
+    "college",
+    "amount",
+)
+
+
+def _insert_lines(rows: list[tuple]) -> None:
+    """Many ledger lines at once: PostgreSQL's COPY (several times faster than INSERT for the
+    hundreds of thousands a backfill writes), else a bulk INSERT."""
+    if connection.vendor != "postgresql":
+        AllocationLine.objects.bulk_create(
+            (AllocationLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows), batch_size=5000
+        )
+        return
+    table = connection.ops.quote_name(AllocationLine._meta.db_table)
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(LINE_COLUMNS)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def backfill(*, batch: int = 1000, progress: Any = None, by: User | None = None) -> dict[str, int]:
