@@ -24,8 +24,9 @@ def add_licenses(institution, staff, n, package=1):
 LICENSE_LIST_QUERIES = 5  # session, user, count, rows, institution filter
 OFFER_LIST_QUERIES = 6  # session, user, count, rows with their package sizes, the filters
 # patents, the balance summary (2), which sections have rows (1), those sections, and the names its
-# history mentions (the offer with its lead patent, the enterprise: one query per kind)
-LICENSE_PAGE_QUERIES = 17
+# history mentions (the offer with its lead patent, the enterprise: one query per kind), and
+# whether it has more than one patent (the button sharing its income among them)
+LICENSE_PAGE_QUERIES = 18
 
 
 @pytest.mark.parametrize(("rows", "package"), [(1, 1), (30, 1), (30, 10)])

@@ -534,3 +534,36 @@ def test_the_backfill_allocates_a_book_recorded_before_the_ledger_as_the_service
     assert ledger() == live
     call_command("allocate_book")
     assert ledger() == live
+
+
+def test_weights_set_on_the_license_share_its_income_among_its_patents_from_then_on(two_patent_license, staff):
+    from django.contrib.auth.models import Group
+    from django.test import Client
+    from django.urls import reverse
+
+    from licensing.roles import TTO_STAFF_GROUP
+
+    lic = two_patent_license
+    first, second = sorted(lic.patents.all(), key=lambda p: p.pk)
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    tto = Client()
+    tto.force_login(staff)
+    url = reverse("admin:licensing_license_act", args=[lic.pk, "set_patent_weights"])
+    refused = tto.post(url, {f"weight_{first.pk}": "0", f"weight_{second.pk}": "1", "reason": "Core patent"})
+    assert refused.status_code == 200
+    done = tto.post(url, {f"weight_{first.pk}": "3", f"weight_{second.pk}": "1", "reason": "The core patent"})
+    assert done.status_code == 302
+    event = AuditEvent.objects.filter(object_id=lic.pk, content_type__model="license").latest("pk")
+    assert event.changes["patents' weights"][1] == {first.number: "3.00", second.number: "1.00"}
+    assert event.why == "The core patent"
+
+    payment = pay(lic, "100000.00", "all", staff, dt.date(2026, 7, 31))
+    gross = dict(
+        AllocationLine.objects.filter(allocation__payment=payment)
+        .values_list("patent_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    assert gross == {first.pk: D("75000.00"), second.pk: D("25000.00")}
+    with pytest.raises(ValidationError, match="each of the license's patents"):
+        services.set_patent_weights(license_id=lic.pk, weights={first.pk: "1"}, by=staff, reason="x")

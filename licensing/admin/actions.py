@@ -55,6 +55,27 @@ class RoyaltyAdjustmentForm(RequiredReasonForm):
     amount = NumberField(label=_("Royalty found due (CNY)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
 
 
+class PatentWeightsForm(RequiredReasonForm):
+    """A weight for each patent of the license: its income is shared among them in proportion
+    before the distribution policy splits it (1 each by default: equal)."""
+
+    def __init__(self, *args, obj: License, **kwargs):
+        super().__init__(*args, **kwargs)
+        for link in obj.patent_links.select_related("patent").order_by("patent__number"):
+            self.fields[f"weight_{link.patent_id}"] = NumberField(
+                label=_("Weight of %(patent)s") % {"patent": link.patent.number},
+                max_digits=7,
+                decimal_places=2,
+                min_value=Decimal("0.01"),
+                initial=link.weight,
+            )
+        self.order_fields([*(name for name in self.fields if name.startswith("weight_")), "reason"])
+
+    @staticmethod
+    def weights(data: dict) -> dict:
+        return {int(name.removeprefix("weight_")): value for name, value in data.items() if name.startswith("weight_")}
+
+
 class ApproveForm(ReasonForm):
     start = forms.DateField(label=_("Trial start"), initial=today, widget=DateInput())
 
@@ -431,6 +452,16 @@ LICENSE_ACTIONS = [
         RequiredReasonForm,
         lambda lic, by, d: services.terminate(license_id=lic.pk, by=by, **d),
         _transition_possible("terminate"),
+    ),
+    ServiceAction(
+        "set_patent_weights",
+        _("Share the income among the patents"),
+        PatentWeightsForm,
+        lambda lic, by, d: services.set_patent_weights(
+            license_id=lic.pk, by=by, reason=d["reason"], weights=PatentWeightsForm.weights(d)
+        ),
+        lambda lic: len(lic.patents.all()) > 1,
+        takes_obj=True,
     ),
 ]
 

@@ -32,6 +32,7 @@ from .distribution import (
     record_patent_cost,
     send_inventor_invitation,
     set_inventor_shares,
+    set_patent_weights,
 )
 from .distribution import (
     backfill as backfill_allocations,
@@ -160,6 +161,7 @@ __all__ = [
     "send_password_reset",
     "set_inventor_shares",
     "set_package",
+    "set_patent_weights",
     "sign_up_member",
     "staff_may_correct_enterprise",
     "take_effect",

@@ -51,7 +51,7 @@ from ..models import (
     PayoutItem,
 )
 from . import _audit
-from ._runner import _decimal, _refused, _require_amount, _require_reason, _run
+from ._runner import _decimal, _lock_license, _refused, _require_amount, _require_reason, _run
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -783,3 +783,32 @@ def backfill(*, batch: int = 1000, progress: Any = None, by: User | None = None)
         last = ids[-1]
         if progress:
             progress(len(ids))
+
+
+@transaction.atomic
+def set_patent_weights(*, license_id: int, weights: dict[int, Decimal | str], by: User | None, reason: str) -> License:
+    """How the license's income is shared among its patents before the policy splits it (equal
+    by default): a weight above zero for each of its patents. Applies to money allocated from
+    now on; what was allocated keeps its split."""
+    from ..models import LicensePatent
+
+    reason = _require_reason(reason)
+    lic = _lock_license(license_id, schedule=False)
+    links = {link.patent_id: link for link in LicensePatent.objects.filter(license=lic).select_related("patent")}
+    if set(weights) != set(links):
+        raise ValidationError({"weights": _("Give a weight for each of the license's patents, and only those.")})
+    read = {}
+    for patent_id, weight in weights.items():
+        value = _decimal(weight, "weights")
+        if value <= ZERO or value != value.quantize(Decimal("0.01")) or value >= 100000:
+            raise ValidationError({"weights": _("Each weight is above 0 and below 100,000, to two decimal places.")})
+        read[patent_id] = value.quantize(Decimal("0.01"))
+    before = {str(links[p].patent.number): str(links[p].weight) for p in sorted(links)}
+    for patent_id, value in read.items():
+        links[patent_id].weight = value
+    LicensePatent.objects.bulk_update(links.values(), ["weight"])
+    after = {str(links[p].patent.number): str(links[p].weight) for p in sorted(links)}
+    _audit.record(
+        AuditEvent.Action.CHANGED, lic, by=by, changes={str(_("patents' weights")): [before, after]}, reason=reason
+    )
+    return lic
