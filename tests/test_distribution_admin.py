@@ -151,6 +151,25 @@ def test_the_finance_office_answers_what_it_owes_each_inventor_and_pays_it(tto, 
     page = tto.get(reverse("admin:licensing_owed") + "?year=2026").content.decode()
     assert "63,000.00" in page  # paid in 2026, and owed now 0.00 for each inventor
 
+    # Every page of it opens, its numbers read as people read them.
+    allocation = Allocation.objects.get()
+    for name, pk in (
+        ("payoutbatch", batch.pk),
+        ("distributionpolicy", DistributionPolicy.objects.get().pk),
+        ("inventorshareset", InventorShareSet.objects.get().pk),
+        ("allocation", allocation.pk),
+        ("inventor", wang.pk),
+    ):
+        assert tto.get(reverse(f"admin:licensing_{name}_change", args=[pk])).status_code == 200, name
+    for name in ("payoutbatch", "distributionpolicy", "inventorshareset", "allocation", "inventor", "patentcost"):
+        assert tto.get(reverse(f"admin:licensing_{name}_changelist")).status_code == 200, name
+        if name in ("payoutbatch", "distributionpolicy", "inventorshareset", "inventor", "patentcost"):
+            assert tto.get(reverse(f"admin:licensing_{name}_add")).status_code == 200, name
+    policy_page = tto.get(
+        reverse("admin:licensing_distributionpolicy_change", args=[DistributionPolicy.objects.get().pk])
+    )
+    assert "70%" in policy_page.content.decode()  # a fraction read as a percentage
+
 
 def test_staff_of_another_institution_see_none_of_it(client, two_institutions, clock):
     a, b = two_institutions["A"], two_institutions["B"]

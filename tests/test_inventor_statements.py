@@ -18,7 +18,7 @@ from licensing import selectors, services
 from licensing.models import AuditEvent, Inventor
 from licensing.roles import TTO_STAFF_GROUP
 
-from .factories import EnterpriseFactory, OfferFactory
+from .factories import EnterpriseFactory, OfferFactory, UserFactory
 from .test_contracts import squash
 
 POLICY = {
@@ -157,3 +157,43 @@ def test_staff_read_statements_of_their_own_institutions_inventors_only(inventor
     other.force_login(two_institutions["B"]["user"])
     assert other.get(reverse("admin:licensing_inventor_statement", args=[li.pk, 2026])).status_code == 404
     assert other.get(reverse("admin:licensing_inventor_statement_pdf", args=[li.pk, 2026])).status_code == 404
+
+
+INVENTOR_PAGE_QUERIES = 7  # session, user, inventor, shares with their patents, licenses, lines, years
+STATEMENT_PAGE_QUERIES = 10  # session, user, inventor, the statement's grouped sums (6), patents
+
+
+def test_the_inventors_pages_read_a_constant_number_of_queries(
+    inventors_paid, institution, staff, clock, client, django_assert_num_queries
+):
+    _lic, li, _wang = inventors_paid
+    li.user = UserFactory(username="li-wei")
+    li.save()
+    client.force_login(li.user)
+
+    def pages():
+        with django_assert_num_queries(INVENTOR_PAGE_QUERIES):
+            assert client.get(reverse("portal:inventor")).status_code == 200
+        with django_assert_num_queries(STATEMENT_PAGE_QUERIES):
+            assert client.get(reverse("portal:inventor_statement", args=[2026])).status_code == 200
+
+    pages()
+    for n in range(3):  # three more licenses of his patents, paid: the same number of queries
+        clock("2026-01-31")
+        offer = OfferFactory(patent__owner=institution, price=D("1000.00"), installment_count=0)
+        services.set_inventor_shares(
+            patent_id=offer.patent.pk, shares=[(li.pk, "1")], effective_from=dt.date(2026, 1, 1), by=staff
+        )
+        lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+        services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+        clock("2026-07-31")
+        services.purchase(license_id=lic.pk, plan="lump_sum", by=staff)
+        services.record_payment(
+            license_id=lic.pk,
+            amount="1000.00",
+            paid_on=dt.date(2026, 7, 31),
+            reference=f"X{n}",
+            idempotency_key=f"x{n}",
+            by=staff,
+        )
+    pages()

@@ -218,13 +218,13 @@ class InventorShareSetAdmin(WrittenByServiceAdmin):
             return type(form.__name__, (form,), {"inventors": inventors})
         return form
 
+    VIEW_FIELDS = ("patent", "effective_from", "reason", "recorded_by", "recorded_at")
+
     def get_fields(self, request, obj=None):
-        if obj is not None:
-            return ["patent", "effective_from", "reason", "recorded_by", "recorded_at"]
-        return super().get_fields(request, obj)
+        return list(self.VIEW_FIELDS) if obj is not None else super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return self.get_fields(request, obj) if obj is not None else []
+        return list(self.VIEW_FIELDS) if obj is not None else []
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -303,11 +303,16 @@ class DistributionPolicyAdmin(AuditTrailMixin, WrittenByServiceAdmin):
     ]
     list_select_related = ["institution"]
 
-    def get_fields(self, request, obj=None):
-        return ["institution", *POLICY_FIELDS, *(["recorded_by", "recorded_at", "history"] if obj else [])]
+    fields = ["institution", *POLICY_FIELDS, "recorded_by", "recorded_at", "history"]
+    readonly_fields = fields  # a version is never edited: a change is a new version
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # the form of a new version: every term editable
+            return [(None, {"fields": ["institution", *POLICY_FIELDS]})]
+        return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return self.get_fields(request, obj) if obj is not None else []
+        return [] if obj is None else super().get_readonly_fields(request, obj)
 
     def get_changeform_initial_data(self, request):
         institution = institution_of(request.user)
@@ -468,6 +473,7 @@ class PayoutBatchAdmin(AuditTrailMixin, ServiceActionsAdmin):
         "downloads",
         "history",
     ]
+    fields = readonly_fields
     inlines = [ItemInline]
 
     def get_urls(self):
@@ -487,10 +493,10 @@ class PayoutBatchAdmin(AuditTrailMixin, ServiceActionsAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return ["institution", "payee", "up_to"] if obj is None else self.readonly_fields
+        return ["institution", "payee", "up_to"] if obj is None else super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.readonly_fields
+        return [] if obj is None else super().get_readonly_fields(request, obj)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
