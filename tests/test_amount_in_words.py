@@ -146,3 +146,32 @@ def test_refuses_what_is_not_an_amount(bad):
 )
 def test_english_words(amount, words):
     assert english_words(Decimal(amount)) == words
+
+
+@pytest.mark.parametrize(
+    ("amount", "capitals"),
+    [
+        ("1011", "壹仟零壹拾壹元整"),  # one 零 for a zero inside a group, none more after it
+        ("1001", "壹仟零壹元整"),  # one 零 for zeros in a row
+        ("1100", "壹仟壹佰元整"),  # trailing zeros: nothing
+        ("10001", "壹万零壹元整"),  # the next group below a thousand: 零
+        ("11000", "壹万壹仟元整"),  # the next group a thousand exactly: no 零
+        ("100010", "壹拾万零壹拾元整"),
+        ("101000", "壹拾万壹仟元整"),  # the 万 place zero and the 千 place not: no 零 (PBOC allows either)
+        ("1000100", "壹佰万零壹佰元整"),
+        ("100001000", "壹亿零壹仟元整"),  # a whole group of zeros between: 零
+        ("10000001", "壹仟万零壹元整"),
+        ("100000000", "壹亿元整"),
+        ("1010.10", "壹仟零壹拾元零壹角"),
+    ],
+)
+def test_each_zero_rule_writes_one_zero_exactly_where_it_belongs(amount, capitals):
+    """A reader that reads 零 as nothing would accept an extra or a missing 零: the text itself is pinned."""
+    assert chinese_capitals(Decimal(amount)) == capitals
+
+
+def test_what_is_not_an_amount_is_refused_with_words_that_say_why():
+    with pytest.raises(ValueError, match=r"^an amount in words is a finite, non-negative Decimal: Decimal\('-1'\)$"):
+        chinese_capitals(Decimal("-1"))
+    with pytest.raises(ValueError, match=r"^an amount in words has at most two decimal places: 1\.005$"):
+        english_words(Decimal("1.005"))

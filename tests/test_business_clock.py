@@ -77,3 +77,11 @@ def test_a_recorded_moment_reads_on_beijing_time_not_the_current_one():
         dt.timedelta(hours=8),
     )
     assert clock.local_date(dt.datetime(2026, 1, 1, 16, 0, tzinfo=dt.UTC)) == dt.date(2026, 1, 2)
+
+
+def test_a_day_starts_at_midnight_in_beijing_whatever_the_servers_zone():
+    """Where a date compares with moments (a request asked 15 days ago): 00:00 Asia/Shanghai,
+    which is 16:00 UTC the evening before."""
+    start = clock.start_of_day(dt.date(2026, 3, 1))
+    assert start.isoformat() == "2026-03-01T00:00:00+08:00"
+    assert start.astimezone(dt.timezone.utc).isoformat() == "2026-02-28T16:00:00+00:00"

@@ -218,6 +218,26 @@ def _refusal(call) -> dict:
     return refused.value.message_dict
 
 
+def test_a_contract_is_signed_between_its_issue_and_today_and_takes_effect_from_the_purchase_to_a_year_on():
+    from licensing.domain import windows
+
+    issued, bought, today = dt.date(2026, 3, 2), dt.date(2026, 2, 1), dt.date(2026, 4, 1)
+    windows.contract_dates(issued, bought, issued, bought, today)  # every bound, at its edge
+    windows.contract_dates(today, today + dt.timedelta(days=366), issued, bought, today)
+    assert _refusal(lambda: windows.contract_dates(dt.date(2026, 3, 1), today, issued, bought, today)) == {
+        "signed_on": ["Enter a date from 2026-03-02 to 2026-04-01."]
+    }
+    assert _refusal(lambda: windows.contract_dates(dt.date(2026, 4, 2), today, issued, bought, today)) == {
+        "signed_on": ["Enter a date from 2026-03-02 to 2026-04-01."]
+    }
+    assert _refusal(lambda: windows.contract_dates(today, dt.date(2026, 1, 31), issued, bought, today)) == {
+        "effective_on": ["Enter a date from 2026-02-01 to 2027-04-02."]
+    }
+    assert _refusal(lambda: windows.contract_dates(today, dt.date(2027, 4, 3), issued, bought, today)) == {
+        "effective_on": ["Enter a date from 2026-02-01 to 2027-04-02."]
+    }
+
+
 def test_each_date_window_holds_at_its_bounds_and_says_the_window():
     from licensing.domain import windows
 

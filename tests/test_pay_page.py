@@ -76,6 +76,7 @@ def test_nothing_owed_leaves_the_amount_empty(bought, sme_client, clock, staff):
         ("0200004509001234567", "0200 0045 0900 1234 567"),
         ("6222 0202 0001 2345", "6222 0202 0001 2345"),
         (" 62220202 ", "6222 0202"),
+        ("02 000045 09", "0200 0045 09"),  # spaced anyhow: regrouped by four
         ("ICBC-0200-0045", "ICBC-0200-0045"),  # not only digits: as typed
         ("０２００", "０２００"),  # full-width digits are not regrouped
         ("", ""),

@@ -98,7 +98,7 @@ def _below_thousand(value: int) -> str:
         words.append(_TENS[tens] + (f"-{_ONES[ones]}" if ones else ""))
     elif rest:
         words.append(_ONES[rest])
-    return " and ".join(words) if hundreds and rest else " ".join(words)
+    return " and ".join(words)  # two words only when there are hundreds and a rest: "one hundred and five"
 
 
 def _english_whole(whole: int) -> str:
