@@ -290,3 +290,48 @@ def test_contracts_issued_at_once_take_consecutive_numbers_and_a_failed_one_leav
     numbers = sorted(Contract.objects.values_list("number", flat=True))
     assert numbers == [f"{prefix}-2026-{n:04d}" for n in range(1, 8)], outcomes
     assert not Contract.objects.filter(license_id=failing).exists()
+
+
+def test_payments_at_once_are_each_allocated_once_and_batches_at_once_pay_nothing_twice(institution, staff, clock):
+    """Four payments into one license at the same instant: each is allocated, once, in its own
+    transaction (the ledger adds up to what was paid); two payout batches prepared at the same
+    instant: one holds everything owed, the other finds nothing left."""
+    from django.db.models import Sum
+
+    from licensing.models import Allocation, AllocationLine, Inventor, PayoutBatch
+
+    clock("2026-01-31")
+    offer = OfferFactory(patent__owner=institution, price=Decimal("100000.00"), installment_count=4)
+    inventor = Inventor.objects.create(institution=institution, name="Li Wei", college="Chemistry")
+    services.set_inventor_shares(
+        patent_id=offer.patent.pk, shares=[(inventor.pk, "1")], effective_from=dt.date(2026, 1, 1), by=staff
+    )
+    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
+    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
+    services.purchase(license_id=lic.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
+    clock("2026-08-03")
+
+    def pay(n):
+        return lambda: services.record_payment(
+            license_id=lic.pk,
+            amount="12345.67",
+            paid_on=dt.date(2026, 8, 3),
+            reference=f"RACE-{n}",
+            idempotency_key=f"race-{n}",
+            by=staff,
+        )
+
+    outcomes = race(*(pay(n) for n in range(4)))
+    assert all(isinstance(o, Payment) for o in outcomes), outcomes
+    assert Allocation.objects.filter(payment__license=lic).values("payment").distinct().count() == 4
+    assert AllocationLine.objects.aggregate(total=Sum("amount"))["total"] == Decimal("49382.68")
+
+    prepare = lambda: services.prepare_payout(  # noqa: E731
+        institution_id=institution.pk, payee="inventors", up_to=dt.date(2026, 8, 3), by=staff
+    )
+    outcomes = race(prepare, prepare)
+    assert sorted(type(o).__name__ for o in outcomes) == ["PayoutBatch", "ValidationError"], outcomes
+    assert (
+        PayoutBatch.objects.get().total
+        == AllocationLine.objects.filter(party="inventor").aggregate(total=Sum("amount"))["total"]
+    )
