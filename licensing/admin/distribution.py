@@ -203,9 +203,9 @@ class ShareInline(ReadOnlyInline):
 
 
 @admin.register(InventorShareSet)
-class InventorShareSetAdmin(WrittenByServiceAdmin):
+class InventorShareSetAdmin(AuditTrailMixin, WrittenByServiceAdmin):
     form = SharesForm
-    list_display = ["patent", "effective_from", "shares_text", "recorded_by", "recorded_at"]
+    list_display = ["patent", "effective_from", "summary", "recorded_by", "recorded_at"]
     list_select_related = ["patent", "recorded_by"]
     search_fields = ["patent__number", "patent__title"]
     autocomplete_fields = ["patent"]
@@ -218,7 +218,7 @@ class InventorShareSetAdmin(WrittenByServiceAdmin):
             return type(form.__name__, (form,), {"inventors": inventors})
         return form
 
-    VIEW_FIELDS = ("patent", "effective_from", "reason", "recorded_by", "recorded_at")
+    VIEW_FIELDS = ("patent", "effective_from", "summary", "reason", "recorded_by", "recorded_at", "history")
 
     def get_fields(self, request, obj=None):
         return list(self.VIEW_FIELDS) if obj is not None else super().get_fields(request, obj)
@@ -228,10 +228,6 @@ class InventorShareSetAdmin(WrittenByServiceAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
-
-    @admin.display(description=_("shares"))
-    def shares_text(self, obj):
-        return services.distribution._shares_text(obj)
 
     def write(self, request, data):
         return services.set_inventor_shares(

@@ -79,6 +79,8 @@ class InventorShareSet(models.Model):
     patent = models.ForeignKey(Patent, on_delete=models.PROTECT, related_name="share_sets", verbose_name=_("patent"))
     effective_from = models.DateField(_("applies to money received from"))
     reason = models.TextField(_("reason"), blank=True, validators=[multi_line])
+    # The shares as words ("Li Wei 60.00%, Wang Fang 40.00%"): what its audit event and lists show.
+    summary = models.CharField(_("shares"), max_length=1000, blank=True)
     recorded_at = models.DateTimeField(_("recorded at"), default=clock.now)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("recorded by")

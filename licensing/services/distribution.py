@@ -123,25 +123,16 @@ def set_inventor_shares(
     patent = Patent.objects.select_for_update().get(pk=patent_id)  # one change of a patent's shares at a time
     reason = clean_multi_line(reason, "reason", max_length=REASON_MAX_LENGTH)
     read = check_inventor_shares(patent, shares, effective_from)
-    latest = patent.share_sets.order_by("-effective_from").first()
     share_set = InventorShareSet.objects.create(
         patent=patent, effective_from=effective_from, reason=reason, recorded_by=by
     )
     InventorShare.objects.bulk_create(
         InventorShare(share_set=share_set, inventor_id=inventor, share=share) for inventor, share in read
     )
-    _audit.record(
-        AuditEvent.Action.CHANGED,
-        patent,
-        by=by,
-        changes={
-            str(_("inventors' shares")): [
-                _shares_text(latest) if latest else None,
-                _shares_text(share_set),
-            ]
-        },
-        reason=reason or _("Inventors' shares from %(date)s") % {"date": effective_from},
-    )
+    share_set.summary = _shares_text(share_set)
+    share_set.save(update_fields=["summary"])
+    why = reason or _("Inventors' shares from %(date)s") % {"date": effective_from}
+    _audit.created(share_set, by=by, fields=("patent", "effective_from", "summary"), reason=why)
     return share_set
 
 
@@ -803,12 +794,10 @@ def set_patent_weights(*, license_id: int, weights: dict[int, Decimal | str], by
         if value <= ZERO or value != value.quantize(Decimal("0.01")) or value >= 100000:
             raise ValidationError({"weights": _("Each weight is above 0 and below 100,000, to two decimal places.")})
         read[patent_id] = value.quantize(Decimal("0.01"))
-    before = {str(links[p].patent.number): str(links[p].weight) for p in sorted(links)}
-    for patent_id, value in read.items():
-        links[patent_id].weight = value
-    LicensePatent.objects.bulk_update(links.values(), ["weight"])
-    after = {str(links[p].patent.number): str(links[p].weight) for p in sorted(links)}
-    _audit.record(
-        AuditEvent.Action.CHANGED, lic, by=by, changes={str(_("patents' weights")): [before, after]}, reason=reason
-    )
+    for patent_id, value in sorted(read.items()):
+        link = links[patent_id]
+        before = _audit.snapshot(link, ["weight"])
+        link.weight = value
+        link.save(update_fields=["weight"])
+        _audit.changed(link, before, by=by, reason=reason)
     return lic
