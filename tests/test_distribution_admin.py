@@ -165,6 +165,9 @@ def test_the_finance_office_answers_what_it_owes_each_inventor_and_pays_it(tto, 
         assert tto.get(reverse(f"admin:licensing_{name}_changelist")).status_code == 200, name
         if name in ("payoutbatch", "distributionpolicy", "inventorshareset", "inventor", "patentcost"):
             assert tto.get(reverse(f"admin:licensing_{name}_add")).status_code == 200, name
+    for hostile in ("²", "99999", "-1"):  # a year no one can mean: the list as it is, never a 500
+        assert tto.get(reverse("admin:licensing_allocation_changelist"), {"year": hostile}).status_code == 200
+        assert tto.get(reverse("admin:licensing_owed"), {"year": hostile}).status_code == 200
     policy_page = tto.get(
         reverse("admin:licensing_distributionpolicy_change", args=[DistributionPolicy.objects.get().pk])
     )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import selectors, services
 from ..domain.clock import today
 from ..formfields import NumberField
+from ..http import parse_id
 from ..models import (
     Allocation,
     AllocationLine,
@@ -330,6 +331,12 @@ class LineInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("patent", "inventor").order_by("patent_id", "id")
 
 
+def year_in(value) -> int | None:
+    """A year from a query parameter (2000 to 2100), or None for anything else ("²", "99999")."""
+    year = parse_id(value)
+    return year if year is not None and 2000 <= year <= 2100 else None
+
+
 class YearFilter(admin.SimpleListFilter):
     """By the year the money was received: the last five years (a range on the indexed day)."""
 
@@ -341,8 +348,8 @@ class YearFilter(admin.SimpleListFilter):
         return [(str(y), str(y)) for y in range(year, year - 5, -1)]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            y = int(self.value())
+        y = year_in(self.value())
+        if y is not None:
             return queryset.filter(received_on__gte=date(y, 1, 1), received_on__lte=date(y, 12, 31))
         return queryset
 
@@ -545,10 +552,9 @@ class PayoutBatchAdmin(AuditTrailMixin, ServiceActionsAdmin):
         if institution is False:
             raise PermissionDenied
         if institution is None:  # a superuser chooses the institution
-            chosen = request.GET.get("institution", "")
-            institution = Institution.objects.filter(pk=chosen).first() if chosen.isdigit() else None
-        year_text = request.GET.get("year", "")
-        year = int(year_text) if year_text.isdigit() and 2000 <= int(year_text) <= 2100 else today().year
+            chosen = parse_id(request.GET.get("institution"))
+            institution = Institution.objects.filter(pk=chosen).first() if chosen is not None else None
+        year = year_in(request.GET.get("year")) or today().year
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
