@@ -165,6 +165,12 @@ def test_the_finance_office_answers_what_it_owes_each_inventor_and_pays_it(tto, 
         assert tto.get(reverse(f"admin:licensing_{name}_changelist")).status_code == 200, name
         if name in ("payoutbatch", "distributionpolicy", "inventorshareset", "inventor", "patentcost"):
             assert tto.get(reverse(f"admin:licensing_{name}_add")).status_code == 200, name
+    ledger = tto.get(reverse("admin:export_csv", args=["distribution"]))
+    rows = list(csv.reader(io.StringIO(b"".join(ledger.streaming_content).decode("utf-8-sig"))))
+    assert sum(D(row[-1]) for row in rows[1:]) == D("100000.00")  # the ledger's lines: all of the money
+    assert sorted(row[8] for row in rows[1:]) == sorted(
+        ["技术转移机构服务费", "发明人", "发明人", "学院", "学院", "机构"]
+    )
     for hostile in ("²", "99999", "-1"):  # a year no one can mean: the list as it is, never a 500
         assert tto.get(reverse("admin:licensing_allocation_changelist"), {"year": hostile}).status_code == 200
         assert tto.get(reverse("admin:licensing_owed"), {"year": hostile}).status_code == 200

@@ -29,6 +29,7 @@ class Export(FSMModelMixin, models.Model):
         ROYALTY_REPORTS = "royalty_reports", _("Royalty and use reports")
         RECORDALS = "recordals", _("Contracts for CNIPA recordal")
         INVOICES = "invoices", _("Invoices")
+        DISTRIBUTION = "distribution", _("Revenue distribution ledger")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import (
+    Allocation,
+    AllocationLine,
     Contract,
     Enterprise,
     Export,
@@ -13,6 +15,7 @@ from ..models import (
     Installment,
     InsuranceClaim,
     InsurancePolicy,
+    Inventor,
     InvoiceRequest,
     License,
     Patent,
@@ -173,6 +176,21 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("kind", _column(InvoiceRequest, "kind")),
         ("vat_rate", _column(InvoiceRequest, "vat_rate", "ratio")),
     ],
+    Export.Kind.DISTRIBUTION: [
+        ("received_on", _column(AllocationLine, "received_on", "date")),
+        ("allocation__license_id", LICENSE_ID),
+        ("allocation__license__enterprise__name", ENTERPRISE),
+        ("allocation__source", _column(Allocation, "source")),
+        ("allocation__fee_kind", _column(Allocation, "fee_kind")),
+        ("allocation__amount", Column(_("amount received (CNY)"), "money")),
+        ("allocation__vat_exempt", Column(_("VAT-exempt"), "text", {True: _("yes"), False: _("no")})),
+        ("patent__number", PATENT_NUMBER),
+        ("party", _column(AllocationLine, "party")),
+        ("inventor__name", _column(Inventor, "name")),
+        ("inventor__staff_number", _column(Inventor, "staff_number")),
+        ("college", _column(AllocationLine, "college")),
+        ("amount", _column(AllocationLine, "amount", "money")),
+    ],
 }
 COLUMNS = {kind: [column for _path, column in spec] for kind, spec in SPEC.items()}
 
@@ -184,6 +202,7 @@ ROWS = {
     Export.Kind.ROYALTY_REPORTS: selectors.export_royalty_reports,
     Export.Kind.RECORDALS: selectors.export_recordals,
     Export.Kind.INVOICES: selectors.export_invoices,
+    Export.Kind.DISTRIBUTION: selectors.export_distribution,
 }
 
 # Licenses and schedules are the book as it stands; payments and claims happen on a day, and
@@ -194,6 +213,7 @@ DATED = {
     Export.Kind.ROYALTY_REPORTS,
     Export.Kind.RECORDALS,
     Export.Kind.INVOICES,
+    Export.Kind.DISTRIBUTION,
 }
 
 

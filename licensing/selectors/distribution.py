@@ -315,3 +315,14 @@ def distribution_by_year(book: BookFilter) -> list[tuple[int, str, Decimal, Deci
         for party in order
         if (year, party) in allocated or (year, party) in paid
     ]
+
+
+def export_distribution(book: BookFilter) -> QuerySet[AllocationLine]:
+    """Every line of the ledger for money received in the period, in the order it was written:
+    what the finance office reconciles and books."""
+    lines = AllocationLine.objects.filter(book.period("received_on"))
+    if book.institution is not None:
+        lines = lines.filter(institution=book.institution)
+    if book.ipc_section:
+        lines = lines.filter(patent__ipc_class__istartswith=book.ipc_section)
+    return lines.order_by("received_on", "allocation_id", "id")
