@@ -69,6 +69,10 @@ def test_the_finance_office_answers_what_it_owes_each_inventor_and_pays_it(tto, 
         shares_url, {**form, "inventor_1": hostile.pk, "share_1": "0.6", "inventor_2": wang.pk, "share_2": "0.4"}
     )
     assert ok.status_code == 302 and InventorShareSet.objects.get().shares.count() == 2
+    patent_page = tto.get(reverse("admin:licensing_patent_change", args=[patent.pk])).content.decode()
+    assert "Wang Fang 40.00%" in patent_page and "2026-01-01" in patent_page
+    form = tto.get(f"{shares_url}?patent={patent.pk}").context["adminform"].form
+    assert form.initial["patent"] == str(patent.pk)
 
     policy_url = reverse("admin:licensing_distributionpolicy_add")
     policy = {

@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
@@ -39,8 +41,25 @@ class PatentAdmin(AuditTrailMixin, InstitutionScopedAdmin):
     list_filter = ["patent_type", "legal_status", "expiry_date"]
     list_select_related = ["owner"]
     search_fields = ["number", "title", "ipc_class"]
-    readonly_fields = ["patent_type", "history"]
+    readonly_fields = ["patent_type", "inventors", "history"]
     date_hierarchy = "filing_date"
+
+    @admin.display(description=_("inventors"))
+    def inventors(self, obj):
+        """The inventors' shares in force now and a link to record new ones (from a later day)."""
+        if obj is None or obj.pk is None:
+            return "—"
+        latest = obj.share_sets.order_by("-effective_from").first()
+        add = reverse("admin:licensing_inventorshareset_add") + f"?patent={obj.pk}"
+        if latest is None:
+            return format_html('<a href="{}">{}</a>', add, gettext("Record the inventors and their shares"))
+        return format_html(
+            '{} <span class="help">({})</span> · <a href="{}">{}</a>',
+            latest.summary,
+            gettext("from %(date)s") % {"date": latest.effective_from},
+            add,
+            gettext("Change the shares"),
+        )
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
