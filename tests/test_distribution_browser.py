@@ -74,6 +74,7 @@ def test_from_the_inventors_shares_to_the_inventors_statement(browser, live_serv
     desk.select_option("#id_inventor_2", str(wang.pk))
     desk.fill("#id_share_2", "0.4")
     desk.screenshot(path=shots / "distribution-01-shares.png", full_page=True)
+    assert desk.inner_text("label[for=id_inventor_1]").startswith("发明人 1" if chinese else "Inventor 1")
     desk.click("input[name=_save]")
     done(desk)
     assert InventorShareSet.objects.get().shares.count() == 2

@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -148,7 +149,10 @@ def _share_rows() -> dict:
     fields = {}
     for row in range(1, SHARE_ROWS + 1):
         fields[f"inventor_{row}"] = forms.ModelChoiceField(
-            label=_("Inventor %(n)s") % {"n": row}, queryset=Inventor.objects.none(), required=row == 1
+            # Lazy: the form is built once, at import; its labels are read in each request's language.
+            label=format_lazy("{} {}", _("Inventor"), row),
+            queryset=Inventor.objects.none(),
+            required=row == 1,
         )
         fields[f"share_{row}"] = NumberField(
             label=_("share"),
