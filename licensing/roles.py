@@ -30,10 +30,13 @@ TTO_STAFF_PERMISSIONS = {
     # Revenue distribution: inventors and their shares, the policy and costs, the ledger, payouts.
     "inventor": ["view", "add", "change"],
     "inventorshareset": ["view", "add"],
+    "inventorshare": ["view"],  # a share set's rows, shown on its page
     "patentcost": ["view", "add"],
     "distributionpolicy": ["view", "add"],
     "allocation": ["view"],
+    "allocationline": ["view"],  # an allocation's lines, shown on its page
     "payoutbatch": ["view", "add", "change"],  # change: its buttons (mark paid, cancel)
+    "payoutitem": ["view"],  # a batch's payees, shown on its page
 }
 
 

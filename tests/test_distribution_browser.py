@@ -109,6 +109,8 @@ def test_from_the_inventors_shares_to_the_inventors_statement(browser, live_serv
     desk.click("input[type=submit].default")
     done(desk)
     desk.screenshot(path=shots / "distribution-03-paid.png", full_page=True)
+    payees = desk.inner_text(".inline-group")
+    assert ("李伟" if chinese else "Li Wei") in payees and "28,301.89" in payees  # who the batch paid, and how much
     batch.refresh_from_db()
     assert batch.state == "paid"
 

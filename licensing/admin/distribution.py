@@ -508,6 +508,11 @@ class PayoutBatchAdmin(AuditTrailMixin, ServiceActionsAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A batch is read here and changed by its buttons: no "save and add another" under it.
+        extra_context = {**(extra_context or {}), "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_changeform_initial_data(self, request):
         institution = institution_of(request.user)
         return {"up_to": today(), **({"institution": institution.pk} if institution else {})}
