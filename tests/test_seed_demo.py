@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import models, transaction
 
-from licensing.models import Enterprise, Installment, License
+from licensing.models import Enterprise, Installment, Inventor, License
 from licensing.selectors import audit_trail
 
 
@@ -218,3 +218,21 @@ def test_the_demo_member_has_a_royalty_period_to_report_today(demo_book):
         state=RoyaltyReport.State.EXPECTED,
     )
     assert waiting.exists() and all(r.accepts_filing for r in waiting)
+
+
+def test_the_demo_books_income_is_shared_with_its_inventors_and_one_of_them_can_log_in(demo_book, db):
+    """Every patent has its two inventors (60/40) and every institution its policy, set before
+    the stories were told: all the demo's income is in the ledger, to the fen, with names."""
+    from django.db.models import Sum
+
+    from licensing.demo.stories import INSTITUTIONS
+    from licensing.models import Allocation, AllocationLine, InventorShareSet, Patent
+
+    demo_patents = Patent.objects.filter(owner__name__in=[name for name, *_rest in INSTITUTIONS])
+    assert demo_patents.exists() and not demo_patents.exclude(share_sets__isnull=False).exists()
+    allocated = Allocation.objects.aggregate(total=Sum("amount"))["total"]
+    assert allocated and AllocationLine.objects.aggregate(total=Sum("amount"))["total"] == allocated
+    assert not AllocationLine.objects.filter(party="inventor", inventor__isnull=True).exists()
+    assert InventorShareSet.objects.filter(patent__in=demo_patents).count() == demo_patents.count()
+    inventor = Inventor.objects.get(user__username="inventor_demo")
+    assert AllocationLine.objects.filter(inventor=inventor).exists()

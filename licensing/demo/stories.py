@@ -18,6 +18,7 @@ from ..models import (
     Enterprise,
     Installment,
     Institution,
+    Inventor,
     License,
     LicenseType,
     Offer,
@@ -86,6 +87,7 @@ def seed_demo(stdout=None) -> dict:
     if admin is None:
         admin = get_user_model().objects.create_superuser("admin", "admin@tto.example", DEMO_PASSWORD)
     institutions, staff = _institutions()
+    _distribution_rules(institutions, staff)
     enterprises = _enterprises()
     rng = random.Random(2024)  # drawn in the same order on every run: the same book each time
     offers = [_offer(i, institutions, staff, rng) for i in range(len(PATENTS))]
@@ -93,7 +95,60 @@ def seed_demo(stdout=None) -> dict:
     member = _sme_login(enterprises, admin)
     _a_period_to_report(offers[:-1], member.enterprise, staff, clock.today())
     _contracts(member, staff)
+    _inventor_login(institutions[0])
     return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS], "sme": "sme_demo"}
+
+
+# Each institution's inventors (name, college); every patent is made by two of them, 60/40.
+INVENTORS = (
+    (("刘明远", "材料科学与工程学院"), ("孙晓燕", "化学化工学院"), ("周立新", "材料科学与工程学院")),
+    (("吴海峰", "先进材料研究所"), ("郑雪梅", "能源材料研究所"), ("钱志强", "先进材料研究所")),
+    (("黄春生", "农学院"), ("林秀英", "食品学院"), ("何建平", "农学院")),
+)
+
+
+def _distribution_rules(institutions: list[Institution], staff: dict) -> None:
+    """A distribution policy per institution, as Chinese universities publish them (10% to the
+    TTO for its service, then 70% of the net to the inventors), and their inventors."""
+    for n, inst in enumerate(institutions):
+        services.adopt_policy(
+            by=staff[inst.pk],
+            institution=inst,
+            effective_from=dt.date(2015, 1, 1),
+            service_rate=Decimal("0.10"),
+            inventors_share=Decimal("0.70"),
+            college_share=Decimal("0.10"),
+            tto_share=Decimal("0.05"),
+            institution_share=Decimal("0.15"),
+            equity_inventors_share=Decimal("0.70"),
+        )
+        for k, (name, college) in enumerate(INVENTORS[n]):
+            Inventor.objects.create(
+                institution=inst,
+                name=name,
+                college=college,
+                staff_number=f"{('JH', 'HL', 'NL')[n]}{1001 + k}",
+                email=f"inventor{k + 1}@{('jinghua', 'hailan', 'nanling')[n]}.example.edu.cn",
+            )
+
+
+def _inventors_made(patent: Patent, i: int, staff: dict) -> None:
+    inventors = list(Inventor.objects.filter(institution=patent.owner).order_by("pk"))
+    first, second = inventors[i % 3], inventors[(i + 1) % 3]
+    services.set_inventor_shares(
+        patent_id=patent.pk,
+        shares=[(first.pk, "0.6"), (second.pk, "0.4")],
+        effective_from=patent.filing_date,
+        by=staff[patent.owner_id],
+    )
+
+
+def _inventor_login(institution: Institution) -> None:
+    """`inventor_demo`: the first inventor of the first institution, reading their own money."""
+    inventor = Inventor.objects.filter(institution=institution).order_by("pk").first()
+    assert inventor is not None
+    user = get_user_model().objects.create_user("inventor_demo", inventor.email, DEMO_PASSWORD)
+    Inventor.objects.filter(pk=inventor.pk).update(user=user)
 
 
 def _institutions() -> tuple[list[Institution], dict]:
@@ -205,6 +260,8 @@ def _offer(i: int, institutions: list[Institution], staff: dict, rng: random.Ran
         )
         for k in range({1: 2, 2: 1}.get(i % 3, 0))
     ]
+    for made in (patent, *related):
+        _inventors_made(made, i, staff)
     if related:
         services.set_package(offer_id=offer.pk, patents=related, by=staff[owner.pk])
     if offer.deferred_months:  # use first, pay later
