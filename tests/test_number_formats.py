@@ -123,3 +123,9 @@ def test_the_admin_shows_money_grouped_in_lists_pages_and_inlines(
     assert "33,333.34" in page and "12,345.67" in page and "33333.34" not in page  # the schedule and payments
     listing = admin_client.get("/admin/licensing/payment/", headers=headers).content.decode()
     assert '<td class="field-amount">12,345.67</td>' in listing
+
+
+def test_no_amount_reads_as_a_dash():
+    from licensing.domain.numbers import money_text
+
+    assert (money_text(None), money_text(0), money_text(Decimal("1234567.5"))) == ("—", "0.00", "1,234,567.50")

@@ -73,3 +73,12 @@ def test_a_bound_in_wan_is_ten_thousand_yuan_whichever_form_it_takes(typed):
     from licensing.domain.royalties import parse_tiers
 
     assert parse_tiers(typed) == [Tier(D("10000000"), D("0.03")), Tier(None, D("0.02"))]
+
+
+def test_a_term_longer_than_fifty_years_of_quarters_stops_at_two_hundred_periods():
+    import datetime as dt
+
+    from licensing.domain.royalties import MAX_PERIODS, periods
+
+    many = periods(dt.date(2026, 1, 1), dt.date(2099, 12, 31), 3)
+    assert len(many) == MAX_PERIODS == 200 and many[-1] == (dt.date(2075, 10, 1), dt.date(2075, 12, 31))
