@@ -111,6 +111,7 @@ def test_the_finance_office_answers_what_it_owes_each_inventor_and_pays_it(tto, 
     # 100,000.00 - 10% service = 90,000.00 net; 70% to the team = 63,000.00 (60/40); 15% to the colleges
     assert "37,800.00" in page and "25,200.00" in page and "8,100.00" in page and "5,400.00" in page
     assert "=HYPERLINK(&quot;http://x&quot;)" in page  # escaped, never markup
+    assert reverse("admin:licensing_inventor_statement", args=[wang.pk, 2026]) in page  # a name opens the statement
 
     batch_url = reverse("admin:licensing_payoutbatch_add")
     assert (

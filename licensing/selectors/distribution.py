@@ -159,6 +159,7 @@ class PayeeYear:
     allocated_in_year: Decimal = ZERO
     paid_in_year: Decimal = ZERO
     owed_now: Decimal = ZERO  # allocated, less what was paid or is in a batch being paid
+    inventor_id: int | None = None  # an inventor's row links to their statement
 
 
 def owed_overview(institution_id: int, year: int) -> dict:
@@ -172,7 +173,7 @@ def owed_overview(institution_id: int, year: int) -> dict:
     colleges: dict[str, PayeeYear] = {}
 
     def inventor(pk: int, name: str, college: str, staff_number: str) -> PayeeYear:
-        return inventors.setdefault(pk, PayeeYear(name, college, staff_number))
+        return inventors.setdefault(pk, PayeeYear(name, college, staff_number, inventor_id=pk))
 
     def college(name: str) -> PayeeYear:
         return colleges.setdefault(name, PayeeYear(name, name, ""))
