@@ -140,6 +140,7 @@ def test_from_the_inventors_shares_to_the_inventors_statement(browser, live_serv
     assert fits(phone)
     phone.screenshot(path=shots / "distribution-04-inventor.png", full_page=True)
     phone.click("a[href$='/inventor/statements/2026/']")
+    phone.wait_for_url(f"{url}/inventor/statements/2026/")  # loaded, its stylesheet applied, before measuring
     text = phone.inner_text("main")
     assert "28,301.89" in text and ("2026年已向您支付" if chinese else "Paid to you in 2026") in text
     assert fits(phone)
