@@ -13,7 +13,7 @@ TTO_STAFF_PERMISSIONS = {
     "offer": ["view", "add", "change"],
     "license": ["view", "change"],
     "installment": ["view"],
-    "payment": ["view"],
+    "payment": ["view", "change"],  # change: its button (reverse a payment recorded in error)
     "insurancepolicy": ["view"],
     "insuranceclaim": ["view", "change"],
     "equityconversion": ["view", "change"],

@@ -139,3 +139,15 @@ def ended_trials(offer, enterprise, *, ended: int, converted: int, ended_on: dat
         )
         for n in range(ended)
     )
+
+
+# Issue 24's example policy: 10% service, then 70/15/0/15 of the net, no VAT.
+EXAMPLE_POLICY = {
+    "effective_from": date(2026, 1, 1),
+    "service_rate": Decimal("0.10"),
+    "vat_rate": Decimal("0"),
+    "inventors_share": Decimal("0.70"),
+    "college_share": Decimal("0.15"),
+    "tto_share": Decimal("0"),
+    "institution_share": Decimal("0.15"),
+}

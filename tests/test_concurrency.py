@@ -236,6 +236,29 @@ def test_two_refunds_at_once_never_take_more_than_the_credit(trial_with_credit, 
     assert CreditMovement.objects.filter(kind="refunded").count() == 1
 
 
+@pytest.mark.parametrize("round_", range(4))
+def test_a_reversal_and_a_refund_of_the_credit_it_left_at_once_never_both_apply(trial_with_credit, staff, round_):
+    """The payment left 3,000.00 of credit: reversed, the credit goes with it; refunded, the
+    payment can no longer be reversed. At the same instant, one of them applies, never both."""
+    from licensing.models import CreditMovement
+
+    lic = trial_with_credit
+    payment = lic.payments.get()
+    outcomes = race(
+        lambda: services.reverse_payment(payment_id=payment.pk, by=staff, reason="Bounced"),
+        lambda: services.refund_credit(license_id=lic.pk, amount="2000.00", reference="R-1", by=staff, reason="x"),
+    )
+
+    assert sorted(type(o).__name__ for o in outcomes) in (
+        ["CreditMovement", "ValidationError"],
+        ["Payment", "ValidationError"],
+    )
+    lic.refresh_from_db()
+    movements = CreditMovement.objects.filter(license=lic)
+    assert lic.credit == sum(m.signed_amount for m in movements) >= 0
+    assert not (movements.filter(kind="refunded").exists() and movements.filter(kind="reversed").exists())
+
+
 def test_two_royalty_reports_filed_at_once_stay_within_the_total_cap(
     postgres_only, institution, staff, make_license, clock
 ):

@@ -15,17 +15,7 @@ from licensing import services
 from licensing.domain import distribution as rules
 from licensing.models import Allocation, AllocationLine, AuditEvent, Contract, Installment, Inventor, License
 
-from .factories import EnterpriseFactory, OfferFactory, PatentFactory
-
-EXAMPLE_POLICY = {
-    "effective_from": dt.date(2026, 1, 1),
-    "service_rate": D("0.10"),
-    "vat_rate": D("0"),
-    "inventors_share": D("0.70"),
-    "college_share": D("0.15"),
-    "tto_share": D("0"),
-    "institution_share": D("0.15"),
-}
+from .factories import EXAMPLE_POLICY, EnterpriseFactory, OfferFactory, PatentFactory
 
 
 def lines_of(allocations) -> list[tuple]:
@@ -170,36 +160,6 @@ def test_a_reversal_takes_back_exactly_its_amount_in_proportion_and_never_below_
     assert rules.reverse(D("2520.01"), held)[-1] == rules.Line(1, "institution", D("-0.01"))  # all of it, each line
     with pytest.raises(ValueError):
         rules.reverse(D("2520.02"), held)
-
-
-@pytest.fixture
-def two_patent_license(institution, staff, clock):
-    """The issue's example: a license of 2 patents (equal weights) bought for 100,000.00 in one
-    sum; patent 1 made by three inventors (50/30/20), patent 2 by one; the example's policy."""
-    clock("2026-01-31")
-    offer = OfferFactory(patent__owner=institution, price=D("100000.00"), installment_count=0, state="draft")
-    second = PatentFactory(owner=institution)
-    services.set_package(offer_id=offer.pk, patents=[offer.patent, second], by=staff)
-    services.publish_offer(offer_id=offer.pk, by=staff)
-    chem = [
-        Inventor.objects.create(institution=institution, name=name, college="Chemistry")
-        for name in ("Li Wei", "Wang Fang")
-    ]
-    physics = Inventor.objects.create(institution=institution, name="Zhang Min", college="Physics")
-    solo = Inventor.objects.create(institution=institution, name="Chen Jie", college="Physics")
-    start = dt.date(2025, 1, 1)
-    services.set_inventor_shares(
-        patent_id=offer.patent.pk,
-        shares=[(chem[0].pk, "0.5"), (chem[1].pk, "0.3"), (physics.pk, "0.2")],
-        effective_from=start,
-        by=staff,
-    )
-    services.set_inventor_shares(patent_id=second.pk, shares=[(solo.pk, "1")], effective_from=start, by=staff)
-    services.adopt_policy(institution=institution, by=staff, **EXAMPLE_POLICY)
-    lic = services.apply_for_trial(offer_id=offer.pk, enterprise=EnterpriseFactory())
-    services.approve_trial(license_id=lic.pk, by=staff, start=dt.date(2026, 1, 31))
-    clock("2026-07-31")
-    return services.purchase(license_id=lic.pk, plan="lump_sum", by=staff)
 
 
 def pay(lic, amount, key, staff, on):

@@ -39,6 +39,17 @@ class RefundCreditForm(RequiredReasonForm):
     reference = forms.CharField(label=_("Bank reference"), max_length=100)
 
 
+class ReversePaymentForm(RequiredReasonForm):
+    """Why the payment is reversed; the page shows what reversing it does (`form.plan`)."""
+
+    def __init__(self, *args, obj, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plan = services.plan_payment_reversal(obj)
+        self.fields["reason"].help_text = _(
+            "For example: the transfer bounced, or it was another license's money. The enterprise reads it."
+        )
+
+
 class MilestoneForm(forms.Form):
     milestone = forms.ModelChoiceField(label=_("Milestone"), queryset=LicenseMilestone.objects.none())
     on = forms.DateField(label=_("Reached on"), initial=today, widget=DateInput())
@@ -581,6 +592,28 @@ PAYMENT_REPORT_ACTIONS = [
         RequiredReasonForm,
         lambda report, by, d: services.reject_payment_report(report_id=report.pk, by=by, **d),
         _transition_possible("reject"),
+    ),
+]
+
+
+def _reversed(payment, reversed_payment) -> str:
+    said = gettext("Payment %(reference)s of CNY %(amount)s reversed; the enterprise is told.") % {
+        "reference": reversed_payment.reference,
+        "amount": money_text(reversed_payment.amount),
+    }
+    return f"{said} {_outstanding_after(reversed_payment.license)}"
+
+
+PAYMENT_ACTIONS = [
+    ServiceAction(
+        "reverse",
+        _("Reverse this payment"),
+        ReversePaymentForm,
+        lambda payment, by, d: services.reverse_payment(payment_id=payment.pk, by=by, **d),
+        _transition_possible("reverse"),
+        takes_obj=True,
+        done=_reversed,
+        shows="admin/licensing/payment_reversal.html",
     ),
 ]
 

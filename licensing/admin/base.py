@@ -174,6 +174,8 @@ class ServiceActionsAdmin(InstitutionScopedAdmin):
         return [a for a in self.service_actions if a.available(obj)]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST" and self.changes_only_through_actions:
+            raise PermissionDenied  # nothing to save: every change is one of the page's buttons
         obj = self.get_object(request, unquote(object_id))
         extra_context = {**license_summary(obj), **(extra_context or {})}
         if getattr(self, "history_last", False) and obj is not None:

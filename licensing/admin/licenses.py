@@ -134,9 +134,9 @@ class RoyaltyReportInline(ReadOnlyInline):
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = ["amount", "paid_on", "reference", "recorded_by", "recorded_at"]
+    fields = ["amount", "paid_on", "reference", "state", "recorded_by", "recorded_at"]
     readonly_fields = fields
-    show_change_link = False
+    show_change_link = True  # its page reverses one recorded in error
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("recorded_by")

@@ -21,19 +21,39 @@ from ..models import (
 from ..receipts import receipt_response
 from ..widgets import DateInput
 from . import actions as admin_actions
-from .base import AuditTrailMixin, RecordsOnlyAdmin, ServiceActionsAdmin
+from .base import AuditTrailMixin, ServiceActionsAdmin
 
 
 @admin.register(Payment)
-class PaymentAdmin(RecordsOnlyAdmin):
-    """Payments are recorded from the license page (service `record_payment`), never edited."""
+class PaymentAdmin(AuditTrailMixin, ServiceActionsAdmin):
+    """Payments are recorded from the license page (service `record_payment`), never edited; one
+    recorded in error is reversed here (service `reverse_payment`)."""
 
-    list_display = ["paid_on", "amount", "reference", "license", "enterprise", "recorded_by", "recorded_at"]
-    list_filter = ["paid_on"]
+    service_actions = admin_actions.PAYMENT_ACTIONS
+    list_display = ["paid_on", "amount", "reference", "license", "enterprise", "state", "recorded_by", "recorded_at"]
+    list_filter = ["state", "paid_on"]
     list_select_related = ["license__enterprise", "recorded_by"]
     search_fields = ["reference", "license__enterprise__name", "license__offer__patent__number"]
     # No date_hierarchy: its strip of years is a DISTINCT over every payment (190 ms at 736k).
     show_full_result_count = False
+    readonly_fields = [
+        "license",
+        "amount",
+        "paid_on",
+        "reference",
+        "recorded_by",
+        "recorded_at",
+        "state",
+        "reversed_at",
+        "reversed_by",
+        "reversal_reason",
+        "history",
+    ]
+    fields = readonly_fields
+    confirming_fields = ("amount", "paid_on", "reference", "recorded_by", "recorded_at")
+
+    def has_add_permission(self, request):
+        return False
 
     @admin.display(description=_("enterprise"))
     def enterprise(self, obj):

@@ -289,6 +289,7 @@ class Allocation(models.Model):
         CORRECTION = "correction", _("Corrected to credit")
         INSURANCE = "insurance", _("Insurance compensation")
         EQUITY = "equity", _("Equity executed")
+        REVERSAL = "reversal", _("Payment reversed")
 
     # What the income was for: an installment's kind, or these two.
     FEE_KINDS = [
@@ -325,6 +326,9 @@ class Allocation(models.Model):
             # None twice: one allocation per payment and installment, per credit movement, claim, conversion.
             models.UniqueConstraint(
                 fields=["payment", "installment"], condition=Q(source="payment"), name="allocated_once_per_payment"
+            ),
+            models.UniqueConstraint(
+                fields=["payment", "installment"], condition=Q(source="reversal"), name="reversed_once_per_payment"
             ),
             models.UniqueConstraint(fields=["credit_movement"], name="allocated_once_per_credit_movement"),
             models.UniqueConstraint(fields=["claim"], name="allocated_once_per_claim"),

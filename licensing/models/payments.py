@@ -1,8 +1,9 @@
 """Money in: payments recorded by the TTO, and transfers reported by SMEs with their receipts."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -19,7 +20,20 @@ from .licenses import License
 from .parties import Enterprise
 
 
-class Payment(models.Model):
+class PaymentQuerySet(models.QuerySet):
+    def standing(self) -> "PaymentQuerySet":
+        """Money that came in and stays in: every payment not reversed (what collections count)."""
+        return self.filter(state=Payment.State.RECORDED)
+
+
+class Payment(FSMModelMixin, models.Model):
+    """Money received on a license. A payment recorded in error (a transfer that bounced, another
+    license's money) is reversed, never deleted: `services.reverse_payment`."""
+
+    class State(models.TextChoices):
+        RECORDED = "recorded", _("Recorded")
+        REVERSED = "reversed", _("Reversed")
+
     license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="payments", verbose_name=_("license"))
     amount = models.DecimalField(_("amount (CNY)"), **MONEY)
     paid_on = models.DateField(_("paid on"))
@@ -34,6 +48,19 @@ class Payment(models.Model):
         verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"), default=clock.now)
+    state = FSMField(_("state"), default=State.RECORDED, choices=State.choices, protected=True)
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reversed by"),
+    )
+    reversal_reason = models.TextField(_("why it was reversed"), blank=True)
+
+    objects = PaymentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("payment")
@@ -49,6 +76,10 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{money_text(self.amount)} · {self.paid_on} · {self.reference}"
+
+    @transition(field=state, source=State.RECORDED, target=State.REVERSED, custom={"label": _("Reverse")})
+    def reverse(self, at: datetime, by: Any, reason: str) -> None:
+        self.reversed_at, self.reversed_by, self.reversal_reason = at, by, reason
 
 
 def receipt_path(report: "PaymentReport", filename: str) -> str:
@@ -112,6 +143,10 @@ class CreditMovement(models.Model):
         OVERPAYMENT = "overpayment", _("Overpayment kept as credit")
         APPLIED = "applied", _("Credit applied to a payment due")
         REFUNDED = "refunded", _("Credit refunded")
+        UNAPPLIED = "unapplied", _("Credit given back by a reversed payment")
+        REVERSED = "reversed", _("Credit taken back: its payment was reversed")
+
+    INCREASES = (Kind.OVERPAYMENT, Kind.UNAPPLIED)  # the others reduce the balance
 
     license = models.ForeignKey(
         License, on_delete=models.PROTECT, related_name="credit_movements", verbose_name=_("license")
@@ -140,7 +175,7 @@ class CreditMovement(models.Model):
 
     @property
     def signed_amount(self) -> Decimal:
-        return self.amount if self.kind == self.Kind.OVERPAYMENT else -self.amount
+        return self.amount if self.kind in self.INCREASES else -self.amount
 
 
 def invoice_path(invoice: "InvoiceRequest", filename: str) -> str:

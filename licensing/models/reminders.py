@@ -96,6 +96,7 @@ class Reminder(FSMModelMixin, models.Model):
         PAYMENT_REPORTED = "payment_reported", _("Payment reported, to confirm")
         PAYMENT_CONFIRMED = "payment_confirmed", _("Payment confirmed")
         PAYMENT_REJECTED = "payment_rejected", _("Payment report rejected")
+        PAYMENT_REVERSED = "payment_reversed", _("Payment reversed: owed again")
         REPORT_FILED = "report_filed", _("Royalty report filed, to accept")
         REPORT_ACCEPTED = "report_accepted", _("Royalty report accepted")
         REPORT_DISPUTED = "report_disputed", _("Royalty report disputed")

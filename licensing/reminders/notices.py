@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import F, Model
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -34,6 +34,7 @@ from ..models import (
     InvoiceRequest,
     License,
     LicensePatent,
+    Payment,
     PaymentReport,
     Recordal,
     Reminder,
@@ -442,12 +443,22 @@ def _contract_signed(contract: Contract, reminder: Reminder, today: dt.date) -> 
     )
 
 
-def _payment_facts(report: PaymentReport) -> list:
+def _payment_facts(transfer: PaymentReport | Payment) -> list:
     return [
-        (_("Amount (CNY)"), money_text(report.amount)),
-        (_("Transfer date"), report.paid_on.isoformat()),
-        (_("Bank transaction number"), report.reference),
+        (_("Amount (CNY)"), money_text(transfer.amount)),
+        (_("Transfer date"), transfer.paid_on.isoformat()),
+        (_("Bank transaction number"), transfer.reference),
     ]
+
+
+def _transfer_names(transfer: PaymentReport | Payment, reminder: Reminder) -> dict:
+    """What an SME's notice about one of its transfers names: the patent, the amount, who decided, the day."""
+    return {
+        "patent": _patent(transfer.license),
+        "amount": money_text(transfer.amount),
+        "institution": _by_institution(reminder),
+        "date": transfer.paid_on.isoformat(),
+    }
 
 
 def _payment_reported(report: PaymentReport, reminder: Reminder, today: dt.date) -> dict:
@@ -464,13 +475,7 @@ def _payment_reported(report: PaymentReport, reminder: Reminder, today: dt.date)
 
 
 def _payment_confirmed(report: PaymentReport, reminder: Reminder, today: dt.date) -> dict:
-    lic = report.license
-    names = {
-        "patent": _patent(lic),
-        "amount": money_text(report.amount),
-        "institution": _by_institution(reminder),
-        "date": report.paid_on.isoformat(),
-    }
+    names = _transfer_names(report, reminder)
     return _handoff(
         _("%(patent)s: payment of CNY %(amount)s confirmed") % names,
         _("%(institution)s confirmed your transfer of CNY %(amount)s of %(date)s.") % names,
@@ -479,13 +484,7 @@ def _payment_confirmed(report: PaymentReport, reminder: Reminder, today: dt.date
 
 
 def _payment_rejected(report: PaymentReport, reminder: Reminder, today: dt.date) -> dict:
-    lic = report.license
-    names = {
-        "patent": _patent(lic),
-        "amount": money_text(report.amount),
-        "institution": _by_institution(reminder),
-        "date": report.paid_on.isoformat(),
-    }
+    names = _transfer_names(report, reminder)
     return _handoff(
         _("%(patent)s: payment of CNY %(amount)s not confirmed") % names,
         _(
@@ -495,6 +494,27 @@ def _payment_rejected(report: PaymentReport, reminder: Reminder, today: dt.date)
         % names,
         _payment_facts(report),
         reason=_reason(reminder),
+    )
+
+
+def _payment_reversed(payment: Payment, reminder: Reminder, today: dt.date) -> dict:
+    names = _transfer_names(payment, reminder)
+    owed = [
+        (inst.get_kind_display(), money_text(inst.outstanding), inst.effective_due_date.isoformat())
+        for inst in payment.license.installments.filter(paid_amount__lt=F("amount")).order_by(
+            "effective_due_date", "kind", "sequence"
+        )
+    ]
+    return _handoff(
+        _("%(patent)s: the payment of CNY %(amount)s of %(date)s was reversed") % names,
+        _(
+            "%(institution)s reversed the payment of CNY %(amount)s of %(date)s: the money did not reach its account "
+            "for this license. What it had paid is owed again; what is owed now, and when, is below."
+        )
+        % names,
+        _payment_facts(payment),
+        reason=_reason(reminder),
+        schedule=owed,
     )
 
 
@@ -743,6 +763,13 @@ KINDS: dict[str, NoticeKind] = {
         PaymentReport,
         why_not=_state_is(PaymentReport.State.REJECTED),
         context=_payment_rejected,
+        related=("license",),
+    ),
+    K.PAYMENT_REVERSED: NoticeKind(
+        Reader.SME,
+        Payment,
+        why_not=_state_is(Payment.State.REVERSED),
+        context=_payment_reversed,
         related=("license",),
     ),
     K.REPORT_FILED: NoticeKind(

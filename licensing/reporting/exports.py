@@ -98,6 +98,9 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("license__enterprise__name", ENTERPRISE),
         ("recorded_by__username", _column(Payment, "recorded_by")),
         ("recorded_at", _column(Payment, "recorded_at", "datetime")),
+        ("state", _column(Payment, "state")),
+        ("reversed_at", _column(Payment, "reversed_at", "datetime")),
+        ("reversal_reason", _column(Payment, "reversal_reason")),
     ],
     Export.Kind.CLAIMS: [
         ("pk", Column(_("claim no."), "count")),

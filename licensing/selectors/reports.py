@@ -174,7 +174,7 @@ def contract_standing(book: BookFilter, on: dt.date) -> dict:
     figures = book.licenses(License.objects.order_by()).aggregate(
         to_issue=Count("pk", filter=License.awaits_contract_q())
     )
-    paid = Payment.objects.filter(license=OuterRef("license_id"))
+    paid = Payment.objects.standing().filter(license=OuterRef("license_id"))
     figures |= book.licenses(Contract.objects.order_by(), "license__").aggregate(
         awaiting_signature=Count("pk", filter=Q(state=Contract.State.ISSUED)),
         signed=Count("pk", filter=Q(state=Contract.State.SIGNED)),
@@ -184,7 +184,7 @@ def contract_standing(book: BookFilter, on: dt.date) -> dict:
     )
     unregistered = Contract.objects.filter(Contract.unregistered_q()).values("license_id")
     figures["unregistered_income"] = (
-        book.licenses(Payment.objects.order_by(), "license__")
+        book.licenses(Payment.objects.standing().order_by(), "license__")
         .filter(license_id__in=unregistered)
         .aggregate(total=Sum("amount"))["total"]
     )
@@ -223,7 +223,7 @@ def royalty_reports(book: BookFilter, on: dt.date) -> dict:
 
 
 def collections_by_month(book: BookFilter) -> list[dict]:
-    payments = book.licenses(Payment.objects.order_by(), "license__").filter(book.period("paid_on"))
+    payments = book.licenses(Payment.objects.standing().order_by(), "license__").filter(book.period("paid_on"))
     months = payments.values(month=TruncMonth("paid_on")).annotate(count=Count("pk"), amount=Sum("amount"))
     return [dict(row) for row in months.order_by("month")]
 

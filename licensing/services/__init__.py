@@ -73,10 +73,13 @@ from .parties import (
 )
 from .payments import (
     CLIENT_KEY,
+    PaymentReversal,
     confirm_payment_report,
+    plan_payment_reversal,
     record_payment,
     reject_payment_report,
     report_payment,
+    reverse_payment,
 )
 from .recordals import record_recordal
 from .records import delete_record, save_record
@@ -94,6 +97,7 @@ __all__ = [
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
     "POLICY_TERMS",
+    "PaymentReversal",
     "accept_royalty_report",
     "adopt_policy",
     "amend_contract",
@@ -123,6 +127,7 @@ __all__ = [
     "member_decision_allowed",
     "missing_party_data",
     "obligations",
+    "plan_payment_reversal",
     "planned_schedule",
     "policy_on",
     "prepare_payout",
@@ -154,6 +159,7 @@ __all__ = [
     "request_invoice",
     "request_password_reset",
     "return_patent",
+    "reverse_payment",
     "revise_offer",
     "revoke_member",
     "save_record",

@@ -34,6 +34,8 @@ MOVED_BECAUSE: dict[str, str] = {
     CreditMovement.Kind.OVERPAYMENT: gettext_noop("Overpayment kept as credit"),
     CreditMovement.Kind.APPLIED: gettext_noop("Credit applied to a payment due"),
     CreditMovement.Kind.REFUNDED: gettext_noop("Credit refunded"),
+    CreditMovement.Kind.UNAPPLIED: gettext_noop("Credit given back by a reversed payment"),
+    CreditMovement.Kind.REVERSED: gettext_noop("Credit taken back: its payment was reversed"),
 }
 
 
@@ -42,7 +44,7 @@ def _move_credit(
 ) -> CreditMovement:
     """One movement of the license's credit, its balance changed with it (the license is locked)."""
     before = _audit.snapshot(lic, ["credit"])
-    lic.credit += amount if kind == CreditMovement.Kind.OVERPAYMENT else -amount
+    lic.credit += amount if kind in CreditMovement.INCREASES else -amount
     lic.save(update_fields=["credit"])
     movement = CreditMovement.objects.create(license=lic, kind=kind, amount=amount, payment=payment, by=by, **details)
     _audit.changed(lic, before, by=by, reason=SystemReason(MOVED_BECAUSE[kind]))

@@ -347,34 +347,53 @@ def allocate_credit(lic: License, applied: Sequence[tuple[Installment, CreditMov
         )
 
 
-def take_back_to_credit(
-    lic: License, inst: Installment, movement: CreditMovement, *, by: User | None
-) -> Allocation | None:
-    """A paid period corrected down: its excess went back to the credit (`movement`), so the
-    allocation of that much is taken back, from each line in proportion to what it holds."""
+def _held(lines: Any) -> list[tuple[rules.Line, Decimal]]:
+    """What each line key of these allocation lines holds, net of what was taken back."""
     rows = (
-        AllocationLine.objects.filter(allocation__installment=inst)
-        .values_list("patent_id", "party", "inventor_id", "college")
+        lines.values_list("patent_id", "party", "inventor_id", "college")
         .annotate(held=Sum("amount"))
         .order_by("patent_id", "party", "inventor_id", "college")
     )
-    held = [
+    return [
         (rules.Line(patent, party, ZERO, inventor, college), total) for patent, party, inventor, college, total in rows
     ]
+
+
+def _take_back(
+    lic: License, inst: Installment, amount: Decimal, held: list[tuple[rules.Line, Decimal]], **header: Any
+) -> Allocation | None:
     # Money paid before the ledger existed is not allocated until the backfill runs: what was is taken back.
-    amount = min(movement.amount, sum((total for _line, total in held if total > ZERO), ZERO))
+    amount = min(amount, sum((total for _line, total in held if total > ZERO), ZERO))
     if not amount:
         return None
     books = _Books(lic, clock.today(), None, False, [])
-    return _write(
-        books,
-        rules.reverse(amount, held),
-        source=Allocation.Source.CORRECTION,
-        fee_kind=inst.kind,
-        installment=inst,
-        credit_movement=movement,
-        by=by,
-    )
+    return _write(books, rules.reverse(amount, held), fee_kind=inst.kind, installment=inst, **header)
+
+
+def take_back_to_credit(
+    lic: License, inst: Installment, movement: CreditMovement, *, by: User | None, reversal: bool = False
+) -> Allocation | None:
+    """A paid period corrected down (or credit applied to it given back by a reversed payment,
+    `reversal`): that much went back to the credit (`movement`), so its allocation is taken back,
+    from each line of the installment in proportion to what it holds."""
+    source = Allocation.Source.REVERSAL if reversal else Allocation.Source.CORRECTION
+    held = _held(AllocationLine.objects.filter(allocation__installment=inst))
+    return _take_back(lic, inst, movement.amount, held, source=source, credit_movement=movement, by=by)
+
+
+def take_back_payment(
+    lic: License, payment: Payment, unpaid: Sequence[tuple[Installment, Decimal]], *, by: User | None
+) -> list[Allocation]:
+    """A payment reversed: what it paid into each installment is taken back from the lines the
+    payment itself allocated there (all of them, to the fen, when it is all taken back), dated the
+    day of the reversal; the year it was received keeps its figures."""
+    taken = []
+    for inst, amount in unpaid:
+        held = _held(AllocationLine.objects.filter(allocation__payment=payment, allocation__installment=inst))
+        allocation = _take_back(lic, inst, amount, held, source=Allocation.Source.REVERSAL, payment=payment, by=by)
+        if allocation is not None:
+            taken.append(allocation)
+    return taken
 
 
 def allocate_claim(lic: License, claim: InsuranceClaim, *, by: User | None) -> Allocation:
@@ -648,7 +667,8 @@ def backfill_licenses(license_ids: list[int], by: User | None = None) -> tuple[i
             installments.setdefault(lic, []).append({"id": inst_id, "kind": kind, "unallocated": unallocated})
     payments: dict[int, list[dict]] = {}
     for payment_id, lic, amount, paid_on in (
-        Payment.objects.filter(license_id__in=installments)
+        Payment.objects.standing()
+        .filter(license_id__in=installments)
         .order_by("license_id", "paid_on", "recorded_at", "id")
         .values_list("id", "license_id", "amount", "paid_on")
     ):

@@ -41,6 +41,8 @@ def request_invoice(*, payment_id: int, details: dict[str, Any], by: User) -> In
     member = getattr(by, "enterprise_member", None)
     if member is None or member.enterprise_id != lic.enterprise_id:
         raise _refused(_("Only a member of the paying enterprise asks for its invoice."))
+    if payment.state == Payment.State.REVERSED:
+        raise _refused(_("This payment was reversed: no invoice is issued for it."))
     if InvoiceRequest.objects.filter(payment=payment).exists():
         raise _refused(_("The invoice for this payment was asked for already."))
     request = InvoiceRequest(payment=payment, license=lic, requested_by=by, requested_at=clock.now())

@@ -4,21 +4,26 @@ and transfers reported by SMEs, which the TTO confirms."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..domain import windows
+from ..domain import clock, windows
 from ..domain.clock import today
 from ..domain.money import ZERO
 from ..domain.text import clean_single_line
 from ..models import (
+    Allocation,
     CreditMovement,
+    Installment,
+    InvoiceRequest,
     License,
     Payment,
     PaymentReport,
@@ -39,7 +44,7 @@ from ._runner import (
     _settle_license_if_done,
 )
 from .credit import _move_credit
-from .distribution import allocate_payment
+from .distribution import allocate_payment, take_back_payment, take_back_to_credit
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -65,7 +70,8 @@ def _check_not_recorded_yet(
 ) -> None:
     """The same bank transfer is recorded once, however many forms it is entered in; a reference the
     institution has seen with another amount is a likely typo, recorded only once confirmed."""
-    same = lic.payments.filter(reference=reference, amount=amount, paid_on=paid_on).first()
+    # A reversed payment is a transfer that did not stay: the same one may come again.
+    same = lic.payments.standing().filter(reference=reference, amount=amount, paid_on=paid_on).first()
     if same is not None:
         raise _refused(
             _("This transfer (%(reference)s, %(amount)s on %(date)s) was already recorded on %(recorded)s.")
@@ -80,7 +86,8 @@ def _check_not_recorded_yet(
         return
     institution = lic.offer.patent.owner_id
     reused = (
-        Payment.objects.filter(reference=reference, license__offer__patent__owner_id=institution)
+        Payment.objects.standing()
+        .filter(reference=reference, license__offer__patent__owner_id=institution)
         .exclude(amount=amount)
         .first()
     )
@@ -240,3 +247,142 @@ def reject_payment_report(*, report_id: int, by: User | None, reason: str) -> Pa
     rejected = _run(report, "reject", by=by, reason=_require_reason(reason))
     _notify_once(Reminder.Kind.PAYMENT_REJECTED, report, event=rejected)
     return report
+
+
+# -- reversal -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PaymentReversal:
+    """What reversing a payment does, read before it is done (the decision page shows it) and
+    done by `reverse_payment` exactly so: what the payment paid into each installment is owed
+    again; the credit it left is taken back, and where that credit was already applied to later
+    installments, they owe it again, the most recent first. `refused`: why it cannot be reversed."""
+
+    payment: Payment
+    unpaid: list[tuple[Installment, Decimal]] = field(default_factory=list)
+    from_credit: Decimal = ZERO
+    unapplied: list[tuple[Installment, Decimal]] = field(default_factory=list)
+    refused: str = ""
+
+    @property
+    def owed_again(self) -> Decimal:
+        return sum((amount for _inst, amount in [*self.unpaid, *self.unapplied]), ZERO)
+
+
+def plan_payment_reversal(payment: Payment, lic: License | None = None) -> PaymentReversal:
+    lic = lic or payment.license
+    plan = PaymentReversal(payment)
+    if payment.state == Payment.State.REVERSED:
+        plan.refused = _("This payment was already reversed on %(date)s.") % {
+            "date": timezone.localtime(payment.reversed_at).strftime("%Y-%m-%d %H:%M") if payment.reversed_at else ""
+        }
+        return plan
+    invoice = InvoiceRequest.objects.filter(payment=payment).first()
+    if invoice is not None:
+        plan.refused = _(
+            "An invoice was requested for this payment (%(state)s): the finance office voids it or issues a red-letter "
+            "invoice (红字发票) in the tax system first; a payment with an invoice is not reversed here."
+        ) % {"state": invoice.get_state_display()}
+        return plan
+    allocations = Allocation.objects.filter(payment=payment, source=Allocation.Source.PAYMENT).order_by(
+        "installment__effective_due_date", "installment_id"
+    )
+    installments = {inst.pk: inst for inst in lic.installments.all()}  # the locked schedule, changed in place
+    left_as_credit = (
+        CreditMovement.objects.filter(payment=payment, kind=CreditMovement.Kind.OVERPAYMENT).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or ZERO
+    )
+    paid = [(installments[a.installment_id], a.amount) for a in allocations if a.installment_id is not None]
+    if sum((amount for _inst, amount in paid), ZERO) + left_as_credit != payment.amount:
+        plan.refused = _(
+            "This payment was recorded before the distribution ledger: run the command allocate_book first, "
+            "then reverse it."
+        )
+        return plan
+    # A royalty corrected down since gave part of what the payment paid to the credit: that part
+    # is taken back from the credit.
+    plan.unpaid = [(inst, min(amount, inst.paid_amount)) for inst, amount in paid if min(amount, inst.paid_amount)]
+    plan.from_credit = payment.amount - sum((amount for _inst, amount in plan.unpaid), ZERO)
+    short = plan.from_credit - lic.credit
+    if short > ZERO:
+        plan.unapplied, short = _credit_to_give_back(lic, installments, plan.unpaid, short)
+    if short > ZERO:
+        plan.refused = _(
+            "CNY %(amount)s of the credit this payment left was refunded to the enterprise: a payment whose money "
+            "was paid back cannot be reversed."
+        ) % {"amount": short}
+    return plan
+
+
+def _credit_to_give_back(
+    lic: License, installments: dict[int, Installment], unpaid: list[tuple[Installment, Decimal]], short: Decimal
+) -> tuple[list[tuple[Installment, Decimal]], Decimal]:
+    """Credit applied to installments (net of what an earlier reversal gave back), the most
+    recently applied first, up to `short`."""
+    kind = CreditMovement.Kind
+    applied = (
+        lic.credit_movements.filter(kind__in=[kind.APPLIED, kind.UNAPPLIED], installment__isnull=False)
+        .values("installment_id")
+        .annotate(
+            net=Sum("amount", filter=Q(kind=kind.APPLIED), default=ZERO)
+            - Sum("amount", filter=Q(kind=kind.UNAPPLIED), default=ZERO),
+            last=Max("at", filter=Q(kind=kind.APPLIED)),
+        )
+        .filter(net__gt=0)
+        .order_by("-last", "-installment_id")
+    )
+    already = {inst.pk: amount for inst, amount in unpaid}
+    given: list[tuple[Installment, Decimal]] = []
+    for row in applied:
+        inst = installments[row["installment_id"]]
+        amount = min(short, row["net"], inst.paid_amount - already.get(inst.pk, ZERO))
+        if amount > ZERO:
+            given.append((inst, amount))
+            short -= amount
+        if not short:
+            break
+    return given, short
+
+
+def _unpay(inst: Installment, amount: Decimal, *, by: User | None, reason: str) -> None:
+    before = _audit.snapshot(inst)
+    inst.paid_amount -= amount
+    if inst.state == Installment.State.PAID:
+        _run(inst, "owe_again", by=by, reason=reason, before=before)
+    else:
+        inst.save()
+        _audit.changed(inst, before, by=by, reason=reason)
+    if inst.state == Installment.State.DUE and inst.is_overdue_on(today()):
+        _run(inst, "mark_overdue", by=by, reason=reason)
+
+
+@transaction.atomic
+def reverse_payment(*, payment_id: int, by: User | None, reason: str) -> Payment:
+    """A payment recorded in error (the transfer bounced, it was another license's money): what it
+    paid is owed again, the credit it left is taken back, its allocation is taken back by negative
+    allocations dated today, and the enterprise is told. Nothing is deleted (`plan_payment_reversal`)."""
+    reason = _require_reason(reason)
+    lic, payment = _lock_with_license(Payment, payment_id)
+    plan = plan_payment_reversal(payment, lic)
+    if plan.refused:
+        raise _refused(plan.refused)
+    why = _("Payment %(ref)s reversed: %(reason)s") % {"ref": payment.reference, "reason": reason}
+    for inst, amount in plan.unpaid:
+        _unpay(inst, amount, by=by, reason=why)
+    take_back_payment(lic, payment, plan.unpaid, by=by)
+    for inst, amount in plan.unapplied:
+        movement = _move_credit(lic, CreditMovement.Kind.UNAPPLIED, amount, by=by, installment=inst, reason=reason)
+        _unpay(inst, amount, by=by, reason=why)
+        take_back_to_credit(lic, inst, movement, by=by, reversal=True)
+    if plan.from_credit:
+        _move_credit(lic, CreditMovement.Kind.REVERSED, plan.from_credit, by=by, payment=payment, reason=reason)
+    reversed_event = _run(payment, "reverse", clock.now(), by, reason, by=by, reason=reason)
+    if lic.state == License.State.PAID_UP and lic.owes_again():
+        _run(lic, "reopen", by=by, reason=why)
+    if lic.state == License.State.PURCHASED and lic.is_overdue():
+        _run(lic, "fall_into_arrears", by=by, reason=why)
+    _notify_once(Reminder.Kind.PAYMENT_REVERSED, payment, event=reversed_event, license=lic)
+    return payment
