@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1:8000
 
-.PHONY: run test test-fast check install fonts browser messages bench mutate clean
+.PHONY: run test test-fast check install fonts browser messages bench bench-1m mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,14 @@ bench: install
 	DATABASE_URL=$(BENCH_DB)_10k $(BIN)/python bench/transitions_bench.py --licenses 10000
 	DATABASE_URL=$(BENCH_DB)_100k $(BIN)/python bench/sweep_bench.py --licenses 100000
 	DATABASE_URL=$(BENCH_DB)_10k $(BIN)/python bench/contract_bench.py --licenses 10000
+
+## The national scale (issue 25): a book of 1,000,000 licenses (~10 min to load, ~5 GB of
+## disk), loaded once and resumed if stopped, then the dashboard, sweep and admin on it.
+bench-1m: install
+	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/book_bench.py --licenses 1000000
+	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/dashboard_bench.py --licenses 1000000
+	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/sweep_bench.py --licenses 1000000
+	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/admin_bench.py --licenses 1000000
 
 clean:
 	rm -rf $(VENV) db.sqlite3 mutants

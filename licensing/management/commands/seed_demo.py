@@ -7,11 +7,12 @@ from licensing.demo import DEMO_PASSWORD, seed_bulk, seed_demo
 class Command(BaseCommand):
     help = (
         "Load the demo book (institutions, SMEs of every size, patents, licenses in every state). "
-        "With --licenses N, also bulk-generate N synthetic licenses for benchmarks."
+        "With --licenses N, also bulk-load a synthetic book of N licenses for benchmarks (COPY on "
+        "PostgreSQL; a load that stopped is completed by running the same command again)."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--licenses", type=int, default=0, help="also generate this many synthetic licenses")
+        parser.add_argument("--licenses", type=int, default=0, help="a bench book of this many synthetic licenses")
         parser.add_argument("--batch", type=int, default=2000, help="licenses per transaction in --licenses mode")
 
     def handle(self, *args, licenses, batch, **options):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Demo book already present: nothing changed.")
         if licenses:
-            with tqdm(total=licenses, unit="license", disable=None) as bar:
+            with tqdm(total=licenses, unit="license", disable=None) as bar:  # from what a stopped load left
                 stats = seed_bulk(licenses, progress=bar.update, batch=batch)
             self.stdout.write(
                 self.style.SUCCESS(
