@@ -158,8 +158,39 @@ def test_a_reversal_takes_back_exactly_its_amount_in_proportion_and_never_below_
         ("inventor", 12, D("-375.00")),
     ]
     assert rules.reverse(D("2520.01"), held)[-1] == rules.Line(1, "institution", D("-0.01"))  # all of it, each line
-    with pytest.raises(ValueError):
-        rules.reverse(D("2520.02"), held)
+    for beyond in (D("2520.02"), D("0"), D("-1.00")):  # more than is held, nothing, less than nothing
+        with pytest.raises(ValueError, match="a reversal takes back a positive amount, at most what is held"):
+            rules.reverse(beyond, held)
+
+
+def test_a_stake_is_shared_across_the_patents_then_between_the_team_and_the_institution():
+    """60,000.00 of shares on two patents weighted 2:1, the team's share 50%: 40,000.00 and
+    20,000.00, each half to the inventors (by their shares) and half to the institution."""
+    patents = [
+        rules.PatentPart(
+            1, D(2), D(0), [rules.InventorPart(11, "A", D("0.75")), rules.InventorPart(12, "A", D("0.25"))]
+        ),
+        rules.PatentPart(2, D(1), D(0), [rules.InventorPart(21, "B", D(1))]),
+    ]
+    lines = rules.distribute_equity(D("60000.00"), patents, D("0.5"))
+    assert [(line.patent, line.party, line.inventor, line.amount) for line in lines] == [
+        (1, "inventor", 11, D("15000.00")),
+        (1, "inventor", 12, D("5000.00")),
+        (1, "institution", None, D("20000.00")),
+        (2, "inventor", 21, D("10000.00")),
+        (2, "institution", None, D("10000.00")),
+    ]
+    everything = rules.distribute_equity(D("0.01"), patents[1:], D(1))  # all to the team: no institution line
+    assert [(line.party, line.amount) for line in everything] == [("inventor", D("0.01"))]
+    for nothing in (D("0"), D("-5.00")):
+        with pytest.raises(ValueError, match="only a positive value is distributed"):
+            rules.distribute_equity(nothing, patents, D("0.5"))
+
+
+def test_exactly_half_meets_the_legal_floor_and_any_less_does_not():
+    half, less = D("0.5"), D("0.4999")
+    assert not rules.below_legal_floor(half, half)
+    assert rules.below_legal_floor(less, half) and rules.below_legal_floor(half, less)
 
 
 def pay(lic, amount, key, staff, on):
