@@ -90,7 +90,7 @@ bench: install
 	DATABASE_URL=$(BENCH_DB)_100k $(BIN)/python bench/sweep_bench.py --licenses 100000
 	DATABASE_URL=$(BENCH_DB)_10k $(BIN)/python bench/contract_bench.py --licenses 10000
 
-## The national scale (issue 25): a book of 1,000,000 licenses (~10 min to load, ~5 GB of
+## The national scale (issue 25): a book of 1,000,000 licenses (~10 min to load, ~4 GB of
 ## disk), loaded once and resumed if stopped, then the dashboard, sweep and admin on it.
 bench-1m: install
 	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/book_bench.py --licenses 1000000
