@@ -163,6 +163,14 @@ def test_a_reversal_takes_back_exactly_its_amount_in_proportion_and_never_below_
             rules.reverse(beyond, held)
 
 
+def test_income_of_nothing_is_refused_a_reversal_is_its_own_rule():
+    patent = rules.PatentPart(1, D(1), D(0), [])
+    split = rules.Split(None, D(0), D(0), False, D("0.5"), D(0), D(0), D("0.5"))
+    for nothing in (D("0"), D("-0.01")):
+        with pytest.raises(ValueError, match="only a positive amount is distributed; a reversal is `reverse`"):
+            rules.distribute(nothing, [patent], split)
+
+
 def test_a_stake_is_shared_across_the_patents_then_between_the_team_and_the_institution():
     """60,000.00 of shares on two patents weighted 2:1, the team's share 50%: 40,000.00 and
     20,000.00, each half to the inventors (by their shares) and half to the institution."""
