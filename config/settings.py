@@ -7,6 +7,7 @@ import os
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from celery.schedules import crontab
@@ -118,6 +119,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
         f"-c jit=off -c statement_timeout={STATEMENT_TIMEOUT_MS}"
     )
+# A PostgreSQL read replica (streaming replication of the primary): the dashboard, data exports
+# and admin searches read from it (licensing/replica.py); "primary" reads the primary through a
+# second connection (to try the routing on one database).
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+READ_REPLICA = bool(DATABASE_REPLICA_URL)
+if READ_REPLICA:
+    replica: dict[str, Any] = (
+        dict(DATABASES["default"])
+        if DATABASE_REPLICA_URL == "primary"
+        else dict(dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60))
+    )
+    if replica["ENGINE"] == "django.db.backends.postgresql":
+        replica["OPTIONS"] = {"options": f"-c jit=off -c statement_timeout={STATEMENT_TIMEOUT_MS}"}
+    DATABASES["replica"] = {**replica, "TEST": {"MIRROR": "default"}}  # type: ignore[typeddict-item]
+DATABASE_ROUTERS = ["licensing.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -86,6 +86,18 @@ def publish_to():
     forget_connections()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A second alias, "replica", mirroring the test database, as a read replica would mirror the
+    primary: the replica router's tests read through it (READ_REPLICA is off everywhere else)."""
+    from django.conf import settings
+    from django.db import connections
+
+    if "replica" not in settings.DATABASES:
+        settings.DATABASES["replica"] = {**settings.DATABASES["default"], "TEST": {"MIRROR": "default"}}
+        connections.__dict__.pop("settings", None)  # read DATABASES again (a cached property)
+
+
 @pytest.fixture
 def clock():
     """Move the clock: clock("2026-03-01") sets local (Asia/Shanghai) noon of that day."""

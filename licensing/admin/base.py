@@ -24,6 +24,7 @@ from ..models import (
     is_fraction,
     is_money,
 )
+from ..replica import read_alias
 from . import actions as admin_actions
 
 
@@ -111,6 +112,8 @@ class InstitutionScopedAdmin(AuditedAdmin):
     that grow with the book, so their search matches related rows by key (`selectors.search`)."""
 
     def get_search_results(self, request, queryset, search_term):
+        if search_term and request.method == "GET":  # a list to read (an action's POST acts on the primary)
+            queryset = queryset.using(read_alias())
         return selectors.search(queryset, search_term, self.get_search_fields(request)), False
 
     @property

@@ -19,6 +19,7 @@ from .. import selectors
 from ..domain import windows
 from ..domain.clock import today
 from ..models import IPC_SECTIONS, Export, Institution
+from ..replica import reads_from_replica
 from ..reporting import exports, jobs, tables
 from ..reporting.dashboard import build_dashboard
 from ..widgets import DateInput
@@ -91,7 +92,8 @@ def _form_errors(form) -> str:
 def dashboard(request, site):
     _require_reports(request)
     form = BookFilterForm(request.GET, user=request.user)
-    board = build_dashboard(form.book(), today()) if form.is_valid() else None
+    with reads_from_replica():  # figures of the whole book: a moment's lag is fine
+        board = build_dashboard(form.book(), today()) if form.is_valid() else None
     query = request.GET.urlencode()
     return TemplateResponse(
         request,
@@ -133,7 +135,8 @@ def dashboard_table(request, site, slug: str, fmt: str):
     book, error = _book(request)
     if error:
         return HttpResponseBadRequest(error)
-    board = build_dashboard(book, today())
+    with reads_from_replica():
+        board = build_dashboard(book, today())
     chosen = list(board.tables.values()) if slug == "all" else [board.tables.get(slug)]
     if None in chosen or (slug == "all") != (fmt == "xlsx"):
         raise Http404

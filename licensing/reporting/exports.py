@@ -23,6 +23,7 @@ from ..models import (
     Recordal,
     RoyaltyReport,
 )
+from ..replica import read_alias
 from .tables import Column, Table
 
 CHUNK = 2000
@@ -222,7 +223,7 @@ DATED = {
 
 def export_rows(kind: str, book: selectors.BookFilter):
     """The export's rows as tuples of the values its SPEC names, in its columns' order."""
-    return ROWS[kind](book).values_list(*(path for path, _column in SPEC[kind]))
+    return ROWS[kind](book).using(read_alias()).values_list(*(path for path, _column in SPEC[kind]))
 
 
 def export_table(kind: str, book: selectors.BookFilter) -> Table:
@@ -230,7 +231,7 @@ def export_table(kind: str, book: selectors.BookFilter) -> Table:
 
 
 def export_row_count(kind: str, book: selectors.BookFilter) -> int:
-    return ROWS[kind](book).order_by().count()
+    return ROWS[kind](book).using(read_alias()).order_by().count()
 
 
 def book_of(export: Export) -> selectors.BookFilter:
