@@ -68,8 +68,9 @@ def expire_ended_trials(today: dt.date) -> int:
 
 def mark_overdue_installments(today: dt.date) -> int:
     ids = (
-        Installment.objects.overdue(today)
-        .filter(state=Installment.State.DUE, license__state__in=License.PAYABLE_STATES)
+        Installment.objects.still_due_before(today)
+        .open()
+        .filter(license__state__in=License.PAYABLE_STATES)
         .order_by()  # no default ordering columns in the DISTINCT
         .values_list("license_id", flat=True)
         .distinct()
@@ -170,11 +171,8 @@ def claim_due_reminders(today: dt.date) -> int:
         trials, trial_kind, "license", license="pk", installment=None, deadline="trial_end_effective"
     )
 
-    unpaid = Installment.objects.open().filter(license__state__in=License.PAYABLE_STATES)
-    coming = unpaid.filter(
-        effective_due_date__gte=today,
-        effective_due_date__lte=today + dt.timedelta(days=horizon[due_kind]),
-    ).annotate(
+    unpaid = Installment.objects.filter(license__state__in=License.PAYABLE_STATES)
+    coming = unpaid.open_due_between(today, today + dt.timedelta(days=horizon[due_kind])).annotate(
         due_offset=_offset_by_institution(
             schedules[due_kind], "license__" + owner, "effective_due_date", today, before=True
         )
@@ -183,9 +181,8 @@ def claim_due_reminders(today: dt.date) -> int:
         coming, due_kind, "installment", license="license_id", installment="pk", deadline="effective_due_date"
     )
 
-    late = unpaid.filter(
-        effective_due_date__lt=today,
-        effective_due_date__gte=today - dt.timedelta(days=horizon[overdue_kind]),
+    late = unpaid.open_due_between(
+        today - dt.timedelta(days=horizon[overdue_kind]), today - dt.timedelta(days=1)
     ).annotate(
         due_offset=_offset_by_institution(
             schedules[overdue_kind], "license__" + owner, "effective_due_date", today, before=False
