@@ -97,6 +97,7 @@ bench-1m: install
 	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/dashboard_bench.py --licenses 1000000
 	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/sweep_bench.py --licenses 1000000
 	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/admin_bench.py --licenses 1000000
+	DATABASE_URL=$(BENCH_DB)_1000k $(BIN)/python bench/export_bench.py --licenses 1000000
 
 clean:
 	rm -rf $(VENV) db.sqlite3 mutants
