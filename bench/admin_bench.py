@@ -23,7 +23,7 @@ from django.utils import translation
 from licensing.models import Institution, License, Payment
 
 # The longest a list or search may take (median, ms): a staff member waits this at most.
-BUDGET_MS = 2000
+BUDGET_MS = 500  # issue 25: a national book's lists as fast as a small one's
 
 
 def timed_page(client, path):
@@ -57,6 +57,32 @@ def searches() -> list[tuple[str, str]]:
     ]
 
 
+def pages_sorts_and_filters() -> list[tuple[str, str]]:
+    """The license and payment lists at their deepest page (the last, or the 200th when the count
+    is bounded: admin/paging.py), sorted by each money column both ways, and filtered."""
+    from licensing.admin.paging import COUNT_BOUND
+
+    deepest = COUNT_BOUND // 50
+    return [
+        ("licenses: deepest page", changelist(License, p=deepest)),
+        ("licenses: by next due", changelist(License, o="4")),
+        ("licenses: by next due, deepest page", changelist(License, o="4", p=deepest)),
+        ("licenses: by next due, latest first", changelist(License, o="-4")),
+        ("licenses: by outstanding, largest first", changelist(License, o="-5")),
+        ("licenses: by enterprise", changelist(License, o="2")),
+        ("licenses: in arrears", changelist(License, state__exact="in_arrears")),
+        ("licenses: overdue", changelist(License, due="overdue")),
+        ("licenses: due within 7 days", changelist(License, due="7")),
+        ("licenses: nothing due", changelist(License, due="none")),
+        ("licenses: something unpaid", changelist(License, due="unpaid")),
+        ("licenses: trial ends in 30 days", changelist(License, trial_ends="30")),
+        ("licenses: no contract issued", changelist(License, contract="to_issue")),
+        ("licenses: micro enterprises", changelist(License, enterprise__size_class__exact="micro")),
+        ("payments: deepest page", changelist(Payment, p=deepest)),
+        ("payments: oldest first", changelist(Payment, o="1")),
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--licenses", type=int, default=100_000)
@@ -75,7 +101,7 @@ def main():
     print(f"\nMedian of {RUNS} requests each; ms and queries, superuser | staff of 1 of 5 institutions")
     print(f"{'page':<40} {'superuser':>16} {'staff':>16}   budget {BUDGET_MS} ms")
     over = []
-    for label, path in lists + searches():
+    for label, path in lists + pages_sorts_and_filters() + searches():
         su_s, su_q = timed_page(superuser, path)
         status = staff.get(path).status_code
         if status == 200:

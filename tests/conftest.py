@@ -63,6 +63,33 @@ def celery_eager():
     celery_app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def balances_kept(request):
+    """After every test that uses the database, each license's kept balance (outstanding, next due
+    date: the database's triggers, models/balances.py) is what its installments say, computed by
+    the ORM's twin (selectors.balances_out_of_step): every path the suite walks, every write it
+    makes, checks the triggers."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")  # set up first, so this check runs before its rollback
+    yield
+    from django.db import connection
+
+    from licensing import selectors
+
+    if connection.vendor == "postgresql" and connection.connection is not None:
+        from psycopg.pq import TransactionStatus
+
+        if connection.connection.info.transaction_status == TransactionStatus.INERROR:
+            return  # a test that ends in a failed statement (a timeout it provoked): nothing more can be read
+    wrong = selectors.balances_out_of_step().values_list(
+        "pk", "outstanding_amount", "computed_outstanding", "next_due_date", "computed_next_due"
+    )
+    assert not list(wrong), f"kept balances differ from the installments (id, kept, computed, …): {list(wrong)}"
+
+
 @pytest.fixture
 def publish_to():
     """publish_to(url): tasks go to that broker for real (not eagerly) for the rest of the test.

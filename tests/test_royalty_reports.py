@@ -601,7 +601,9 @@ def test_admin_report_pages_take_a_fixed_number_of_queries(
     clock("2026-10-02")
     for start in ("2026-01-01", "2026-04-01", "2026-07-01"):
         services.file_royalty_report(report_id=report(lic, start).pk, base="100", by=staff)
-    with django_assert_num_queries(5):  # session, user, count, rows, state filter
+    # session, user, count, rows, state filter; past one page (5 licenses' reports), the page's
+    # keys are read first, then its rows (admin/paging.py): one more, whatever the book's size
+    with django_assert_num_queries(5 if licenses == 1 else 6):
         admin_client.get(reverse("admin:licensing_royaltyreport_changelist"))
     with django_assert_num_queries(9):  # with the license's balance summary (2)
         admin_client.get(reverse("admin:licensing_royaltyreport_change", args=[report(lic, "2026-04-01").pk]))

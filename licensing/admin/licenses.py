@@ -266,8 +266,10 @@ class LicenseAdmin(AuditTrailMixin, ServiceActionsAdmin):
         return False
 
     def get_queryset(self, request):
-        # The contract joined: the page's contract line and its button read it without a query.
-        return selectors.licenses_with_balances(super().get_queryset(request)).select_related("contract")
+        # The contract joined: the page's contract line and its button read it without a query. The
+        # balance columns are the license's own (models/balances.py): no subquery per row, so a deep
+        # page or a sort by them reads an index, however big the book.
+        return super().get_queryset(request).select_related("offer__patent__owner", "enterprise", "contract")
 
     def get_inline_instances(self, request, obj=None):
         """Only the sections with rows (a trial shows no payments, claims or reminders), known

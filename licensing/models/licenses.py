@@ -155,6 +155,9 @@ class License(ConcurrentTransitionMixin, DealTerms):
     payments_start = models.DateField(_("payments start"), null=True, blank=True)
     # Money received beyond what was owed, used on what falls due next (CreditMovement).
     credit = models.DecimalField(_("credit (CNY)"), default=ZERO, **MONEY)
+    # Kept by the database from the installments (models/balances.py): read, never written here.
+    outstanding_amount = models.DecimalField(_("outstanding (CNY)"), default=ZERO, editable=False, **MONEY)
+    next_due_date = models.DateField(_("next due (effective)"), null=True, blank=True, editable=False)
 
     objects = LicenseQuerySet.as_manager()
 
@@ -165,6 +168,10 @@ class License(ConcurrentTransitionMixin, DealTerms):
         indexes = [
             models.Index(fields=["offer", "state"]),
             models.Index(TRIAL_ENDS_ON, name="license_trial_ends_on"),
+            # The admin list's sorts, a page of a million rows read off an index (issue 25).
+            models.Index(fields=["applied_at", "id"], name="license_applied_at"),
+            models.Index(fields=["next_due_date", "id"], name="license_next_due"),
+            models.Index(fields=["outstanding_amount", "id"], name="license_outstanding"),
         ]
         constraints = [models.CheckConstraint(condition=Q(credit__gte=0), name="license_credit_not_negative")]
 

@@ -62,8 +62,25 @@ def unpaid_installments() -> QuerySet[Installment]:
 
 
 def licenses_with_balances(queryset: QuerySet[License] | None = None) -> QuerySet[License]:
-    """Licenses with what is outstanding and the next unpaid due date. Correlated subqueries, not
-    a GROUP BY: the database computes them only for the rows of the page shown."""
+    """Licenses with what is outstanding and the next unpaid due date (columns the database keeps,
+    models/balances.py), and what the next due installment asks: its amount left and whether it
+    is a period still to report (correlated subqueries: computed for the rows read)."""
+    queryset = License.objects.all() if queryset is None else queryset
+    # Effective dates (moved past weekends and holidays), as the sweep, reminders and dashboard;
+    # the next one is the one payments pay first (the installments' own order).
+    first = unpaid_installments().order_by("effective_due_date", "kind", "sequence")
+    return queryset.select_related("offer__patent__owner", "enterprise").annotate(
+        next_due_amount=Subquery(
+            first.annotate(left=F("amount") - F("paid_amount")).values("left")[:1], output_field=_MONEY
+        ),
+        next_due_is_report=Subquery(first.values("report_pending")[:1]),  # a royalty period still to report
+    )
+
+
+def balances_out_of_step(queryset: QuerySet[License] | None = None) -> QuerySet[License]:
+    """Licenses whose kept balance (outstanding, next due date) is not what their installments say
+    now, computed here from `Installment.objects.open()`: the twin of the database's triggers
+    (models/balances.py). Empty, always; the suite checks it after every test that writes."""
     queryset = License.objects.all() if queryset is None else queryset
     outstanding = (
         unpaid_installments()
@@ -72,24 +89,30 @@ def licenses_with_balances(queryset: QuerySet[License] | None = None) -> QuerySe
         .annotate(total=Sum(F("amount") - F("paid_amount"), output_field=_MONEY))
         .values("total")
     )
-    # Effective dates (moved past weekends and holidays), as the sweep, reminders and dashboard;
-    # the next one is the one payments pay first (the installments' own order).
     first = unpaid_installments().order_by("effective_due_date", "kind", "sequence")
-    return queryset.select_related("offer__patent__owner", "enterprise").annotate(
-        outstanding_amount=Coalesce(Subquery(outstanding, output_field=_MONEY), Value(ZERO, output_field=_MONEY)),
-        next_due_date=Subquery(first.values("effective_due_date")[:1]),
-        next_due_amount=Subquery(
-            first.annotate(left=F("amount") - F("paid_amount")).values("left")[:1], output_field=_MONEY
-        ),
-        next_due_is_report=Subquery(first.values("report_pending")[:1]),  # a royalty period still to report
+    computed = queryset.annotate(
+        computed_outstanding=Coalesce(Subquery(outstanding, output_field=_MONEY), Value(ZERO, output_field=_MONEY)),
+        computed_next_due=Subquery(first.values("effective_due_date")[:1]),
     )
+    # Spelt out for NULLs: a date against no date is a difference, where SQL's `=` says "unknown".
+    kept, now = Q(next_due_date__isnull=True), Q(computed_next_due__isnull=True)
+    differs = (
+        ~Q(outstanding_amount=F("computed_outstanding"))
+        | (kept & ~now)
+        | (~kept & now)
+        | (~kept & ~now & ~Q(next_due_date=F("computed_next_due")))
+    )
+    return computed.filter(differs).order_by("pk")
 
 
 def with_installment_due(
     queryset: QuerySet[License], start: date | None = None, end: date | None = None
 ) -> QuerySet[License]:
     """Licenses with an unpaid installment whose effective due date is between start and end
-    (either may be open)."""
+    (either may be open). With neither, those with anything open: the kept next due date says so
+    (models/balances.py), read by its index instead of a semi-join over every installment."""
+    if start is None and end is None:
+        return queryset.filter(next_due_date__isnull=False)
     due = unpaid_installments()
     if start is not None:
         due = due.filter(effective_due_date__gte=start)
@@ -99,7 +122,8 @@ def with_installment_due(
 
 
 def without_anything_due(queryset: QuerySet[License]) -> QuerySet[License]:
-    return queryset.filter(~Exists(unpaid_installments()))
+    """Nothing open: no next due date kept (an anti-join over the installments, read as a column)."""
+    return queryset.filter(next_due_date__isnull=True)
 
 
 def audit_trail(obj: Model) -> QuerySet[AuditEvent]:
