@@ -67,8 +67,8 @@ def celery_eager():
 def balances_kept(request):
     """After every test that uses the database, each license's kept balance (outstanding, next due
     date: the database's triggers, models/balances.py) is what its installments say, computed by
-    the ORM's twin (selectors.balances_out_of_step): every path the suite walks, every write it
-    makes, checks the triggers."""
+    the ORM's twin (selectors.balances_out_of_step), and its licensor is its patent's owner: every
+    path the suite walks, every write it makes, checks what is kept."""
     uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
     if not uses_db:
         yield
@@ -88,6 +88,12 @@ def balances_kept(request):
         "pk", "outstanding_amount", "computed_outstanding", "next_due_date", "computed_next_due"
     )
     assert not list(wrong), f"kept balances differ from the installments (id, kept, computed, …): {list(wrong)}"
+    from django.db.models import F
+
+    from licensing.models import License
+
+    misfiled = License.objects.exclude(institution=F("offer__patent__owner")).values_list("pk", flat=True)
+    assert not list(misfiled), f"licenses whose licensor is not their patent's owner: {list(misfiled)}"
 
 
 @pytest.fixture

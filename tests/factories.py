@@ -126,6 +126,7 @@ def ended_trials(offer, enterprise, *, ended: int, converted: int, ended_on: dat
     License.objects.bulk_create(
         License(
             offer=offer,
+            institution_id=offer.patent.owner_id,
             enterprise=enterprise,
             state=next(bought_states) if n < converted else next(not_bought_states),
             price=offer.price,

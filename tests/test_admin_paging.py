@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from licensing.admin.licenses import LicenseAdmin
 from licensing.admin.paging import BoundedPaginator
+from licensing.models import License
 
 from .test_admin_queries import LICENSE_LIST_QUERIES, add_licenses
 
@@ -73,3 +74,12 @@ def test_a_list_within_its_bound_counts_exactly(admin_client, seven, monkeypatch
     cl = response.context["cl"]
     assert (cl.paginator.capped, cl.result_count, cl.paginator.num_pages) == (False, 7, 4)
     assert "7 licenses" in response.content.decode()
+
+
+def test_ties_follow_the_direction_of_the_column_sorted_by(admin_client, seven):
+    """Seven equal balances: ascending, the ties come in key order; descending, in reverse. So the
+    list's order is one index read either way (Django's tiebreaker is always descending)."""
+    up = ids(admin_client.get(reverse(URL), {"o": "4"}))
+    down = ids(admin_client.get(reverse(URL), {"o": "-4"}))
+    assert len(set(License.objects.values_list("outstanding_amount", flat=True))) == 1
+    assert up == sorted(up) and down == sorted(down, reverse=True)

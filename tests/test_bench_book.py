@@ -100,5 +100,5 @@ def test_on_postgresql_batches_are_copied_by_a_writer_thread_and_a_failed_batch_
     assert bulk.bench_licenses().count() == 400
     assert Installment.objects.count() > 400 and Payment.objects.count() > 0
     lic = License.objects.order_by("-pk").first()
-    new = License.objects.create(offer=lic.offer, enterprise=lic.enterprise, price=0)
+    new = License.objects.create(offer=lic.offer, institution=lic.institution, enterprise=lic.enterprise, price=0)
     assert new.pk == lic.pk + 1

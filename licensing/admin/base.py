@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..replica import read_alias
 from . import actions as admin_actions
-from .paging import BoundedPaginator
+from .paging import LongListAdmin
 
 
 def _readable(model, name):
@@ -108,13 +108,10 @@ class AuditedAdmin(ReadableNumbersMixin, admin.ModelAdmin):
         formset.save_m2m()
 
 
-class InstitutionScopedAdmin(AuditedAdmin):
+class InstitutionScopedAdmin(LongListAdmin, AuditedAdmin):
     """Rows of the staff member's own institution only; superusers see all. These are the tables
     that grow with the book, so their search matches related rows by key (`selectors.search`),
-    and their lists count to a bound and read a page by its keys first (`paging`)."""
-
-    paginator = BoundedPaginator
-    show_full_result_count = False  # "(N total)" would count the whole institution's rows on every search
+    and their lists count to a bound, read a page by its keys first and sort by an index (`paging`)."""
 
     def get_search_results(self, request, queryset, search_term):
         if search_term and request.method == "GET":  # a list to read (an action's POST acts on the primary)

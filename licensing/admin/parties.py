@@ -22,6 +22,7 @@ from ..models import (
 )
 from . import actions as admin_actions
 from .base import AuditedAdmin, AuditTrailMixin, ReadOnlyInline, ServiceActionsAdmin
+from .paging import LongListAdmin
 
 
 @admin.register(Institution)
@@ -63,7 +64,7 @@ class AuditEventInline(ReadOnlyInline):
 
 
 @admin.register(Enterprise)
-class EnterpriseAdmin(admin.ModelAdmin):
+class EnterpriseAdmin(LongListAdmin, admin.ModelAdmin):
     """Enterprises keep their own master data in the portal. Staff see the enterprises that deal
     with their institution and may correct one only under `services.staff_may_correct_enterprise`;
     every change goes through `services.update_enterprise` and is an audit event."""

@@ -152,6 +152,9 @@ class RoyaltyReportAdmin(PrivateFileMixin, AuditTrailMixin, ServiceActionsAdmin)
         "royalty",
     ]
     list_filter = ["state", LateReportFilter, "due_date"]
+    # The latest due first, read off its index (royalty_report_due): the model's own order (each
+    # license's periods in turn) sorts every report of the book by its license.
+    ordering = ["-due_date"]
     list_select_related = ["license__enterprise"]
     search_fields = ["license__enterprise__name", "license__offer__patent__number"]
     show_full_result_count = False

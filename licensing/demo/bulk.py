@@ -331,7 +331,7 @@ def _catalogue(licenses: int, seed: int) -> _Catalogue:
     if not Enterprise.objects.filter(name__startswith=BENCH_SME).exists():
         with transaction.atomic():
             _create_catalogue(licenses, random.Random(seed))
-    offers = list(Offer.objects.filter(patent__title__startswith=BENCH_PATENT).order_by("pk"))
+    offers = list(Offer.objects.filter(patent__title__startswith=BENCH_PATENT).select_related("patent").order_by("pk"))
     package: dict[int, list[int]] = {offer.pk: [offer.patent_id] for offer in offers}
     term_end: dict[int, dt.date] = {}
     links = OfferPatent.objects.filter(offer__in=offers).order_by("offer_id", "pk")
@@ -467,6 +467,7 @@ def _license(index: int, rng: random.Random, catalogue: _Catalogue, rows: _Batch
         outstanding_amount=sum((i["amount"] - i["paid_amount"] for i in unpaid), Decimal(0)),
         next_due_date=min((i["effective_due_date"] for i in unpaid), default=None),
         offer_id=offer.pk,
+        institution_id=offer.patent.owner_id,
         enterprise_id=enterprise,
         state=lic.state,
         **{name: getattr(lic, name) for name in terms},  # the offer's terms; the term ends with the package

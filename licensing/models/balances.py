@@ -15,6 +15,9 @@ its license (`SET id = id`), which fires it. SQLite cannot set NEW in a trigger:
 trigger on the license writes them (SQLite does not fire a trigger from its own update unless
 recursive triggers are on, which Django leaves off). The bench book's loader writes the columns
 itself with the triggers off (`demo.bulk`), as a restore would.
+
+A migration that alters a column of either table must `uninstall` them first and `install` them
+after (0047 does): SQLite remakes a table to alter it, and a table's triggers go with the old one.
 """
 
 from django.db.backends.base.base import BaseDatabaseWrapper

@@ -76,7 +76,7 @@ class LicenseQuerySet(models.QuerySet):
         return in_arrears.annotate(oldest=Subquery(oldest_overdue)).filter(past)
 
     def for_institution(self, institution: Institution) -> "LicenseQuerySet":
-        return self.filter(offer__patent__owner=institution)
+        return self.filter(institution=institution)
 
 
 class License(ConcurrentTransitionMixin, DealTerms):
@@ -127,6 +127,12 @@ class License(ConcurrentTransitionMixin, DealTerms):
     NO_TRIAL_STATES = (State.APPLIED, State.REJECTED)
 
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("offer"))
+    # The licensor: the institution that owns the offer's patent, copied when applied for (it never
+    # changes). Staff see their institution's licenses, and the rows that hang off them, by this one
+    # indexed column instead of a join through the offer and its patent (issue 25).
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("licensor"), db_index=False
+    )
     # The patents it covers, copied from the offer's package when applied for, like its terms.
     patents = models.ManyToManyField(
         Patent, through="LicensePatent", related_name="package_licenses", verbose_name=_("patents")
@@ -172,6 +178,10 @@ class License(ConcurrentTransitionMixin, DealTerms):
             models.Index(fields=["applied_at", "id"], name="license_applied_at"),
             models.Index(fields=["next_due_date", "id"], name="license_next_due"),
             models.Index(fields=["outstanding_amount", "id"], name="license_outstanding"),
+            # The same, within one institution: a staff member's lists (and the key every scoped list joins by).
+            models.Index(fields=["institution", "applied_at", "id"], name="license_of_applied_at"),
+            models.Index(fields=["institution", "next_due_date", "id"], name="license_of_next_due"),
+            models.Index(fields=["institution", "outstanding_amount", "id"], name="license_of_outstanding"),
         ]
         constraints = [models.CheckConstraint(condition=Q(credit__gte=0), name="license_credit_not_negative")]
 

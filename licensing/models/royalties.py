@@ -82,6 +82,7 @@ class RoyaltyReport(FSMModelMixin, models.Model):
         verbose_name = _("royalty or use report")
         verbose_name_plural = _("royalty and use reports")
         ordering = ["license", "period_start"]
+        indexes = [models.Index(fields=["due_date", "id"], name="royalty_report_due")]  # the admin's list
         constraints = [
             models.UniqueConstraint(fields=["license", "period_start"], name="report_once_per_period"),
             models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="report_period_order"),

@@ -29,7 +29,7 @@ def claim_reminders(
     # The subject's content type in the statement itself: no lookup, whatever is cached.
     subject_type = ContentType.objects.filter(app_label=due.model._meta.app_label, model=model_name)
     # The institution the notice is of: the license's owner, unless the row reaches it another way.
-    owner = owner or ("offer__patent__owner_id" if license == "pk" else "license__offer__patent__owner_id")
+    owner = owner or ("institution_id" if license == "pk" else "license__institution_id")
     columns = {
         "key": Reminder.key_expression(kind, model_name, F("pk"), offset),
         "kind": Value(kind),

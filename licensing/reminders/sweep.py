@@ -153,7 +153,7 @@ def claim_due_reminders(today: dt.date) -> int:
         kind: max([*default, *(o for offsets in groups for o in offsets)], default=0)
         for kind, (default, groups) in schedules.items()
     }
-    owner = "offer__patent__owner_id"
+    owner = "institution_id"
     trial_kind, due_kind, overdue_kind = (
         Reminder.Kind.TRIAL_ENDING,
         Reminder.Kind.INSTALLMENT_DUE,

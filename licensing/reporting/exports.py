@@ -48,7 +48,7 @@ SPEC: dict[str, list[tuple[str, Column]]] = {
         ("patent_numbers", Column(_("patent numbers"))),
         ("offer__patent__title", _column(Patent, "title")),
         ("offer__patent__ipc_class", _column(Patent, "ipc_class")),
-        ("offer__patent__owner__name", Column(_("institution"))),
+        ("institution__name", Column(_("institution"))),
         ("enterprise__name", ENTERPRISE),
         ("enterprise__uscc", _column(Enterprise, "uscc")),
         ("enterprise__size_class", _column(Enterprise, "size_class")),

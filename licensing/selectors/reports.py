@@ -69,7 +69,7 @@ class BookFilter:
     def licenses(self, queryset: QuerySet[M], to_license: str = "") -> QuerySet[M]:
         """Rows whose license (reached by `to_license`, e.g. "license__") is in scope."""
         if self.institution is not None:
-            queryset = queryset.filter(**{f"{to_license}offer__patent__owner": self.institution})
+            queryset = queryset.filter(**{f"{to_license}institution": self.institution})
         if self.ipc_section:
             queryset = queryset.filter(**{f"{to_license}offer__patent__ipc_class__istartswith": self.ipc_section})
         return queryset
@@ -129,7 +129,7 @@ def receivables(book: BookFilter, on: dt.date) -> dict:
 
 CONVERSION_DIMENSIONS = {
     "size": F("enterprise__size_class"),
-    "institution": F("offer__patent__owner__name"),
+    "institution": F("institution__name"),
     "ipc": Upper(Substr("offer__patent__ipc_class", 1, 1)),
     "year": ExtractYear("trial_ended_on"),
 }

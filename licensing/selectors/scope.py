@@ -58,17 +58,17 @@ def institution_of(user: User) -> Institution | Literal[False] | None:
 INSTITUTION_PATH = {
     Patent: "owner",
     Offer: "patent__owner",
-    License: "offer__patent__owner",
-    Installment: "license__offer__patent__owner",
-    Payment: "license__offer__patent__owner",
-    PaymentReport: "license__offer__patent__owner",
-    RoyaltyReport: "license__offer__patent__owner",
-    InsuranceClaim: "license__offer__patent__owner",
-    EquityConversion: "license__offer__patent__owner",
+    License: "institution",
+    Installment: "license__institution",
+    Payment: "license__institution",
+    PaymentReport: "license__institution",
+    RoyaltyReport: "license__institution",
+    InsuranceClaim: "license__institution",
+    EquityConversion: "license__institution",
     Contract: "institution",  # the licensor it was issued by (its number is that institution's)
     ContractVersion: "contract__institution",
     Recordal: "contract__institution",
-    InvoiceRequest: "license__offer__patent__owner",
+    InvoiceRequest: "license__institution",
     Inventor: "institution",
     InventorShareSet: "patent__owner",
     PatentCost: "patent__owner",
@@ -91,7 +91,7 @@ def enterprises_for(user: User, queryset: QuerySet[Enterprise] | None = None) ->
         return queryset
     if institution is False:
         return queryset.none()
-    ours = License.objects.filter(enterprise=OuterRef("pk"), offer__patent__owner=institution)
+    ours = License.objects.filter(enterprise=OuterRef("pk"), institution=institution)
     anyone = License.objects.filter(enterprise=OuterRef("pk"))
     return queryset.filter(Exists(ours) | ~Exists(anyone))
 

@@ -105,5 +105,5 @@ def recent_changes(user: User, limit: int = 10) -> QuerySet[AuditEvent]:
     if institution is False:
         return events.none()
     if institution is not None:
-        events = events.filter(Q(license__offer__patent__owner=institution) | Q(by=user))
+        events = events.filter(Q(license__institution=institution) | Q(by=user))
     return events[:limit]

@@ -620,7 +620,7 @@ def backfill_licenses(license_ids: list[int], by: User | None = None) -> tuple[i
     licenses = {
         pk: (patent, owner)
         for pk, patent, owner in License.objects.filter(pk__in=license_ids).values_list(
-            "pk", "offer__patent_id", "offer__patent__owner_id"
+            "pk", "offer__patent_id", "institution_id"
         )
     }
     links: dict[int, list[tuple[int, Decimal]]] = {}

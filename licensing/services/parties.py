@@ -135,7 +135,7 @@ def staff_may_correct_enterprise(enterprise: Enterprise, user: User) -> bool:
         return False
     if enterprise.members.filter(state=EnterpriseMember.State.ACTIVE).exists():
         return False
-    return not enterprise.licenses.exclude(offer__patent__owner=institution).exists()
+    return not enterprise.licenses.exclude(institution=institution).exists()
 
 
 @transaction.atomic
@@ -178,7 +178,7 @@ def member_decision_allowed(member: EnterpriseMember, user: User) -> bool:
     institution = _institution_of(user)
     if institution is None:
         return False
-    return not member.enterprise.licenses.exclude(offer__patent__owner=institution).exists()
+    return not member.enterprise.licenses.exclude(institution=institution).exists()
 
 
 def _check_member_decision(member: EnterpriseMember, by: User | None) -> None:

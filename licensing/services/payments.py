@@ -87,7 +87,7 @@ def _check_not_recorded_yet(
     institution = lic.offer.patent.owner_id
     reused = (
         Payment.objects.standing()
-        .filter(reference=reference, license__offer__patent__owner_id=institution)
+        .filter(reference=reference, license__institution_id=institution)
         .exclude(amount=amount)
         .first()
     )

@@ -72,7 +72,12 @@ def apply_for_trial(
     terms = {name: getattr(offer, name) for name in DealTerms.term_names()}
     terms["term_end"] = offer.term_within(package_life(patents))  # never past the package's life
     lic = License.objects.create(
-        offer=offer, enterprise=enterprise, intended_use=intended_use, contact=contact, **terms
+        offer=offer,
+        institution_id=offer.patent.owner_id,
+        enterprise=enterprise,
+        intended_use=intended_use,
+        contact=contact,
+        **terms,
     )
     LicensePatent.objects.bulk_create(LicensePatent(license=lic, patent=patent) for patent in patents)
     LicenseMilestone.objects.bulk_create(
