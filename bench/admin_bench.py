@@ -71,7 +71,8 @@ def pages_sorts_and_filters() -> list[tuple[str, str]]:
         ("licenses: by next due, deepest page", changelist(License, o="4", p=deepest(License))),
         ("licenses: by next due, latest first", changelist(License, o="-4")),
         ("licenses: by outstanding, largest first", changelist(License, o="-5")),
-        ("licenses: by enterprise", changelist(License, o="2")),
+        ("licenses: by enterprise", changelist(License, o="1")),
+        ("licenses: by state", changelist(License, o="2")),
         ("licenses: in arrears", changelist(License, state__exact="in_arrears")),
         ("licenses: overdue", changelist(License, due="overdue")),
         ("licenses: due within 7 days", changelist(License, due="7")),
@@ -81,7 +82,8 @@ def pages_sorts_and_filters() -> list[tuple[str, str]]:
         ("licenses: no contract issued", changelist(License, contract="to_issue")),
         ("licenses: micro enterprises", changelist(License, enterprise__size_class__exact="micro")),
         ("payments: deepest page", changelist(Payment, p=deepest(Payment))),
-        ("payments: oldest first", changelist(Payment, o="1")),
+        ("payments: oldest first", changelist(Payment, o="0")),
+        ("payments: largest first", changelist(Payment, o="-1")),
     ]
 
 

@@ -1,7 +1,7 @@
 from axes.apps import AppConfig as AxesAppConfig
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, pre_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,10 +13,15 @@ class LicensingConfig(AppConfig):
 
     def ready(self):
         from . import admin, tasks  # noqa: F401  tasks: registered in every process, web ones too
+        from .models import balances
         from .roles import sync_tto_staff_group
 
         admin.register()
         post_migrate.connect(sync_tto_staff_group, sender=self)
+        # The balance triggers around every migrate: SQLite remakes a table to alter a column, and
+        # its triggers neither survive it nor let it rename the new table (models/balances.py).
+        pre_migrate.connect(balances.before_migrate, sender=self)
+        post_migrate.connect(balances.after_migrate, sender=self)
 
 
 class TTOAdminConfig(admin_apps.AdminConfig):

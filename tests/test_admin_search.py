@@ -124,9 +124,27 @@ def test_a_word_in_every_name_is_a_hash_semi_join_not_a_scan_per_row(postgres_on
 
 def test_the_most_selective_word_finds_the_candidates(two_institutions):
     """ "SME of B": "SME" and "of" are in both enterprises' names, "B" in one: the candidates come
-    from the rarest word, and the common ones are only tested on them."""
+    from the rarest word, read as a list of keys (planned for what it holds), and the common
+    words are tested on those keys alone, one query each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     fields = ["license__enterprise__name"]
     assert admin_search._breadth(Payment, fields, "B") < admin_search._breadth(Payment, fields, "SME")
+    with CaptureQueriesContext(connection) as queries:
+        searched = selectors.search(Payment.objects.all(), "SME of B", fields)
+    *_breadths, candidates, sme, of = [q["sql"] for q in queries.captured_queries]
+    assert "%B%" in candidates and "%SME%" not in candidates
+    assert "%SME%" in sme and "%of%" in of and "IN (SELECT" not in sme + of
+    assert list(searched) == [two_institutions["B"]["payment"]]
+    assert "%" not in str(searched.query)  # the page's query reads the keys found
+
+
+def test_more_candidates_than_a_list_holds_stay_a_subquery(two_institutions, monkeypatch):
+    """Past SEARCH_KEYS_READ candidates the rare word's keys stay a semi-join in the page's query,
+    and the other words are tested on its rows through the joins."""
+    monkeypatch.setattr(admin_search, "SEARCH_KEYS_READ", 0)
+    fields = ["license__enterprise__name"]
     searched = selectors.search(Payment.objects.all(), "SME of B", fields)
     sql = str(searched.query)
     candidates, tested = sql.split(" AND ", 1)

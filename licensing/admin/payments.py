@@ -31,6 +31,7 @@ class PaymentAdmin(AuditTrailMixin, ServiceActionsAdmin):
 
     service_actions = admin_actions.PAYMENT_ACTIONS
     list_display = ["paid_on", "amount", "reference", "license", "enterprise", "state", "recorded_by", "recorded_at"]
+    sortable_by = ["paid_on", "amount"]  # the sorts an index serves, however many payments (issue 25)
     list_filter = ["state", "paid_on"]
     list_select_related = ["license__enterprise", "recorded_by"]
     search_fields = ["reference", "license__enterprise__name", "license__offer__patent__number"]

@@ -7,7 +7,7 @@ from licensing.models import balances
 
 
 def install(apps, schema_editor):
-    balances.install(schema_editor.connection)
+    balances.install_in_migration(schema_editor.connection)
 
 
 def uninstall(apps, schema_editor):

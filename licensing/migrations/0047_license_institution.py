@@ -7,7 +7,7 @@ from licensing.models import balances
 
 
 def install(apps, schema_editor):
-    balances.install(schema_editor.connection)
+    balances.install_in_migration(schema_editor.connection)
 
 
 def uninstall(apps, schema_editor):
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ('licensing', '0046_license_balance'),
     ]
 
-    # SQLite remakes the table to alter a column, which its triggers do not survive (balances.py).
+    # Off while the column is added and filled (on SQLite they come back after the whole migrate: balances.py).
     operations = [
         migrations.RunPython(uninstall, install),
         migrations.AddField(

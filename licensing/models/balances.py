@@ -16,8 +16,9 @@ trigger on the license writes them (SQLite does not fire a trigger from its own 
 recursive triggers are on, which Django leaves off). The bench book's loader writes the columns
 itself with the triggers off (`demo.bulk`), as a restore would.
 
-A migration that alters a column of either table must `uninstall` them first and `install` them
-after (0047 does): SQLite remakes a table to alter it, and a table's triggers go with the old one.
+Around every `migrate` they are taken off and put back (`before_migrate`, `after_migrate`, connected
+in apps.py): SQLite remakes a table to alter a column, and a table's triggers neither survive that
+nor let SQLite rename the new table.
 """
 
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -85,12 +86,20 @@ SQLITE = [
 TRIGGERS = {"postgresql": POSTGRESQL, "sqlite": SQLITE}
 
 
-def install(connection: BaseDatabaseWrapper) -> None:
-    """Create (or replace) the triggers, then bring every license's balance up to date."""
+def install(connection: BaseDatabaseWrapper, *, fill: bool = True) -> None:
+    """Create (or replace) the triggers; with `fill`, bring every license's balance up to date."""
     with connection.cursor() as cursor:
         for statement in TRIGGERS[connection.vendor]:
             cursor.execute(statement)
-        cursor.execute("UPDATE licensing_license SET id = id")  # each row's trigger computes its balance
+        if fill:
+            cursor.execute("UPDATE licensing_license SET id = id")  # each row's trigger computes its balance
+
+
+def install_in_migration(connection: BaseDatabaseWrapper) -> None:
+    """A migration's step: on PostgreSQL, now; on SQLite after the whole migrate (after_migrate),
+    as a later migration of the same run may remake the tables."""
+    if connection.vendor == "postgresql":
+        install(connection)
 
 
 def uninstall(connection: BaseDatabaseWrapper) -> None:
@@ -104,3 +113,23 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
             for name in ("license_balance", "installment_balance_insert", "installment_balance_update"):
                 cursor.execute(f"DROP TRIGGER IF EXISTS licensing_{name}")
             cursor.execute("DROP TRIGGER IF EXISTS licensing_installment_balance_delete")
+
+
+def before_migrate(sender: object, using: str = "default", **kwargs: object) -> None:
+    from django.db import connections
+
+    if connections[using].vendor == "sqlite":
+        uninstall(connections[using])
+
+
+def after_migrate(sender: object, using: str = "default", apps: object = None, **kwargs: object) -> None:
+    """Put them back, once the columns they keep exist (migration 0046 on). On SQLite the balances
+    are filled again too (migrations may have written installments while they were off; a SQLite
+    book is small); on PostgreSQL they never were off, and a national book's fill takes minutes."""
+    from django.db import connections
+
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        columns = {c.name for c in connection.introspection.get_table_description(cursor, "licensing_license")}
+    if "outstanding_amount" in columns:
+        install(connection, fill=connection.vendor == "sqlite")

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Case, F, Min, OuterRef, Q, Subquery, When
+from django.db.models import Case, F, Q, When
 from django.db.models.lookups import LessThan
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -59,21 +59,15 @@ class LicenseQuerySet(models.QuerySet):
 
     def past_grace(self, on: date) -> "LicenseQuerySet":
         """License.grace_exceeded as SQL (its twin, tested to agree): in arrears, and the oldest
-        unpaid installment overdue on `on` is more than the license's grace days old."""
-        oldest_overdue = (
-            Installment.objects.overdue(on)
-            .filter(license=OuterRef("pk"))
-            .order_by()
-            .values("license")
-            .annotate(oldest=Min("effective_due_date"))
-            .values("oldest")
-        )
+        unpaid installment overdue on `on` is more than the license's grace days old. That oldest
+        one is the license's next due date, kept on its row (models/balances.py), whenever that
+        is before `on`: a column compared, where a subquery read each license's installments."""
         in_arrears = self.filter(state=License.State.IN_ARREARS)
         graces = in_arrears.order_by().values_list("grace_days", flat=True).distinct()  # a handful of values
         past = Q(pk__in=[])
         for grace in graces:
-            past |= Q(grace_days=grace, oldest__lt=on - timedelta(days=grace))
-        return in_arrears.annotate(oldest=Subquery(oldest_overdue)).filter(past)
+            past |= Q(grace_days=grace, next_due_date__lt=on - timedelta(days=grace))
+        return in_arrears.filter(past)
 
     def for_institution(self, institution: Institution) -> "LicenseQuerySet":
         return self.filter(institution=institution)
@@ -138,7 +132,7 @@ class License(ConcurrentTransitionMixin, DealTerms):
         Patent, through="LicensePatent", related_name="package_licenses", verbose_name=_("patents")
     )
     enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("enterprise")
+        Enterprise, on_delete=models.PROTECT, related_name="licenses", verbose_name=_("enterprise"), db_index=False
     )
     state = FSMField(_("state"), default=State.APPLIED, choices=State.choices, protected=True, db_index=True)
     applied_at = models.DateTimeField(_("applied at"), default=clock.now, db_index=True)
@@ -182,6 +176,10 @@ class License(ConcurrentTransitionMixin, DealTerms):
             models.Index(fields=["institution", "applied_at", "id"], name="license_of_applied_at"),
             models.Index(fields=["institution", "next_due_date", "id"], name="license_of_next_due"),
             models.Index(fields=["institution", "outstanding_amount", "id"], name="license_of_outstanding"),
+            # An enterprise's licenses, and whether one is with a given institution; the enterprises an
+            # institution deals with, read off the index alone (a staff member's enterprises).
+            models.Index(fields=["enterprise", "institution"], name="license_enterprise_of"),
+            models.Index(fields=["institution", "enterprise"], name="license_of_enterprise"),
         ]
         constraints = [models.CheckConstraint(condition=Q(credit__gte=0), name="license_credit_not_negative")]
 
@@ -238,9 +236,10 @@ class License(ConcurrentTransitionMixin, DealTerms):
 
     @staticmethod
     def overdue_q(on: date) -> Q:
-        """License.is_overdue_on as SQL: one EXISTS on the license's overdue installments."""
-        overdue = Installment.objects.overdue(on).filter(license=OuterRef("pk"))
-        return Q(models.Exists(overdue), state__in=License.OWED_STATES)
+        """License.is_overdue_on as SQL: it still owes, and its next due date (the earliest open
+        installment's, `Installment.objects.overdue` when before `on`) is before `on`: the column the
+        database keeps (models/balances.py), indexed, where an EXISTS read the installments."""
+        return Q(next_due_date__lt=on, state__in=License.OWED_STATES)
 
     @refuses_with(_("Nothing on this license is overdue."))
     def is_overdue(self) -> bool:

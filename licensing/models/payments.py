@@ -68,7 +68,10 @@ class Payment(FSMModelMixin, models.Model):
         ordering = ["-paid_on", "-recorded_at"]
         # The admin lists payments newest first (its ordering plus -pk): with this index it reads a
         # page of them instead of sorting every payment of the book.
-        indexes = [models.Index(fields=["-paid_on", "-recorded_at", "-id"], name="payment_newest_first")]
+        indexes = [
+            models.Index(fields=["-paid_on", "-recorded_at", "-id"], name="payment_newest_first"),
+            models.Index(fields=["amount", "id"], name="payment_by_amount"),  # the admin list's other sort
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
             models.UniqueConstraint(fields=["license", "idempotency_key"], name="payment_key_unique_per_license"),

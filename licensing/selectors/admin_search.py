@@ -37,8 +37,19 @@ def search(queryset: QuerySet[M], term: str, fields: Sequence[str]) -> QuerySet[
     breadth = {word: _breadth(model, fields, word) for word in words}
     first = min(words, key=lambda word: breadth[word])
     if breadth[first] < SEARCH_BREADTH_CAP:
-        queryset = queryset.filter(pk__in=_matching_keys(model, fields, first))
+        candidates = _matching_keys(model, fields, first)
         words.remove(first)
+        # Read first, up to a bound: a list of keys is planned for what it holds, where the
+        # planner guessed 55,000 payments for a word that found 42 and scanned all 3 million.
+        keys = list(candidates.values_list("pk", flat=True)[: SEARCH_KEYS_READ + 1])
+        if len(keys) <= SEARCH_KEYS_READ:
+            rows = model._default_manager.order_by()
+            for word in words:  # each other word on those keys alone, by their to-one joins
+                keys = list(
+                    rows.filter(pk__in=keys).filter(_any_field_contains(fields, word)).values_list("pk", flat=True)
+                )
+            return queryset.filter(pk__in=keys)
+        queryset = queryset.filter(pk__in=candidates)
     for word in words:
         queryset = queryset.filter(_any_field_contains(fields, word))
     return queryset
@@ -46,6 +57,8 @@ def search(queryset: QuerySet[M], term: str, fields: Sequence[str]) -> QuerySet[
 
 # Matches counted per field when choosing the most selective word: beyond this a word is "common".
 SEARCH_BREADTH_CAP = 1000
+# Candidate keys of the rarest word read into the query as a list, up to this many (else a subquery).
+SEARCH_KEYS_READ = 2000
 
 
 def _breadth(model: type[Model], fields: Sequence[str], word: str) -> int:
