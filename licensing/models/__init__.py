@@ -41,7 +41,7 @@ from .milestones import MILESTONE_TERMS, LicenseMilestone, OfferMilestone
 from .operations import HealthRecord, RateLimit
 from .parties import Enterprise, EnterpriseMember, IndustrySection, Institution, StaffProfile
 from .payments import CreditMovement, InvoiceProfile, InvoiceRequest, Payment, PaymentReport, invoice_path, receipt_path
-from .reminders import Reminder, ReminderSchedule, _offsets_validator
+from .reminders import Reminder, ReminderSchedule, SweepMark, _offsets_validator
 from .reports import Export, export_path
 from .royalties import RoyaltyReport, attachment_path
 from .terms import BLOCKING_TYPES, DealTerms, FeeShape, LicenseType, OfferShape, ReportingPeriod, RoyaltyBase
@@ -105,6 +105,7 @@ __all__ = [
     "RoyaltyBase",
     "RoyaltyReport",
     "StaffProfile",
+    "SweepMark",
     "SystemReason",
     "_offsets_validator",
     "allows",

@@ -88,6 +88,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["content_type", "object_id", "-at"], name="audit_subject_newest_first"),
             models.Index(fields=["license", "-at"], name="audit_license_newest_first"),
+            models.Index(fields=["at"], name="audit_at"),  # what changed since a moment: the sweep's mark
             models.Index(fields=["enterprise", "-at"], name="audit_enterprise_newest_first"),
         ]
 

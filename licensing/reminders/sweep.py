@@ -12,13 +12,27 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Case, DateField, IntegerField, Value, When
+from django.db.models import (
+    Case,
+    DateField,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_noop
 
 from .. import services
 from ..domain import clock
 from ..models import (
+    AuditEvent,
     Contract,
     Installment,
     License,
@@ -28,6 +42,7 @@ from ..models import (
     Reminder,
     ReminderSchedule,
     RoyaltyReport,
+    SweepMark,
     SystemReason,
 )
 from . import ledger
@@ -145,9 +160,46 @@ def _offset_by_institution(schedule, institution: str, deadline: str, today: dt.
     )
 
 
+# How far before a day's complete claim began its later sweeps look for changes: longer than any
+# transaction runs, so a change committed after that claim read the book is never missed.
+SWEEP_OVERLAP = dt.timedelta(hours=1)
+# What belongs to no license and yet decides its notices: an institution's reminder schedule, a
+# patent's standing, a CNIPA recordal. A change to one makes the next sweep complete; other such
+# changes (an offer, an enterprise, an institution's name) decide no notice.
+DECIDES_NOTICES = ("reminderschedule", "patent", "recordal")
+
+
+def changed_licenses(today: dt.date) -> QuerySet | None:
+    """The licenses whose notices may differ from what the day's complete claim found: those with
+    an audit event since it began (less SWEEP_OVERLAP). None, for every license, before the day's
+    first complete claim, or when something changed that belongs to no license (an institution's
+    reminder schedule, a patent, a CNIPA recordal: DECIDES_NOTICES): rare, and then the sweep is
+    complete again."""
+    since = ExpressionWrapper(OuterRef("claimed_from") - SWEEP_OVERLAP, output_field=DateTimeField())
+    later = Q(pk__gt=OuterRef("last_event")) | Q(at__gte=since)
+    unowned = AuditEvent.objects.filter(
+        later, license__isnull=True, content_type__app_label="licensing", content_type__model__in=DECIDES_NOTICES
+    )
+    mark = SweepMark.objects.filter(day=today).annotate(unowned=Exists(unowned)).first()  # one query
+    if mark is None or mark.unowned:
+        return None
+    later = Q(pk__gt=mark.last_event) | Q(at__gte=mark.claimed_from - SWEEP_OVERLAP)
+    return AuditEvent.objects.filter(later).order_by().values("license_id")
+
+
 def claim_due_reminders(today: dt.date) -> int:
     """Claim every notice due today: one INSERT … SELECT per kind, so claiming costs what
-    selecting the due rows costs, whatever their number."""
+    selecting the due rows costs, whatever their number. A day's notices change only with the
+    day or with a license: after the day's first complete claim, a sweep claims only for the
+    licenses changed since (changed_licenses), so the hourly sweeps cost what changed."""
+    began = clock.now()
+    changed = changed_licenses(today)
+    if changed is None:  # a complete claim: what changes after this event is for the later sweeps
+        last_event = AuditEvent.objects.aggregate(last=Max("pk"))["last"] or 0
+
+    def of_changed(rows: QuerySet, license_path: str) -> QuerySet:
+        return rows if changed is None else rows.filter(**{f"{license_path}__in": changed})
+
     schedules = _schedules()
     horizon = {
         kind: max([*default, *(o for offsets in groups for o in offsets)], default=0)
@@ -160,18 +212,22 @@ def claim_due_reminders(today: dt.date) -> int:
         Reminder.Kind.OVERDUE,
     )
 
-    trials = License.objects.filter(
-        state=License.State.TRIAL,
-        trial_end_effective__gte=today,
-        trial_end_effective__lte=today + dt.timedelta(days=horizon[trial_kind]),
-    ).annotate(
-        due_offset=_offset_by_institution(schedules[trial_kind], owner, "trial_end_effective", today, before=True)
+    trials = (
+        of_changed(License.objects, "pk")
+        .filter(
+            state=License.State.TRIAL,
+            trial_end_effective__gte=today,
+            trial_end_effective__lte=today + dt.timedelta(days=horizon[trial_kind]),
+        )
+        .annotate(
+            due_offset=_offset_by_institution(schedules[trial_kind], owner, "trial_end_effective", today, before=True)
+        )
     )
     claimed = ledger.claim_reminders(
         trials, trial_kind, "license", license="pk", installment=None, deadline="trial_end_effective"
     )
 
-    unpaid = Installment.objects.filter(license__state__in=License.PAYABLE_STATES)
+    unpaid = of_changed(Installment.objects, "license_id").filter(license__state__in=License.PAYABLE_STATES)
     coming = unpaid.open_due_between(today, today + dt.timedelta(days=horizon[due_kind])).annotate(
         due_offset=_offset_by_institution(
             schedules[due_kind], "license__" + owner, "effective_due_date", today, before=True
@@ -200,7 +256,7 @@ def claim_due_reminders(today: dt.date) -> int:
 
     # Use reports: a royalty report is its installment's deadline (above); one with no amounts
     # (installment NULL) is reminded before its due date and after it, until it is filed.
-    to_file = RoyaltyReport.objects.filter(
+    to_file = of_changed(RoyaltyReport.objects, "license_id").filter(
         installment__isnull=True,
         state__in=RoyaltyReport.TO_FILE,
         license__state__in=License.BOUGHT_STATES,
@@ -228,7 +284,8 @@ def claim_due_reminders(today: dt.date) -> int:
     # the issue (Contract.SIGNATURE_REMINDER_DAYS), until it uploads its signed copy.
     days = Contract.SIGNATURE_REMINDER_DAYS
     unsigned = (
-        Contract.objects.filter(Contract.awaits_licensee_q())
+        of_changed(Contract.objects, "license_id")
+        .filter(Contract.awaits_licensee_q())
         .annotate(issued_on=TruncDate("issued_at"))  # in the business zone (TIME_ZONE)
         .filter(issued_on__gte=today - dt.timedelta(days=max(days)))
         .annotate(due_offset=_due_offset(days, "issued_on", today, before=False))
@@ -245,9 +302,11 @@ def claim_due_reminders(today: dt.date) -> int:
 
     # A CNIPA recordal still to file: the TTO is reminded 30, 7 and 1 days before its deadline.
     days = Recordal.REMINDER_DAYS
-    to_file = Recordal.objects.filter(
-        state=Recordal.State.DUE, due_by__gte=today, due_by__lte=today + dt.timedelta(days=max(days))
-    ).annotate(due_offset=_due_offset(days, "due_by", today, before=True))
+    to_file = (
+        of_changed(Recordal.objects, "contract__license_id")
+        .filter(state=Recordal.State.DUE, due_by__gte=today, due_by__lte=today + dt.timedelta(days=max(days)))
+        .annotate(due_offset=_due_offset(days, "due_by", today, before=True))
+    )
     claimed += ledger.claim_reminders(
         to_file,
         Reminder.Kind.RECORDAL_DUE,
@@ -261,13 +320,21 @@ def claim_due_reminders(today: dt.date) -> int:
     # A patent of a live license that is no longer in force (expired, lapsed, invalidated): the
     # SME and the TTO are told once per license and patent, the day the sweep first sees it.
     lapsed = (
-        LicensePatent.objects.filter(license__state__in=License.LIVE_STATES)
+        of_changed(LicensePatent.objects, "license_id")
+        .filter(license__state__in=License.LIVE_STATES)
         .exclude(Patent.in_force_q(today, "patent__"))
         .annotate(due_offset=Value(0, IntegerField()), seen_on=Value(today, DateField()))
     )
     for kind in (Reminder.Kind.PATENT_LAPSED, Reminder.Kind.PATENT_LAPSED_TTO):  # each in its reader's language
         claimed += ledger.claim_reminders(
             lapsed, kind, "licensepatent", license="license_id", installment=None, deadline="seen_on"
+        )
+    if changed is None:  # complete: the day's later sweeps need only look at what changes from now
+        SweepMark.objects.bulk_create(
+            [SweepMark(day=today, claimed_from=began, last_event=last_event)],
+            update_conflicts=True,
+            unique_fields=["day"],
+            update_fields=["claimed_from", "last_event"],
         )
     return claimed
 
