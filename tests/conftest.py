@@ -67,8 +67,9 @@ def celery_eager():
 def balances_kept(request):
     """After every test that uses the database, each license's kept balance (outstanding, next due
     date: the database's triggers, models/balances.py) is what its installments say, computed by
-    the ORM's twin (selectors.balances_out_of_step), and its licensor is its patent's owner: every
-    path the suite walks, every write it makes, checks what is kept."""
+    the ORM's twin (selectors.balances_out_of_step), its licensor is its patent's owner, and on
+    PostgreSQL the dashboard's tallies are what the raw tables give: every path the suite walks,
+    every write it makes, checks what is kept."""
     uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
     if not uses_db:
         yield
@@ -94,6 +95,11 @@ def balances_kept(request):
 
     misfiled = License.objects.exclude(institution=F("offer__patent__owner")).values_list("pk", flat=True)
     assert not list(misfiled), f"licenses whose licensor is not their patent's owner: {list(misfiled)}"
+    from licensing.models import tallies
+
+    if tallies.in_use(connection):  # the dashboard's tallies: what the raw tables give (models/tallies.py)
+        astray = tallies.out_of_step(connection)
+        assert not astray, f"kept tallies differ from the raw tables (key, kept, computed): {astray}"
 
 
 @pytest.fixture

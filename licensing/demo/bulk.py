@@ -41,6 +41,7 @@ from ..models import (
     Payment,
     RoyaltyReport,
     SweepMark,
+    tallies,
 )
 from .identifiers import make_patent_number, make_uscc
 
@@ -412,6 +413,8 @@ def seed_bulk(licenses: int, progress: Callable[[int], Any] | None = None, batch
             done += size
     finally:
         writer.close()
+    if tallies.in_use(connection):
+        tallies.rebuild(connection)  # the rows went in with the triggers off, like a restore
     if connection.vendor == "postgresql":
         # Fresh statistics, as after any bulk load: without them the planner picks plans that
         # take seconds instead of milliseconds on the license list. Outside a transaction, VACUUM
@@ -422,7 +425,7 @@ def seed_bulk(licenses: int, progress: Callable[[int], Any] | None = None, batch
             cursor.execute(
                 f"{analyze} licensing_license, licensing_installment, licensing_enterprise, licensing_patent, "
                 "licensing_payment, licensing_insurancepolicy, licensing_insuranceclaim, licensing_offerpatent, "
-                "licensing_licensepatent, licensing_royaltyreport"
+                "licensing_licensepatent, licensing_royaltyreport, licensing_tally"
             )
     SweepMark.forget()  # written past the services, so past the audit trail: the next sweep claims for every license
     patents = sum(len(p) for p in catalogue.package.values())

@@ -44,6 +44,7 @@ from .payments import CreditMovement, InvoiceProfile, InvoiceRequest, Payment, P
 from .reminders import Reminder, ReminderSchedule, SweepMark, _offsets_validator
 from .reports import Export, export_path
 from .royalties import RoyaltyReport, attachment_path
+from .tallies import Tally
 from .terms import BLOCKING_TYPES, DealTerms, FeeShape, LicenseType, OfferShape, ReportingPeriod, RoyaltyBase
 
 __all__ = [
@@ -107,6 +108,7 @@ __all__ = [
     "StaffProfile",
     "SweepMark",
     "SystemReason",
+    "Tally",
     "_offsets_validator",
     "allows",
     "attachment_path",

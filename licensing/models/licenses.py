@@ -180,6 +180,9 @@ class License(ConcurrentTransitionMixin, DealTerms):
             # institution deals with, read off the index alone (a staff member's enterprises).
             models.Index(fields=["enterprise", "institution"], name="license_enterprise_of"),
             models.Index(fields=["institution", "enterprise"], name="license_of_enterprise"),
+            # The dashboard's days at a period's edges, read beside its monthly tallies (models/tallies.py).
+            models.Index(fields=["purchased_on"], name="license_purchased_on"),
+            models.Index(fields=["trial_start"], name="license_trial_start"),
         ]
         constraints = [models.CheckConstraint(condition=Q(credit__gte=0), name="license_credit_not_negative")]
 

@@ -83,8 +83,23 @@ class BookFilter:
         return q
 
 
+def tallied(book: BookFilter) -> bool:
+    """Whether the dashboard reads this book's figures from the kept tallies (PostgreSQL, an IPC
+    filter of one section: models/tallies.py) instead of the raw tables, which stay the definition."""
+    from django.conf import settings
+    from django.db import connection
+
+    from ..models import tallies
+
+    return settings.DASHBOARD_TALLIES and tallies.in_use(connection) and len(book.ipc_section) <= 1
+
+
 def pipeline(book: BookFilter, on: dt.date) -> dict:
     """Licenses in each state, and trials ending within SOON_DAYS: one GROUP BY."""
+    if tallied(book):
+        from . import tallied as kept
+
+        return kept.pipeline(book, on)
     rows = (
         book.licenses(License.objects.order_by())
         .values("state")
@@ -100,9 +115,14 @@ def pipeline(book: BookFilter, on: dt.date) -> dict:
     return {"states": {r["state"]: r["n"] for r in rows}, "trials_ending": sum(r["ending"] for r in rows)}
 
 
-def receivables(book: BookFilter, on: dt.date) -> dict:
+def receivables(book: BookFilter, on: dt.date, due_within: tuple[dt.date, dt.date] | None = None) -> dict:
     """What is owed, as of `on`: outstanding, due within SOON_DAYS, overdue by age, and insured
-    exposure (coverage x outstanding). One scan of the unpaid installments."""
+    exposure (coverage x outstanding). One scan of the unpaid installments (those due within
+    `due_within` only, if given: the days the tallies leave to the raw rows)."""
+    if due_within is None and tallied(book):
+        from . import tallied as kept
+
+        return kept.receivables(book, on)
     owed = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=_MONEY)
 
     def due_between(first: int, last: int | None) -> Q:
@@ -121,7 +141,10 @@ def receivables(book: BookFilter, on: dt.date) -> dict:
     for name, first, last in AGING_BUCKETS:
         figures[f"aging_{name}_count"] = Count("pk", filter=due_between(first, last))
         figures[f"aging_{name}_amount"] = Sum(owed, filter=due_between(first, last))
-    unpaid = book.licenses(Installment.objects.all(), "license__").filter(
+    installments = (
+        Installment.objects.all() if due_within is None else Installment.objects.open_due_between(*due_within)
+    )
+    unpaid = book.licenses(installments, "license__").filter(
         paid_amount__lt=F("amount"), license__state__in=OWED_STATES
     )
     return unpaid.aggregate(**figures)
@@ -138,6 +161,14 @@ CONVERSION_DIMENSIONS = {
 def conversion(book: BookFilter, dimension: str) -> list[dict]:
     """Trials that ended in the period, and how many of them were bought (with or without an
     equity conversion, which comes with a purchase), grouped by one dimension."""
+    if tallied(book):
+        from . import tallied as kept
+
+        return kept.conversion(book, dimension)
+    return conversion_raw(book, dimension)
+
+
+def conversion_raw(book: BookFilter, dimension: str) -> list[dict]:
     ended = book.licenses(License.objects.order_by()).filter(
         book.period("trial_ended_on"), trial_ended_on__isnull=False
     )
@@ -152,18 +183,28 @@ def contracts(book: BookFilter) -> dict:
     """Money contracted in the period: purchase prices on their purchase date, trial fees on the
     trial's first day; how many of the licenses taken were free, and how many patents the
     licenses taken cover (a package of three counts three; a patent in two licenses, once)."""
+    if tallied(book):
+        from . import tallied as kept
+
+        figures = kept.contract_sums(book)
+    else:
+        figures = contract_sums_raw(book)
     bought = book.period("purchased_on") & Q(purchased_on__isnull=False)
-    figures = book.licenses(License.objects.all()).aggregate(
-        purchases=Count("pk", filter=bought),
-        free=Count("pk", filter=bought & Q(price=0)),
-        purchase_value=Sum("price", filter=bought),
-        trial_fees=Sum("trial_fee", filter=book.period("trial_start") & Q(trial_start__isnull=False)),
-    )
     taken = book.licenses(License.objects.all()).filter(bought)
     figures["patents_licensed"] = (
         LicensePatent.objects.filter(license__in=taken).order_by().values("patent").distinct().count()
     )
     return figures
+
+
+def contract_sums_raw(book: BookFilter) -> dict:
+    bought = book.period("purchased_on") & Q(purchased_on__isnull=False)
+    return book.licenses(License.objects.all()).aggregate(
+        purchases=Count("pk", filter=bought),
+        free=Count("pk", filter=bought & Q(price=0)),
+        purchase_value=Sum("price", filter=bought),
+        trial_fees=Sum("trial_fee", filter=book.period("trial_start") & Q(trial_start__isnull=False)),
+    )
 
 
 def contract_standing(book: BookFilter, on: dt.date) -> dict:
@@ -191,16 +232,23 @@ def contract_standing(book: BookFilter, on: dt.date) -> dict:
     return figures
 
 
-def income_by_kind(book: BookFilter, on: dt.date) -> list[dict]:
+def income_by_kind(book: BookFilter, on: dt.date, due_from: dt.date | None = None) -> list[dict]:
     """Per fee kind (trial fee, entry fee, fixed price, milestone, royalty, minimum shortfall,
     adjustment), of the amounts fallen due by the period's end (its last day, or `on`, whichever
     is earlier; by the effective due date): what fell due, what of it was collected and what of
     it is outstanding, so each row adds up. An installment due next year has not fallen due; a
-    royalty period still to report has no amount yet. One GROUP BY."""
+    royalty period still to report has no amount yet. One GROUP BY (of those due from `due_from`
+    only, if given: the days the tallies leave to the raw rows)."""
     end = min(book.date_to, on) if book.date_to else on
+    if due_from is None and tallied(book):
+        from . import tallied as kept
+
+        return kept.income_by_kind(book, end)
     installments = book.licenses(Installment.objects.order_by(), "license__").filter(
         report_pending=False, effective_due_date__lte=end
     )
+    if due_from is not None:
+        installments = installments.filter(effective_due_date__gte=due_from)
     owed = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=_MONEY)
     rows = installments.values("kind").annotate(
         n=Count("pk"), due=Sum("amount"), collected=Sum("paid_amount"), unpaid=Sum(owed)
@@ -223,6 +271,14 @@ def royalty_reports(book: BookFilter, on: dt.date) -> dict:
 
 
 def collections_by_month(book: BookFilter) -> list[dict]:
+    if tallied(book):
+        from . import tallied as kept
+
+        return kept.collections_by_month(book)
+    return collections_by_month_raw(book)
+
+
+def collections_by_month_raw(book: BookFilter) -> list[dict]:
     payments = book.licenses(Payment.objects.standing().order_by(), "license__").filter(book.period("paid_on"))
     months = payments.values(month=TruncMonth("paid_on")).annotate(count=Count("pk"), amount=Sum("amount"))
     return [dict(row) for row in months.order_by("month")]
