@@ -36,7 +36,13 @@ from .licenses import License
 # A stock (licenses per state) has no month: this one stands for "none".
 NO_MONTH = dt.date(1970, 1, 1)
 
-_OWED_STATES = "(" + ", ".join(f"'{state}'" for state in License.OWED_STATES) + ")"
+
+def _sql_list(states: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{state}'" for state in states) + ")"
+
+
+_OWED_STATES = _sql_list(License.OWED_STATES)
+_BOUGHT_STATES = _sql_list(License.BOUGHT_STATES)
 _LICENSE = (
     "licensing_license l JOIN licensing_offer o ON o.id = l.offer_id JOIN licensing_patent p ON p.id = o.patent_id"
 )
@@ -65,6 +71,11 @@ class Tally(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["figure", "institution", "section", "dim", "month"], name="tally_key")
         ]
+        # A range of days or months, of the whole book or of one licensor.
+        indexes = [
+            models.Index(fields=["figure", "month"], name="tally_by_month"),
+            models.Index(fields=["figure", "institution", "month"], name="tally_of_by_month"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.figure} {self.dim} {self.month:%Y-%m}"
@@ -73,43 +84,55 @@ class Tally(models.Model):
 @dataclass(frozen=True)
 class Figure:
     """One tally: its rows are `source` filtered by `where`, grouped by licensor, IPC section,
-    `dim` and `month`, summing the measures. `row` names the source's own key (a license's,
-    installment's or payment's id) and `license` the license it belongs to."""
+    `dim` and the month of the day `on` (a stock has none), summing the measures; a flow is also
+    kept per day (`name.d`), for the days of a period that do not fill a month and the weeks
+    around today. `row` names the source's own key (a license's, installment's, payment's,
+    report's or package patent's id); every source reaches its license as `l`."""
 
     name: str
     source: str
     where: str
     row: str
     dim: str = "''"
-    month: str = f"DATE '{NO_MONTH.isoformat()}'"
+    on: str | None = None
+    monthly: bool = True  # False: kept per day only
     n: str = "1"
     m: str = "0"
     a: str = "0"
     b: str = "0"
     c: str = "0"
-    license: str = "l.id"
 
-    def select(self, restrict: str = "TRUE", sign: str = "1") -> str:
+    def grains(self) -> list[tuple[str, str]]:
+        """(the tally's name, its month or day) for each grain it is kept at."""
+        if self.on is None:
+            return [(self.name, f"DATE '{NO_MONTH.isoformat()}'")]
+        months = [(self.name, f"date_trunc('month', {self.on})::date")] if self.monthly else []
+        return [*months, (f"{self.name}.d", self.on)]
+
+    def select(self, restrict: str = "TRUE", sign: str = "1", grain: int = 0) -> str:
+        name, month = self.grains()[grain]
         return f"""
-        SELECT '{self.name}', l.institution_id, upper(left(p.ipc_class, 1)), {self.dim}, {self.month},
+        SELECT '{name}', l.institution_id, upper(left(p.ipc_class, 1)), {self.dim}, {month},
                {sign} * SUM({self.n}), {sign} * SUM({self.m}), {sign} * SUM({self.a}), {sign} * SUM({self.b}),
                {sign} * COALESCE(SUM({self.c}), 0)
         FROM {self.source} WHERE ({self.where}) AND {restrict}
         GROUP BY 2, 3, 4, 5"""
 
-    def upsert(self, restrict: str, sign: str) -> str:
+    def selects(self) -> list[str]:
+        return [self.select(grain=grain) for grain in range(len(self.grains()))]
+
+    def upserts(self, restrict: str, sign: str) -> list[str]:
+        return [self._upsert(restrict, sign, grain) for grain in range(len(self.grains()))]
+
+    def _upsert(self, restrict: str, sign: str, grain: int) -> str:
         # Ordered by key, so that two transactions meet the rows they share in the same order.
         return f"""
         INSERT INTO licensing_tally (figure, institution_id, section, dim, month, n, m, a, b, c)
-        {self.select(restrict, sign)} ORDER BY 2, 3, 4, 5
+        {self.select(restrict, sign, grain)} ORDER BY 2, 3, 4, 5
         ON CONFLICT (figure, institution_id, section, dim, month) DO UPDATE SET
             n = licensing_tally.n + EXCLUDED.n, m = licensing_tally.m + EXCLUDED.m,
             a = licensing_tally.a + EXCLUDED.a, b = licensing_tally.b + EXCLUDED.b,
             c = licensing_tally.c + EXCLUDED.c"""
-
-
-def _month(column: str) -> str:
-    return f"date_trunc('month', {column})::date"
 
 
 _INSTALLMENT = f"licensing_installment i JOIN ({_LICENSE}) ON l.id = i.license_id"
@@ -125,7 +148,7 @@ FIGURES = (
         "l.trial_ended_on IS NOT NULL",
         "l.id",
         dim="e.size_class",
-        month=_month("l.trial_ended_on"),
+        on="l.trial_ended_on",
         m="CASE WHEN l.purchased_on IS NOT NULL THEN 1 ELSE 0 END",
     ),
     # Purchases per month: how many, how many free, at what price (contracts).
@@ -134,12 +157,31 @@ FIGURES = (
         _LICENSE,
         "l.purchased_on IS NOT NULL",
         "l.id",
-        month=_month("l.purchased_on"),
+        on="l.purchased_on",
         m="CASE WHEN l.price = 0 THEN 1 ELSE 0 END",
         a="l.price",
     ),
     # Trial fees by the trial's first month (contracts).
-    Figure("trial_fee", _LICENSE, "l.trial_start IS NOT NULL", "l.id", month=_month("l.trial_start"), a="l.trial_fee"),
+    Figure("trial_fee", _LICENSE, "l.trial_start IS NOT NULL", "l.id", on="l.trial_start", a="l.trial_fee"),
+    # The patents of the packages bought, per patent, and per patent and purchase day: how many
+    # patents were licensed (a patent in two licenses counts once: the rows' distinct dims), and in a
+    # period (those with a day row in it: one probe of the key's index per patent, not a scan).
+    Figure(
+        "patents",
+        f"licensing_licensepatent lp JOIN ({_LICENSE}) ON l.id = lp.license_id",
+        "l.purchased_on IS NOT NULL",
+        "lp.id",
+        dim="lp.patent_id::text",
+    ),
+    Figure(
+        "patent",
+        f"licensing_licensepatent lp JOIN ({_LICENSE}) ON l.id = lp.license_id",
+        "l.purchased_on IS NOT NULL",
+        "lp.id",
+        dim="lp.patent_id::text",
+        on="l.purchased_on",
+        monthly=False,
+    ),
     # Amounts with a known amount, per fee kind and effective due month: due, collected (income by kind).
     Figure(
         "due",
@@ -147,7 +189,7 @@ FIGURES = (
         "NOT i.report_pending",
         "i.id",
         dim="i.kind",
-        month=_month("i.effective_due_date"),
+        on="i.effective_due_date",
         a="i.amount",
         b="i.paid_amount",
     ),
@@ -158,7 +200,7 @@ FIGURES = (
         f"{_INSTALLMENT} LEFT JOIN licensing_insurancepolicy ip ON ip.license_id = l.id",
         f"i.paid_amount < i.amount AND l.state IN {_OWED_STATES}",
         "i.id",
-        month=_month("i.effective_due_date"),
+        on="i.effective_due_date",
         a=_OWED,
         c=f"({_OWED}) * ip.coverage_ratio",
     ),
@@ -168,15 +210,23 @@ FIGURES = (
         f"licensing_payment y JOIN ({_LICENSE}) ON l.id = y.license_id",
         "y.state = 'recorded'",
         "y.id",
-        month=_month("y.paid_on"),
+        on="y.paid_on",
         a="y.amount",
     ),
+    # Royalty and use reports of licenses that run, per state and due day (royalty reports).
+    Figure(
+        "report",
+        f"licensing_royaltyreport r JOIN ({_LICENSE}) ON l.id = r.license_id",
+        f"l.state IN {_BOUGHT_STATES}",
+        "r.id",
+        dim="r.state",
+        on="r.due_date",
+    ),
 )
-BY_NAME = {figure.name: figure for figure in FIGURES}
 
 
 def _function(name: str, figures: tuple[Figure, ...], restrict: str) -> str:
-    body = ";\n".join(f.upsert(restrict.format(f=f), "sign") for f in figures)
+    body = ";\n".join(upsert for f in figures for upsert in f.upserts(restrict, "sign"))
     return f"""
     CREATE OR REPLACE FUNCTION {name}(key bigint, sign integer) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
@@ -184,10 +234,8 @@ def _function(name: str, figures: tuple[Figure, ...], restrict: str) -> str:
     END $$"""
 
 
-_ROW_FIGURES = {
-    "installment": tuple(f for f in FIGURES if f.row == "i.id"),
-    "payment": tuple(f for f in FIGURES if f.row == "y.id"),
-}
+# The tables whose rows are a figure's own (besides the license): table, the row's alias.
+_ROWS = {"installment": "i", "payment": "y", "royaltyreport": "r", "licensepatent": "lp"}
 
 # The columns a figure reads, per table: a change to any other costs nothing.
 _READ = {
@@ -196,6 +244,8 @@ _READ = {
     ),
     "installment": "amount, paid_amount, report_pending, effective_due_date, kind, license_id",
     "payment": "state, amount, paid_on, license_id",
+    "royaltyreport": "state, due_date, license_id",
+    "licensepatent": "patent_id, license_id",
 }
 
 
@@ -277,20 +327,21 @@ def _reaching_triggers(table: str) -> list[str]:
 
 
 POSTGRESQL = [
-    _function("licensing_tally_license", FIGURES, "{f.license} = key"),
-    _function("licensing_tally_installment", _ROW_FIGURES["installment"], "i.id = key"),
-    _function("licensing_tally_payment", _ROW_FIGURES["payment"], "y.id = key"),
+    _function("licensing_tally_license", FIGURES, "l.id = key"),
+    *(
+        _function(f"licensing_tally_{table}", tuple(f for f in FIGURES if f.row == f"{alias}.id"), f"{alias}.id = key")
+        for table, alias in _ROWS.items()
+    ),
     """CREATE OR REPLACE FUNCTION licensing_tally_licenses(ids bigint[], sign integer) RETURNS void
        LANGUAGE plpgsql AS $$
        DECLARE one bigint;
        BEGIN FOREACH one IN ARRAY ids LOOP PERFORM licensing_tally_license(one, sign); END LOOP; END $$""",
     *_row_triggers("license", "licensing_tally_license"),
-    *_row_triggers("installment", "licensing_tally_installment"),
-    *_row_triggers("payment", "licensing_tally_payment"),
+    *(statement for table in _ROWS for statement in _row_triggers(table, f"licensing_tally_{table}")),
     *(statement for table in _REACHES for statement in _reaching_triggers(table)),
 ]
 
-_TABLES = ("license", "installment", "payment", *_REACHES)
+_TABLES = ("license", *_ROWS, *_REACHES)
 _TRIGGERS = ("tally_out", "tally_out_delete", "tally_in", "tally_in_insert", "tally_out_write", "tally_in_write")
 
 
@@ -318,11 +369,9 @@ def uninstall(connection: BaseDatabaseWrapper) -> None:
             for trigger in _TRIGGERS:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {t}_{trigger} ON {t}")
             cursor.execute(f"DROP FUNCTION IF EXISTS {t}_tally_out(), {t}_tally_in()")
-        cursor.execute(
-            "DROP FUNCTION IF EXISTS licensing_tally_license(bigint, integer), "
-            "licensing_tally_installment(bigint, integer), licensing_tally_payment(bigint, integer), "
-            "licensing_tally_licenses(bigint[], integer)"
-        )
+        for table in ("license", *_ROWS):
+            cursor.execute(f"DROP FUNCTION IF EXISTS licensing_tally_{table}(bigint, integer)")
+        cursor.execute("DROP FUNCTION IF EXISTS licensing_tally_licenses(bigint[], integer)")
 
 
 def rebuild(connection: BaseDatabaseWrapper) -> int:
@@ -334,11 +383,12 @@ def rebuild(connection: BaseDatabaseWrapper) -> int:
         cursor.execute("DELETE FROM licensing_tally")
         written = 0
         for figure in FIGURES:
-            cursor.execute(
-                "INSERT INTO licensing_tally (figure, institution_id, section, dim, month, n, m, a, b, c)"
-                + figure.select()
-            )
-            written += cursor.rowcount
+            for select in figure.selects():
+                cursor.execute(
+                    "INSERT INTO licensing_tally (figure, institution_id, section, dim, month, n, m, a, b, c)" + select
+                )
+                written += cursor.rowcount
+        cursor.execute("ANALYZE licensing_tally")  # the planner's statistics of the new rows
     return written
 
 
@@ -348,7 +398,7 @@ _ZERO = "n = 0 AND m = 0 AND a = 0 AND b = 0 AND c = 0"
 def out_of_step(connection: BaseDatabaseWrapper) -> list[tuple]:
     """Rows where a kept tally differs from what the raw tables give (a row counted to nothing is
     the same as no row): (figure, licensor, section, dim, month, kept measures, computed measures)."""
-    computed = " UNION ALL ".join(f"({figure.select()})" for figure in FIGURES)
+    computed = " UNION ALL ".join(f"({select})" for figure in FIGURES for select in figure.selects())
     sql = f"""
         WITH computed (figure, institution_id, section, dim, month, n, m, a, b, c) AS ({computed}),
              kept AS (SELECT figure, institution_id, section, dim, month, n, m, a, b, c

@@ -4,6 +4,8 @@ a BookFilter."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -94,12 +96,28 @@ def tallied(book: BookFilter) -> bool:
     return settings.DASHBOARD_TALLIES and tallies.in_use(connection) and len(book.ipc_section) <= 1
 
 
+F_ = TypeVar("F_", bound=Callable[..., Any])
+
+
+def kept_in_tallies(raw: F_) -> F_:
+    """A figure read from the tallies where the database keeps them (`tallied`: the function of the
+    same name in selectors/tallied.py); the decorated query is its definition, and stays `.raw`."""
+
+    @functools.wraps(raw)
+    def figure(book: BookFilter, *args: Any) -> Any:
+        if tallied(book):
+            from . import tallied as kept
+
+            return getattr(kept, raw.__name__)(book, *args)
+        return raw(book, *args)
+
+    figure.raw = raw  # type: ignore[attr-defined]
+    return figure  # type: ignore[return-value]
+
+
+@kept_in_tallies
 def pipeline(book: BookFilter, on: dt.date) -> dict:
     """Licenses in each state, and trials ending within SOON_DAYS: one GROUP BY."""
-    if tallied(book):
-        from . import tallied as kept
-
-        return kept.pipeline(book, on)
     rows = (
         book.licenses(License.objects.order_by())
         .values("state")
@@ -115,14 +133,10 @@ def pipeline(book: BookFilter, on: dt.date) -> dict:
     return {"states": {r["state"]: r["n"] for r in rows}, "trials_ending": sum(r["ending"] for r in rows)}
 
 
-def receivables(book: BookFilter, on: dt.date, due_within: tuple[dt.date, dt.date] | None = None) -> dict:
+@kept_in_tallies
+def receivables(book: BookFilter, on: dt.date) -> dict:
     """What is owed, as of `on`: outstanding, due within SOON_DAYS, overdue by age, and insured
-    exposure (coverage x outstanding). One scan of the unpaid installments (those due within
-    `due_within` only, if given: the days the tallies leave to the raw rows)."""
-    if due_within is None and tallied(book):
-        from . import tallied as kept
-
-        return kept.receivables(book, on)
+    exposure (coverage x outstanding). One scan of the unpaid installments."""
     owed = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=_MONEY)
 
     def due_between(first: int, last: int | None) -> Q:
@@ -141,10 +155,7 @@ def receivables(book: BookFilter, on: dt.date, due_within: tuple[dt.date, dt.dat
     for name, first, last in AGING_BUCKETS:
         figures[f"aging_{name}_count"] = Count("pk", filter=due_between(first, last))
         figures[f"aging_{name}_amount"] = Sum(owed, filter=due_between(first, last))
-    installments = (
-        Installment.objects.all() if due_within is None else Installment.objects.open_due_between(*due_within)
-    )
-    unpaid = book.licenses(installments, "license__").filter(
+    unpaid = book.licenses(Installment.objects.all(), "license__").filter(
         paid_amount__lt=F("amount"), license__state__in=OWED_STATES
     )
     return unpaid.aggregate(**figures)
@@ -158,17 +169,10 @@ CONVERSION_DIMENSIONS = {
 }
 
 
+@kept_in_tallies
 def conversion(book: BookFilter, dimension: str) -> list[dict]:
     """Trials that ended in the period, and how many of them were bought (with or without an
     equity conversion, which comes with a purchase), grouped by one dimension."""
-    if tallied(book):
-        from . import tallied as kept
-
-        return kept.conversion(book, dimension)
-    return conversion_raw(book, dimension)
-
-
-def conversion_raw(book: BookFilter, dimension: str) -> list[dict]:
     ended = book.licenses(License.objects.order_by()).filter(
         book.period("trial_ended_on"), trial_ended_on__isnull=False
     )
@@ -179,32 +183,23 @@ def conversion_raw(book: BookFilter, dimension: str) -> list[dict]:
     )
 
 
+@kept_in_tallies
 def contracts(book: BookFilter) -> dict:
     """Money contracted in the period: purchase prices on their purchase date, trial fees on the
     trial's first day; how many of the licenses taken were free, and how many patents the
     licenses taken cover (a package of three counts three; a patent in two licenses, once)."""
-    if tallied(book):
-        from . import tallied as kept
-
-        figures = kept.contract_sums(book)
-    else:
-        figures = contract_sums_raw(book)
     bought = book.period("purchased_on") & Q(purchased_on__isnull=False)
-    taken = book.licenses(License.objects.all()).filter(bought)
-    figures["patents_licensed"] = (
-        LicensePatent.objects.filter(license__in=taken).order_by().values("patent").distinct().count()
-    )
-    return figures
-
-
-def contract_sums_raw(book: BookFilter) -> dict:
-    bought = book.period("purchased_on") & Q(purchased_on__isnull=False)
-    return book.licenses(License.objects.all()).aggregate(
+    figures = book.licenses(License.objects.all()).aggregate(
         purchases=Count("pk", filter=bought),
         free=Count("pk", filter=bought & Q(price=0)),
         purchase_value=Sum("price", filter=bought),
         trial_fees=Sum("trial_fee", filter=book.period("trial_start") & Q(trial_start__isnull=False)),
     )
+    taken = book.licenses(License.objects.all()).filter(bought)
+    figures["patents_licensed"] = (
+        LicensePatent.objects.filter(license__in=taken).order_by().values("patent").distinct().count()
+    )
+    return figures
 
 
 def contract_standing(book: BookFilter, on: dt.date) -> dict:
@@ -232,23 +227,17 @@ def contract_standing(book: BookFilter, on: dt.date) -> dict:
     return figures
 
 
-def income_by_kind(book: BookFilter, on: dt.date, due_from: dt.date | None = None) -> list[dict]:
+@kept_in_tallies
+def income_by_kind(book: BookFilter, on: dt.date) -> list[dict]:
     """Per fee kind (trial fee, entry fee, fixed price, milestone, royalty, minimum shortfall,
     adjustment), of the amounts fallen due by the period's end (its last day, or `on`, whichever
     is earlier; by the effective due date): what fell due, what of it was collected and what of
     it is outstanding, so each row adds up. An installment due next year has not fallen due; a
-    royalty period still to report has no amount yet. One GROUP BY (of those due from `due_from`
-    only, if given: the days the tallies leave to the raw rows)."""
+    royalty period still to report has no amount yet. One GROUP BY."""
     end = min(book.date_to, on) if book.date_to else on
-    if due_from is None and tallied(book):
-        from . import tallied as kept
-
-        return kept.income_by_kind(book, end)
     installments = book.licenses(Installment.objects.order_by(), "license__").filter(
         report_pending=False, effective_due_date__lte=end
     )
-    if due_from is not None:
-        installments = installments.filter(effective_due_date__gte=due_from)
     owed = ExpressionWrapper(F("amount") - F("paid_amount"), output_field=_MONEY)
     rows = installments.values("kind").annotate(
         n=Count("pk"), due=Sum("amount"), collected=Sum("paid_amount"), unpaid=Sum(owed)
@@ -256,6 +245,7 @@ def income_by_kind(book: BookFilter, on: dt.date, due_from: dt.date | None = Non
     return [dict(row) for row in rows]
 
 
+@kept_in_tallies
 def royalty_reports(book: BookFilter, on: dt.date) -> dict:
     """Royalty and use reports: due within SOON_DAYS, late (past their due date, not filed),
     filed and waiting for the TTO, disputed. One aggregate."""
@@ -270,15 +260,8 @@ def royalty_reports(book: BookFilter, on: dt.date) -> dict:
     )
 
 
+@kept_in_tallies
 def collections_by_month(book: BookFilter) -> list[dict]:
-    if tallied(book):
-        from . import tallied as kept
-
-        return kept.collections_by_month(book)
-    return collections_by_month_raw(book)
-
-
-def collections_by_month_raw(book: BookFilter) -> list[dict]:
     payments = book.licenses(Payment.objects.standing().order_by(), "license__").filter(book.period("paid_on"))
     months = payments.values(month=TruncMonth("paid_on")).annotate(count=Count("pk"), amount=Sum("amount"))
     return [dict(row) for row in months.order_by("month")]

@@ -1,22 +1,20 @@
 """The dashboard's figures read from the kept tallies (models/tallies.py) instead of the raw tables:
 the same figures as the raw selectors in reports.py, which call these on PostgreSQL
-(`reports.tallied`). A tally counts whole months; the days of a period that do not fill a month, and
-the windows around today (due soon, aging), are read from the raw rows by the raw selectors
-themselves, off indexes, so a figure costs its months' rows and a few weeks of the book, whatever
-the book's size. tests/test_tallies.py holds each figure equal to the raw selector's."""
+(`reports.tallied`). A period is read as its whole months' rows and its edge days' rows (`split`),
+the weeks around today (due soon, aging, late reports) as day rows: one query per figure, a few
+thousand rows, whatever the book's size. tests/test_tallies.py holds each figure equal to the raw
+selector's."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from dataclasses import replace
-from decimal import Decimal
+import operator
+from functools import reduce
 
-from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import ExtractYear
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import ExtractYear, TruncMonth
 
-from ..models import Institution, License, Tally
-from . import reports
+from ..models import License, RoyaltyReport, Tally
 from .reports import AGING_BUCKETS, SOON_DAYS, BookFilter
 
 
@@ -30,37 +28,35 @@ def _next_month(day: dt.date) -> dt.date:
 
 def split(date_from: dt.date | None, date_to: dt.date | None) -> tuple[Q | None, list[tuple[dt.date, dt.date]]]:
     """A period as the whole months it covers (a condition on the tally's month, None: no whole
-    month) and the days left at its edges, as (first, last) ranges for the raw rows."""
-    edges: list[tuple[dt.date, dt.date]] = []
-    first_month, last_month = None, None  # None: unbounded on that side
+    month) and the days left at its edges, as (first, last) ranges."""
     if date_from is not None and date_to is not None and date_from > date_to:
         return None, []
+    edges: list[tuple[dt.date, dt.date]] = []
+    months = Q()
     if date_from is not None:
         first_month = date_from if date_from.day == 1 else _next_month(date_from)
+        months &= Q(month__gte=first_month)
         if date_from.day != 1:
             month_end = first_month - dt.timedelta(days=1)
             edges.append((date_from, month_end if date_to is None else min(month_end, date_to)))
     if date_to is not None:
-        after = date_to + dt.timedelta(days=1)
-        last_month = _first_of_month(date_to) if after.day == 1 else _first_of_month(date_to) - dt.timedelta(days=1)
-        if after.day != 1:
+        last_month = _first_of_month(date_to + dt.timedelta(days=1)) - dt.timedelta(days=1)  # a whole month's end
+        months &= Q(month__lte=_first_of_month(last_month))
+        if last_month != date_to:
             start = _first_of_month(date_to)
             if date_from is None or date_from <= start:
                 edges.append((start, date_to))
-            elif not edges:  # both ends in one month, already in the first edge
+            elif not edges:
                 edges.append((date_from, date_to))
-    months = Q()
-    if first_month is not None:
-        months &= Q(month__gte=first_month)
-    if last_month is not None:
-        months &= Q(month__lte=_first_of_month(last_month))
-    if first_month is not None and last_month is not None and first_month > _first_of_month(last_month):
-        return None, edges
+        if date_from is not None and _first_of_month(last_month) < (
+            date_from if date_from.day == 1 else _next_month(date_from)
+        ):
+            return None, edges
     return months, edges
 
 
-def _rows(book: BookFilter, figure: str) -> QuerySet[Tally]:
-    rows = Tally.objects.filter(figure=figure).order_by()
+def _rows(book: BookFilter) -> QuerySet[Tally]:
+    rows = Tally.objects.order_by()
     if book.institution is not None:
         rows = rows.filter(institution=book.institution)
     if book.ipc_section:
@@ -68,120 +64,138 @@ def _rows(book: BookFilter, figure: str) -> QuerySet[Tally]:
     return rows
 
 
-def _in_period(book: BookFilter, figure: str) -> tuple[QuerySet[Tally], list[BookFilter]]:
-    """The tally's rows of the period's whole months, and the book over each edge's days."""
+def _any(conditions: list[Q]) -> Q | None:
+    return reduce(operator.or_, conditions) if conditions else None
+
+
+def _period(book: BookFilter, figure: str) -> Q | None:
+    """The figure's rows of the period: its whole months, and the days at its edges."""
     months, edges = split(book.date_from, book.date_to)
-    rows = _rows(book, figure).filter(months) if months is not None else Tally.objects.none()
-    return rows, [replace(book, date_from=first, date_to=last) for first, last in edges]
+    conditions = [Q(figure=figure) & months] if months is not None else []
+    conditions += [Q(figure=f"{figure}.d", month__range=edge) for edge in edges]
+    return _any(conditions)
+
+
+def _in_period(book: BookFilter, figure: str) -> QuerySet[Tally]:
+    period = _period(book, figure)
+    return _rows(book).filter(period) if period is not None else Tally.objects.none()
 
 
 def pipeline(book: BookFilter, on: dt.date) -> dict:
-    states = dict(_rows(book, "state").values_list("dim").annotate(n=Sum("n")).values_list("dim", "n"))
+    states = _rows(book).filter(figure="state").values("dim").annotate(total=Sum("n"))
     ending = book.licenses(License.objects.order_by()).filter(License.trial_ending_q(on, SOON_DAYS)).count()
-    return {"states": {state: n for state, n in states.items() if n}, "trials_ending": ending}
+    return {"states": {row["dim"]: row["total"] for row in states if row["total"]}, "trials_ending": ending}
+
+
+def _days(first_days: int, last_days: int | None, on: dt.date, oldest_month: dt.date) -> Q:
+    """Owed rows due between `first_days` and `last_days` days before `on` (negative: after); the
+    oldest bucket (no last) takes the whole months before the day rows begin."""
+    q = Q(figure="owed.d", month__lte=on - dt.timedelta(days=first_days))
+    if last_days is not None:
+        return q & Q(month__gte=on - dt.timedelta(days=last_days))
+    return (q & Q(month__gte=oldest_month)) | Q(figure="owed", month__lt=oldest_month)
 
 
 def receivables(book: BookFilter, on: dt.date) -> dict:
-    """Outstanding and insured exposure from the tallies; due soon and the aging buckets from the
-    raw rows due from the first day of the month of the oldest bucket's edge to the end of the
-    due-soon window, and the oldest bucket's earlier months from the tallies."""
-    oldest_edge = on - dt.timedelta(days=AGING_BUCKETS[-1][1])  # due on or before it: the oldest bucket
-    window_from = _first_of_month(oldest_edge)
-    figures = reports.receivables(book, on, due_within=(window_from, on + dt.timedelta(days=SOON_DAYS)))
-    older = Q(month__lt=window_from)
-    kept = _rows(book, "owed").aggregate(
-        outstanding=Sum("a"), insured=Sum("c"), older_n=Sum("n", filter=older), older_amount=Sum("a", filter=older)
-    )
-    oldest = AGING_BUCKETS[-1][0]
-    figures["outstanding"] = kept["outstanding"]
-    figures["insured_exposure"] = kept["insured"]
-    if kept["older_n"]:
-        figures[f"aging_{oldest}_count"] += kept["older_n"]
-        figures[f"aging_{oldest}_amount"] = _add(figures[f"aging_{oldest}_amount"], kept["older_amount"])
-    return figures
+    """Outstanding and insured exposure from the months; due soon and aging from the days, from
+    the first of the month of the oldest bucket's edge to the end of the due-soon window."""
+    oldest_month = _first_of_month(on - dt.timedelta(days=AGING_BUCKETS[-1][1]))
+    window = Q(figure="owed.d", month__range=(oldest_month, on + dt.timedelta(days=SOON_DAYS)))
+    total = Q(figure="owed")
+    figures = {
+        "outstanding": Sum("a", filter=total),
+        "insured_exposure": Sum("c", filter=total),
+        "due_soon_count": Sum("n", filter=_days(-SOON_DAYS, 0, on, oldest_month)),
+        "due_soon_amount": Sum("a", filter=_days(-SOON_DAYS, 0, on, oldest_month)),
+    }
+    for name, first, last in AGING_BUCKETS:
+        figures[f"aging_{name}_count"] = Sum("n", filter=_days(first, last, on, oldest_month))
+        figures[f"aging_{name}_amount"] = Sum("a", filter=_days(first, last, on, oldest_month))
+    result = _rows(book).filter(total | window).aggregate(**figures)
+    for key in result:
+        if key.endswith("_count"):
+            result[key] = result[key] or 0  # a count of nothing is 0, as the raw query's
+    return result
 
 
 def conversion(book: BookFilter, dimension: str) -> list[dict]:
-    rows, edges = _in_period(book, "ended")
+    rows = _in_period(book, "ended")
     group = {"size": "dim", "institution": "institution__name", "ipc": "section", "year": "year"}[dimension]
     if dimension == "year":
         rows = rows.annotate(year=ExtractYear("month"))
-    counts: dict = defaultdict(lambda: [0, 0])
-    grouped = rows.values(group).annotate(e=Sum("n"), c=Sum("m")).order_by(group)
-    for key, ended, converted in grouped.values_list(group, "e", "c"):
-        counts[key][0] += ended
-        counts[key][1] += converted
-    keys = list(counts)  # in the database's order (its collation for names), as the raw query's
-    for edge in edges:
-        for row in reports.conversion_raw(edge, dimension):
-            counts[row["key"]][0] += row["ended"]
-            counts[row["key"]][1] += row["converted"]
-    if len(counts) > len(keys):  # an edge's day brought a key no whole month has
-        keys = sorted(counts)
-        if dimension == "institution":  # names in the database's collation
-            names = Institution.objects.filter(name__in=keys).order_by("name").values_list("name", flat=True)
-            keys = list(dict.fromkeys(names))
-    return [{"key": key, "ended": counts[key][0], "converted": counts[key][1]} for key in keys if counts[key][0]]
+    grouped = rows.values(group).annotate(ended=Sum("n"), converted=Sum("m")).order_by(group)
+    return [
+        {"key": row[group], "ended": row["ended"], "converted": row["converted"]} for row in grouped if row["ended"]
+    ]
 
 
-def contract_sums(book: BookFilter) -> dict:
-    bought, edges = _in_period(book, "bought")
-    fees, fee_edges = _in_period(book, "trial_fee")
-    figures = bought.aggregate(purchases=Sum("n"), free=Sum("m"), purchase_value=Sum("a"))
+def contracts(book: BookFilter) -> dict:
+    bought, fees = _period(book, "bought"), _period(book, "trial_fee")
+    if bought is None or fees is None:
+        return {"purchases": 0, "free": 0, "purchase_value": None, "trial_fees": None, "patents_licensed": 0}
+    figures = (
+        _rows(book)
+        .filter(bought | fees)
+        .aggregate(
+            purchases=Sum("n", filter=bought),
+            free=Sum("m", filter=bought),
+            purchase_value=Sum("a", filter=bought),
+            trial_fees=Sum("a", filter=fees),
+        )
+    )
     figures["purchases"] = figures["purchases"] or 0
     figures["free"] = figures["free"] or 0
-    figures["trial_fees"] = fees.aggregate(total=Sum("a"))["total"]
-    for edge in edges:
-        raw = reports.contract_sums_raw(edge)
-        figures["purchases"] += raw["purchases"]
-        figures["free"] += raw["free"]
-        figures["purchase_value"] = _add(figures["purchase_value"], raw["purchase_value"])
-    for edge in fee_edges:
-        figures["trial_fees"] = _add(figures["trial_fees"], reports.contract_sums_raw(edge)["trial_fees"])
+    # The patents ever licensed (a row each); in a period, those of them with a day row in it.
+    licensed = _rows(book).filter(figure="patents", n__gt=0)
+    if book.date_from is not None or book.date_to is not None:
+        days = Q(month__gte=book.date_from) if book.date_from else Q()
+        days &= Q(month__lte=book.date_to) if book.date_to else Q()
+        in_period = Tally.objects.filter(
+            days, figure="patent.d", institution=OuterRef("institution"), section=OuterRef("section"), n__gt=0
+        )
+        licensed = licensed.filter(Exists(in_period.filter(dim=OuterRef("dim"))))
+    figures["patents_licensed"] = licensed.values("dim").distinct().count()
     return figures
 
 
-def _add(total: Decimal | None, more: Decimal | None) -> Decimal | None:
-    """Sums as SQL adds them: nothing to sum is None."""
-    if more is None:
-        return total
-    return more if total is None else total + more
-
-
-def income_by_kind(book: BookFilter, end: dt.date) -> list[dict]:
-    """Fallen due by `end`: the tallies' months before end's month, and the raw rows of its days."""
+def income_by_kind(book: BookFilter, on: dt.date) -> list[dict]:
+    """Fallen due by the period's end (or `on`): the months before its month, and its month's days."""
+    end = min(book.date_to, on) if book.date_to else on
     month = _first_of_month(end)
-    rows = (
-        _rows(book, "due").filter(month__lt=month).values("dim").annotate(n=Sum("n"), due=Sum("a"), collected=Sum("b"))
+    fallen_due = Q(figure="due", month__lt=month) | Q(figure="due.d", month__range=(month, end))
+    rows = _rows(book).filter(fallen_due).values("dim").annotate(n=Sum("n"), due=Sum("a"), collected=Sum("b"))
+    return [
+        {"kind": row["dim"], "n": row["n"], "due": row["due"], "collected": row["collected"]}
+        | {"unpaid": row["due"] - row["collected"]}
+        for row in rows
+        if row["n"]
+    ]
+
+
+def royalty_reports(book: BookFilter, on: dt.date) -> dict:
+    """Due soon and late from the days (late: the months before this one too), filed and disputed
+    from the months."""
+    to_file, state = Q(dim__in=RoyaltyReport.TO_FILE), RoyaltyReport.State
+    this_month = _first_of_month(on)
+    soon = Q(figure="report.d", month__range=(on, on + dt.timedelta(days=SOON_DAYS))) & to_file
+    late = to_file & (
+        Q(figure="report", month__lt=this_month) | Q(figure="report.d", month__gte=this_month, month__lt=on)
     )
-    kinds: dict = {}
-    for tally in rows:
-        if tally["n"]:
-            kinds[tally["dim"]] = {
-                "kind": tally["dim"],
-                "n": tally["n"],
-                "due": tally["due"],
-                "collected": tally["collected"],
-            }
-    for raw in reports.income_by_kind(replace(book, date_to=end), end, due_from=month):
-        kept = kinds.setdefault(raw["kind"], {"kind": raw["kind"], "n": 0, "due": None, "collected": None})
-        kept["n"] += raw["n"]
-        kept["due"] = _add(kept["due"], raw["due"])
-        kept["collected"] = _add(kept["collected"], raw["collected"])
-    for kind in kinds.values():
-        kind["unpaid"] = _add(kind["due"], -kind["collected"] if kind["collected"] is not None else None)
-    return list(kinds.values())
+    filed = Q(figure="report", dim__in=(state.FILED, state.DISPUTED))
+    figures = (
+        _rows(book)
+        .filter(soon | late | filed)
+        .aggregate(
+            due_soon=Sum("n", filter=soon),
+            late=Sum("n", filter=late),
+            awaiting=Sum("n", filter=Q(figure="report", dim=state.FILED)),
+            disputed=Sum("n", filter=Q(figure="report", dim=state.DISPUTED)),
+        )
+    )
+    return {key: value or 0 for key, value in figures.items()}
 
 
 def collections_by_month(book: BookFilter) -> list[dict]:
-    rows, edges = _in_period(book, "paid")
-    months: dict = {}
-    for month, count, amount in rows.values("month").annotate(c=Sum("n"), a=Sum("a")).values_list("month", "c", "a"):
-        if count:
-            months[month] = {"month": month, "count": count, "amount": amount}
-    for edge in edges:
-        for row in reports.collections_by_month_raw(edge):
-            kept = months.setdefault(row["month"], {"month": row["month"], "count": 0, "amount": Decimal(0)})
-            kept["count"] += row["count"]
-            kept["amount"] += row["amount"]
-    return [months[month] for month in sorted(months)]
+    months = _in_period(book, "paid").annotate(paid_in=TruncMonth("month")).values("paid_in")
+    months = months.annotate(count=Sum("n"), amount=Sum("a")).order_by("paid_in")
+    return [{"month": row["paid_in"], "count": row["count"], "amount": row["amount"]} for row in months if row["count"]]
