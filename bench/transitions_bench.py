@@ -25,7 +25,9 @@ from licensing.models import AuditEvent, DealTerms, Enterprise, License, License
 def applications(n: int) -> list[int]:
     """n new applications, inserted in bulk: each by a new enterprise, on a published bench offer
     (not exclusive), as the apply_for_trial service would leave them."""
-    offers = list(Offer.objects.filter(state="published", patent__title__startswith="Bench")[:200])
+    offers = list(
+        Offer.objects.filter(state="published", patent__title__startswith="Bench").select_related("patent")[:200]
+    )
     serial = random.randrange(10**8, 8 * 10**8)
     enterprises = Enterprise.objects.bulk_create(
         Enterprise(
@@ -41,6 +43,7 @@ def applications(n: int) -> list[int]:
     created = License.objects.bulk_create(
         License(
             offer=offers[i % len(offers)],
+            institution_id=offers[i % len(offers)].patent.owner_id,  # the licensor, as apply_for_trial copies it
             enterprise=enterprise,
             **{name: getattr(offers[i % len(offers)], name) for name in DealTerms.term_names()},
         )

@@ -97,6 +97,9 @@ FIGURES = {
     "income by kind": lambda book, on: sorted(selectors.income_by_kind(book, on), key=lambda row: row["kind"]),
     "collections": lambda book, on: selectors.collections_by_month(book),
     "royalty reports": lambda book, on: selectors.royalty_reports(book, on),
+    "claims": lambda book, on: selectors.claims_summary(book),
+    "equity": lambda book, on: selectors.equity_summary(book),
+    "contract standing": lambda book, on: selectors.contract_standing(book, on),
 }
 
 
@@ -246,9 +249,10 @@ def test_the_rebuild_command_recounts_tallies_written_astray(demo_book, capsys):
 def test_the_figures_read_a_fixed_number_of_tally_rows_not_the_book(demo_book, django_assert_max_num_queries):
     """A figure is one query of the tallies, its period's months and edge days together: none per
     row, day or month. The pipeline adds the trials ending soon (an index's few rows); contracts,
-    the patents licensed (a distinct count); conversion is one per dimension."""
+    the patents licensed (a distinct count); conversion is one per dimension; the contract standing
+    reads contracts, recordals and payments beside its tally."""
     book = selectors.BookFilter(date_from=D(2025, 11, 17), date_to=D(2026, 4, 9))
-    with django_assert_max_num_queries(2 + 1 + 4 + 2 + 1 + 1 + 1):
+    with django_assert_max_num_queries(2 + 1 + 4 + 2 + 1 + 1 + 1 + 1 + 1 + 3):
         for figure in FIGURES.values():
             figure(book, D(2026, 3, 18))
 

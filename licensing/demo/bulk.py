@@ -424,8 +424,8 @@ def seed_bulk(licenses: int, progress: Callable[[int], Any] | None = None, batch
         with connection.cursor() as cursor:
             cursor.execute(
                 f"{analyze} licensing_license, licensing_installment, licensing_enterprise, licensing_patent, "
-                "licensing_payment, licensing_insurancepolicy, licensing_insuranceclaim, licensing_offerpatent, "
-                "licensing_licensepatent, licensing_royaltyreport, licensing_tally"
+                "licensing_payment, licensing_insurancepolicy, licensing_insuranceclaim, licensing_offer, "
+                "licensing_offerpatent, licensing_licensepatent, licensing_royaltyreport, licensing_tally"
             )
     SweepMark.forget()  # written past the services, so past the audit trail: the next sweep claims for every license
     patents = sum(len(p) for p in catalogue.package.values())

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import models
+from django.db import models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.translation import gettext_lazy as _
 
@@ -113,8 +113,8 @@ class Figure:
         name, month = self.grains()[grain]
         return f"""
         SELECT '{name}', l.institution_id, upper(left(p.ipc_class, 1)), {self.dim}, {month},
-               {sign} * SUM({self.n}), {sign} * SUM({self.m}), {sign} * SUM({self.a}), {sign} * SUM({self.b}),
-               {sign} * COALESCE(SUM({self.c}), 0)
+               {sign} * SUM({self.n}), {sign} * SUM({self.m}), {sign} * COALESCE(SUM({self.a}), 0),
+               {sign} * COALESCE(SUM({self.b}), 0), {sign} * COALESCE(SUM({self.c}), 0)
         FROM {self.source} WHERE ({self.where}) AND {restrict}
         GROUP BY 2, 3, 4, 5"""
 
@@ -213,6 +213,40 @@ FIGURES = (
         on="y.paid_on",
         a="y.amount",
     ),
+    # Bought licenses without a contract yet (contract standing: to issue).
+    Figure(
+        "to_issue",
+        f"{_LICENSE} LEFT JOIN licensing_contract ct ON ct.license_id = l.id",
+        f"l.state IN {_BOUGHT_STATES} AND ct.id IS NULL",
+        "l.id",
+    ),
+    # Insurance claims per state and filing day: how many, claimed, paid by the insurer (claims).
+    Figure(
+        "claim",
+        f"licensing_insuranceclaim k JOIN ({_LICENSE}) ON l.id = k.license_id",
+        "TRUE",
+        "k.id",
+        dim="k.state",
+        on="k.filed_on",
+        a="k.claimed_amount",
+        b="k.paid_amount",
+    ),
+    # Equity conversions per state (those pending), and those executed per day (equity).
+    Figure(
+        "equity",
+        f"licensing_equityconversion q JOIN ({_LICENSE}) ON l.id = q.license_id",
+        "TRUE",
+        "q.id",
+        dim="q.state",
+    ),
+    Figure(
+        "executed",
+        f"licensing_equityconversion q JOIN ({_LICENSE}) ON l.id = q.license_id",
+        "q.state = 'executed'",
+        "q.id",
+        on="q.executed_on",
+        a="q.converted_amount",
+    ),
     # Royalty and use reports of licenses that run, per state and due day (royalty reports).
     Figure(
         "report",
@@ -235,7 +269,14 @@ def _function(name: str, figures: tuple[Figure, ...], restrict: str) -> str:
 
 
 # The tables whose rows are a figure's own (besides the license): table, the row's alias.
-_ROWS = {"installment": "i", "payment": "y", "royaltyreport": "r", "licensepatent": "lp"}
+_ROWS = {
+    "installment": "i",
+    "payment": "y",
+    "royaltyreport": "r",
+    "licensepatent": "lp",
+    "insuranceclaim": "k",
+    "equityconversion": "q",
+}
 
 # The columns a figure reads, per table: a change to any other costs nothing.
 _READ = {
@@ -246,6 +287,8 @@ _READ = {
     "payment": "state, amount, paid_on, license_id",
     "royaltyreport": "state, due_date, license_id",
     "licensepatent": "patent_id, license_id",
+    "insuranceclaim": "state, filed_on, claimed_amount, paid_amount, license_id",
+    "equityconversion": "state, executed_on, converted_amount, license_id",
 }
 
 
@@ -276,10 +319,11 @@ def _row_triggers(table: str, apply: str) -> list[str]:
 
 # What a license's figures read in other tables: a change there re-counts the licenses it reaches
 # (`licenses`: SQL giving their ids from the changed row `{r}`).
-# A policy is added and removed; the others are only changed (a license PROTECTs them).
-_COMES_AND_GOES = ("insurancepolicy",)
+# A policy or a contract is added and removed; the others are only changed (a license PROTECTs them).
+_COMES_AND_GOES = ("insurancepolicy", "contract")
 _REACHES = {
     "insurancepolicy": ("coverage_ratio, license_id", "SELECT {r}.license_id"),
+    "contract": ("license_id", "SELECT {r}.license_id"),
     "enterprise": ("size_class", "SELECT id FROM licensing_license WHERE enterprise_id = {r}.id"),
     "patent": (
         "ipc_class",
@@ -379,13 +423,24 @@ def rebuild(connection: BaseDatabaseWrapper) -> int:
     and the bulk loader after writing with the triggers off. Returns the rows written."""
     if not in_use(connection):
         return 0
-    with connection.cursor() as cursor:
+    insert = "INSERT INTO licensing_tally (figure, institution_id, section, dim, month, n, m, a, b, c)"
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        # A national book's rebuild takes minutes: no web request's time limit, room to group in memory.
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("DELETE FROM licensing_tally")
         written = 0
         for figure in FIGURES:
-            for select in figure.selects():
+            grains = figure.grains()
+            cursor.execute(insert + figure.select(grain=len(grains) - 1))  # the finest: its days, or the stock
+            written += cursor.rowcount
+            if len(grains) == 2:  # its months, summed from its days rather than from the book again
+                (month_figure, _month), (day_figure, _day) = grains
                 cursor.execute(
-                    "INSERT INTO licensing_tally (figure, institution_id, section, dim, month, n, m, a, b, c)" + select
+                    f"""{insert} SELECT %s, institution_id, section, dim, date_trunc('month', month)::date,
+                               SUM(n), SUM(m), SUM(a), SUM(b), SUM(c)
+                        FROM licensing_tally WHERE figure = %s GROUP BY 2, 3, 4, 5""",
+                    [month_figure, day_figure],
                 )
                 written += cursor.rowcount
         cursor.execute("ANALYZE licensing_tally")  # the planner's statistics of the new rows

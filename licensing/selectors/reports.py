@@ -206,10 +206,15 @@ def contract_standing(book: BookFilter, on: dt.date) -> dict:
     """Where the book's contracts stand today (a stock, like the states): bought licenses without
     one, contracts awaiting signatures, recordals to file and late, and signed contracts not
     registered as technology contracts although money came in on them (VAT applies to it), with
-    what came in. Three aggregates."""
-    figures = book.licenses(License.objects.order_by()).aggregate(
-        to_issue=Count("pk", filter=License.awaits_contract_q())
-    )
+    what came in. Three aggregates (the first from the tallies where they are kept)."""
+    if tallied(book):
+        from . import tallied as kept
+
+        figures = {"to_issue": kept.to_issue(book)}
+    else:
+        figures = book.licenses(License.objects.order_by()).aggregate(
+            to_issue=Count("pk", filter=License.awaits_contract_q())
+        )
     paid = Payment.objects.standing().filter(license=OuterRef("license_id"))
     figures |= book.licenses(Contract.objects.order_by(), "license__").aggregate(
         awaiting_signature=Count("pk", filter=Q(state=Contract.State.ISSUED)),
@@ -267,6 +272,7 @@ def collections_by_month(book: BookFilter) -> list[dict]:
     return [dict(row) for row in months.order_by("month")]
 
 
+@kept_in_tallies
 def claims_summary(book: BookFilter) -> dict:
     """Claims filed in the period, and what became of them."""
     claims = book.licenses(InsuranceClaim.objects.all(), "license__").filter(book.period("filed_on"))
@@ -281,6 +287,7 @@ def claims_summary(book: BookFilter) -> dict:
     )
 
 
+@kept_in_tallies
 def equity_summary(book: BookFilter) -> dict:
     """Equity stakes taken (conversions executed in the period) and those still pending."""
     conversions = book.licenses(EquityConversion.objects.all(), "license__")

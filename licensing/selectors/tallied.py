@@ -14,7 +14,7 @@ from functools import reduce
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear, TruncMonth
 
-from ..models import License, RoyaltyReport, Tally
+from ..models import EquityConversion, InsuranceClaim, License, RoyaltyReport, Tally
 from .reports import AGING_BUCKETS, SOON_DAYS, BookFilter
 
 
@@ -199,3 +199,39 @@ def collections_by_month(book: BookFilter) -> list[dict]:
     months = _in_period(book, "paid").annotate(paid_in=TruncMonth("month")).values("paid_in")
     months = months.annotate(count=Sum("n"), amount=Sum("a")).order_by("paid_in")
     return [{"month": row["paid_in"], "count": row["count"], "amount": row["amount"]} for row in months if row["count"]]
+
+
+def claims_summary(book: BookFilter) -> dict:
+    """Claims filed in the period, and what became of them."""
+    state = InsuranceClaim.State
+    rows = _in_period(book, "claim")
+    figures = rows.aggregate(
+        filed=Sum("n"),
+        claimed=Sum("a"),
+        open=Sum("n", filter=Q(dim__in=[state.FILED, state.APPROVED])),
+        paid=Sum("n", filter=Q(dim=state.PAID)),
+        paid_amount=Sum("b", filter=Q(dim=state.PAID)),
+        rejected=Sum("n", filter=Q(dim=state.REJECTED)),
+    )
+    return figures | {key: figures[key] or 0 for key in ("filed", "open", "paid", "rejected")}
+
+
+def equity_summary(book: BookFilter) -> dict:
+    """Stakes taken in the period (executed), and those pending whatever the period."""
+    executed = _period(book, "executed") or Q(figure="")  # no figure has no name: a period of no days
+    pending = Q(figure="equity", dim__in=[EquityConversion.State.PROPOSED, EquityConversion.State.APPROVED])
+    figures = (
+        _rows(book)
+        .filter(pending | executed)
+        .aggregate(
+            executed=Sum("n", filter=executed),
+            converted_amount=Sum("a", filter=executed),
+            pending=Sum("n", filter=pending),
+        )
+    )
+    return figures | {key: figures[key] or 0 for key in ("executed", "pending")}
+
+
+def to_issue(book: BookFilter) -> int:
+    """Bought licenses without a contract (the contract standing's first figure)."""
+    return _rows(book).filter(figure="to_issue").aggregate(total=Sum("n"))["total"] or 0
