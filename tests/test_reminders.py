@@ -31,8 +31,11 @@ def reminders():
 # one claim per kind of notice (lapsed patents: the SME's and the TTO's; contracts to sign; recordals due)
 # and the day's sweep mark: read, and after a complete claim (the day's first) the last audit event
 # and the mark written: 16. The day's later sweeps read it and claim for the licenses changed since: 14.
+# The next day's first sweep claims twice for each of the five kinds kept by a schedule (the licenses
+# changed, and the deadlines that meet an offset that day): 21.
 QUIET_SWEEP_QUERIES = 16
 HOURLY_SWEEP_QUERIES = 14
+DAILY_SWEEP_QUERIES = 21
 
 
 class DownSMTPBackend(EmailBackend):
@@ -297,6 +300,11 @@ def test_sweep_query_count_does_not_grow_with_the_notices_it_claims(
         assert sweep.run_sweep()["reminders"] == 50
     with django_assert_num_queries(HOURLY_SWEEP_QUERIES):
         assert sweep.run_sweep()["reminders"] == 0  # the next hour: nothing new
+    clock("2026-09-01")
+    with django_assert_num_queries(DAILY_SWEEP_QUERIES):
+        assert sweep.run_sweep(dt.date(2026, 8, 27))["reminders"] == 0  # the next day: no offset met
+    with django_assert_num_queries(DAILY_SWEEP_QUERIES):
+        assert sweep.run_sweep(dt.date(2026, 8, 28))["reminders"] == 0
 
 
 def test_the_ledger_writes_no_audit_events(trial, clock):

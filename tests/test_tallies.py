@@ -148,7 +148,20 @@ def random_write(rng: random.Random) -> str:
     """One write of a kind the triggers watch, made past the services (as SQL typed by hand or a
     bulk update would), so that the triggers alone keep the tallies."""
     kind = rng.choice(
-        ["pay", "unpay", "pending", "move due", "state", "policy", "size", "section", "reverse", "delete", "bulk"]
+        [
+            "pay",
+            "unpay",
+            "pending",
+            "move due",
+            "trial end",
+            "state",
+            "policy",
+            "size",
+            "section",
+            "reverse",
+            "delete",
+            "bulk",
+        ]
     )
     installments = Installment.objects.order_by("pk")
     if kind == "pay":
@@ -164,6 +177,10 @@ def random_write(rng: random.Random) -> str:
         one = pick(installments, rng)
         moved = one.effective_due_date + dt.timedelta(days=rng.choice([-400, -40, -1, 1, 31, 365]))
         Installment.objects.filter(pk=one.pk).update(effective_due_date=moved)
+    elif kind == "trial end":  # a trial extended or cut short, or a license given a trial's end
+        one = pick(License.objects.order_by("pk"), rng)
+        end = (one.trial_end_effective or D(2026, 3, 18)) + dt.timedelta(days=rng.choice([-20, -1, 1, 9, 60]))
+        License.objects.filter(pk=one.pk).update(trial_end_effective=end)
     elif kind == "state":
         one = pick(License.objects.order_by("pk"), rng)
         License.objects.filter(pk=one.pk).update(state=rng.choice(License.State.values))
@@ -248,7 +265,7 @@ def test_the_rebuild_command_recounts_tallies_written_astray(demo_book, capsys):
 @postgresql_only
 def test_the_figures_read_a_fixed_number_of_tally_rows_not_the_book(demo_book, django_assert_max_num_queries):
     """A figure is one query of the tallies, its period's months and edge days together: none per
-    row, day or month. The pipeline adds the trials ending soon (an index's few rows); contracts,
+    row, day or month. The pipeline reads its states and its trials ending soon; contracts,
     the patents licensed (a distinct count); conversion is one per dimension; the contract standing
     reads contracts, recordals and payments beside its tally."""
     book = selectors.BookFilter(date_from=D(2025, 11, 17), date_to=D(2026, 4, 9))

@@ -490,6 +490,10 @@ class InstallmentQuerySet(models.QuerySet):
         reminders, read by the `installment_open_due_on` index."""
         return self.alias(open_due_on=OPEN_DUE_ON).filter(open_due_on__gte=first, open_due_on__lte=last)
 
+    def open_due_on(self, days: list[date]) -> "InstallmentQuerySet":
+        """Open, due on one of `days`: the rows whose notice came due today (the same index)."""
+        return self.alias(open_due_on=OPEN_DUE_ON).filter(open_due_on__in=days)
+
 
 class Installment(FSMModelMixin, models.Model):
     """One amount falling due on a day: a fee, an installment of the price, a milestone, or a

@@ -117,26 +117,62 @@ class Reminder(FSMModelMixin, models.Model):
         SENT = "sent", _("Sent")
         CANCELLED = "cancelled", _("Cancelled")
 
+    # The ledger's references carry no database constraint (db_constraint=False). The sweep writes
+    # a day's notices in one INSERT … SELECT from the rows they are about, so each reference exists
+    # by construction, and Django's delete cascades (on_delete) run as before; but a constraint is
+    # checked row by row at commit and locks each referenced row (FOR KEY SHARE): at 1,000,000
+    # licenses, 75,000 notices took 7.5 s with the checks and 2.4 s without (README, *The national
+    # scale*). Sentry keeps its high-volume tables the same way.
     key = models.CharField(_("key"), max_length=100)
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     # Whose notice it is: the sender's name, the TTO's address, and who sees it in the admin.
     # Empty only for a sign-up that came to no institution's offer (the platform's to approve).
     institution = models.ForeignKey(
-        Institution, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("institution")
+        Institution,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("institution"),
+        db_constraint=False,
     )
     license = models.ForeignKey(
-        License, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders", verbose_name=_("license")
+        License,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        verbose_name=_("license"),
+        db_constraint=False,
     )
     # What it is about: the license, an installment, a report, a claim, a member…
-    subject_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, related_name="+")
+    # Nothing looks a notice up by its subject's type alone: no index of its own.
+    subject_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, null=True, related_name="+", db_constraint=False, db_index=False
+    )
     subject_id = models.PositiveBigIntegerField(null=True)
     subject = GenericForeignKey("subject_type", "subject_id")
     # The change a hand-off tells of (its reason is the notice's, e.g. why a report is disputed).
+    # Indexed only where set (Meta.indexes): the sweep's notices have no event, most no installment.
     event = models.ForeignKey(
-        AuditEvent, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("event")
+        AuditEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("event"),
+        db_constraint=False,
+        db_index=False,
     )
     installment = models.ForeignKey(
-        Installment, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("installment")
+        Installment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("installment"),
+        db_constraint=False,
+        db_index=False,
     )
     offset_days = models.SmallIntegerField(_("offset (days)"))
     deadline = models.DateField(_("deadline"))
@@ -155,6 +191,10 @@ class Reminder(FSMModelMixin, models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="reminder_pending_due"),
             models.Index(fields=["-created_at", "-id"], name="reminder_newest_first"),  # as payment_newest_first
+            models.Index(fields=["event"], condition=Q(event__isnull=False), name="reminder_of_event"),
+            models.Index(
+                fields=["installment"], condition=Q(installment__isnull=False), name="reminder_of_installment"
+            ),
         ]
         # A constraint rather than unique=True: on PostgreSQL that adds a second (LIKE) index on the
         # key, which nothing searches and every claimed notice would pay for.
@@ -190,17 +230,21 @@ class Reminder(FSMModelMixin, models.Model):
 
 
 class SweepMark(models.Model):
-    """The moment the first complete claim of a business day began. A day's notices change only
-    with the day, or when a license changes: the later sweeps of that day claim only for licenses
-    with an audit event since (reminders/sweep.py), so an hourly sweep costs what changed, not the
-    book. Every change goes through a service and is an audit event; a write that is not (a bulk
-    load) clears the marks (`SweepMark.forget`), so the next sweep claims for the whole book."""
+    """The moment the first claim of a business day began. A day's notices change only with the
+    day, or when a license changes: the later sweeps of that day claim only for licenses with an
+    audit event since, and the next day's first sweep for those and for the deadlines that meet
+    an offset that day (reminders/sweep.py), so a sweep costs what changed and what came due, not
+    the book. Every change goes through a service and is an audit event; a write that is not (a
+    bulk load) clears the marks (`SweepMark.forget`), so the next sweep claims for the whole book,
+    as it does when a day was missed and at least every week (`complete_on`)."""
 
     day = models.DateField(_("business day"), unique=True)
     claimed_from = models.DateTimeField(_("complete claim began at"))
     # The last audit event then: later events count as changes whatever moment they record (a demo
     # story replayed on its own days, a clock moved in a test).
     last_event = models.BigIntegerField(_("last audit event then"), default=0)
+    # The day of the last complete claim (the whole book) in the chain of days up to this one.
+    complete_on = models.DateField(_("last complete claim on"), null=True)
 
     class Meta:
         verbose_name = _("sweep mark")

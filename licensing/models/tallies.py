@@ -151,6 +151,16 @@ FIGURES = (
         on="l.trial_ended_on",
         m="CASE WHEN l.purchased_on IS NOT NULL THEN 1 ELSE 0 END",
     ),
+    # Running trials per day their effective end falls on (the pipeline's trials ending soon):
+    # a stock kept by day, read over the next weeks' day rows.
+    Figure(
+        "ending",
+        _LICENSE,
+        "l.state = 'trial' AND l.trial_end_effective IS NOT NULL",
+        "l.id",
+        on="l.trial_end_effective",
+        monthly=False,
+    ),
     # Purchases per month: how many, how many free, at what price (contracts).
     Figure(
         "bought",
@@ -281,7 +291,8 @@ _ROWS = {
 # The columns a figure reads, per table: a change to any other costs nothing.
 _READ = {
     "license": (
-        "state, trial_ended_on, purchased_on, price, trial_fee, trial_start, enterprise_id, offer_id, institution_id"
+        "state, trial_ended_on, trial_end_effective, purchased_on, price, trial_fee, trial_start, enterprise_id, "
+        "offer_id, institution_id"
     ),
     "installment": "amount, paid_amount, report_pending, effective_due_date, kind, license_id",
     "payment": "state, amount, paid_on, license_id",

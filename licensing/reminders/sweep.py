@@ -9,6 +9,7 @@ service call per license that changes state.
 import datetime as dt
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -169,10 +170,26 @@ SWEEP_OVERLAP = dt.timedelta(hours=1)
 DECIDES_NOTICES = ("reminderschedule", "patent", "recordal")
 
 
-def changed_licenses(today: dt.date) -> QuerySet | None:
-    """The licenses whose notices may differ from what the day's complete claim found: those with
-    an audit event since it began (less SWEEP_OVERLAP). None, for every license, before the day's
-    first complete claim, or when something changed that belongs to no license (an institution's
+# A complete claim at least this often, whatever the marks say: the net under a write past the
+# services that forgot to forget them (it then costs a week of its notices at most).
+COMPLETE_EVERY = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a sweep claims for, after a mark: the licenses changed since it (`changed`), and when
+    the mark is yesterday's (the day's first sweep), the rows whose deadline meets an offset today
+    too (`daily`): a day's notices differ from the day before's only there."""
+
+    mark: SweepMark
+    changed: QuerySet
+    daily: bool
+
+
+def claim_scope(today: dt.date) -> Scope | None:
+    """The scope of today's claim after today's mark, or yesterday's. None, a complete claim: no
+    mark of either day (the first sweep after a missed day, or ever), none complete within
+    COMPLETE_EVERY, or something changed since that belongs to no license (an institution's
     reminder schedule, a patent, a CNIPA recordal: DECIDES_NOTICES): rare, and then the sweep is
     complete again."""
     since = ExpressionWrapper(OuterRef("claimed_from") - SWEEP_OVERLAP, output_field=DateTimeField())
@@ -180,72 +197,93 @@ def changed_licenses(today: dt.date) -> QuerySet | None:
     unowned = AuditEvent.objects.filter(
         later, license__isnull=True, content_type__app_label="licensing", content_type__model__in=DECIDES_NOTICES
     )
-    mark = SweepMark.objects.filter(day=today).annotate(unowned=Exists(unowned)).first()  # one query
+    yesterday = today - dt.timedelta(days=1)
+    marks = SweepMark.objects.filter(day__in=(today, yesterday)).annotate(unowned=Exists(unowned)).order_by("-day")
+    mark = next(iter(marks), None)  # one query: today's, else yesterday's
     if mark is None or mark.unowned:
         return None
+    daily = mark.day == yesterday
+    if daily and (mark.complete_on is None or mark.complete_on <= today - COMPLETE_EVERY):
+        return None
     later = Q(pk__gt=mark.last_event) | Q(at__gte=mark.claimed_from - SWEEP_OVERLAP)
-    return AuditEvent.objects.filter(later).order_by().values("license_id")
+    return Scope(mark, AuditEvent.objects.filter(later).order_by().values("license_id"), daily)
 
 
 def claim_due_reminders(today: dt.date) -> int:
     """Claim every notice due today: one INSERT … SELECT per kind, so claiming costs what
     selecting the due rows costs, whatever their number. A day's notices change only with the
-    day or with a license: after the day's first complete claim, a sweep claims only for the
-    licenses changed since (changed_licenses), so the hourly sweeps cost what changed."""
+    day or with a license: after the day's first claim, a sweep claims only for the licenses
+    changed since; the next day's first, for those and for the deadlines that meet an offset that
+    day (claim_scope). So the hourly sweeps cost what changed, and the daily one what came due."""
     began = clock.now()
-    changed = changed_licenses(today)
-    if changed is None:  # a complete claim: what changes after this event is for the later sweeps
+    scope = claim_scope(today)
+    if scope is None or scope.daily:  # what changes after this event is for the later sweeps
         last_event = AuditEvent.objects.aggregate(last=Max("pk"))["last"] or 0
 
-    def of_changed(rows: QuerySet, license_path: str) -> QuerySet:
-        return rows if changed is None else rows.filter(**{f"{license_path}__in": changed})
+    def of_changed(rows: QuerySet, license_path: str, came_due: QuerySet | None = None) -> list[QuerySet]:
+        """The rows to claim for: all of them, those of the changed licenses, and on the day's
+        first sweep after yesterday's, also `came_due` (the rows whose deadline meets an offset
+        today; a kind with none given, cheap and not all of it kept by events, is claimed whole)."""
+        if scope is None or (scope.daily and came_due is None):
+            return [rows]
+        changed = rows.filter(**{f"{license_path}__in": scope.changed})
+        return [changed, came_due] if scope.daily else [changed]
 
     schedules = _schedules()
-    horizon = {
-        kind: max([*default, *(o for offsets in groups for o in offsets)], default=0)
+    every = {
+        kind: sorted({*default, *(o for offsets in groups for o in offsets)})
         for kind, (default, groups) in schedules.items()
     }
+    horizon = {kind: max(offsets, default=0) for kind, offsets in every.items()}
+
+    def on_days(kind: str, *, before: bool) -> list[dt.date]:
+        """The deadlines that meet one of the kind's offsets today."""
+        return [today + dt.timedelta(days=o if before else -o) for o in every[kind]]
+
     owner = "institution_id"
     trial_kind, due_kind, overdue_kind = (
         Reminder.Kind.TRIAL_ENDING,
         Reminder.Kind.INSTALLMENT_DUE,
         Reminder.Kind.OVERDUE,
     )
+    claimed = 0
 
-    trials = (
-        of_changed(License.objects, "pk")
-        .filter(
-            state=License.State.TRIAL,
-            trial_end_effective__gte=today,
-            trial_end_effective__lte=today + dt.timedelta(days=horizon[trial_kind]),
+    def claim(scoped: list[QuerySet], annotate, kind: str, model_name: str, **fields) -> int:
+        return sum(
+            ledger.claim_reminders(rows.annotate(due_offset=annotate), kind, model_name, **fields) for rows in scoped
         )
-        .annotate(
-            due_offset=_offset_by_institution(schedules[trial_kind], owner, "trial_end_effective", today, before=True)
-        )
-    )
-    claimed = ledger.claim_reminders(
-        trials, trial_kind, "license", license="pk", installment=None, deadline="trial_end_effective"
-    )
 
-    unpaid = of_changed(Installment.objects, "license_id").filter(license__state__in=License.PAYABLE_STATES)
-    coming = unpaid.open_due_between(today, today + dt.timedelta(days=horizon[due_kind])).annotate(
-        due_offset=_offset_by_institution(
-            schedules[due_kind], "license__" + owner, "effective_due_date", today, before=True
-        )
+    trials = License.objects.filter(
+        state=License.State.TRIAL,
+        trial_end_effective__gte=today,
+        trial_end_effective__lte=today + dt.timedelta(days=horizon[trial_kind]),
     )
-    claimed += ledger.claim_reminders(
-        coming, due_kind, "installment", license="license_id", installment="pk", deadline="effective_due_date"
+    claimed += claim(
+        of_changed(trials, "pk", trials.filter(trial_end_effective__in=on_days(trial_kind, before=True))),
+        _offset_by_institution(schedules[trial_kind], owner, "trial_end_effective", today, before=True),
+        trial_kind,
+        "license",
+        license="pk",
+        installment=None,
+        deadline="trial_end_effective",
     )
 
-    late = unpaid.open_due_between(
-        today - dt.timedelta(days=horizon[overdue_kind]), today - dt.timedelta(days=1)
-    ).annotate(
-        due_offset=_offset_by_institution(
-            schedules[overdue_kind], "license__" + owner, "effective_due_date", today, before=False
-        )
+    unpaid = Installment.objects.filter(license__state__in=License.PAYABLE_STATES)
+    coming = unpaid.open_due_between(today, today + dt.timedelta(days=horizon[due_kind]))
+    claimed += claim(
+        of_changed(coming, "license_id", unpaid.open_due_on(on_days(due_kind, before=True))),
+        _offset_by_institution(schedules[due_kind], "license__" + owner, "effective_due_date", today, before=True),
+        due_kind,
+        "installment",
+        license="license_id",
+        installment="pk",
+        deadline="effective_due_date",
     )
-    claimed += ledger.claim_reminders(
-        late,
+
+    late = unpaid.open_due_between(today - dt.timedelta(days=horizon[overdue_kind]), today - dt.timedelta(days=1))
+    claimed += claim(
+        of_changed(late, "license_id", unpaid.open_due_on(on_days(overdue_kind, before=False))),
+        _offset_by_institution(schedules[overdue_kind], "license__" + owner, "effective_due_date", today, before=False),
         overdue_kind,
         "installment",
         license="license_id",
@@ -256,7 +294,7 @@ def claim_due_reminders(today: dt.date) -> int:
 
     # Use reports: a royalty report is its installment's deadline (above); one with no amounts
     # (installment NULL) is reminded before its due date and after it, until it is filed.
-    to_file = of_changed(RoyaltyReport.objects, "license_id").filter(
+    to_file = RoyaltyReport.objects.filter(
         installment__isnull=True,
         state__in=RoyaltyReport.TO_FILE,
         license__state__in=License.BOUGHT_STATES,
@@ -267,11 +305,10 @@ def claim_due_reminders(today: dt.date) -> int:
     ):
         span = dt.timedelta(days=horizon[kind])
         limit = {"due_date__lte": today + span} if before else {"due_date__gte": today - span}
-        reports = to_file.filter(**window, **limit).annotate(
-            due_offset=_offset_by_institution(schedules[kind], "license__" + owner, "due_date", today, before=before)
-        )
-        claimed += ledger.claim_reminders(
-            reports,
+        reports = to_file.filter(**window, **limit)
+        claimed += claim(
+            of_changed(reports, "license_id", to_file.filter(due_date__in=on_days(kind, before=before))),
+            _offset_by_institution(schedules[kind], "license__" + owner, "due_date", today, before=before),
             kind,
             "royaltyreport",
             license="license_id",
@@ -284,14 +321,13 @@ def claim_due_reminders(today: dt.date) -> int:
     # the issue (Contract.SIGNATURE_REMINDER_DAYS), until it uploads its signed copy.
     days = Contract.SIGNATURE_REMINDER_DAYS
     unsigned = (
-        of_changed(Contract.objects, "license_id")
-        .filter(Contract.awaits_licensee_q())
+        Contract.objects.filter(Contract.awaits_licensee_q())
         .annotate(issued_on=TruncDate("issued_at"))  # in the business zone (TIME_ZONE)
         .filter(issued_on__gte=today - dt.timedelta(days=max(days)))
-        .annotate(due_offset=_due_offset(days, "issued_on", today, before=False))
     )
-    claimed += ledger.claim_reminders(
-        unsigned,
+    claimed += claim(
+        of_changed(unsigned, "license_id"),
+        _due_offset(days, "issued_on", today, before=False),
         Reminder.Kind.CONTRACT_TO_SIGN,
         "contract",
         license="license_id",
@@ -302,13 +338,12 @@ def claim_due_reminders(today: dt.date) -> int:
 
     # A CNIPA recordal still to file: the TTO is reminded 30, 7 and 1 days before its deadline.
     days = Recordal.REMINDER_DAYS
-    to_file = (
-        of_changed(Recordal.objects, "contract__license_id")
-        .filter(state=Recordal.State.DUE, due_by__gte=today, due_by__lte=today + dt.timedelta(days=max(days)))
-        .annotate(due_offset=_due_offset(days, "due_by", today, before=True))
+    to_record = Recordal.objects.filter(
+        state=Recordal.State.DUE, due_by__gte=today, due_by__lte=today + dt.timedelta(days=max(days))
     )
-    claimed += ledger.claim_reminders(
-        to_file,
+    claimed += claim(
+        of_changed(to_record, "contract__license_id"),
+        _due_offset(days, "due_by", today, before=True),
         Reminder.Kind.RECORDAL_DUE,
         "recordal",
         license="contract__license_id",
@@ -320,21 +355,27 @@ def claim_due_reminders(today: dt.date) -> int:
     # A patent of a live license that is no longer in force (expired, lapsed, invalidated): the
     # SME and the TTO are told once per license and patent, the day the sweep first sees it.
     lapsed = (
-        of_changed(LicensePatent.objects, "license_id")
-        .filter(license__state__in=License.LIVE_STATES)
+        LicensePatent.objects.filter(license__state__in=License.LIVE_STATES)
         .exclude(Patent.in_force_q(today, "patent__"))
-        .annotate(due_offset=Value(0, IntegerField()), seen_on=Value(today, DateField()))
+        .annotate(seen_on=Value(today, DateField()))
     )
     for kind in (Reminder.Kind.PATENT_LAPSED, Reminder.Kind.PATENT_LAPSED_TTO):  # each in its reader's language
-        claimed += ledger.claim_reminders(
-            lapsed, kind, "licensepatent", license="license_id", installment=None, deadline="seen_on"
+        claimed += claim(
+            of_changed(lapsed, "license_id"),
+            Value(0, IntegerField()),
+            kind,
+            "licensepatent",
+            license="license_id",
+            installment=None,
+            deadline="seen_on",
         )
-    if changed is None:  # complete: the day's later sweeps need only look at what changes from now
+    if scope is None or scope.daily:  # the day's first claim: its later sweeps look at what changes from now
+        complete_on = today if scope is None else scope.mark.complete_on
         SweepMark.objects.bulk_create(
-            [SweepMark(day=today, claimed_from=began, last_event=last_event)],
+            [SweepMark(day=today, claimed_from=began, last_event=last_event, complete_on=complete_on)],
             update_conflicts=True,
             unique_fields=["day"],
-            update_fields=["claimed_from", "last_event"],
+            update_fields=["claimed_from", "last_event", "complete_on"],
         )
     return claimed
 

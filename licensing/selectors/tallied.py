@@ -14,7 +14,7 @@ from functools import reduce
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear, TruncMonth
 
-from ..models import EquityConversion, InsuranceClaim, License, RoyaltyReport, Tally
+from ..models import EquityConversion, InsuranceClaim, RoyaltyReport, Tally
 from .reports import AGING_BUCKETS, SOON_DAYS, BookFilter
 
 
@@ -83,7 +83,8 @@ def _in_period(book: BookFilter, figure: str) -> QuerySet[Tally]:
 
 def pipeline(book: BookFilter, on: dt.date) -> dict:
     states = _rows(book).filter(figure="state").values("dim").annotate(total=Sum("n"))
-    ending = book.licenses(License.objects.order_by()).filter(License.trial_ending_q(on, SOON_DAYS)).count()
+    soon = (on, on + dt.timedelta(days=SOON_DAYS))  # as License.trial_ending_q, from the day rows
+    ending = _rows(book).filter(figure="ending.d", month__range=soon).aggregate(total=Sum("n"))["total"] or 0
     return {"states": {row["dim"]: row["total"] for row in states if row["total"]}, "trials_ending": ending}
 
 
