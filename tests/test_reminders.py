@@ -318,3 +318,13 @@ def test_the_ledger_writes_no_audit_events(trial, clock):
 
     assert reminders().get().state == Reminder.State.SENT
     assert AuditEvent.objects.count() == events
+
+
+def test_a_deleted_license_takes_its_notices_with_it(trial, clock):
+    """The ledger's references carry no database constraint (migration 0055): Django's delete
+    cascade removes a license's notices with it, so none is left naming a row that is gone."""
+    clock("2026-08-26")
+    sweep.run_sweep()
+    assert Reminder.objects.filter(license=trial, kind=Reminder.Kind.TRIAL_ENDING).exists()
+    License.objects.get(pk=trial.pk).delete()
+    assert not Reminder.objects.filter(license_id=trial.pk).exists()
