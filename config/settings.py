@@ -240,6 +240,8 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in email
 # The version of the privacy notice (/privacy/) a sign-up consents to (PIPL Art. 14, 17): a new
 # text gets a new version, and each member's consent records the version it agreed to.
 PRIVACY_NOTICE_VERSION = "2026-12"
+# The notice an SME agrees to when it asks for offers to be pushed (templates/portal/needs.html).
+PUSH_NOTICE_VERSION = "2026-12"
 PLATFORM_CONTACT_EMAIL = os.environ.get("PLATFORM_CONTACT_EMAIL", "")
 
 # Open licences (专利开放许可, Patent Law Arts. 50-52): CNIPA's 2024 guidance caps the declared fee

@@ -12,7 +12,9 @@ from .factories import OfferFactory, PatentFactory
 
 # page -> the most queries it may take (pinned; the same with 1 license or many)
 PAGES = {
-    "catalogue": 6,  # one of them: the member, whose own licenses are a reason an offer is closed to it
+    # one of them: the member, whose own licenses are a reason an offer is closed to it; one: its
+    # needs, for "recommended for you" (none here: tests/test_matching.py pins the page with them)
+    "catalogue": 7,
     "offer": 6,
     "licenses": 5,
     "license": 16,  # payments with their invoices; one of them: what is owed, parted into overdue, due now and later
@@ -21,6 +23,7 @@ PAGES = {
     "calendar": 5,
     "calendar_ics": 3,
     "enterprise": 4,
+    "needs": 4,
 }
 
 
@@ -35,6 +38,7 @@ def urls(member, lic, offer):
         "calendar": "/calendar/",
         "calendar_ics": f"/calendar/{member.calendar_token}.ics",
         "enterprise": "/enterprise/",
+        "needs": "/enterprise/needs/",
     }
 
 

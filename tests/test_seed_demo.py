@@ -236,3 +236,15 @@ def test_the_demo_books_income_is_shared_with_its_inventors_and_one_of_them_can_
     assert InventorShareSet.objects.filter(patent__in=demo_patents).count() == demo_patents.count()
     inventor = Inventor.objects.get(user__username="inventor_demo")
     assert AllocationLine.objects.filter(inventor=inventor).exists()
+
+
+def test_the_demo_member_is_recommended_offers_and_offers_have_fitting_enterprises(demo_book, db):
+    """Issue 26: a newcomer sees matching at work on the demo book, both ways."""
+    from licensing import selectors
+    from licensing.models import EnterpriseMember, Offer
+
+    member = EnterpriseMember.objects.select_related("enterprise").get(user__username="sme_demo")
+    recommended = selectors.recommended_offers(member.enterprise)
+    assert recommended and recommended[0].terms  # said why
+    published = Offer.objects.filter(state=Offer.State.PUBLISHED).order_by("pk")
+    assert sum(bool(selectors.fitting_enterprises(offer)) for offer in published) >= 3

@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -194,6 +194,8 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
             fields = [name for name in names if name in used]
             if fields:
                 groups.append((title, {"fields": fields}))
+        if obj is not None and obj.state == Offer.State.PUBLISHED:
+            groups.append((_("Fitting enterprises"), {"fields": ["fitting_enterprises"]}))
         return [*groups, (_("History"), {"fields": ["history"]})] if obj else groups
 
     def get_inlines(self, request, obj):
@@ -274,7 +276,7 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
             )
         # Published terms are what licensees applied on: they change by a new version (the button).
         editable = [f.name for f in Offer._meta.fields if f.editable]
-        return [*editable, "package_list", "state", "version", "replaces", "history"]
+        return [*editable, "package_list", "state", "version", "replaces", "fitting_enterprises", "history"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -300,6 +302,36 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
     @admin.display(description=_("patents"), ordering="package_size")
     def package_size(self, obj):
         return obj.package_size
+
+    @admin.display(description=_("ranked by fit"))
+    def fitting_enterprises(self, obj):
+        """The enterprises that asked for fitting offers and whose needs this offer fits best,
+        leaving out those that hold or applied for it; each with why."""
+        matches = selectors.fitting_enterprises(obj) if obj is not None else []
+        if not matches:
+            return _("No enterprise that asked for fitting offers matches this offer yet.")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    m.item.name,
+                    m.item.get_size_class_display(),
+                    ", ".join(m.terms) or "—",
+                    "; ".join(m.links) or "—",
+                )
+                for m in matches
+            ),
+        )
+        return format_html(
+            '<table class="fitting"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            _("enterprise"),
+            _("size class"),
+            _("shared words"),
+            _("industry link"),
+            rows,
+        )
 
     @admin.display(description=_("patents in the package"))
     def package_list(self, obj):

@@ -3,20 +3,22 @@ services.staff_may_correct_enterprise) and their portal members."""
 
 from django.contrib import admin
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors, services
+from ..domain import industries
 from ..domain.numbers import money_text
 from ..formfields import NUMBER_OVERRIDES
 from ..models import (
     AuditEvent,
     Enterprise,
     EnterpriseMember,
+    EnterpriseNeeds,
     Institution,
     StaffProfile,
 )
@@ -82,7 +84,30 @@ class EnterpriseAdmin(LongListAdmin, admin.ModelAdmin):
         if obj is None:
             return ["size_class"]
         editable = services.ENTERPRISE_MASTER_DATA if services.staff_may_correct_enterprise(obj, request.user) else ()
-        return [f.name for f in Enterprise._meta.fields if f.name not in editable and f.name != "id"]
+        fixed = [f.name for f in Enterprise._meta.fields if f.name not in editable and f.name != "id"]
+        return [*fixed, "needs_summary"]
+
+    @admin.display(description=_("what it needs"))
+    def needs_summary(self, obj):
+        """Its needs as its members wrote them (kept by them in the portal), and whether it asked
+        for fitting offers."""
+        needs = EnterpriseNeeds.objects.filter(enterprise=obj).first()
+        if needs is None or needs.is_empty:
+            return _("Not described yet.")
+        language = translation.get_language() or "zh-hans"
+        return format_html(
+            "{}: {}<br>{}: {}<br>{}: {}<br>{}: {}<br>{}: {}",
+            _("products and services"),
+            needs.products or "—",
+            _("technical problems to solve"),
+            needs.problems or "—",
+            _("industries (GB/T 4754 divisions)"),
+            "; ".join(industries.division_name(code, language) for code in needs.division_list) or "—",
+            _("keywords"),
+            needs.keywords or "—",
+            _("offers pushed since"),
+            needs.push_consented_at or _("not asked for"),
+        )
 
     def has_delete_permission(self, request, obj=None):
         return False  # licenses, members and the audit trail hang on it

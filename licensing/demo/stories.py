@@ -96,6 +96,7 @@ def seed_demo(stdout=None) -> dict:
     _a_period_to_report(offers[:-1], member.enterprise, staff, clock.today())
     _contracts(member, staff)
     _inventor_login(institutions[0])
+    _needs(member, enterprises, admin)
     return {"created": True, "counts": counts, "staff": [u for _n, _k, _e, u in INSTITUTIONS], "sme": "sme_demo"}
 
 
@@ -394,6 +395,50 @@ def _sme_login(enterprises: list[Enterprise], admin) -> None:
     )
     services.approve_member(member_id=member.pk, by=admin)
     return member
+
+
+# What some demo enterprises need, in their own words (issue 26): the demo member's first.
+NEEDS = [
+    {
+        "products": "动力电池包、储能柜",
+        "problems": "提高电池能量密度和循环寿命；产线上电芯外观缺陷的自动检测。",
+        "divisions": ["38", "39"],
+        "keywords": "锂电池, 负极材料, 缺陷检测",
+    },
+    {
+        "products": "生鲜农产品包装",
+        "problems": "可降解的包装材料，替代塑料膜。",
+        "divisions": ["29", "22"],
+        "keywords": "",
+    },
+    {
+        "products": "设施农业服务",
+        "problems": "温室温湿度监测，节水灌溉。",
+        "divisions": ["01", "05"],
+        "keywords": "温室",
+    },
+    {"products": "工业水处理设备", "problems": "海水淡化的能耗太高。", "divisions": ["46", "77"], "keywords": "膜组件"},
+]
+
+
+def _needs(member, enterprises: list[Enterprise], admin) -> None:
+    """The demo member's enterprise and three others describe their needs and ask for fitting
+    offers: the catalogue opens with recommendations, and offers' admin pages list fitting
+    enterprises. The others have no portal login: a member of each is signed up and approved."""
+    others = [e for e in enterprises if e.pk != member.enterprise_id][: len(NEEDS) - 1]
+    for n, (enterprise, needs) in enumerate(zip([member.enterprise, *others], NEEDS, strict=False)):
+        user = get_user_model().objects.get(pk=member.user_id)  # as approved (not the sign-up's copy)
+        if enterprise.pk != member.enterprise_id:
+            other = services.sign_up_member(
+                user_fields={"username": f"sme_demo{n}", "email": f"sme{n}@sme.example.cn", "password": DEMO_PASSWORD},
+                enterprise=enterprise,
+                full_name="李主任",
+                privacy_notice_version=settings.PRIVACY_NOTICE_VERSION,
+            )
+            services.approve_member(member_id=other.pk, by=admin)
+            user = get_user_model().objects.get(pk=other.user_id)
+        services.update_needs(enterprise_id=enterprise.pk, by=user, changes=needs)
+        services.set_push_consent(enterprise_id=enterprise.pk, by=user, given=True)
 
 
 def _a_period_to_report(published: list[Offer], enterprise: Enterprise, staff: dict, today: dt.date) -> None:

@@ -37,6 +37,7 @@ from .distribution import (
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
+from .matching import MAX_DIVISIONS, EnterpriseNeeds, MatchCorpus, NeedsTerm, OfferTerm, PushConsent
 from .milestones import MILESTONE_TERMS, LicenseMilestone, OfferMilestone
 from .operations import HealthRecord, RateLimit
 from .parties import Enterprise, EnterpriseMember, IndustrySection, Institution, StaffProfile
@@ -51,6 +52,7 @@ __all__ = [
     "BLOCKING_TYPES",
     "FRACTION",
     "IPC_SECTIONS",
+    "MAX_DIVISIONS",
     "MAX_PRICE",
     "MILESTONE_TERMS",
     "MONEY",
@@ -67,6 +69,7 @@ __all__ = [
     "DistributionPolicy",
     "Enterprise",
     "EnterpriseMember",
+    "EnterpriseNeeds",
     "EquityConversion",
     "Export",
     "FeeShape",
@@ -86,11 +89,14 @@ __all__ = [
     "LicensePatent",
     "LicenseQuerySet",
     "LicenseType",
+    "MatchCorpus",
+    "NeedsTerm",
     "Offer",
     "OfferMilestone",
     "OfferPatent",
     "OfferQuerySet",
     "OfferShape",
+    "OfferTerm",
     "Patent",
     "PatentCost",
     "Payment",
@@ -98,6 +104,7 @@ __all__ = [
     "PayoutBatch",
     "PayoutItem",
     "PrivateStorage",
+    "PushConsent",
     "RateLimit",
     "Recordal",
     "Reminder",

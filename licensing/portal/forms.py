@@ -3,12 +3,23 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import UserCreationForm
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from ..domain import industries
 from ..domain.clock import today
 from ..domain.text import REASON_MAX_LENGTH, single_line
 from ..formfields import NumberField, number_formfield
-from ..models import Enterprise, InvoiceRequest, License, PaymentReport, RoyaltyReport
+from ..models import (
+    MAX_DIVISIONS,
+    Enterprise,
+    EnterpriseNeeds,
+    IndustrySection,
+    InvoiceRequest,
+    License,
+    PaymentReport,
+    RoyaltyReport,
+)
 from ..widgets import DateInput
 
 
@@ -193,3 +204,42 @@ class InvoiceRequestForm(forms.ModelForm):
     class Meta:
         model = InvoiceRequest
         fields = list(InvoiceRequest.FIELDS)
+
+
+def division_choices() -> list:
+    """GB/T 4754 divisions grouped by section, named in the reader's language."""
+    language = translation.get_language() or "zh-hans"
+    sections = dict(IndustrySection.choices)
+    grouped: dict[str, list] = {}
+    for code, section, _zh, _en in industries.DIVISIONS:
+        grouped.setdefault(section, []).append((code, industries.division_name(code, language)))
+    return [(sections[section], choices) for section, choices in grouped.items()]
+
+
+class NeedsForm(forms.ModelForm):
+    """What the enterprise makes and needs, in its own words: the matching engine reads it."""
+
+    divisions = forms.MultipleChoiceField(
+        label=_("Industries (GB/T 4754 divisions)"),
+        required=False,
+        help_text=_("Up to 8. Hold Ctrl (or ⌘) to choose several."),
+        widget=forms.SelectMultiple(attrs={"size": 10}),
+    )
+
+    class Meta:
+        model = EnterpriseNeeds
+        fields = ["products", "problems", "divisions", "keywords"]
+        widgets = {"products": forms.Textarea(attrs={"rows": 3}), "problems": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["divisions"].choices = division_choices()
+        if self.instance.pk:
+            self.initial["divisions"] = self.instance.division_list
+        self.fields["keywords"].help_text = _("Separated by commas, for example: 锂电池, 储能, 热管理")
+
+    def clean_divisions(self):
+        chosen = self.cleaned_data["divisions"]
+        if len(chosen) > MAX_DIVISIONS:
+            raise forms.ValidationError(_("Choose at most %(count)s industries.") % {"count": MAX_DIVISIONS})
+        return ",".join(sorted(chosen))

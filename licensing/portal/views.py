@@ -28,6 +28,7 @@ from ..models import (
     Contract,
     ContractVersion,
     EnterpriseMember,
+    EnterpriseNeeds,
     Institution,
     Inventor,
     InvoiceProfile,
@@ -167,14 +168,19 @@ def catalogue(request):
     ipc = request.GET.get("ipc", "")[:1].upper()
     institution = request.GET.get("institution", "")
     available = request.GET.get("available") == "1"
+    enterprise = _member_enterprise(request)
     offers = selectors.catalogue(
         search=search,
         ipc_section=ipc if ipc in dict(IPC_SECTIONS) else "",
         institution_id=parse_id(institution),
         available_only=available,
-        enterprise=_member_enterprise(request),
+        enterprise=enterprise,
     )
     page = Paginator(offers, 20).get_page(request.GET.get("page"))
+    filtered = search or ipc or institution or available or page.number > 1
+    # The catalogue opens with what fits the member's enterprise (its needs; nothing without them).
+    show_recommended = enterprise is not None and not filtered
+    recommended = selectors.recommended_offers(enterprise) if show_recommended else None
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -189,6 +195,8 @@ def catalogue(request):
             "institutions": Institution.objects.order_by("name").values_list("pk", "name"),
             "available": available,
             "query": query.urlencode(),
+            "show_recommended": show_recommended,
+            "recommended": recommended,
         },
     )
 
@@ -611,6 +619,50 @@ def enterprise_details(request):
             "history": selectors.name_related(selectors.enterprise_history(enterprise)),
         },
     )
+
+
+@member_required
+def enterprise_needs(request):
+    """What the enterprise makes and needs (the matching engine's reading), and whether it wants
+    fitting offers pushed to it: two separate answers, each kept with who gave it."""
+    enterprise = request.member.enterprise
+    needs = EnterpriseNeeds.objects.filter(enterprise=enterprise).first() or EnterpriseNeeds(enterprise=enterprise)
+    form = forms.NeedsForm(_posted(request), instance=needs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_needs(
+                enterprise_id=enterprise.pk,
+                by=request.user,
+                changes={name: form.cleaned_data[name] for name in services.NEEDS_FIELDS},
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Saved. Your recommendations in the catalogue follow what you wrote."))
+            return redirect("portal:needs")
+    return render(
+        request,
+        "portal/needs.html",
+        {"form": form, "needs": needs, "enterprise": enterprise, "push_notice": settings.PUSH_NOTICE_VERSION},
+    )
+
+
+@member_required
+@require_POST
+def push_consent(request):
+    given = request.POST.get("given") == "1"
+    try:
+        services.set_push_consent(enterprise_id=request.member.enterprise_id, by=request.user, given=given)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Fitting offers will be sent to your enterprise's contact email.")
+            if given
+            else _("No more offers will be sent to your enterprise."),
+        )
+    return redirect("portal:needs")
 
 
 # -- calendar ------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from .licenses import (
     with_installment_due,
     without_anything_due,
 )
+from .matching import Match, fitting_enterprises, recommended_offers
 from .reports import (
     AGING_BUCKETS,
     CONVERSION_DIMENSIONS,
@@ -79,6 +80,7 @@ __all__ = [
     "SEARCH_BREADTH_CAP",
     "SOON_DAYS",
     "BookFilter",
+    "Match",
     "Owed",
     "Statement",
     "Task",
@@ -110,6 +112,7 @@ __all__ = [
     "export_recordals",
     "export_royalty_reports",
     "exports_of",
+    "fitting_enterprises",
     "income_by_kind",
     "institution_of",
     "inventor_lines",
@@ -127,6 +130,7 @@ __all__ = [
     "policy_of",
     "receivables",
     "recent_changes",
+    "recommended_offers",
     "related_present",
     "report_scope",
     "royalty_reports",

@@ -47,6 +47,15 @@ from .equity import (
 from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_paid, register_policy, reject_claim
 from .invoices import record_invoice, request_invoice, vat_exempt
 from .licenses import declare_default, mark_overdue, planned_schedule, purchase, take_effect, terminate, write_off
+from .matching import (
+    NEEDS_FIELDS,
+    index_needs,
+    index_offer,
+    index_offers_of_patent,
+    rebuild_matching,
+    set_push_consent,
+    update_needs,
+)
 from .milestones import reach_milestone
 from .obligations import obligations, purchase_date_after_trial
 from .offers import (
@@ -96,6 +105,7 @@ __all__ = [
     "AMENDABLE_TERMS",
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
+    "NEEDS_FIELDS",
     "POLICY_TERMS",
     "PaymentReversal",
     "accept_royalty_report",
@@ -119,6 +129,9 @@ __all__ = [
     "file_claim",
     "file_royalty_report",
     "holder_line",
+    "index_needs",
+    "index_offer",
+    "index_offers_of_patent",
     "invite_inventor",
     "issue_contract",
     "licenses_keeping_closed",
@@ -138,6 +151,7 @@ __all__ = [
     "purchase_date_after_trial",
     "purchase_with_equity",
     "reach_milestone",
+    "rebuild_matching",
     "record_claim_paid",
     "record_invoice",
     "record_patent_cost",
@@ -168,11 +182,13 @@ __all__ = [
     "set_inventor_shares",
     "set_package",
     "set_patent_weights",
+    "set_push_consent",
     "sign_up_member",
     "staff_may_correct_enterprise",
     "take_effect",
     "terminate",
     "update_enterprise",
+    "update_needs",
     "upload_licensee_copy",
     "vat_exempt",
     "withdraw_offer",

@@ -34,6 +34,7 @@ from ._runner import (
     _require_reason,
     _run,
 )
+from .matching import index_offer
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -70,6 +71,8 @@ def publish_offer(*, offer_id: int, by: User | None, opens_when_free: bool = Fal
         if replaced.state == Offer.State.PUBLISHED:
             replaced_by = SystemReason(gettext_noop("Replaced by version %(version)s."), {"version": offer.version})
             _run(replaced, "withdraw", by=by, reason=replaced_by)
+            index_offer(replaced.pk)
+    index_offer(offer.pk)  # matching finds it from now on
     return offer
 
 
@@ -194,4 +197,5 @@ def revise_offer(*, offer_id: int, by: User | None) -> Offer:
 def withdraw_offer(*, offer_id: int, by: User | None, reason: str) -> Offer:
     offer = Offer.objects.select_for_update().get(pk=offer_id)
     _run(offer, "withdraw", by=by, reason=_require_reason(reason))
+    index_offer(offer.pk)  # and no longer recommends it
     return offer

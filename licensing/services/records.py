@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, TypeVar
 from django.db import transaction
 from django.db.models import Model
 
-from ..models import AuditEvent
+from ..models import AuditEvent, Patent
 from . import _audit
+from .matching import index_offers_of_patent
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -29,6 +30,8 @@ def save_record(*, obj: M, by: User | None, reason: str = "") -> M:
     before = _audit.snapshot(stored)
     obj.save()
     _audit.changed(obj, before, by=by, reason=reason)
+    if isinstance(obj, Patent):  # its words and class are its offers' terms
+        index_offers_of_patent(obj.pk)
     return obj
 
 

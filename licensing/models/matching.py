@@ -1,0 +1,158 @@
+"""Matching: what an SME needs, whether it wants offers pushed to it, and the precomputed terms
+that rank offers for enterprises and enterprises for offers (services.matching keeps them)."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from ..domain import clock
+from ..domain.industries import DIVISION_CODES
+from ..domain.text import multi_line, single_line
+from .catalogue import Offer
+from .parties import Enterprise
+
+MAX_DIVISIONS = 8  # an SME works in a few industries; more says nothing about any
+
+
+def valid_divisions(value: str) -> None:
+    codes = [code for code in value.split(",") if code]
+    unknown = [code for code in codes if code not in DIVISION_CODES]
+    if unknown:
+        raise ValidationError(_("Unknown industry division: %(codes)s") % {"codes": ", ".join(unknown)})
+    if len(codes) > MAX_DIVISIONS:
+        raise ValidationError(_("Choose at most %(count)s industries.") % {"count": MAX_DIVISIONS})
+
+
+class EnterpriseNeeds(models.Model):
+    """What an SME makes and which technical problems it wants solved, in its own words: the text
+    the matching engine reads (kept by its members in the portal, each change audited)."""
+
+    enterprise = models.OneToOneField(
+        Enterprise, on_delete=models.CASCADE, related_name="needs", verbose_name=_("enterprise")
+    )
+    products = models.TextField(
+        _("products and services"),
+        blank=True,
+        max_length=2000,
+        validators=[multi_line],
+        help_text=_("What the enterprise makes or offers today."),
+    )
+    problems = models.TextField(
+        _("technical problems to solve"),
+        blank=True,
+        max_length=2000,
+        validators=[multi_line],
+        help_text=_("What a patent should help with: a process, a material, a product you want to make."),
+    )
+    divisions = models.CharField(
+        _("industries (GB/T 4754 divisions)"),
+        max_length=3 * MAX_DIVISIONS,
+        blank=True,
+        validators=[valid_divisions],
+        help_text=_("The divisions of the national industry classification the enterprise works in."),
+    )
+    keywords = models.CharField(
+        _("keywords"), max_length=300, blank=True, validators=[single_line], help_text=_("Separated by commas")
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=clock.now)
+    # Offers are pushed only while this is set (services.matching.set_push_consent keeps the record).
+    push_consented_at = models.DateTimeField(_("offers pushed since"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("enterprise's needs")
+        verbose_name_plural = _("enterprises' needs")
+
+    def __str__(self) -> str:
+        return str(_("Needs of %(enterprise)s") % {"enterprise": self.enterprise.name})
+
+    @property
+    def division_list(self) -> list[str]:
+        return sorted({code for code in self.divisions.split(",") if code in DIVISION_CODES})
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.products.strip() or self.problems.strip() or self.divisions or self.keywords.strip())
+
+
+class PushConsent(models.Model):
+    """Each time an SME's member opts in to, or out of, offers pushed by email: which notice they
+    agreed to, when, and how (the portal, or an unsubscribe link). Separate from the sign-up's
+    privacy consent; the newest row is the standing answer (EnterpriseNeeds.push_consented_at)."""
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("In the portal")
+        UNSUBSCRIBE_LINK = "unsubscribe", _("By an email's unsubscribe link")
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="push_consents", verbose_name=_("enterprise")
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    given = models.BooleanField(_("offers pushed"))
+    notice_version = models.CharField(_("notice agreed to"), max_length=20, blank=True)
+    channel = models.CharField(_("how"), max_length=20, choices=Channel.choices, default=Channel.PORTAL)
+    at = models.DateTimeField(_("at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("push consent")
+        verbose_name_plural = _("push consents")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return str(_("Offers pushed: yes") if self.given else _("Offers pushed: no"))
+
+
+class OfferTerm(models.Model):
+    """One term of a published offer's text (its patents' titles, keywords, abstracts, claims) and
+    its BM25 weight in that offer; IPC classes are terms too ('#G06'). Only published offers are
+    indexed: the ranking reads this table, never the text."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    term = models.CharField(max_length=40)
+    weight = models.FloatField()  # a relevance weight, not money
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["term", "offer"], name="offer_term_once")]
+
+    def __str__(self) -> str:
+        return f"{self.term} {self.weight:.3f}"
+
+
+class NeedsTerm(models.Model):
+    """One term of an enterprise's needs (its products, problems, keywords) and its BM25 weight;
+    the IPC classes its industries lead to are terms too ('#G06')."""
+
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    term = models.CharField(max_length=40)
+    weight = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["term", "enterprise"], name="needs_term_once")]
+
+    def __str__(self) -> str:
+        return f"{self.term} {self.weight:.3f}"
+
+
+class MatchCorpus(models.Model):
+    """The average length of the documents on one side (offers, needs), which BM25 weighs each
+    document's length against: set by a full rebuild (`manage.py rebuild_matching`) and read when
+    one document is indexed; until then a document is weighed against its own length."""
+
+    class Side(models.TextChoices):
+        OFFERS = "offers", _("Offers")
+        NEEDS = "needs", _("Needs")
+
+    side = models.CharField(max_length=10, choices=Side.choices, primary_key=True)
+    average_length = models.FloatField()
+    documents = models.PositiveIntegerField()
+    rebuilt_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"{self.side}: {self.documents} × {self.average_length:.1f}"

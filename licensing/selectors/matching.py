@@ -1,0 +1,158 @@
+"""Matching reads: the offers that fit an enterprise's needs, and the enterprises whose needs an
+offer fits, each with why. Both rank by BM25 over the precomputed terms (services.matching keeps
+them) plus the industry link of shared IPC classes, in SQL: one aggregate over the query's terms'
+postings, whatever the size of the book. Constants and formulas: domain.relevance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
+from django.utils import translation
+
+from ..domain import industries, relevance
+from ..models import Enterprise, EnterpriseNeeds, License, NeedsTerm, Offer, OfferTerm
+
+# Terms of the query that count (the most telling ones), and candidates read before the fit filters.
+QUERY_TERMS = 40
+CANDIDATES = 100
+SMALL_FIRMS = (Enterprise.SizeClass.MICRO, Enterprise.SizeClass.SMALL)
+
+
+@dataclass
+class Match:
+    """One ranked result and why: the shared words (most telling first), the industry links
+    ('G06 → 39 Computers, …'), and what else makes it fit."""
+
+    item: Any  # an Offer or an Enterprise
+    score: float
+    terms: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    fit: list[str] = field(default_factory=list)
+
+
+def _multipliers(query: dict[str, float], postings: Any, documents: int) -> dict[str, float]:
+    """Each query term's factor: its weight in the query times its rarity among the documents
+    (idf), or times AFFINITY for an IPC class. Terms no document has are dropped."""
+    text = sorted((t for t in query if not relevance.is_class_term(t)), key=lambda t: (-query[t], t))[:QUERY_TERMS]
+    found = dict(postings.filter(term__in=text).values("term").annotate(n=Count("*")).values_list("term", "n"))
+    factors = {t: query[t] * relevance.idf(documents, n) for t, n in found.items()}
+    factors.update({t: w * relevance.AFFINITY for t, w in query.items() if relevance.is_class_term(t)})
+    return factors
+
+
+def _ranked(postings: Any, key: str, factors: dict[str, float], limit: int) -> list[tuple[int, float]]:
+    """The documents with the highest sum of weight × factor over the query's terms, best first
+    (ties by id, so the order is the same on every database)."""
+    if not factors:
+        return []
+    factor = Case(*(When(term=t, then=Value(f)) for t, f in factors.items()), output_field=FloatField())
+    rows = (
+        postings.filter(term__in=list(factors))
+        .values(key)
+        .annotate(score=Sum(F("weight") * factor, output_field=FloatField()))
+        .order_by("-score", key)
+        .values_list(key, "score")[:limit]
+    )
+    return list(rows)
+
+
+def _reasons(postings: Any, key: str, ids: list[int], factors: dict[str, float]) -> dict[int, list[tuple[float, str]]]:
+    """Per document, the query terms it has, with what each added to its score, most first."""
+    found: dict[int, list[tuple[float, str]]] = {}
+    for pk, term, weight in postings.filter(**{f"{key}__in": ids}, term__in=list(factors)).values_list(
+        key, "term", "weight"
+    ):
+        found.setdefault(pk, []).append((weight * factors[term], term))
+    for contributions in found.values():
+        contributions.sort(key=lambda c: (-c[0], c[1]))
+    return found
+
+
+def _explain(match: Match, contributions: list[tuple[float, str]], divisions: list[str]) -> None:
+    language = translation.get_language() or "zh-hans"
+    for _weight, term in contributions:
+        if relevance.is_class_term(term):
+            ipc_class = term[len(relevance.CLASS_PREFIX) :]
+            linked = [d for d in industries.divisions_for_class(ipc_class) if d in divisions]
+            match.links += [f"{ipc_class} → {industries.division_name(d, language)}" for d in linked]
+        elif len(match.terms) < 6:
+            match.terms.append(term)
+
+
+def recommended_offers(enterprise: Enterprise, limit: int = 5) -> list[Match] | None:
+    """The published offers that fit the enterprise's needs best and that it can apply for now,
+    best first; None when it has not described its needs. Offers it applied for are left out."""
+    query = dict(NeedsTerm.objects.filter(enterprise=enterprise).values_list("term", "weight"))
+    if not query:
+        return None
+    postings = OfferTerm.objects.exclude(offer_id__in=License.objects.filter(enterprise=enterprise).values("offer_id"))
+    documents = Offer.objects.filter(state=Offer.State.PUBLISHED).count()
+    factors = _multipliers(query, OfferTerm.objects.all(), documents)
+    candidates = _ranked(postings, "offer_id", factors, CANDIDATES)
+    if not candidates:
+        return []
+    small = enterprise.size_class in SMALL_FIRMS
+    matches: list[Match] = []
+    # The fit filters on the best candidates first: most of the time the first slice fills the list.
+    for start in range(0, len(candidates), 2 * limit):
+        chunk = candidates[start : start + 2 * limit]
+        # Availability's reason once per offer (the catalogue's `available` repeats it in WHERE,
+        # which costs PostgreSQL more planning than running), then the open ones for their cards.
+        closed = dict(
+            Offer.objects.filter(pk__in=[pk for pk, _ in chunk], state=Offer.State.PUBLISHED)
+            .with_availability(enterprise)
+            .values_list("pk", "closed_because")
+        )
+        open_ids = [pk for pk, _ in chunk if pk in closed and closed[pk] is None]
+        offers = Offer.objects.select_related("patent__owner").in_bulk(open_ids)
+        for pk, score in chunk:
+            if pk in offers:
+                match = Match(offers[pk], score)
+                if offers[pk].open_licence and small:
+                    match.score += relevance.OPEN_LICENCE_FOR_SMALL
+                    match.fit.append("open_licence")
+                matches.append(match)
+        if len(matches) >= limit:
+            break
+    matches.sort(key=lambda m: (-m.score, m.item.pk))
+    matches = matches[:limit]
+    needs = EnterpriseNeeds.objects.filter(enterprise=enterprise).first()
+    divisions = needs.division_list if needs else []
+    reasons = _reasons(OfferTerm.objects.all(), "offer_id", [m.item.pk for m in matches], factors)
+    for match in matches:
+        _explain(match, reasons.get(match.item.pk, []), divisions)
+    return matches
+
+
+def fitting_enterprises(offer: Offer, limit: int = 10) -> list[Match]:
+    """The enterprises whose needs the offer fits best, best first: only those that asked for
+    fitting offers (their push consent stands), and none that already holds or applied for it
+    (a license from this offer, or a live one on a patent of its package)."""
+    query = dict(OfferTerm.objects.filter(offer=offer).values_list("term", "weight"))
+    if not query:
+        return []
+    holders = License.objects.filter(
+        Q(offer=offer) | Q(state__in=License.LIVE_STATES, patent_links__patent__offer_links__offer=offer)
+    ).values("enterprise_id")
+    postings = NeedsTerm.objects.filter(enterprise__needs__push_consented_at__isnull=False).exclude(
+        enterprise_id__in=holders
+    )
+    documents = EnterpriseNeeds.objects.count()
+    factors = _multipliers(query, NeedsTerm.objects.all(), documents)
+    candidates = _ranked(postings, "enterprise_id", factors, 3 * limit)
+    enterprises = Enterprise.objects.select_related("needs").in_bulk([pk for pk, _ in candidates])
+    matches = []
+    for pk, score in candidates:
+        match = Match(enterprises[pk], score)
+        if offer.open_licence and match.item.size_class in SMALL_FIRMS:
+            match.score += relevance.OPEN_LICENCE_FOR_SMALL
+            match.fit.append("open_licence")
+        matches.append(match)
+    matches.sort(key=lambda m: (-m.score, m.item.pk))
+    matches = matches[:limit]
+    reasons = _reasons(NeedsTerm.objects.all(), "enterprise_id", [m.item.pk for m in matches], factors)
+    for match in matches:
+        _explain(match, reasons.get(match.item.pk, []), match.item.needs.division_list)
+    return matches
