@@ -242,6 +242,8 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")  # links in email
 PRIVACY_NOTICE_VERSION = "2026-12"
 # The notice an SME agrees to when it asks for offers to be pushed (templates/portal/needs.html).
 PUSH_NOTICE_VERSION = "2026-12"
+# At most this many offers pushed to one enterprise in a business month (issue 26).
+PUSHES_PER_MONTH = int(os.environ.get("PUSHES_PER_MONTH", "4"))
 PLATFORM_CONTACT_EMAIL = os.environ.get("PLATFORM_CONTACT_EMAIL", "")
 
 # Open licences (专利开放许可, Patent Law Arts. 50-52): CNIPA's 2024 guidance caps the declared fee

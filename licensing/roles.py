@@ -37,6 +37,8 @@ TTO_STAFF_PERMISSIONS = {
     "allocationline": ["view"],  # an allocation's lines, shown on its page
     "payoutbatch": ["view", "add", "change"],  # change: its buttons (mark paid, cancel)
     "payoutitem": ["view"],  # a batch's payees, shown on its page
+    # Matching: campaigns are made by the offer's "push" button; their funnels are read here.
+    "pushcampaign": ["view"],
 }
 
 

@@ -8,7 +8,7 @@ from celery import shared_task
 from . import health, queue, services, throttle
 from .models import HealthRecord
 from .reminders import delivery
-from .reminders.sweep import deliverable_reminder_ids, run_sweep
+from .reminders.sweep import campaign_reminder_ids, deliverable_reminder_ids, run_sweep
 from .reporting import jobs
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,16 @@ def send_reminder(self, reminder_id: int) -> str:
         delay = delivery.retry_delay(self.request.retries + 1)
         raise self.retry(countdown=delay.total_seconds())
     return outcome
+
+
+@shared_task(name="licensing.deliver_campaign")
+def deliver_campaign(campaign_id: int) -> int:
+    """Queue a push campaign's notices, one task each (the web request that made it returned at
+    once); those already sent are skipped by deliver_reminder, so running this twice is safe."""
+    ids = campaign_reminder_ids(campaign_id)
+    for reminder_id in ids:
+        queue.enqueue(send_reminder.name, reminder_id)
+    return len(ids)
 
 
 @shared_task(name="licensing.build_export")

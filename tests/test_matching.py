@@ -355,7 +355,8 @@ def test_staff_read_an_enterprises_needs_on_its_admin_page(make_member, superuse
     assert "储能柜" in page and "38 电气机械和器材制造业" in page  # the superuser reads Chinese
 
 
-RECOMMENDED_CATALOGUE_QUERIES = 13  # the catalogue's, plus the needs' terms, idf, ranking, fit, reasons
+# the catalogue's 7, plus: offers' count, the idf, the ranking, availability, the offers, needs, reasons
+RECOMMENDED_CATALOGUE_QUERIES = 14
 
 
 def test_recommendations_cost_the_same_queries_for_one_match_or_many(publish, make_member, client):
@@ -377,3 +378,35 @@ def test_recommendations_cost_the_same_queries_for_one_match_or_many(publish, ma
         publish({**BATTERY, "title": f"一种锂离子电池热管理装置 {n}", "ipc_class": f"H01M {n}/00"})
     assert len(selectors.recommended_offers(member.enterprise)) == 5
     assert one == count() <= RECOMMENDED_CATALOGUE_QUERIES, (one, count())
+
+
+def kept_frequencies(side):
+    from licensing.models import MatchTermStat
+
+    return dict(MatchTermStat.objects.filter(side=side, documents__gt=0).values_list("term", "documents"))
+
+
+def counted_frequencies(model):
+    from django.db.models import Count
+
+    return dict(model.objects.values("term").annotate(n=Count("pk")).values_list("term", "n"))
+
+
+def test_kept_document_frequencies_equal_the_counted_ones_through_every_change(catalogue, staff, make_member):
+    member, other = make_member(), make_member()
+    needs_of(member, problems="锂电池 热管理", divisions=["38"])
+    needs_of(other, problems="面条 速冻")
+    draft = services.revise_offer(offer_id=catalogue["battery"].pk, by=staff)
+    services.publish_offer(offer_id=draft.pk, by=staff)  # the old version leaves the index
+    services.withdraw_offer(offer_id=catalogue["noodles"].pk, by=staff, reason="Sold")
+    patent = catalogue["search"].patent
+    patent.title = "一种知识图谱构建装置"
+    save_record(obj=patent, by=staff)
+    needs_of(member, problems="知识图谱", divisions=[])
+    needs_of(other, problems="", products="", keywords="", divisions=[])  # emptied: out of the index
+    assert kept_frequencies("offers") == counted_frequencies(OfferTerm)
+    assert kept_frequencies("needs") == counted_frequencies(NeedsTerm)
+    assert not NeedsTerm.objects.filter(enterprise=other.enterprise).exists()
+    services.rebuild_matching()
+    assert kept_frequencies("offers") == counted_frequencies(OfferTerm)
+    assert kept_frequencies("needs") == counted_frequencies(NeedsTerm)

@@ -9,4 +9,16 @@ registration made while the site is being created would land on a site that is t
 
 
 def register() -> None:
-    from . import catalogue, contracts, distribution, equity, exports, insurance, licenses, parties, payments, reminders  # noqa: F401
+    from . import (  # noqa: F401
+        catalogue,
+        contracts,
+        distribution,
+        equity,
+        exports,
+        insurance,
+        licenses,
+        matching,
+        parties,
+        payments,
+        reminders,
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
@@ -158,6 +159,20 @@ class ApplicationForm(forms.Form):
         super().__init__(*args, **kwargs)
         # The enterprises this officer may see (selectors.enterprises_for); the service refuses others.
         self.fields["enterprise"].queryset = selectors.enterprises_for(user).order_by("name")
+
+
+class PushForm(forms.Form):
+    """Push an offer by email to the enterprises it fits best (those that asked for offers)."""
+
+    name = forms.CharField(label=_("Campaign name"), max_length=200, help_text=_("For example: 2026 Q4 batteries"))
+    count = forms.IntegerField(label=_("How many enterprises"), min_value=1, max_value=10_000, initial=20)
+
+    def __init__(self, *args, obj, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["count"].help_text = gettext(
+            "The best fitting first; each enterprise gets at most %(n)s offers a month."
+        ) % {"n": settings.PUSHES_PER_MONTH}
+        self.fitting = selectors.fitting_enterprises(obj, limit=20)  # who would get it: the page lists them
 
 
 class PublishForm(forms.Form):
@@ -500,6 +515,23 @@ OFFER_ACTIONS = [
         RequiredReasonForm,
         lambda offer, by, d: services.withdraw_offer(offer_id=offer.pk, by=by, **d),
         _transition_possible("withdraw"),
+    ),
+    ServiceAction(
+        "push",
+        _("Push to fitting enterprises"),
+        PushForm,
+        lambda offer, by, d: services.push_to_fitting(offer_id=offer.pk, by=by, **d),
+        Offer.accepts_applications,
+        takes_obj=True,
+        done=lambda offer, campaign: (
+            gettext("Campaign “%(name)s”: %(pushes)s emails queued; %(limit)s held back by the monthly limit.")
+            % {
+                "name": campaign.name,
+                "pushes": campaign.counts["pushes"],
+                "limit": campaign.counts["held_back_monthly_limit"],
+            }
+        ),
+        shows="admin/licensing/push_preview.html",
     ),
     ServiceAction(
         "revise",

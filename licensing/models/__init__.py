@@ -37,7 +37,17 @@ from .distribution import (
 from .equity import EquityConversion
 from .insurance import InsuranceClaim, InsurancePolicy
 from .licenses import Installment, License, LicensePatent, LicenseQuerySet
-from .matching import MAX_DIVISIONS, EnterpriseNeeds, MatchCorpus, NeedsTerm, OfferTerm, PushConsent
+from .matching import (
+    MAX_DIVISIONS,
+    EnterpriseNeeds,
+    MatchCorpus,
+    MatchTermStat,
+    NeedsTerm,
+    OfferTerm,
+    Push,
+    PushCampaign,
+    PushConsent,
+)
 from .milestones import MILESTONE_TERMS, LicenseMilestone, OfferMilestone
 from .operations import HealthRecord, RateLimit
 from .parties import Enterprise, EnterpriseMember, IndustrySection, Institution, StaffProfile
@@ -90,6 +100,7 @@ __all__ = [
     "LicenseQuerySet",
     "LicenseType",
     "MatchCorpus",
+    "MatchTermStat",
     "NeedsTerm",
     "Offer",
     "OfferMilestone",
@@ -104,6 +115,8 @@ __all__ = [
     "PayoutBatch",
     "PayoutItem",
     "PrivateStorage",
+    "Push",
+    "PushCampaign",
     "PushConsent",
     "RateLimit",
     "Recordal",

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from ..domain import clock
 from ..domain.industries import DIVISION_CODES
 from ..domain.text import multi_line, single_line
+from .base import new_token
 from .catalogue import Offer
 from .parties import Enterprise
 
@@ -119,7 +120,8 @@ class OfferTerm(models.Model):
     weight = models.FloatField()  # a relevance weight, not money
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["term", "offer"], name="offer_term_once")]
+        # The weight rides in the index (PostgreSQL): a ranking reads its terms' rows without the table.
+        constraints = [models.UniqueConstraint(fields=["term", "offer"], include=["weight"], name="offer_term_once")]
 
     def __str__(self) -> str:
         return f"{self.term} {self.weight:.3f}"
@@ -134,7 +136,9 @@ class NeedsTerm(models.Model):
     weight = models.FloatField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["term", "enterprise"], name="needs_term_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["term", "enterprise"], include=["weight"], name="needs_term_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.term} {self.weight:.3f}"
@@ -156,3 +160,73 @@ class MatchCorpus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side}: {self.documents} × {self.average_length:.1f}"
+
+
+class PushCampaign(models.Model):
+    """Offers a TTO pushes by email to enterprises that asked for fitting offers: who chose them,
+    when, and each push's way from the email to a purchase (Push)."""
+
+    institution = models.ForeignKey(
+        "licensing.Institution", on_delete=models.PROTECT, related_name="push_campaigns", verbose_name=_("institution")
+    )
+    name = models.CharField(_("name"), max_length=200, validators=[single_line])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("push campaign")
+        verbose_name_plural = _("push campaigns")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Push(models.Model):
+    """One offer pushed to one enterprise: told once through the ledger (Reminder kind
+    OFFER_PUSHED), tracked by its link's token from the email to the offer page (clicked_at) and
+    to the license applied for from it (license), whose trial and purchase follow."""
+
+    campaign = models.ForeignKey(PushCampaign, on_delete=models.CASCADE, related_name="pushes")
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE, related_name="pushes")
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="pushes")
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    # The words the offer shares with the enterprise's needs when it was pushed: the email says them.
+    shared_words = models.CharField(_("shared words"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("pushed at"), default=clock.now)
+    clicked_at = models.DateTimeField(_("opened at"), null=True, blank=True)
+    license = models.OneToOneField(
+        "licensing.License",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="push",
+        verbose_name=_("license applied for"),
+    )
+
+    class Meta:
+        verbose_name = _("push")
+        verbose_name_plural = _("pushes")
+        constraints = [models.UniqueConstraint(fields=["campaign", "enterprise", "offer"], name="push_once")]
+        indexes = [models.Index(fields=["enterprise", "created_at"], name="push_by_enterprise_month")]
+
+    def __str__(self) -> str:
+        return f"{self.offer} → {self.enterprise}"
+
+
+class MatchTermStat(models.Model):
+    """How many documents of one side hold a term (its document frequency, which makes a rare word
+    count more than a common one): kept exact as documents are indexed and removed, so a ranking
+    reads a term's rarity in one row instead of counting its postings."""
+
+    side = models.CharField(max_length=10, choices=MatchCorpus.Side.choices)
+    term = models.CharField(max_length=40)
+    documents = models.IntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["side", "term"], name="match_term_stat_once")]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.term}: {self.documents}"

@@ -110,6 +110,8 @@ class Reminder(FSMModelMixin, models.Model):
         RECORDAL_DUE = "recordal_due", _("CNIPA recordal due")
         INVOICE_REQUESTED = "invoice_requested", _("Invoice requested, to issue")
         INVOICE_ISSUED = "invoice_issued", _("Invoice issued")
+        # Matching: an offer pushed to an enterprise that asked for fitting offers.
+        OFFER_PUSHED = "offer_pushed", _("Offer pushed to a fitting enterprise")
 
     class State(models.TextChoices):
         # "Pending" is also a patent's legal status (审查中): the context tells them apart.

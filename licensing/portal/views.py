@@ -17,6 +17,7 @@ from django.urls import Resolver404, resolve, reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .. import calendar_feed, selectors, services, throttle
@@ -232,6 +233,8 @@ def apply(request, offer_id):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
+            if PUSH_SESSION_KEY in request.session:  # it came from a pushed offer's email: its funnel
+                services.attribute_push(token=request.session[PUSH_SESSION_KEY], license=lic)
             if lic.state == License.State.TRIAL:  # granted under an open licence
                 messages.success(request, _("Granted under the open licence: your trial starts today."))
             else:
@@ -619,6 +622,36 @@ def enterprise_details(request):
             "history": selectors.name_related(selectors.enterprise_history(enterprise)),
         },
     )
+
+
+PUSH_SESSION_KEY = "push"
+
+
+def push_link(request, token):
+    """A pushed offer's link from its email: counted as opened, then the offer's page. The push
+    is remembered in the session, so an application made from it counts in its campaign."""
+    push = services.record_push_click(token[:64])
+    if push is None:
+        return redirect("portal:catalogue")
+    request.session[PUSH_SESSION_KEY] = push.token
+    return redirect("portal:offer", offer_id=push.offer_id)
+
+
+@csrf_exempt  # the signed token is the authority, and mail clients POST here without a session (RFC 8058)
+def unsubscribe(request, token):
+    """Stop pushed offers from an email's link, without logging in: a page with one button (a
+    GET changes nothing, so link scanners cannot unsubscribe anyone); a mail client's one-click
+    POST stops them too."""
+    enterprise = services.unsubscribed_enterprise(token)
+    if enterprise is None:
+        raise Http404
+    done = False
+    if request.method == "POST":
+        services.unsubscribe(token)
+        done = True
+    needs = EnterpriseNeeds.objects.filter(enterprise=enterprise).first()
+    stopped = done or needs is None or needs.push_consented_at is None
+    return render(request, "portal/unsubscribe.html", {"enterprise": enterprise, "stopped": stopped})
 
 
 @member_required

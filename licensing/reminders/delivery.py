@@ -114,7 +114,7 @@ def build_message(reminder: Reminder, subject=None) -> EmailMultiAlternatives:
         from_email=sender,
         to=address.to,
         reply_to=address.reply_to,
-        headers={"X-Reminder-Key": reminder.key},
+        headers={"X-Reminder-Key": reminder.key, **spec.headers(subject)},
     )
     message.attach_alternative(html, "text/html")
     return message

@@ -34,12 +34,15 @@ from ..models import (
     InvoiceRequest,
     License,
     LicensePatent,
+    Offer,
     Payment,
     PaymentReport,
+    Push,
     Recordal,
     Reminder,
     RoyaltyReport,
 )
+from ..services.matching import unsubscribe_token
 
 K = Reminder.Kind
 
@@ -49,6 +52,7 @@ class Reader(enum.Enum):
     SME = "sme"  # the enterprise's contact address (or its active members'); links open the portal
     MEMBER = "member"  # one portal user, about their own access
     INSURER = "insurer"  # no account: everything is in the email
+    PROSPECT = "prospect"  # an enterprise an offer is pushed to: its contact address; links open the offer
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class NoticeKind:
     related: tuple[str, ...] = ()  # select_related when loading the subject
     # For the TTO: the admin page of the subject (where its decision is taken), or the license's.
     admin_opens_subject: bool = True
+    # Extra email headers (a push's List-Unsubscribe).
+    headers: Callable[[Any], dict] = lambda subject: {}
 
 
 def site_url(path: str) -> str:
@@ -122,6 +128,11 @@ def address(spec: NoticeKind, reminder: Reminder, subject: Any) -> Address:
         return Address(
             [policy.insurer_email] if policy.insurer_email else [], policy.insurer_language, "", tto_email or None
         )
+    if spec.reader is Reader.PROSPECT:
+        push: Push = subject
+        enterprise = push.enterprise
+        to = [enterprise.contact_email] if enterprise.contact_email else active_member_emails(enterprise)
+        return Address(to, enterprise.language, site_url(reverse("portal:push", args=[push.token])), tto_email or None)
     if spec.reader is Reader.MEMBER:
         member: EnterpriseMember = subject
         link = site_url(reverse("portal:catalogue")) if member.state == EnterpriseMember.State.ACTIVE else ""
@@ -674,6 +685,37 @@ def _report_page_of_installment(inst: Installment, reminder: Reminder) -> str:
     return _report_page(report, reminder) if report else portal_license_link(reminder.license)
 
 
+def _push_stale(push: Push, reminder: Reminder) -> str:
+    """A push waits in the ledger only while it still applies."""
+    needs = getattr(push.enterprise, "needs", None)
+    if needs is None or needs.push_consented_at is None:
+        return "the enterprise no longer wants offers pushed"
+    if push.offer.state != Offer.State.PUBLISHED:
+        return f"offer is {push.offer.state}"
+    return ""
+
+
+def _offer_pushed(push: Push, reminder: Reminder, today: dt.date) -> dict:
+    offer = push.offer
+    return {
+        "offer": offer,
+        "push": push,
+        "patents": offer.patents.count(),
+        "unsubscribe": unsubscribe_link(push),
+        "subject_line": _("A patent that fits %(enterprise)s: %(title)s")
+        % {"enterprise": push.enterprise.name, "title": offer.title},
+    }
+
+
+def unsubscribe_link(push: Push) -> str:
+    return site_url(reverse("portal:unsubscribe", args=[unsubscribe_token(push.enterprise_id)]))
+
+
+def _unsubscribe_headers(push: Push) -> dict:
+    """RFC 8058: mail clients show an unsubscribe button that POSTs to the link, no login."""
+    return {"List-Unsubscribe": f"<{unsubscribe_link(push)}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 TRIAL_STATES = (License.State.TRIAL,)
 
 KINDS: dict[str, NoticeKind] = {
@@ -827,6 +869,15 @@ KINDS: dict[str, NoticeKind] = {
         why_not=_state_is(InvoiceRequest.State.REQUESTED),
         context=_invoice_requested,
         related=("license__enterprise", "payment"),
+    ),
+    K.OFFER_PUSHED: NoticeKind(
+        Reader.PROSPECT,
+        Push,
+        "offer_pushed",
+        why_not=_push_stale,
+        context=_offer_pushed,
+        related=("enterprise__needs", "offer__patent__owner"),
+        headers=_unsubscribe_headers,
     ),
     K.INVOICE_ISSUED: NoticeKind(
         Reader.SME,

@@ -39,6 +39,7 @@ from ..models import (
     License,
     LicensePatent,
     Patent,
+    Push,
     Recordal,
     Reminder,
     ReminderSchedule,
@@ -378,6 +379,15 @@ def claim_due_reminders(today: dt.date) -> int:
             update_fields=["claimed_from", "last_event", "complete_on"],
         )
     return claimed
+
+
+def campaign_reminder_ids(campaign_id: int) -> list[int]:
+    """A push campaign's pending notices, in the order they were claimed (found by their keys: the
+    ledger's one index that holds them, however large it grows)."""
+    pushes = Push.objects.filter(campaign_id=campaign_id).values_list("pk", flat=True)
+    keys = [Reminder.key_for(Reminder.Kind.OFFER_PUSHED, "push", pk, 0) for pk in pushes]
+    pending = Reminder.objects.filter(key__in=keys, state=Reminder.State.PENDING)
+    return list(pending.order_by("pk").values_list("pk", flat=True))
 
 
 def deliverable_reminder_ids(now=None) -> list[int]:

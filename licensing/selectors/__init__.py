@@ -42,7 +42,7 @@ from .licenses import (
     with_installment_due,
     without_anything_due,
 )
-from .matching import Match, fitting_enterprises, recommended_offers
+from .matching import FUNNEL_STEPS, Match, campaign_funnel, fitting_enterprises, holders_of, recommended_offers
 from .reports import (
     AGING_BUCKETS,
     CONVERSION_DIMENSIONS,
@@ -74,6 +74,7 @@ from .work import Task, recent_changes, work_queue
 __all__ = [
     "AGING_BUCKETS",
     "CONVERSION_DIMENSIONS",
+    "FUNNEL_STEPS",
     "INSTITUTION_PATH",
     "OWED_STATES",
     "PACKAGE",
@@ -88,6 +89,7 @@ __all__ = [
     "audit_trail",
     "balance_summary",
     "balances_out_of_step",
+    "campaign_funnel",
     "catalogue",
     "claims_summary",
     "collections_by_month",
@@ -113,6 +115,7 @@ __all__ = [
     "export_royalty_reports",
     "exports_of",
     "fitting_enterprises",
+    "holders_of",
     "income_by_kind",
     "institution_of",
     "inventor_lines",

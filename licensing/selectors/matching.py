@@ -8,15 +8,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, F, FloatField, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, FloatField, OuterRef, Q, Sum, Value, When
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from ..domain import industries, relevance
-from ..models import Enterprise, EnterpriseNeeds, License, NeedsTerm, Offer, OfferTerm
+from ..models import (
+    Enterprise,
+    EnterpriseNeeds,
+    License,
+    MatchCorpus,
+    MatchTermStat,
+    NeedsTerm,
+    Offer,
+    OfferTerm,
+    Push,
+    PushCampaign,
+    Reminder,
+)
 
 # Terms of the query that count (the most telling ones), and candidates read before the fit filters.
-QUERY_TERMS = 40
+QUERY_TERMS = 24
 CANDIDATES = 100
+# A term held by more than this share of the documents (and more than COMMON_FLOOR of them) is
+# left out of the query: it tells documents apart little (idf below ln 10) and its postings would
+# be most of what the ranking reads.
+COMMON_SHARE = 0.1
+COMMON_FLOOR = 1000
 SMALL_FIRMS = (Enterprise.SizeClass.MICRO, Enterprise.SizeClass.SMALL)
 
 
@@ -32,12 +50,17 @@ class Match:
     fit: list[str] = field(default_factory=list)
 
 
-def _multipliers(query: dict[str, float], postings: Any, documents: int) -> dict[str, float]:
+def _multipliers(query: dict[str, float], side: str, documents: int) -> dict[str, float]:
     """Each query term's factor: its weight in the query times its rarity among the documents
-    (idf), or times AFFINITY for an IPC class. Terms no document has are dropped."""
-    text = sorted((t for t in query if not relevance.is_class_term(t)), key=lambda t: (-query[t], t))[:QUERY_TERMS]
-    found = dict(postings.filter(term__in=text).values("term").annotate(n=Count("*")).values_list("term", "n"))
-    factors = {t: query[t] * relevance.idf(documents, n) for t, n in found.items()}
+    (idf, from the kept document frequencies), or times AFFINITY for an IPC class. The
+    QUERY_TERMS most telling text terms count; terms no document has, or too common, do not."""
+    text = [t for t in query if not relevance.is_class_term(t)]
+    held = MatchTermStat.objects.filter(side=side, term__in=text, documents__gt=0)
+    rare = [
+        (t, n) for t, n in held.values_list("term", "documents") if n <= max(COMMON_SHARE * documents, COMMON_FLOOR)
+    ]
+    telling = sorted(((query[t] * relevance.idf(documents, n), t) for t, n in rare), key=lambda f: (-f[0], f[1]))
+    factors = {t: factor for factor, t in telling[:QUERY_TERMS]}
     factors.update({t: w * relevance.AFFINITY for t, w in query.items() if relevance.is_class_term(t)})
     return factors
 
@@ -89,7 +112,7 @@ def recommended_offers(enterprise: Enterprise, limit: int = 5) -> list[Match] | 
         return None
     postings = OfferTerm.objects.exclude(offer_id__in=License.objects.filter(enterprise=enterprise).values("offer_id"))
     documents = Offer.objects.filter(state=Offer.State.PUBLISHED).count()
-    factors = _multipliers(query, OfferTerm.objects.all(), documents)
+    factors = _multipliers(query, MatchCorpus.Side.OFFERS, documents)
     candidates = _ranked(postings, "offer_id", factors, CANDIDATES)
     if not candidates:
         return []
@@ -126,6 +149,14 @@ def recommended_offers(enterprise: Enterprise, limit: int = 5) -> list[Match] | 
     return matches
 
 
+def holders_of(offer: Offer) -> Any:
+    """The licenses that keep an enterprise out of an offer's fitting enterprises and pushes: one
+    applied for from this offer (in any state), or a live one on a patent of its package."""
+    return License.objects.filter(
+        Q(offer=offer) | Q(state__in=License.LIVE_STATES, patent_links__patent__offer_links__offer=offer)
+    )
+
+
 def fitting_enterprises(offer: Offer, limit: int = 10) -> list[Match]:
     """The enterprises whose needs the offer fits best, best first: only those that asked for
     fitting offers (their push consent stands), and none that already holds or applied for it
@@ -133,14 +164,12 @@ def fitting_enterprises(offer: Offer, limit: int = 10) -> list[Match]:
     query = dict(OfferTerm.objects.filter(offer=offer).values_list("term", "weight"))
     if not query:
         return []
-    holders = License.objects.filter(
-        Q(offer=offer) | Q(state__in=License.LIVE_STATES, patent_links__patent__offer_links__offer=offer)
-    ).values("enterprise_id")
+    holders = holders_of(offer).values("enterprise_id")
     postings = NeedsTerm.objects.filter(enterprise__needs__push_consented_at__isnull=False).exclude(
         enterprise_id__in=holders
     )
     documents = EnterpriseNeeds.objects.count()
-    factors = _multipliers(query, NeedsTerm.objects.all(), documents)
+    factors = _multipliers(query, MatchCorpus.Side.NEEDS, documents)
     candidates = _ranked(postings, "enterprise_id", factors, 3 * limit)
     enterprises = Enterprise.objects.select_related("needs").in_bulk([pk for pk, _ in candidates])
     matches = []
@@ -156,3 +185,38 @@ def fitting_enterprises(offer: Offer, limit: int = 10) -> list[Match]:
     for match in matches:
         _explain(match, reasons.get(match.item.pk, []), match.item.needs.division_list)
     return matches
+
+
+FUNNEL_STEPS = ("pushed", "emailed", "opened", "applied", "trial", "purchased")
+
+
+def campaign_funnel(campaign: PushCampaign) -> list[dict[str, Any]]:
+    """Each step of a campaign's pushes, by the enterprise's size class and in total: pushed,
+    emailed (sent by the ledger), opened (its link), applied (a license from it), trial started,
+    purchased. In SQL, one pass over the campaign's pushes."""
+    sent = Reminder.objects.filter(
+        kind=Reminder.Kind.OFFER_PUSHED, state=Reminder.State.SENT, subject_id=OuterRef("pk")
+    )
+    rows = (
+        Push.objects.filter(campaign=campaign)
+        .values("enterprise__size_class")
+        .annotate(
+            pushed=Count("pk"),
+            emailed=Count("pk", filter=Exists(sent)),
+            opened=Count("pk", filter=Q(clicked_at__isnull=False)),
+            applied=Count("license"),
+            trial=Count("pk", filter=Q(license__trial_start__isnull=False)),
+            purchased=Count("pk", filter=Q(license__purchased_on__isnull=False)),
+        )
+        .order_by("enterprise__size_class")
+    )
+    labels = dict(Enterprise.SizeClass.choices)
+    funnel: list[dict[str, Any]] = []
+    for row in rows:
+        counts: dict[str, Any] = dict(row)
+        funnel.append(
+            {"size_class": labels.get(counts["enterprise__size_class"], "—")} | {s: counts[s] for s in FUNNEL_STEPS}
+        )
+    total: dict[str, Any] = {"size_class": _("All")}
+    total.update({step: sum(int(row[step]) for row in funnel) for step in FUNNEL_STEPS})
+    return [*funnel, total]

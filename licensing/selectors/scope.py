@@ -34,6 +34,7 @@ from ..models import (
     Payment,
     PaymentReport,
     PayoutBatch,
+    PushCampaign,
     Recordal,
     Reminder,
     ReminderSchedule,
@@ -78,6 +79,7 @@ INSTITUTION_PATH = {
     PayoutBatch: "institution",
     Reminder: "institution",  # every notice names its institution, a sign-up notice too
     ReminderSchedule: "institution",
+    PushCampaign: "institution",
 }
 
 

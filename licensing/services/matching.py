@@ -9,27 +9,39 @@ the corpus's average length."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .. import queue
 from ..domain import industries, relevance
-from ..domain.clock import now
+from ..domain.clock import now, today
 from ..domain.text import clean_multi_line, clean_single_line
 from ..models import (
     AuditEvent,
     Enterprise,
     EnterpriseMember,
     EnterpriseNeeds,
+    Institution,
+    License,
     MatchCorpus,
+    MatchTermStat,
     NeedsTerm,
     Offer,
     OfferTerm,
     Patent,
+    Push,
+    PushCampaign,
     PushConsent,
+    Reminder,
 )
 from . import _audit
 from ._runner import _refused
@@ -39,6 +51,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 NEEDS_FIELDS = ("products", "problems", "divisions", "keywords")
+MAX_PUSH_AUDIENCE = 10_000  # enterprises in one push
+UNSUBSCRIBE_SALT = "licensing.push-unsubscribe"
 
 # How much each field's words count: a title or a keyword says more about fit than an abstract.
 TITLE, KEYWORD, TEXT = 3.0, 3.0, 1.0
@@ -86,16 +100,38 @@ def _average_length(side: str) -> float | None:
     return corpus.average_length if corpus is not None and corpus.documents else None
 
 
+def _count_documents(side: str, terms: list[str], delta: int) -> None:
+    """Add `delta` to the document frequency of each term. The rows are locked in term order, so
+    two documents indexed at once wait for each other instead of deadlocking."""
+    if not terms:
+        return
+    MatchTermStat.objects.bulk_create(
+        [MatchTermStat(side=side, term=term, documents=0) for term in terms], ignore_conflicts=True
+    )
+    rows = MatchTermStat.objects.filter(side=side, term__in=terms)
+    list(rows.select_for_update().order_by("term").values_list("pk", flat=True))
+    rows.update(documents=F("documents") + delta)
+
+
+def _replace_terms(side: str, model: Any, key: str, pk: int, weights: dict[str, float]) -> None:
+    """A document's terms replace its old ones, and the terms' document frequencies follow."""
+    rows = model.objects.filter(**{key: pk})
+    old = set(rows.values_list("term", flat=True))
+    rows.delete()
+    model.objects.bulk_create(model(**{key: pk}, term=term, weight=weight) for term, weight in weights.items())
+    _count_documents(side, sorted(set(weights) - old), +1)
+    _count_documents(side, sorted(old - set(weights)), -1)
+
+
 def index_offer(offer_id: int) -> None:
     """A published offer's terms, replacing what was there; any other offer has none."""
-    OfferTerm.objects.filter(offer_id=offer_id).delete()
     offer = Offer.objects.filter(pk=offer_id, state=Offer.State.PUBLISHED).first()
-    if offer is None:
-        return
-    weights = relevance.bm25_weights(
-        offer_frequencies(offer, offer.patents.all()), _average_length(MatchCorpus.Side.OFFERS)
+    weights = (
+        relevance.bm25_weights(offer_frequencies(offer, offer.patents.all()), _average_length(MatchCorpus.Side.OFFERS))
+        if offer is not None
+        else {}
     )
-    OfferTerm.objects.bulk_create(OfferTerm(offer_id=offer_id, term=t, weight=w) for t, w in weights.items())
+    _replace_terms(MatchCorpus.Side.OFFERS, OfferTerm, "offer_id", offer_id, weights)
 
 
 def index_offers_of_patent(patent_id: int) -> None:
@@ -106,12 +142,14 @@ def index_offers_of_patent(patent_id: int) -> None:
 
 
 def index_needs(enterprise_id: int) -> None:
-    NeedsTerm.objects.filter(enterprise_id=enterprise_id).delete()
+    """An enterprise's needs' terms, replacing what was there (none for empty needs)."""
     needs = EnterpriseNeeds.objects.filter(enterprise_id=enterprise_id).first()
-    if needs is None or needs.is_empty:
-        return
-    weights = relevance.bm25_weights(needs_frequencies(needs), _average_length(MatchCorpus.Side.NEEDS))
-    NeedsTerm.objects.bulk_create(NeedsTerm(enterprise_id=enterprise_id, term=t, weight=w) for t, w in weights.items())
+    weights = (
+        relevance.bm25_weights(needs_frequencies(needs), _average_length(MatchCorpus.Side.NEEDS))
+        if needs is not None and not needs.is_empty
+        else {}
+    )
+    _replace_terms(MatchCorpus.Side.NEEDS, NeedsTerm, "enterprise_id", enterprise_id, weights)
 
 
 @transaction.atomic
@@ -128,6 +166,7 @@ def rebuild_matching(*, batch: int = 2000) -> dict[str, int]:
     ]
     OfferTerm.objects.all().delete()
     NeedsTerm.objects.all().delete()
+    MatchTermStat.objects.all().delete()
     for side, docs, model, key in (
         (MatchCorpus.Side.OFFERS, offer_docs, OfferTerm, "offer_id"),
         (MatchCorpus.Side.NEEDS, needs_docs, NeedsTerm, "enterprise_id"),
@@ -142,6 +181,10 @@ def rebuild_matching(*, batch: int = 2000) -> dict[str, int]:
             for term, weight in relevance.bm25_weights(frequencies, average or None).items()
         )
         model.objects.bulk_create(rows, batch_size=5000)
+        frequencies = model.objects.values("term").annotate(n=Count("pk")).values_list("term", "n")
+        MatchTermStat.objects.bulk_create(
+            (MatchTermStat(side=side, term=term, documents=n) for term, n in frequencies.iterator()), batch_size=5000
+        )
     return {"offers": len(offer_docs), "needs": len(needs_docs)}
 
 
@@ -231,3 +274,177 @@ def set_push_consent(
     )
     _audit.changed(needs, before, by=by)
     return consent
+
+
+# -- pushes -----------------------------------------------------------------------------------------
+
+
+def _institution_for(by: User | None, offers: list[Offer]) -> Institution:
+    """The institution pushing: the staff member's; a superuser pushes one institution's offers."""
+    owners = {offer.patent.owner for offer in offers}
+    profile = getattr(by, "staff_profile", None)
+    if by is None or not by.is_staff:
+        raise _refused(_("Only TTO staff push offers."))
+    if len(owners) != 1 or (not by.is_superuser and (profile is None or owners != {profile.institution})):
+        raise _refused(_("Push your own institution's published offers, one institution's at a time."))
+    return owners.pop()
+
+
+def _month_start(moment: datetime) -> datetime:
+    """The start of the business month (Asia/Shanghai) that `moment` falls in."""
+    local = timezone.localtime(moment)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@transaction.atomic
+def push_offers(
+    *,
+    offer_ids: list[int],
+    enterprise_ids: list[int],
+    name: str,
+    by: User | None,
+    shared_words: dict[int, str] | None = None,
+) -> PushCampaign:
+    """A campaign: each offer to each enterprise that asked for fitting offers, once, through the
+    ledger (in the enterprise's language, with a link that stops them without logging in); never
+    to an enterprise that holds or applied for the offer; at most PUSHES_PER_MONTH an enterprise
+    in a business month (enterprises in the order given: the best fitting first). The campaign's
+    audit event says how many went out and how many were held back, and why."""
+    from ..selectors.matching import holders_of  # the one rule of who is left out
+
+    name = clean_single_line(name, "name", max_length=200, required=True)
+    offers = list(
+        Offer.objects.select_related("patent__owner")
+        .filter(pk__in=offer_ids, state=Offer.State.PUBLISHED)
+        .order_by("pk")
+    )
+    if not offers or len(offers) != len(set(offer_ids)):
+        raise _refused(_("Push published offers only."))
+    institution = _institution_for(by, offers)
+    moment = now()
+    consenting = list(
+        EnterpriseNeeds.objects.filter(enterprise_id__in=enterprise_ids, push_consented_at__isnull=False).values_list(
+            "enterprise_id", flat=True
+        )
+    )
+    order = {pk: n for n, pk in enumerate(dict.fromkeys(enterprise_ids))}
+    consenting.sort(key=order.__getitem__)
+    used = dict(
+        Push.objects.filter(enterprise_id__in=consenting, created_at__gte=_month_start(moment))
+        .values("enterprise_id")
+        .annotate(n=Count("pk"))
+        .values_list("enterprise_id", "n")
+    )
+    campaign = PushCampaign.objects.create(institution=institution, name=name, created_by=by, created_at=moment)
+    pushes, at_limit, holding = [], 0, 0
+    for offer in offers:
+        held = set(holders_of(offer).values_list("enterprise_id", flat=True))
+        for enterprise_id in consenting:
+            if enterprise_id in held:
+                holding += 1
+            elif used.get(enterprise_id, 0) >= settings.PUSHES_PER_MONTH:
+                at_limit += 1
+            else:
+                used[enterprise_id] = used.get(enterprise_id, 0) + 1
+                words = (shared_words or {}).get(enterprise_id, "")[:300]
+                pushes.append(
+                    Push(
+                        campaign=campaign,
+                        enterprise_id=enterprise_id,
+                        offer=offer,
+                        shared_words=words,
+                        created_at=moment,
+                    )
+                )
+    Push.objects.bulk_create(pushes, batch_size=2000)
+    pushes = list(campaign.pushes.order_by("pk"))  # with their ids, on every database
+    push_type = ContentType.objects.get_for_model(Push)
+    Reminder.objects.bulk_create(
+        (
+            Reminder(
+                key=Reminder.key_for(Reminder.Kind.OFFER_PUSHED, "push", push.pk, 0),
+                kind=Reminder.Kind.OFFER_PUSHED,
+                institution=institution,
+                subject_type=push_type,
+                subject_id=push.pk,
+                offset_days=0,
+                deadline=today(),
+                created_at=moment,
+                next_attempt_at=moment,
+            )
+            for push in pushes
+        ),
+        batch_size=2000,
+    )
+    counts: dict[str, list[Any]] = {
+        "offers": [None, [offer.pk for offer in offers]],
+        "pushes": [None, len(pushes)],
+        "held_back_monthly_limit": [None, at_limit],
+        "left_out_holding_or_applied": [None, holding],
+        "left_out_not_asking": [None, len(set(enterprise_ids)) - len(consenting)],
+    }
+    _audit.record(AuditEvent.Action.CREATED, campaign, by=by, changes=counts)
+    transaction.on_commit(lambda: queue.enqueue("licensing.deliver_campaign", campaign.pk))
+    campaign.counts = {name: change[1] for name, change in counts.items()}  # type: ignore[attr-defined]
+    return campaign
+
+
+def push_to_fitting(*, offer_id: int, count: int, name: str, by: User | None) -> PushCampaign:
+    """Push one offer to the `count` enterprises it fits best (selectors.fitting_enterprises)."""
+    from ..selectors.matching import fitting_enterprises
+
+    if not 1 <= count <= MAX_PUSH_AUDIENCE:
+        raise ValidationError({"count": _("Between 1 and %(max)s enterprises.") % {"max": MAX_PUSH_AUDIENCE}})
+    offer = Offer.objects.get(pk=offer_id)
+    matches = fitting_enterprises(offer, limit=count)
+    return push_offers(
+        offer_ids=[offer_id],
+        enterprise_ids=[match.item.pk for match in matches],
+        name=name,
+        by=by,
+        shared_words={match.item.pk: "、".join(match.terms) for match in matches},
+    )
+
+
+def record_push_click(token: str) -> Push | None:
+    """The first time a push's link is opened (a measurement on the push, not a change of the
+    book: no audit event). None for an unknown token."""
+    push = Push.objects.filter(token=token).first()
+    if push is not None and push.clicked_at is None:
+        Push.objects.filter(pk=push.pk, clicked_at__isnull=True).update(clicked_at=now())
+    return push
+
+
+def attribute_push(*, token: str, license: License) -> bool:
+    """An application that came from a push's link counts for that push (its campaign's funnel):
+    the same enterprise and offer, and the push not yet counted for another."""
+    return bool(
+        Push.objects.filter(
+            token=token, enterprise_id=license.enterprise_id, offer_id=license.offer_id, license__isnull=True
+        ).update(license=license)
+    )
+
+
+def unsubscribe_token(enterprise_id: int) -> str:
+    """The signed token of an enterprise's unsubscribe link: it needs no login, and it only ever
+    stops pushes (it cannot start them)."""
+    return signing.dumps(enterprise_id, salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribed_enterprise(token: str) -> Enterprise | None:
+    """The enterprise an unsubscribe token names; None for a token that is not ours."""
+    try:
+        enterprise_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return Enterprise.objects.filter(pk=enterprise_id).first()
+
+
+def unsubscribe(token: str) -> Enterprise | None:
+    """Stop pushes to the enterprise the token names; None for a token that is not ours."""
+    enterprise = unsubscribed_enterprise(token)
+    if enterprise is not None:
+        set_push_consent(
+            enterprise_id=enterprise.pk, by=None, given=False, channel=PushConsent.Channel.UNSUBSCRIBE_LINK
+        )
+    return enterprise
