@@ -13,6 +13,8 @@ from .reporting import jobs
 
 log = logging.getLogger(__name__)
 
+CAMPAIGN_BATCH = 100  # a push campaign's notices per delivery task
+
 
 @shared_task(name="licensing.sweep")
 def sweep() -> dict:
@@ -45,12 +47,24 @@ def send_reminder(self, reminder_id: int) -> str:
 
 @shared_task(name="licensing.deliver_campaign")
 def deliver_campaign(campaign_id: int) -> int:
-    """Queue a push campaign's notices, one task each (the web request that made it returned at
-    once); those already sent are skipped by deliver_reminder, so running this twice is safe."""
+    """Queue a push campaign's notices in batches of CAMPAIGN_BATCH (the web request that made it
+    returned at once): 10,000 notices are 100 messages, not 10,000. Those already sent are skipped
+    by deliver_reminder, so running this twice is safe."""
     ids = campaign_reminder_ids(campaign_id)
-    for reminder_id in ids:
-        queue.enqueue(send_reminder.name, reminder_id)
+    for start in range(0, len(ids), CAMPAIGN_BATCH):
+        queue.enqueue(send_reminders.name, ids[start : start + CAMPAIGN_BATCH])
     return len(ids)
+
+
+@shared_task(name="licensing.send_reminders")
+def send_reminders(reminder_ids: list[int]) -> dict:
+    """Deliver a batch of notices one after the other. One that fails stays pending with its
+    backoff (deliver_reminder records it) and the hourly sweep queues it again."""
+    outcomes: dict[str, int] = {}
+    for reminder_id in reminder_ids:
+        outcome = delivery.deliver_reminder(reminder_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 @shared_task(name="licensing.build_export")

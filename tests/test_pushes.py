@@ -206,3 +206,21 @@ def test_the_offer_page_pushes_to_fitting_enterprises(battery, staff, asking, cl
     assert PushCampaign.objects.get().pushes.get().enterprise == member.enterprise
     assert client.post(url, {"name": "", "count": 0}).status_code == 200  # refused, said why
     assert PushCampaign.objects.count() == 1
+
+
+def test_the_dashboard_sums_the_pushes_of_the_staffs_institution(
+    battery, staff, asking, client, django_capture_on_commit_callbacks
+):
+    member = asking()
+    push(battery, staff, django_capture_on_commit_callbacks)
+    staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(staff)
+    board = client.get(reverse("admin:dashboard")).context["board"]
+    rows = [list(row) for row in board.tables["pushes"].rows]
+    size = member.enterprise.get_size_class_display()
+    assert [size, 1, 1, 0, 0, 0, 0] == rows[0][:7] and rows[-1][1] == 1
+    other = StaffProfileFactory().user  # another institution's staff: none of these pushes
+    other.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
+    client.force_login(other)
+    board = client.get(reverse("admin:dashboard")).context["board"]
+    assert [list(row)[1] for row in board.tables["pushes"].rows] == [0]

@@ -84,6 +84,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     reports = selectors.royalty_reports(book, on)
     standing = selectors.contract_standing(book, on)
     distributed = selectors.distribution_by_year(book)
+    pushed = selectors.book_push_funnel(book)
     parties = dict(AllocationLine.Party.choices)
 
     sizes = {r["key"]: r for r in by["size"]}
@@ -257,6 +258,28 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 Column(_("paid out (CNY)"), "money"),
             ],
             [(str(year), parties[party], amount, paid) for year, party, amount, paid in distributed],
+        ),
+        Table(
+            "pushes",
+            _("Pushed offers, from the email to the purchase"),
+            [
+                Column(_("size class")),
+                Column(_("pushed"), "count"),
+                Column(_("emailed"), "count"),
+                Column(_("opened"), "count"),
+                Column(_("applied"), "count"),
+                Column(_("trial started"), "count"),
+                Column(_("purchased"), "count"),
+                RATE,
+            ],
+            [
+                (
+                    row["size_class"],
+                    *(row[step] for step in selectors.FUNNEL_STEPS),
+                    conversion_rate(row["purchased"], row["pushed"]),
+                )
+                for row in pushed
+            ],
         ),
     ]
     overdue = sum((amount for _n, _c, amount in aging), ZERO)

@@ -42,7 +42,15 @@ from .licenses import (
     with_installment_due,
     without_anything_due,
 )
-from .matching import FUNNEL_STEPS, Match, campaign_funnel, fitting_enterprises, holders_of, recommended_offers
+from .matching import (
+    FUNNEL_STEPS,
+    Match,
+    book_push_funnel,
+    campaign_funnel,
+    fitting_enterprises,
+    holders_of,
+    recommended_offers,
+)
 from .reports import (
     AGING_BUCKETS,
     CONVERSION_DIMENSIONS,
@@ -89,6 +97,7 @@ __all__ = [
     "audit_trail",
     "balance_summary",
     "balances_out_of_step",
+    "book_push_funnel",
     "campaign_funnel",
     "catalogue",
     "claims_summary",

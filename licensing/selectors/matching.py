@@ -191,15 +191,34 @@ FUNNEL_STEPS = ("pushed", "emailed", "opened", "applied", "trial", "purchased")
 
 
 def campaign_funnel(campaign: PushCampaign) -> list[dict[str, Any]]:
-    """Each step of a campaign's pushes, by the enterprise's size class and in total: pushed,
-    emailed (sent by the ledger), opened (its link), applied (a license from it), trial started,
-    purchased. In SQL, one pass over the campaign's pushes."""
+    """Each step of a campaign's pushes, by the enterprise's size class and in total."""
+    return funnel(Push.objects.filter(campaign=campaign))
+
+
+def book_push_funnel(book: Any) -> list[dict[str, Any]]:
+    """The funnel of every push in a report's scope (selectors.BookFilter): the institution's
+    campaigns, offers in the IPC section, pushed in the period."""
+    pushes = Push.objects.all()
+    if book.institution is not None:
+        pushes = pushes.filter(campaign__institution=book.institution)
+    if book.ipc_section:
+        pushes = pushes.filter(offer__patent__ipc_class__istartswith=book.ipc_section)
+    if book.date_from:
+        pushes = pushes.filter(created_at__date__gte=book.date_from)
+    if book.date_to:
+        pushes = pushes.filter(created_at__date__lte=book.date_to)
+    return funnel(pushes)
+
+
+def funnel(pushes: Any) -> list[dict[str, Any]]:
+    """Each step of these pushes, by the enterprise's size class and in total: pushed, emailed
+    (sent by the ledger), opened (its link), applied (a license from it), trial started,
+    purchased. In SQL, one pass over the pushes."""
     sent = Reminder.objects.filter(
         kind=Reminder.Kind.OFFER_PUSHED, state=Reminder.State.SENT, subject_id=OuterRef("pk")
     )
     rows = (
-        Push.objects.filter(campaign=campaign)
-        .values("enterprise__size_class")
+        pushes.values("enterprise__size_class")
         .annotate(
             pushed=Count("pk"),
             emailed=Count("pk", filter=Exists(sent)),
