@@ -94,6 +94,7 @@ LICENSE_FOR_PAGE = {
     "signed_copy": "purchased",
     "request_invoice": "purchased",
     "invoice": "purchased",
+    "license_feedback": "trial",
 }
 # URLs with an id that is no enterprise's object: public catalogue pages, secret tokens (tested
 # in test_portal_calendar.py and Django's own password reset), and an inventor's statement of a
@@ -105,6 +106,10 @@ NOT_AN_ENTERPRISES_OBJECT = {
     "password_reset_confirm",
     "inventor_statement",
     "inventor_statement_pdf",
+    # a pushed offer's secret links (tests/test_pushes.py)
+    "push",
+    "decline_push",
+    "unsubscribe",
 }
 
 

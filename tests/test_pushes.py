@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from licensing import selectors, services
-from licensing.models import AuditEvent, EnterpriseNeeds, Offer, Push, PushCampaign, PushConsent, Reminder
+from licensing.models import AuditEvent, EnterpriseNeeds, Feedback, Offer, Push, PushCampaign, PushConsent, Reminder
 from licensing.roles import TTO_STAFF_GROUP
 from tests.factories import EnterpriseFactory, OfferFactory, PatentFactory, StaffProfileFactory
 from tests.test_matching import BATTERY, needs_of
@@ -224,3 +224,58 @@ def test_the_dashboard_sums_the_pushes_of_the_staffs_institution(
     client.force_login(other)
     board = client.get(reverse("admin:dashboard")).context["board"]
     assert [list(row)[1] for row in board.tables["pushes"].rows] == [0]
+
+
+# -- feedback --------------------------------------------------------------------------------------
+
+
+def test_a_pushed_enterprise_says_why_not_from_the_email_without_logging_in(
+    battery, staff, asking, django_capture_on_commit_callbacks, client
+):
+    member = asking()
+    push(battery, staff, django_capture_on_commit_callbacks)
+    token = Push.objects.get().token
+    assert reverse("portal:decline_push", args=[token]) in mail.outbox[0].body
+    url = reverse("portal:decline_push", args=[token])
+    client.cookies["django_language"] = "en"
+    assert "Why not this patent?" in client.get(url).text
+    bad = client.post(url, {"reason": "cheap", "note": ""})
+    assert bad.status_code == 200 and not Feedback.objects.exists()
+    assert "Thank you" in client.post(url, {"reason": "price", "note": "太贵了"}).text
+    client.post(url, {"reason": "timing", "note": "明年再看"})  # answered again: replaced, audited
+    answer = Feedback.objects.get()
+    assert (answer.reason, answer.note, answer.enterprise, answer.by) == ("timing", "明年再看", member.enterprise, None)
+    from licensing.services._audit import trail
+
+    assert [e.action for e in trail(answer)] == ["changed", "created"]
+    assert client.get(reverse("portal:decline_push", args=["forged"])).status_code == 404
+
+
+def test_a_trial_that_ended_without_a_purchase_asks_why_and_the_tto_reads_it(
+    battery, staff, make_license, sme_client, enterprise, client, admin_client
+):
+    lic = make_license(battery, "trial")
+    page = reverse("portal:license_feedback", args=[lic.pk])
+    assert "asked when a trial ends" in sme_client.get(page).text  # not yet: the trial runs
+    with pytest.raises(ValidationError):
+        services.record_feedback(reason="price", by=sme_client.member.user, license_id=lic.pk)
+    services.return_patent(license_id=lic.pk, by=sme_client.member.user)
+    assert "Would you tell the TTO why?" in sme_client.get(reverse("portal:license", args=[lic.pk])).text
+    sme_client.post(page, {"reason": "maturity", "note": "<b>需要中试数据</b>"})
+    assert Feedback.objects.get(license=lic).reason == "maturity"
+    assert "You told the TTO why you did not buy" in sme_client.get(reverse("portal:license", args=[lic.pk])).text
+    offer_page = admin_client.get(reverse("admin:licensing_offer_change", args=[battery.pk])).text
+    assert "&lt;b&gt;需要中试数据&lt;/b&gt;" in offer_page and "<b>需要中试数据" not in offer_page
+    board = admin_client.get(reverse("admin:dashboard")).context["board"]
+    assert dict((str(label), n) for label, n in board.tables["feedback"].rows)[str(Feedback.Reason.MATURITY.label)] == 1
+
+
+def test_only_the_enterprises_members_answer_for_its_trial(battery, make_license, make_member, staff):
+    lic = make_license(battery, "trial")
+    services.return_patent(license_id=lic.pk, by=staff)
+    stranger = make_member()
+    with pytest.raises(ValidationError):
+        services.record_feedback(reason="price", by=stranger.user, license_id=lic.pk)
+    with pytest.raises(ValidationError):
+        services.record_feedback(reason="price", by=None, push_token="nope")
+    assert not Feedback.objects.exists()

@@ -195,7 +195,7 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
             if fields:
                 groups.append((title, {"fields": fields}))
         if obj is not None and obj.state == Offer.State.PUBLISHED:
-            groups.append((_("Fitting enterprises"), {"fields": ["fitting_enterprises"]}))
+            groups.append((_("Fitting enterprises"), {"fields": ["fitting_enterprises", "feedback"]}))
         return [*groups, (_("History"), {"fields": ["history"]})] if obj else groups
 
     def get_inlines(self, request, obj):
@@ -276,7 +276,7 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
             )
         # Published terms are what licensees applied on: they change by a new version (the button).
         editable = [f.name for f in Offer._meta.fields if f.editable]
-        return [*editable, "package_list", "state", "version", "replaces", "fitting_enterprises", "history"]
+        return [*editable, "package_list", "state", "version", "replaces", "fitting_enterprises", "feedback", "history"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)
@@ -331,6 +331,30 @@ class OfferAdmin(AuditTrailMixin, ServiceActionsAdmin):
             _("shared words"),
             _("industry link"),
             rows,
+        )
+
+    @admin.display(description=_("why enterprises said no"))
+    def feedback(self, obj):
+        """The answers of enterprises whose trial ended without a purchase or that declined a push."""
+        counts, latest = selectors.offer_feedback(obj)
+        if not latest:
+            return _("No answers yet.")
+        return format_html(
+            "<p>{}</p><ul>{}</ul>",
+            " · ".join(f"{label}: {n}" for label, n in counts if n),
+            format_html_join(
+                "",
+                "<li>{} · {} · {}{}</li>",
+                (
+                    (
+                        f.at.date().isoformat(),
+                        f.enterprise.name,
+                        f.get_reason_display(),
+                        f" · {f.note}" if f.note else "",
+                    )
+                    for f in latest
+                ),
+            ),
         )
 
     @admin.display(description=_("patents in the package"))

@@ -40,6 +40,7 @@ from .licenses import Installment, License, LicensePatent, LicenseQuerySet
 from .matching import (
     MAX_DIVISIONS,
     EnterpriseNeeds,
+    Feedback,
     MatchCorpus,
     MatchTermStat,
     NeedsTerm,
@@ -83,6 +84,7 @@ __all__ = [
     "EquityConversion",
     "Export",
     "FeeShape",
+    "Feedback",
     "HealthRecord",
     "IndustrySection",
     "Installment",

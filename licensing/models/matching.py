@@ -230,3 +230,50 @@ class MatchTermStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.term}: {self.documents}"
+
+
+class Feedback(models.Model):
+    """Why an enterprise did not take an offer: asked when its trial ended without a purchase (on
+    its license page) and when it declined a pushed offer (from the email, no login needed). The
+    offer's admin page and the dashboard sum the answers, so the TTO can re-price or re-target."""
+
+    class Reason(models.TextChoices):
+        PRICE = "price", _("The price or the payment terms")
+        MATURITY = "maturity", _("The technology is not mature enough for us")
+        FIT = "fit", _("It does not fit our products or needs")
+        TIMING = "timing", _("Not now: the timing is wrong")
+        OTHER = "other", _("Another reason")
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.CASCADE, related_name="feedback", verbose_name=_("enterprise")
+    )
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="feedback", verbose_name=_("offer"))
+    license = models.OneToOneField(
+        "licensing.License",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="feedback",
+        verbose_name=_("license"),
+    )
+    push = models.OneToOneField(
+        Push, on_delete=models.CASCADE, null=True, blank=True, related_name="feedback", verbose_name=_("push")
+    )
+    reason = models.CharField(_("main reason"), max_length=20, choices=Reason.choices)
+    note = models.TextField(_("note"), blank=True, max_length=1000, validators=[multi_line])
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    at = models.DateTimeField(_("answered at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(license__isnull=False) | models.Q(push__isnull=False),
+                name="feedback_on_a_trial_or_a_push",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} · {self.get_reason_display()}"

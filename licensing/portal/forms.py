@@ -14,6 +14,7 @@ from ..models import (
     MAX_DIVISIONS,
     Enterprise,
     EnterpriseNeeds,
+    Feedback,
     IndustrySection,
     InvoiceRequest,
     License,
@@ -243,3 +244,15 @@ class NeedsForm(forms.ModelForm):
         if len(chosen) > MAX_DIVISIONS:
             raise forms.ValidationError(_("Choose at most %(count)s industries.") % {"count": MAX_DIVISIONS})
         return ",".join(sorted(chosen))
+
+
+class FeedbackForm(forms.Form):
+    """Why the enterprise did not take the offer (the service checks who may answer)."""
+
+    reason = forms.ChoiceField(label=_("The main reason"), choices=Feedback.Reason.choices, widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("Anything the technology transfer office should know (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

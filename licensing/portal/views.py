@@ -39,6 +39,7 @@ from ..models import (
     Offer,
     Payment,
     PaymentReport,
+    Push,
     allows,
 )
 from ..receipts import contract_document_response, receipt_response, signed_copy_response
@@ -635,6 +636,37 @@ def push_link(request, token):
         return redirect("portal:catalogue")
     request.session[PUSH_SESSION_KEY] = push.token
     return redirect("portal:offer", offer_id=push.offer_id)
+
+
+def decline_push(request, token):
+    """ "Not for us": the pushed enterprise says why, from the email's link, no login needed."""
+    push = Push.objects.select_related("offer__patent", "enterprise").filter(token=token[:64]).first()
+    if push is None:
+        raise Http404
+    return _feedback_page(request, push.offer, push_token=push.token)
+
+
+@member_required
+def license_feedback(request, pk):
+    """Why a trial ended without a purchase: asked on the license page."""
+    lic = _own_license(request, pk)
+    if lic.state not in services.FEEDBACK_STATES:
+        return render(request, "portal/feedback.html", {"offer": lic.offer, "not_asked": True})
+    return _feedback_page(request, lic.offer, license_id=lic.pk)
+
+
+def _feedback_page(request, offer, **target):
+    form = forms.FeedbackForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_feedback(
+                by=request.user if request.user.is_authenticated else None, **form.cleaned_data, **target
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return render(request, "portal/feedback.html", {"offer": offer, "thanks": True})
+    return render(request, "portal/feedback.html", {"offer": offer, "form": form})
 
 
 @csrf_exempt  # the signed token is the authority, and mail clients POST here without a session (RFC 8058)

@@ -702,6 +702,7 @@ def _offer_pushed(push: Push, reminder: Reminder, today: dt.date) -> dict:
         "push": push,
         "patents": offer.patents.count(),
         "unsubscribe": unsubscribe_link(push),
+        "decline": site_url(reverse("portal:decline_push", args=[push.token])),
         "subject_line": _("A patent that fits %(enterprise)s: %(title)s")
         % {"enterprise": push.enterprise.name, "title": offer.title},
     }

@@ -85,6 +85,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     standing = selectors.contract_standing(book, on)
     distributed = selectors.distribution_by_year(book)
     pushed = selectors.book_push_funnel(book)
+    declined = selectors.book_feedback(book)
     parties = dict(AllocationLine.Party.choices)
 
     sizes = {r["key"]: r for r in by["size"]}
@@ -280,6 +281,12 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                 )
                 for row in pushed
             ],
+        ),
+        Table(
+            "feedback",
+            _("Why enterprises did not take an offer"),
+            [Column(_("main reason")), Column(_("answers"), "count")],
+            declined,
         ),
     ]
     overdue = sum((amount for _n, _c, amount in aging), ZERO)

@@ -45,10 +45,12 @@ from .licenses import (
 from .matching import (
     FUNNEL_STEPS,
     Match,
+    book_feedback,
     book_push_funnel,
     campaign_funnel,
     fitting_enterprises,
     holders_of,
+    offer_feedback,
     recommended_offers,
 )
 from .reports import (
@@ -97,6 +99,7 @@ __all__ = [
     "audit_trail",
     "balance_summary",
     "balances_out_of_step",
+    "book_feedback",
     "book_push_funnel",
     "campaign_funnel",
     "catalogue",
@@ -136,6 +139,7 @@ __all__ = [
     "live_licenses_on",
     "money_position",
     "name_related",
+    "offer_feedback",
     "owed_overview",
     "owed_to_payees",
     "pipeline",

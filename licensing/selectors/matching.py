@@ -16,6 +16,7 @@ from ..domain import industries, relevance
 from ..models import (
     Enterprise,
     EnterpriseNeeds,
+    Feedback,
     License,
     MatchCorpus,
     MatchTermStat,
@@ -239,3 +240,30 @@ def funnel(pushes: Any) -> list[dict[str, Any]]:
     total: dict[str, Any] = {"size_class": _("All")}
     total.update({step: sum(int(row[step]) for row in funnel) for step in FUNNEL_STEPS})
     return [*funnel, total]
+
+
+def feedback_by_reason(feedback: Any) -> list[tuple[str, int]]:
+    """How many answers gave each reason, every reason listed (in SQL, one GROUP BY)."""
+    counts = dict(feedback.order_by().values("reason").annotate(n=Count("pk")).values_list("reason", "n"))
+    return [(str(label), counts.get(code, 0)) for code, label in Feedback.Reason.choices]
+
+
+def offer_feedback(offer: Offer, latest: int = 5) -> tuple[list[tuple[str, int]], list[Feedback]]:
+    """Why enterprises did not take this offer (its versions too): the count per reason, and the
+    latest answers with their notes."""
+    same = Feedback.objects.filter(offer__patent_id=offer.patent_id)
+    return feedback_by_reason(same), list(same.select_related("enterprise").order_by("-at", "-pk")[:latest])
+
+
+def book_feedback(book: Any) -> list[tuple[str, int]]:
+    """The answers in a report's scope: the institution's offers, the IPC section, the period."""
+    answers = Feedback.objects.all()
+    if book.institution is not None:
+        answers = answers.filter(offer__patent__owner=book.institution)
+    if book.ipc_section:
+        answers = answers.filter(offer__patent__ipc_class__istartswith=book.ipc_section)
+    if book.date_from:
+        answers = answers.filter(at__date__gte=book.date_from)
+    if book.date_to:
+        answers = answers.filter(at__date__lte=book.date_to)
+    return feedback_by_reason(answers)

@@ -48,6 +48,7 @@ from .insurance import POLICY_TERMS, approve_claim, file_claim, record_claim_pai
 from .invoices import record_invoice, request_invoice, vat_exempt
 from .licenses import declare_default, mark_overdue, planned_schedule, purchase, take_effect, terminate, write_off
 from .matching import (
+    FEEDBACK_STATES,
     NEEDS_FIELDS,
     attribute_push,
     index_needs,
@@ -56,6 +57,7 @@ from .matching import (
     push_offers,
     push_to_fitting,
     rebuild_matching,
+    record_feedback,
     record_push_click,
     set_push_consent,
     unsubscribe,
@@ -112,6 +114,7 @@ __all__ = [
     "AMENDABLE_TERMS",
     "CLIENT_KEY",
     "ENTERPRISE_MASTER_DATA",
+    "FEEDBACK_STATES",
     "NEEDS_FIELDS",
     "POLICY_TERMS",
     "PaymentReversal",
@@ -163,6 +166,7 @@ __all__ = [
     "reach_milestone",
     "rebuild_matching",
     "record_claim_paid",
+    "record_feedback",
     "record_invoice",
     "record_patent_cost",
     "record_payment",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from ..models import AuditEvent, Enterprise, EnterpriseMember, EnterpriseNeeds, License, SystemReason
+from ..models import AuditEvent, Enterprise, EnterpriseMember, EnterpriseNeeds, Feedback, License, SystemReason
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -111,7 +111,7 @@ def _enterprise_id(obj: models.Model) -> int | None:
     """Events on the enterprise itself and its members show on its page; its licenses have their own."""
     if isinstance(obj, Enterprise):
         return obj.pk
-    if isinstance(obj, EnterpriseMember | EnterpriseNeeds):
+    if isinstance(obj, EnterpriseMember | EnterpriseNeeds | Feedback):
         return obj.enterprise_id
     return None
 

@@ -30,6 +30,7 @@ from ..models import (
     Enterprise,
     EnterpriseMember,
     EnterpriseNeeds,
+    Feedback,
     Institution,
     License,
     MatchCorpus,
@@ -448,3 +449,47 @@ def unsubscribe(token: str) -> Enterprise | None:
             enterprise_id=enterprise.pk, by=None, given=False, channel=PushConsent.Channel.UNSUBSCRIBE_LINK
         )
     return enterprise
+
+
+# -- feedback ---------------------------------------------------------------------------------------
+
+FEEDBACK_STATES = (License.State.RETURNED, License.State.EXPIRED)  # a trial that ended without a purchase
+
+
+@transaction.atomic
+def record_feedback(
+    *, reason: str, note: str = "", by: User | None, license_id: int | None = None, push_token: str = ""
+) -> Feedback:
+    """Why an enterprise did not take an offer: on its trial that ended without a purchase (its
+    own members), or on a push it declines (whoever holds the email's link). One answer each;
+    answering again replaces it, and both are audit events."""
+    if reason not in Feedback.Reason.values:
+        raise ValidationError({"reason": _("Choose the main reason.")})
+    note = clean_multi_line(note, "note", max_length=1000)
+    if license_id is not None:
+        lic = License.objects.select_related("offer").get(pk=license_id)
+        member = getattr(by, "enterprise_member", None)
+        if member is None or member.enterprise_id != lic.enterprise_id or member.state != EnterpriseMember.State.ACTIVE:
+            raise _refused(_("Only the enterprise's own members answer for its trials."))
+        if lic.state not in FEEDBACK_STATES:
+            raise _refused(_("This is asked when a trial ends without a purchase."))
+        target = {"license": lic}
+        enterprise_id, offer_id = lic.enterprise_id, lic.offer_id
+    else:
+        push = Push.objects.filter(token=push_token[:64]).first() if push_token else None
+        if push is None:
+            raise _refused(_("This link is not valid."))
+        target = {"push": push}
+        enterprise_id, offer_id = push.enterprise_id, push.offer_id
+    feedback = Feedback.objects.select_for_update().filter(**target).first()
+    created = feedback is None
+    if feedback is None:
+        feedback = Feedback(enterprise_id=enterprise_id, offer_id=offer_id, **target)
+    before = _audit.snapshot(feedback, ["reason", "note"]) if not created else {"reason": "", "note": ""}
+    feedback.reason, feedback.note, feedback.at = reason, note, now()
+    feedback.by = by if getattr(by, "pk", None) else None
+    feedback.full_clean()
+    feedback.save()
+    changes = _audit.diff(before, feedback)
+    _audit.record(AuditEvent.Action.CREATED if created else AuditEvent.Action.CHANGED, feedback, by=by, changes=changes)
+    return feedback
