@@ -760,3 +760,14 @@ def test_the_purchase_writes_one_event_for_the_whole_terms_periods(royalty_licen
     assert event.why == (
         f"Report periods opened: {len(reports)}, 2026-01-01 – {reports[-1].period_end}, each due 30 days after it ends."
     )
+
+
+def test_a_report_due_one_day_after_its_period_is_said_in_the_singular(royalty_license, staff):
+    """The event's words pick their plural by the days (mutation run 11: with 30 days only, a
+    mutant of the singular words, or of the number that picks them, passed)."""
+    lic = royalty_license(report_due_days=1)
+    reports = list(lic.royalty_reports.order_by("period_start"))
+    (event,) = AuditEvent.objects.filter(license=lic, changes__has_key="report_periods")
+    assert event.why == (
+        f"Report periods opened: {len(reports)}, 2026-01-01 – {reports[-1].period_end}, each due 1 day after it ends."
+    )

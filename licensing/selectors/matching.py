@@ -101,8 +101,9 @@ def _explain(match: Match, contributions: list[tuple[float, str]], divisions: li
             ipc_class = term[len(relevance.CLASS_PREFIX) :]
             linked = [d for d in industries.divisions_for_class(ipc_class) if d in divisions]
             match.links += [f"{ipc_class} → {industries.division_name(d, language)}" for d in linked]
-        elif len(match.terms) < 6:
-            match.terms.append(term)
+        elif len(match.terms) < 6 and not any(term in shown for shown in match.terms):
+            # jieba's search mode also yields a word's parts (锂电池: 锂电, 电池): say the word once
+            match.terms = [shown for shown in match.terms if shown not in term] + [term]
 
 
 def recommended_offers(enterprise: Enterprise, limit: int = 5) -> list[Match] | None:

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .. import queue
 from ..domain import industries, relevance
@@ -43,6 +44,7 @@ from ..models import (
     PushCampaign,
     PushConsent,
     Reminder,
+    SystemReason,
 )
 from . import _audit
 from ._runner import _refused
@@ -384,7 +386,19 @@ def push_offers(
         "left_out_holding_or_applied": [None, holding],
         "left_out_not_asking": [None, len(set(enterprise_ids)) - len(consenting)],
     }
-    _audit.record(AuditEvent.Action.CREATED, campaign, by=by, changes=counts)
+    told = SystemReason(
+        gettext_noop(
+            "%(pushes)s pushed; %(limit)s held back by the monthly limit; left out: %(holding)s that hold or "
+            "applied for the offer, %(silent)s that did not ask for offers."
+        ),
+        {
+            "pushes": len(pushes),
+            "limit": at_limit,
+            "holding": holding,
+            "silent": counts["left_out_not_asking"][1],
+        },
+    )
+    _audit.record(AuditEvent.Action.CREATED, campaign, by=by, changes=counts, reason=told)
     transaction.on_commit(lambda: queue.enqueue("licensing.deliver_campaign", campaign.pk))
     campaign.counts = {name: change[1] for name, change in counts.items()}  # type: ignore[attr-defined]
     return campaign
