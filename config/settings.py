@@ -274,6 +274,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Hourly at SWEEP_MINUTE; SWEEP_INTERVAL_SECONDS (e.g. in tests) runs it every N seconds instead.
 CELERY_BEAT_SCHEDULE = {
+    # Matching: the month's digest of new offers, for the institutions that asked for it.
+    "monthly-digest": {"task": "licensing.monthly_digest", "schedule": crontab(day_of_month="1", hour=9, minute=30)},
     "lifecycle-sweep": {
         "task": "licensing.sweep",
         "schedule": float(os.environ["SWEEP_INTERVAL_SECONDS"])

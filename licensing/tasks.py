@@ -6,6 +6,7 @@ import logging
 from celery import shared_task
 
 from . import health, queue, services, throttle
+from .domain import clock
 from .models import HealthRecord
 from .reminders import delivery
 from .reminders.sweep import campaign_reminder_ids, deliverable_reminder_ids, run_sweep
@@ -54,6 +55,19 @@ def deliver_campaign(campaign_id: int) -> int:
     for start in range(0, len(ids), CAMPAIGN_BATCH):
         queue.enqueue(send_reminders.name, ids[start : start + CAMPAIGN_BATCH])
     return len(ids)
+
+
+@shared_task(name="licensing.monthly_digest")
+def monthly_digest() -> int:
+    """Beat runs this on the 1st of each month: each institution's digest of last month's new
+    offers (services.push_monthly_digest: once a month, however often it runs)."""
+    from .models import Institution
+
+    made = 0
+    for institution_id in Institution.objects.filter(monthly_digest=True).order_by("pk").values_list("pk", flat=True):
+        if services.push_monthly_digest(institution_id=institution_id, on=clock.today()) is not None:
+            made += 1
+    return made
 
 
 @shared_task(name="licensing.send_reminders")

@@ -279,3 +279,32 @@ def test_only_the_enterprises_members_answer_for_its_trial(battery, make_license
     with pytest.raises(ValidationError):
         services.record_feedback(reason="price", by=None, push_token="nope")
     assert not Feedback.objects.exists()
+
+
+def test_the_monthly_digest_pushes_last_months_new_offers_once(
+    staff, institution, asking, clock, django_capture_on_commit_callbacks
+):
+    from licensing.tasks import monthly_digest
+
+    clock("2026-11-12")
+    member = asking()
+    fresh = services.publish_offer(
+        offer_id=OfferFactory(patent=PatentFactory(owner=institution, **BATTERY), state=Offer.State.DRAFT).pk, by=staff
+    )
+    clock("2026-12-01")
+    assert monthly_digest() == 0  # the institution did not ask for it
+    institution.monthly_digest = True
+    institution.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert monthly_digest() == 1
+    campaign = PushCampaign.objects.get()
+    from django.utils import translation
+
+    with translation.override(institution.language):  # named in the TTO's language
+        assert campaign.name == translation.gettext("Monthly digest %(month)s") % {"month": "2026-11"}
+    assert campaign.created_by is None
+    assert list(campaign.pushes.values_list("offer", "enterprise")) == [(fresh.pk, member.enterprise_id)]
+    assert [m.to for m in mail.outbox] == [[member.enterprise.contact_email]]
+    assert monthly_digest() == 0  # once a month
+    clock("2027-01-01")
+    assert monthly_digest() == 0  # nothing new in December

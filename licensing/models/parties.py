@@ -66,6 +66,17 @@ class Institution(models.Model):
         help_text=_("账号"),
     )
 
+    # Matching (issue 26): on the 1st of each month, the last month's new offers go to the
+    # enterprises they fit best that asked for offers (services.push_monthly_digest).
+    monthly_digest = models.BooleanField(
+        _("monthly digest of new offers"),
+        default=False,
+        help_text=_(
+            "Each month, push the offers published the month before to the enterprises they fit best "
+            "(only those that asked for offers, at most the monthly limit each)."
+        ),
+    )
+
     class Meta:
         verbose_name = _("institution")
         verbose_name_plural = _("institutions")

@@ -9,7 +9,7 @@ the corpus's average length."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -313,8 +313,6 @@ def push_offers(
     to an enterprise that holds or applied for the offer; at most PUSHES_PER_MONTH an enterprise
     in a business month (enterprises in the order given: the best fitting first). The campaign's
     audit event says how many went out and how many were held back, and why."""
-    from ..selectors.matching import holders_of  # the one rule of who is left out
-
     name = clean_single_line(name, "name", max_length=200, required=True)
     offers = list(
         Offer.objects.select_related("patent__owner")
@@ -324,14 +322,28 @@ def push_offers(
     if not offers or len(offers) != len(set(offer_ids)):
         raise _refused(_("Push published offers only."))
     institution = _institution_for(by, offers)
+    words = {(offer.pk, pk): text for offer in offers for pk, text in (shared_words or {}).items()}
+    return _push_campaign(institution, name, by, [(offer, enterprise_ids) for offer in offers], words)
+
+
+def _push_campaign(
+    institution: Institution,
+    name: str,
+    by: User | None,
+    audiences: list[tuple[Offer, list[int]]],
+    shared_words: dict[tuple[int, int], str],
+) -> PushCampaign:
+    """The campaign itself: each offer to its audience (best fitting first), under the rules of
+    push_offers."""
+    from ..selectors.matching import holders_of  # the one rule of who is left out
+
     moment = now()
-    consenting = list(
-        EnterpriseNeeds.objects.filter(enterprise_id__in=enterprise_ids, push_consented_at__isnull=False).values_list(
+    asked = {pk for _offer, ids in audiences for pk in ids}
+    consenting = set(
+        EnterpriseNeeds.objects.filter(enterprise_id__in=asked, push_consented_at__isnull=False).values_list(
             "enterprise_id", flat=True
         )
     )
-    order = {pk: n for n, pk in enumerate(dict.fromkeys(enterprise_ids))}
-    consenting.sort(key=order.__getitem__)
     used = dict(
         Push.objects.filter(enterprise_id__in=consenting, created_at__gte=_month_start(moment))
         .values("enterprise_id")
@@ -340,16 +352,16 @@ def push_offers(
     )
     campaign = PushCampaign.objects.create(institution=institution, name=name, created_by=by, created_at=moment)
     pushes, at_limit, holding = [], 0, 0
-    for offer in offers:
+    for offer, audience in audiences:
         held = set(holders_of(offer).values_list("enterprise_id", flat=True))
-        for enterprise_id in consenting:
+        for enterprise_id in [pk for pk in dict.fromkeys(audience) if pk in consenting]:
             if enterprise_id in held:
                 holding += 1
             elif used.get(enterprise_id, 0) >= settings.PUSHES_PER_MONTH:
                 at_limit += 1
             else:
                 used[enterprise_id] = used.get(enterprise_id, 0) + 1
-                words = (shared_words or {}).get(enterprise_id, "")[:300]
+                words = shared_words.get((offer.pk, enterprise_id), "")[:300]
                 pushes.append(
                     Push(
                         campaign=campaign,
@@ -380,11 +392,11 @@ def push_offers(
         batch_size=2000,
     )
     counts: dict[str, list[Any]] = {
-        "offers": [None, [offer.pk for offer in offers]],
+        "offers": [None, [offer.pk for offer, _audience in audiences]],
         "pushes": [None, len(pushes)],
         "held_back_monthly_limit": [None, at_limit],
         "left_out_holding_or_applied": [None, holding],
-        "left_out_not_asking": [None, len(set(enterprise_ids)) - len(consenting)],
+        "left_out_not_asking": [None, len(asked - consenting)],
     }
     told = SystemReason(
         gettext_noop(
@@ -507,3 +519,41 @@ def record_feedback(
     changes = _audit.diff(before, feedback)
     _audit.record(AuditEvent.Action.CREATED if created else AuditEvent.Action.CHANGED, feedback, by=by, changes=changes)
     return feedback
+
+
+DIGEST_AUDIENCE = 50  # the best fitting enterprises a new offer goes to in the monthly digest
+
+
+@transaction.atomic
+def push_monthly_digest(*, institution_id: int, on: date) -> PushCampaign | None:
+    """The monthly digest of an institution that asked for it: each offer it published in the
+    month before `on` (still published) to the DIGEST_AUDIENCE enterprises it fits best, as one
+    campaign named for that month. Once a month: run again, it finds the campaign and does
+    nothing (None); None too when there is nothing new."""
+    from ..selectors.matching import fitting_enterprises
+
+    institution = Institution.objects.select_for_update().get(pk=institution_id)
+    if not institution.monthly_digest:
+        return None
+    first = on.replace(day=1)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    with translation.override(institution.language):
+        name = _("Monthly digest %(month)s") % {"month": previous.strftime("%Y-%m")}
+    if PushCampaign.objects.filter(institution=institution, name=name).exists():
+        return None
+    offers = list(
+        Offer.objects.filter(
+            patent__owner=institution,
+            state=Offer.State.PUBLISHED,
+            created_at__date__gte=previous,
+            created_at__date__lt=first,
+        ).order_by("pk")
+    )
+    audiences, words = [], {}
+    for offer in offers:
+        matches = fitting_enterprises(offer, limit=DIGEST_AUDIENCE)
+        audiences.append((offer, [m.item.pk for m in matches]))
+        words.update({(offer.pk, m.item.pk): "、".join(m.terms) for m in matches})
+    if not any(audience for _offer, audience in audiences):
+        return None
+    return _push_campaign(institution, name, None, audiences, words)
