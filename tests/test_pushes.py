@@ -308,3 +308,33 @@ def test_the_monthly_digest_pushes_last_months_new_offers_once(
     assert monthly_digest() == 0  # once a month
     clock("2027-01-01")
     assert monthly_digest() == 0  # nothing new in December
+
+
+def test_a_trial_that_expires_asks_why_by_email_once_unless_answered(
+    battery, staff, make_license, enterprise, clock, django_capture_on_commit_callbacks
+):
+    from licensing.reminders import delivery, sweep
+
+    lic = make_license(battery, "trial", start="2026-01-05")
+    clock("2026-08-01")  # long past the trial's end
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep.run_sweep()
+    lic.refresh_from_db()
+    assert lic.state == "expired"
+    asked = [m for m in mail.outbox if m.subject.startswith("Your trial of")]
+    assert len(asked) == 1 and asked[0].to == [enterprise.contact_email]
+    assert reverse("portal:license_feedback", args=[lic.pk]) in asked[0].body
+    reminder = Reminder.objects.get(kind=Reminder.Kind.TRIAL_EXPIRED)
+    assert delivery.deliver_reminder(reminder.pk) == "skipped"  # sent once
+
+
+def test_no_question_goes_out_once_the_trial_was_answered(battery, staff, make_license, make_member, enterprise, clock):
+    from licensing.reminders import delivery
+
+    lic = make_license(battery, "trial", start="2026-01-05")
+    clock("2026-08-01")
+    services.expire_trial(license_id=lic.pk)
+    member = make_member(enterprise)
+    services.record_feedback(reason="fit", by=member.user, license_id=lic.pk)
+    reminder = Reminder.objects.get(kind=Reminder.Kind.TRIAL_EXPIRED)
+    assert delivery.deliver_reminder(reminder.pk) == "cancelled" and not mail.outbox

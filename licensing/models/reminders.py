@@ -112,6 +112,7 @@ class Reminder(FSMModelMixin, models.Model):
         INVOICE_ISSUED = "invoice_issued", _("Invoice issued")
         # Matching: an offer pushed to an enterprise that asked for fitting offers.
         OFFER_PUSHED = "offer_pushed", _("Offer pushed to a fitting enterprise")
+        TRIAL_EXPIRED = "trial_expired", _("Trial ended with no decision: why not?")
 
     class State(models.TextChoices):
         # "Pending" is also a patent's legal status (审查中): the context tells them apart.

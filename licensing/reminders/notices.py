@@ -29,6 +29,7 @@ from ..models import (
     ContractVersion,
     EnterpriseMember,
     EquityConversion,
+    Feedback,
     Installment,
     InsuranceClaim,
     InvoiceRequest,
@@ -285,6 +286,29 @@ def _application_rejected(lic: License, reminder: Reminder, today: dt.date) -> d
         _("%(institution)s did not accept your application for a trial of %(patent)s.") % names,
         reason=_reason(reminder),
     )
+
+
+def _trial_expired(lic: License, reminder: Reminder, today: dt.date) -> dict:
+    names = {"patent": _patent(lic), "institution": _by_institution(reminder)}
+    return _handoff(
+        _("Your trial of %(patent)s has ended") % names,
+        _(
+            "Your trial of %(patent)s ended with no decision, so the license was not bought and nothing is owed. "
+            "Would you tell %(institution)s why? It takes a minute (the link below), and helps them offer what "
+            "enterprises can use."
+        )
+        % names,
+    )
+
+
+def _not_answered(lic: License, reminder: Reminder) -> str:
+    if lic.state != License.State.EXPIRED:
+        return f"license is {lic.state}"
+    return "answered already" if Feedback.objects.filter(license=lic).exists() else ""
+
+
+def _feedback_page(lic: License, reminder: Reminder) -> str:
+    return site_url(reverse("portal:license_feedback", args=[lic.pk]))
 
 
 def _purchase_confirmed(lic: License, reminder: Reminder, today: dt.date) -> dict:
@@ -783,6 +807,9 @@ KINDS: dict[str, NoticeKind] = {
     K.TRIAL_STARTED: NoticeKind(Reader.SME, License, why_not=_state_is(*TRIAL_STATES), context=_trial_started),
     K.APPLICATION_REJECTED: NoticeKind(
         Reader.SME, License, why_not=_state_is(License.State.REJECTED), context=_application_rejected
+    ),
+    K.TRIAL_EXPIRED: NoticeKind(
+        Reader.SME, License, why_not=_not_answered, context=_trial_expired, portal_link=_feedback_page
     ),
     K.PURCHASE_CONFIRMED: NoticeKind(
         Reader.SME, License, why_not=_state_is(*License.BOUGHT_STATES), context=_purchase_confirmed

@@ -200,16 +200,17 @@ def campaign_funnel(campaign: PushCampaign) -> list[dict[str, Any]]:
 def book_push_funnel(book: Any) -> list[dict[str, Any]]:
     """The funnel of every push in a report's scope (selectors.BookFilter): the institution's
     campaigns, offers in the IPC section, pushed in the period."""
-    pushes = Push.objects.all()
+    return funnel(_in_book(Push.objects.all(), book, "campaign__institution", "created_at"))
+
+
+def _in_book(rows: Any, book: Any, institution: str, moment: str) -> Any:
+    """Rows of an offer (pushes, answers) in a report's scope: reached from their institution by
+    `institution`, their offer's lead patent in the IPC section, their `moment` in the period."""
     if book.institution is not None:
-        pushes = pushes.filter(campaign__institution=book.institution)
+        rows = rows.filter(**{institution: book.institution})
     if book.ipc_section:
-        pushes = pushes.filter(offer__patent__ipc_class__istartswith=book.ipc_section)
-    if book.date_from:
-        pushes = pushes.filter(created_at__date__gte=book.date_from)
-    if book.date_to:
-        pushes = pushes.filter(created_at__date__lte=book.date_to)
-    return funnel(pushes)
+        rows = rows.filter(offer__patent__ipc_class__istartswith=book.ipc_section)
+    return rows.filter(book.period(f"{moment}__date"))
 
 
 def funnel(pushes: Any) -> list[dict[str, Any]]:
@@ -258,13 +259,4 @@ def offer_feedback(offer: Offer, latest: int = 5) -> tuple[list[tuple[str, int]]
 
 def book_feedback(book: Any) -> list[tuple[str, int]]:
     """The answers in a report's scope: the institution's offers, the IPC section, the period."""
-    answers = Feedback.objects.all()
-    if book.institution is not None:
-        answers = answers.filter(offer__patent__owner=book.institution)
-    if book.ipc_section:
-        answers = answers.filter(offer__patent__ipc_class__istartswith=book.ipc_section)
-    if book.date_from:
-        answers = answers.filter(at__date__gte=book.date_from)
-    if book.date_to:
-        answers = answers.filter(at__date__lte=book.date_to)
-    return feedback_by_reason(answers)
+    return feedback_by_reason(_in_book(Feedback.objects.all(), book, "offer__patent__owner", "at"))

@@ -146,5 +146,6 @@ def return_patent(*, license_id: int, by: User | None, reason: str = "") -> Lice
 @transaction.atomic
 def expire_trial(*, license_id: int, by: User | None = None) -> License:
     lic = _lock_license(license_id, schedule=False)
-    _run(lic, "expire", by=by, reason=SystemReason(gettext_noop("The trial ended with no decision.")))
+    expired = _run(lic, "expire", by=by, reason=SystemReason(gettext_noop("The trial ended with no decision.")))
+    _notify_once(Reminder.Kind.TRIAL_EXPIRED, lic, event=expired)  # told, and asked why (matching's feedback)
     return lic
