@@ -195,17 +195,21 @@ def test_staff_push_only_their_own_offers_and_see_only_their_campaigns(
 
 
 def test_the_offer_page_pushes_to_fitting_enterprises(battery, staff, asking, client):
-    member = asking()
+    member, other = asking(), asking()
     staff.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
     client.force_login(staff)
     url = reverse("admin:licensing_offer_act", args=[battery.pk, "push"])
     page = client.get(url)
     assert page.status_code == 200 and member.enterprise.name in page.text
-    response = client.post(url, {"name": "From the button", "count": 10})
+    response = client.post(url, {"name": "The one I picked", "chosen": [member.enterprise_id]})
     assert response.status_code == 302
-    assert PushCampaign.objects.get().pushes.get().enterprise == member.enterprise
-    assert client.post(url, {"name": "", "count": 0}).status_code == 200  # refused, said why
-    assert PushCampaign.objects.count() == 1
+    assert PushCampaign.objects.get().pushes.get().enterprise == member.enterprise  # only the ticked one
+    response = client.post(url, {"name": "The best two", "count": 2})
+    assert response.status_code == 302
+    assert PushCampaign.objects.get(name="The best two").pushes.get().enterprise == other.enterprise  # once each
+    for refused in ({"name": "", "count": 2}, {"name": "Nobody", "count": ""}, {"name": "Stranger", "chosen": [999]}):
+        assert client.post(url, refused).status_code == 200  # refused, said why
+    assert PushCampaign.objects.count() == 2
 
 
 def test_the_dashboard_sums_the_pushes_of_the_staffs_institution(

@@ -165,7 +165,16 @@ class PushForm(forms.Form):
     """Push an offer by email to the enterprises it fits best (those that asked for offers)."""
 
     name = forms.CharField(label=_("Campaign name"), max_length=200, help_text=_("For example: 2026 Q4 batteries"))
-    count = forms.IntegerField(label=_("How many enterprises"), min_value=1, max_value=10_000, initial=20)
+    chosen = forms.TypedMultipleChoiceField(
+        label=_("These enterprises"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Tick the ones to push to; or tick none and give a number below."),
+    )
+    count = forms.IntegerField(
+        label=_("Or the best fitting, how many"), min_value=1, max_value=10_000, initial=20, required=False
+    )
 
     def __init__(self, *args, obj, **kwargs):
         super().__init__(*args, **kwargs)
@@ -173,6 +182,13 @@ class PushForm(forms.Form):
             "The best fitting first; each enterprise gets at most %(n)s offers a month."
         ) % {"n": settings.PUSHES_PER_MONTH}
         self.fitting = selectors.fitting_enterprises(obj, limit=20)  # who would get it: the page lists them
+        self.fields["chosen"].choices = [(m.item.pk, m.item.name) for m in self.fitting]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("chosen") and not cleaned.get("count"):
+            raise forms.ValidationError(gettext("Tick the enterprises to push to, or give how many of the best."))
+        return cleaned
 
 
 class PublishForm(forms.Form):
@@ -520,7 +536,9 @@ OFFER_ACTIONS = [
         "push",
         _("Push to fitting enterprises"),
         PushForm,
-        lambda offer, by, d: services.push_to_fitting(offer_id=offer.pk, by=by, **d),
+        lambda offer, by, d: services.push_to_fitting(
+            offer_id=offer.pk, by=by, name=d["name"], count=d["count"] or 0, enterprise_ids=d["chosen"] or None
+        ),
         Offer.accepts_applications,
         takes_obj=True,
         done=lambda offer, campaign: (

@@ -352,10 +352,16 @@ def _push_campaign(
     )
     campaign = PushCampaign.objects.create(institution=institution, name=name, created_by=by, created_at=moment)
     pushes, at_limit, holding = [], 0, 0
+    pushed_before = 0
     for offer, audience in audiences:
         held = set(holders_of(offer).values_list("enterprise_id", flat=True))
+        reached = set(
+            Push.objects.filter(offer=offer, enterprise_id__in=audience).values_list("enterprise_id", flat=True)
+        )
         for enterprise_id in [pk for pk in dict.fromkeys(audience) if pk in consenting]:
-            if enterprise_id in held:
+            if enterprise_id in reached:  # an offer reaches an enterprise once, whatever the campaign
+                pushed_before += 1
+            elif enterprise_id in held:
                 holding += 1
             elif used.get(enterprise_id, 0) >= settings.PUSHES_PER_MONTH:
                 at_limit += 1
@@ -396,17 +402,19 @@ def _push_campaign(
         "pushes": [None, len(pushes)],
         "held_back_monthly_limit": [None, at_limit],
         "left_out_holding_or_applied": [None, holding],
+        "left_out_pushed_before": [None, pushed_before],
         "left_out_not_asking": [None, len(asked - consenting)],
     }
     told = SystemReason(
         gettext_noop(
             "%(pushes)s pushed; %(limit)s held back by the monthly limit; left out: %(holding)s that hold or "
-            "applied for the offer, %(silent)s that did not ask for offers."
+            "applied for the offer, %(before)s it was pushed to before, %(silent)s that did not ask for offers."
         ),
         {
             "pushes": len(pushes),
             "limit": at_limit,
             "holding": holding,
+            "before": pushed_before,
             "silent": counts["left_out_not_asking"][1],
         },
     )
@@ -416,14 +424,21 @@ def _push_campaign(
     return campaign
 
 
-def push_to_fitting(*, offer_id: int, count: int, name: str, by: User | None) -> PushCampaign:
-    """Push one offer to the `count` enterprises it fits best (selectors.fitting_enterprises)."""
+def push_to_fitting(
+    *, offer_id: int, count: int, name: str, by: User | None, enterprise_ids: list[int] | None = None
+) -> PushCampaign:
+    """Push one offer to the enterprises the officer ticked among its fitting ones, or else to the
+    `count` it fits best (selectors.fitting_enterprises)."""
     from ..selectors.matching import fitting_enterprises
 
+    if enterprise_ids:
+        count = len(enterprise_ids)
     if not 1 <= count <= MAX_PUSH_AUDIENCE:
         raise ValidationError({"count": _("Between 1 and %(max)s enterprises.") % {"max": MAX_PUSH_AUDIENCE}})
     offer = Offer.objects.get(pk=offer_id)
-    matches = fitting_enterprises(offer, limit=count)
+    matches = fitting_enterprises(offer, limit=max(count, 20) if enterprise_ids else count)
+    if enterprise_ids:  # the ticked ones, among those the offer fits (nobody else is pushed to)
+        matches = [match for match in matches if match.item.pk in set(enterprise_ids)]
     return push_offers(
         offer_ids=[offer_id],
         enterprise_ids=[match.item.pk for match in matches],
