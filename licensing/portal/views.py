@@ -708,7 +708,13 @@ def enterprise_needs(request):
     return render(
         request,
         "portal/needs.html",
-        {"form": form, "needs": needs, "enterprise": enterprise, "push_notice": settings.PUSH_NOTICE_VERSION},
+        {
+            "form": form,
+            "needs": needs,
+            "enterprise": enterprise,
+            "push_notice": settings.PUSH_NOTICE_VERSION,
+            "pushes_per_month": settings.PUSHES_PER_MONTH,
+        },
     )
 
 
