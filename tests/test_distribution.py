@@ -344,6 +344,7 @@ def test_credit_is_income_only_once_applied(trial_with_credit, staff):
     services.purchase(license_id=lic.pk, plan="installments", by=staff, on=dt.date(2026, 7, 31))
     applied = Allocation.objects.get(license=lic, source="credit")
     assert (applied.amount, applied.fee_kind) == (D("2000.00"), "purchase")
+    assert applied.by == staff  # who applied it (mutation run 11: the actor was not checked)
 
 
 def test_costs_are_recovered_once_before_the_net_is_split(two_patent_license, institution, staff):

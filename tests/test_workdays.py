@@ -33,6 +33,17 @@ def test_adjusted_working_day_is_a_working_day():
     assert is_working_day(dt.date(2026, 10, 10)) and not is_working_day(dt.date(2026, 10, 3))
 
 
+def test_a_year_without_the_official_calendar_says_which_year_it_falls_back_for(caplog):
+    """Beyond chinese_calendar's years the statutory holidays stand in, and the log names the year
+    (mutation run 11: the year passed as None went unnoticed, holidays filling it in lazily)."""
+    from licensing.domain import workdays
+
+    workdays._statutory_holidays.cache_clear()
+    with caplog.at_level("WARNING", logger=workdays.log.name):
+        assert not is_working_day(dt.date(2097, 10, 1))  # National Day
+    assert "for 2097" in caplog.text
+
+
 def test_schedule_keeps_the_contract_date_and_stores_the_effective_one(institution, make_license, staff, clock):
     clock("2025-10-01")
     offer = OfferFactory(
