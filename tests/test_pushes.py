@@ -223,11 +223,14 @@ def test_the_dashboard_sums_the_pushes_of_the_staffs_institution(
     rows = [list(row) for row in board.tables["pushes"].rows]
     size = member.enterprise.get_size_class_display()
     assert [size, 1, 1, 0, 0, 0, 0] == rows[0][:7] and rows[-1][1] == 1
+    (campaign,) = [list(row) for row in board.tables["campaigns"].rows]  # each campaign with its funnel
+    assert campaign[0] == "Batteries Q4" and campaign[2:8] == [1, 1, 0, 0, 0, 0]
     other = StaffProfileFactory().user  # another institution's staff: none of these pushes
     other.groups.add(Group.objects.get(name=TTO_STAFF_GROUP))
     client.force_login(other)
     board = client.get(reverse("admin:dashboard")).context["board"]
     assert [list(row)[1] for row in board.tables["pushes"].rows] == [0]
+    assert list(board.tables["campaigns"].rows) == []
 
 
 # -- feedback --------------------------------------------------------------------------------------

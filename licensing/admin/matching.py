@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
 from ..models import PushCampaign
+from ..reporting.dashboard import FUNNEL_LABELS
 from .base import AuditTrailMixin, RecordsOnlyAdmin
 
 
@@ -23,15 +24,7 @@ class PushCampaignAdmin(AuditTrailMixin, RecordsOnlyAdmin):
         """From the email to the purchase: how many of the pushes reached each step."""
         rows = selectors.campaign_funnel(obj)
         steps = selectors.FUNNEL_STEPS
-        labels = {
-            "pushed": _("pushed"),
-            "emailed": _("emailed"),
-            "opened": _("opened"),
-            "applied": _("applied"),
-            "trial": _("trial started"),
-            "purchased": _("purchased"),
-        }
-        head = format_html_join("", "<th>{}</th>", ((labels[step],) for step in steps))
+        head = format_html_join("", "<th>{}</th>", ((FUNNEL_LABELS[step],) for step in steps))
         body = format_html_join(
             "",
             "<tr><th>{}</th>{}</tr>",

@@ -32,6 +32,15 @@ class Dashboard:
 
 
 ENDED = Column(_("trials ended"), "count")
+# A push's way from the email to the purchase (selectors.FUNNEL_STEPS), as the columns name it.
+FUNNEL_LABELS = {
+    "pushed": _("pushed"),
+    "emailed": _("emailed"),
+    "opened": _("opened"),
+    "applied": _("applied"),
+    "trial": _("trial started"),
+    "purchased": _("purchased"),
+}
 CONVERTED = Column(_("bought"), "count")
 RATE = Column(_("conversion rate (%)"), "percent")
 
@@ -85,6 +94,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
     standing = selectors.contract_standing(book, on)
     distributed = selectors.distribution_by_year(book)
     pushed = selectors.book_push_funnel(book)
+    campaigns = selectors.book_campaigns(book)
     declined = selectors.book_feedback(book)
     parties = dict(AllocationLine.Party.choices)
 
@@ -263,16 +273,7 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
         Table(
             "pushes",
             _("Pushed offers, from the email to the purchase"),
-            [
-                Column(_("size class")),
-                Column(_("pushed"), "count"),
-                Column(_("emailed"), "count"),
-                Column(_("opened"), "count"),
-                Column(_("applied"), "count"),
-                Column(_("trial started"), "count"),
-                Column(_("purchased"), "count"),
-                RATE,
-            ],
+            [Column(_("size class")), *(Column(label, "count") for label in FUNNEL_LABELS.values()), RATE],
             [
                 (
                     row["size_class"],
@@ -280,6 +281,25 @@ def build_dashboard(book: selectors.BookFilter, on: dt.date) -> Dashboard:
                     conversion_rate(row["purchased"], row["pushed"]),
                 )
                 for row in pushed
+            ],
+        ),
+        Table(
+            "campaigns",
+            _("Push campaigns, the latest ten"),
+            [
+                Column(_("campaign")),
+                Column(_("created at"), "datetime"),
+                *(Column(label, "count") for label in FUNNEL_LABELS.values()),
+                RATE,
+            ],
+            [
+                (
+                    row["campaign__name"],
+                    row["campaign__created_at"],
+                    *(row[step] for step in selectors.FUNNEL_STEPS),
+                    conversion_rate(row["purchased"], row["pushed"]),
+                )
+                for row in campaigns
             ],
         ),
         Table(

@@ -45,6 +45,7 @@ from .licenses import (
 from .matching import (
     FUNNEL_STEPS,
     Match,
+    book_campaigns,
     book_feedback,
     book_push_funnel,
     campaign_funnel,
@@ -99,6 +100,7 @@ __all__ = [
     "audit_trail",
     "balance_summary",
     "balances_out_of_step",
+    "book_campaigns",
     "book_feedback",
     "book_push_funnel",
     "campaign_funnel",

@@ -213,25 +213,37 @@ def _in_book(rows: Any, book: Any, institution: str, moment: str) -> Any:
     return rows.filter(book.period(f"{moment}__date"))
 
 
-def funnel(pushes: Any) -> list[dict[str, Any]]:
-    """Each step of these pushes, by the enterprise's size class and in total: pushed, emailed
-    (sent by the ledger), opened (its link), applied (a license from it), trial started,
-    purchased. In SQL, one pass over the pushes."""
+def _steps() -> dict[str, Any]:
+    """Each step of the funnel as an aggregate over pushes: pushed, emailed (sent by the ledger),
+    opened (its link), applied (a license from it), trial started, purchased."""
     sent = Reminder.objects.filter(
         kind=Reminder.Kind.OFFER_PUSHED, state=Reminder.State.SENT, subject_id=OuterRef("pk")
     )
+    return {
+        "pushed": Count("pk"),
+        "emailed": Count("pk", filter=Exists(sent)),
+        "opened": Count("pk", filter=Q(clicked_at__isnull=False)),
+        "applied": Count("license"),
+        "trial": Count("pk", filter=Q(license__trial_start__isnull=False)),
+        "purchased": Count("pk", filter=Q(license__purchased_on__isnull=False)),
+    }
+
+
+def book_campaigns(book: Any, latest: int = 10) -> list[dict[str, Any]]:
+    """The latest campaigns in a report's scope, each with its funnel (one query)."""
+    pushes = _in_book(Push.objects.all(), book, "campaign__institution", "created_at")
     rows = (
-        pushes.values("enterprise__size_class")
-        .annotate(
-            pushed=Count("pk"),
-            emailed=Count("pk", filter=Exists(sent)),
-            opened=Count("pk", filter=Q(clicked_at__isnull=False)),
-            applied=Count("license"),
-            trial=Count("pk", filter=Q(license__trial_start__isnull=False)),
-            purchased=Count("pk", filter=Q(license__purchased_on__isnull=False)),
-        )
-        .order_by("enterprise__size_class")
+        pushes.values("campaign_id", "campaign__name", "campaign__created_at")
+        .annotate(**_steps())
+        .order_by("-campaign__created_at", "-campaign_id")[:latest]
     )
+    return [dict(row) for row in rows]
+
+
+def funnel(pushes: Any) -> list[dict[str, Any]]:
+    """Each step of these pushes, by the enterprise's size class and in total. In SQL, one pass
+    over the pushes."""
+    rows = pushes.values("enterprise__size_class").annotate(**_steps()).order_by("enterprise__size_class")
     labels = dict(Enterprise.SizeClass.choices)
     funnel: list[dict[str, Any]] = []
     for row in rows:
