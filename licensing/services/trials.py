@@ -146,6 +146,8 @@ def return_patent(*, license_id: int, by: User | None, reason: str = "") -> Lice
 @transaction.atomic
 def expire_trial(*, license_id: int, by: User | None = None) -> License:
     lic = _lock_license(license_id, schedule=False)
-    expired = _run(lic, "expire", by=by, reason=SystemReason(gettext_noop("The trial ended with no decision.")))
-    _notify_once(Reminder.Kind.TRIAL_EXPIRED, lic, event=expired)  # told, and asked why (matching's feedback)
+    _run(lic, "expire", by=by, reason=SystemReason(gettext_noop("The trial ended with no decision.")))
+    # Told, and asked why (matching's feedback). Keyed by the license, not the event: it expires
+    # once, and a sweep replayed from the same day claims the same key.
+    _notify_once(Reminder.Kind.TRIAL_EXPIRED, lic)
     return lic
