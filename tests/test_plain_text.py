@@ -114,3 +114,17 @@ def test_the_local_date_of_a_moment_is_its_business_zone_date_not_the_wall_clock
     with time_machine.travel(dt.datetime(2026, 12, 6, 12, 0, tzinfo=SHANGHAI), tick=False):
         late_utc = dt.datetime(2026, 3, 1, 17, 0, tzinfo=dt.UTC)  # 01:00 on 2 March in Shanghai
         assert clock.local_date(late_utc) == dt.date(2026, 3, 2)
+
+
+def test_a_required_single_line_refuses_an_empty_or_blank_value():
+    """Mutation run 12: `required` not passed on by clean_single_line went unnoticed."""
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from licensing.domain.text import clean_single_line
+
+    for value in ("", "   ", None):
+        with pytest.raises(ValidationError) as refused:
+            clean_single_line(value, "name", max_length=10, required=True)
+        assert refused.value.message_dict == {"name": ["This field is required."]}
+    assert clean_single_line("", "name", max_length=10) == ""
