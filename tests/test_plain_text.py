@@ -35,6 +35,7 @@ def _refusal(validator, value) -> tuple[str, str]:
         ("Suzhou\u2028Graphene", "control", CONTROL),
         ("Suzhou\u2029Graphene", "control", CONTROL),
         ("Suzhou\ue000Graphene", "control", CONTROL),
+        ("Suzhou\ud800Graphene", "control", CONTROL),  # a lone surrogate: JSON's "\\ud800", which no database stores
         ("Suzhou\u202eGraphene", "bidi_override", BIDI),
         ("Suzhou\u2066Graphene", "bidi_override", BIDI),
         ("Suzhou\u200bGraphene", "invisible_inside", ZERO_WIDTH),
@@ -61,6 +62,7 @@ def test_free_text_keeps_its_line_breaks_tabs_and_joiners(value):
     [
         ("a\x00b", "control", CONTROL),
         ("a\u2028b", "control", CONTROL),
+        ("a\udfffb", "control", CONTROL),
         ("a\u202eb", "bidi_override", BIDI),
         ("\n\u200b\n", "invisible", "This text has no visible characters."),
     ],
