@@ -106,6 +106,17 @@ def test_a_replayed_event_is_recorded_on_its_day_in_office_hours_moving_with_the
     assert moment.utcoffset() == dt.timedelta(hours=8)
 
 
+def test_a_replayed_moment_is_made_of_one_reading_of_the_wall_clock(monkeypatch):
+    """Mutation run 13: reading the clock a second time (`localtime(None)`) went unnoticed while the
+    travelled clock stood still; here the wall clock reads one moment and time stands at another."""
+    read = dt.datetime(2026, 12, 6, 10, 30, 15, 500, tzinfo=SHANGHAI)
+    monkeypatch.setattr(clock, "wall_clock", lambda: read)
+    standing = dt.datetime(2026, 12, 6, 16, 45, 59, 999, tzinfo=SHANGHAI)
+    with time_machine.travel(standing, tick=False), clock.replaying(dt.date(2026, 3, 2)):
+        moment = clock.now()
+    assert timezone.localtime(moment).replace(tzinfo=None) == dt.datetime(2026, 3, 2, 13, 2, 0, 500)
+
+
 def test_a_story_is_never_replayed_after_today():
     wall = dt.datetime(2026, 12, 6, 10, 0, tzinfo=SHANGHAI)
     with time_machine.travel(wall, tick=False), clock.replaying(dt.date(2027, 1, 1)):
